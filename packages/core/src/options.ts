@@ -1,0 +1,182 @@
+/**
+ * Options as data. Every effect (and the pipeline itself) declares its options as a table, like
+ * libavfilter's AVOption arrays: name, type, default, range, one line of help. Validation lives
+ * here once, so every refusal reads the same and no effect checks its options by hand.
+ */
+import { InvalidOptionError } from './errors.js';
+
+interface BaseSpec {
+  readonly name: string;
+  readonly help: string;
+}
+export interface NumberSpec extends BaseSpec {
+  readonly type: 'number' | 'integer';
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  /** Unit shown in help text: px, deg, %, ... */
+  readonly unit?: string;
+}
+export interface BooleanSpec extends BaseSpec {
+  readonly type: 'boolean';
+  readonly default: boolean;
+}
+export interface EnumSpec extends BaseSpec {
+  readonly type: 'enum';
+  readonly values: readonly string[];
+  readonly default: string;
+}
+export interface ColorSpec extends BaseSpec {
+  readonly type: 'color';
+  /** `#rrggbb`, or `auto` when `auto` is allowed. */
+  readonly default: string;
+  readonly auto?: boolean;
+}
+export interface StringSpec extends BaseSpec {
+  readonly type: 'string';
+  /** null means "not set" (for example: no texture file, use the procedural one). */
+  readonly default: string | null;
+}
+export type OptionSpec = NumberSpec | BooleanSpec | EnumSpec | ColorSpec | StringSpec;
+export type OptionTable = readonly OptionSpec[];
+
+type ValueOf<S> = S extends { type: 'number' | 'integer' }
+  ? number
+  : S extends { type: 'boolean' }
+    ? boolean
+    : S extends { type: 'enum'; values: readonly (infer V)[] }
+      ? V
+      : S extends { type: 'string' }
+        ? string | null
+        : string;
+
+/** The resolved options object a table describes: `{ similarity: number, screen: string, ... }`. */
+export type OptionsOf<T extends OptionTable> = { readonly [S in T[number] as S['name']]: ValueOf<S> };
+
+/** What a caller may pass: any subset, values possibly as strings (CLI flags, YAML). */
+export type OptionsInput = Readonly<Record<string, unknown>>;
+
+const HEX_COLOR = /^#?([0-9a-f]{6})$/i;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} of type string`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${String(value)}${typeof value === 'number' ? '' : ` of type ${typeof value}`}`;
+}
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  // CLI flags and environment variables arrive as text; accept clean numerals only.
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return undefined;
+}
+
+function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
+  const where = `${owner}.${spec.name}`;
+  switch (spec.type) {
+    case 'number':
+    case 'integer': {
+      const n = toNumber(value);
+      const ok =
+        n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
+      if (!ok) {
+        throw new InvalidOptionError(
+          `Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(value)}`,
+          where,
+        );
+      }
+      return n;
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'false') return value === 'true';
+      throw new InvalidOptionError(`Expected boolean for ${where} but received ${describe(value)}`, where);
+    }
+    case 'enum': {
+      if (typeof value === 'string' && spec.values.includes(value)) return value;
+      throw new InvalidOptionError(
+        `Expected one of ${spec.values.join(', ')} for ${where} but received ${describe(value)}`,
+        where,
+      );
+    }
+    case 'color': {
+      if (spec.auto && value === 'auto') return 'auto';
+      const match = typeof value === 'string' ? HEX_COLOR.exec(value) : null;
+      if (match) return `#${match[1]!.toLowerCase()}`;
+      throw new InvalidOptionError(
+        `Expected colour as #rrggbb${spec.auto ? ' or auto' : ''} for ${where} but received ${describe(value)}`,
+        where,
+      );
+    }
+    case 'string': {
+      if (value === null || typeof value === 'string') return value;
+      throw new InvalidOptionError(`Expected string for ${where} but received ${describe(value)}`, where);
+    }
+  }
+}
+
+/**
+ * Fill defaults and validate `input` against `table`. Throws InvalidOptionError naming
+ * `owner.option`, the expected type or range and the value received; unknown names are refused
+ * too, so a typo never silently falls back to a default.
+ */
+export function resolveOptions<const T extends OptionTable>(owner: string, table: T, input: OptionsInput = {}): OptionsOf<T> {
+  const known = new Set(table.map((spec) => spec.name));
+  for (const name of Object.keys(input)) {
+    if (!known.has(name)) {
+      throw new InvalidOptionError(
+        `Unknown option ${owner}.${name}; expected one of ${[...known].join(', ')}`,
+        `${owner}.${name}`,
+      );
+    }
+  }
+  const resolved: Record<string, unknown> = {};
+  for (const spec of table) {
+    const given = input[spec.name];
+    resolved[spec.name] = given === undefined ? spec.default : resolveOne(owner, spec, given);
+  }
+  return resolved as OptionsOf<T>;
+}
+
+/** The defaults of a table, as resolved options. */
+export function defaultOptions<const T extends OptionTable>(table: T): OptionsOf<T> {
+  return resolveOptions('defaults', table, {});
+}
+
+export interface Rgb {
+  r: number;
+  g: number;
+  b: number;
+}
+
+/** `#rrggbb` (as resolveOptions returns it) to 0-255 components. */
+export function parseColor(hex: string): Rgb {
+  const match = HEX_COLOR.exec(hex);
+  if (!match) throw new InvalidOptionError(`Expected colour as #rrggbb but received ${describe(hex)}`, 'color');
+  const v = Number.parseInt(match[1]!, 16);
+  return { r: (v >> 16) & 255, g: (v >> 8) & 255, b: v & 255 };
+}
+
+/** One line per option, for `--help` and the README: `similarity  number 0..1 (default 0.12)  help`. */
+export function describeOptions(table: OptionTable): string[] {
+  return table.map((spec) => {
+    let kind: string;
+    switch (spec.type) {
+      case 'number':
+      case 'integer':
+        kind = `${spec.type} ${spec.min}..${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`;
+        break;
+      case 'enum':
+        kind = spec.values.join('|');
+        break;
+      case 'color':
+        kind = spec.auto ? '#rrggbb|auto' : '#rrggbb';
+        break;
+      default:
+        kind = spec.type;
+    }
+    return `${spec.name}  ${kind} (default ${String(spec.default)})  ${spec.help}`;
+  });
+}
