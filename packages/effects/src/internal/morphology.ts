@@ -1,0 +1,309 @@
+/**
+ * Grow and shrink one-channel mattes (Uint8, w*h), restricted to a rectangle, allocation-free.
+ *
+ * Two families:
+ * - Square, grayscale (keeps soft edges as they are, just moves them): max/min over a
+ *   (2r+1)x(2r+1) square, separable, van Herk / Gil-Werman, so about three comparisons per pixel
+ *   whatever the radius.
+ *   ```ts
+ *   const sq = createSquareScratch(size, maxRadius);          // prepare
+ *   dilateSquare(matte, width, height, bounds, r, sq);        // apply: grow by r px (integer)
+ *   erodeSquare(matte, width, height, bounds, r, sq);         // apply: shrink by r px
+ *   ```
+ * - Round (what a sticker border or a choke should look like: corners stay round): an exact
+ *   euclidean distance transform (Felzenszwalb & Huttenlocher 2012) of the matte thresholded at
+ *   `threshold`, then a one-pixel anti-aliased ramp. Radii may be fractional.
+ *   ```ts
+ *   const ds = createDistanceScratch(size);                   // prepare
+ *   squaredDistance(matte, width, height, bounds, 128, false, ds);  // ds.dist[p] = squared px
+ *   dilateRound(matte, width, height, bounds, 2.5, ds);       // grow by 2.5 px
+ *   erodeRound(matte, width, height, bounds, 2.5, ds);        // shrink by 2.5 px
+ *   ```
+ *   Squared distances between pixel centres are integers, so callers can map them through a
+ *   lookup table indexed by the squared distance instead of taking a square root per pixel.
+ *   `ds.dist` is a Float32Array(w*h); pixels that have no feature pixel inside the rectangle get
+ *   `NO_FEATURE` (1e20).
+ *
+ * `bounds` (left/top inclusive, right/bottom exclusive) is the rectangle read and written; pixels
+ * outside it are ignored (not treated as zeros, not changed). For a grow, pass the alpha bounds
+ * expanded by the radius (plus one), or the grown edge is cut off.
+ */
+import type { Bounds, FrameSize } from '@stickerkey/core';
+
+/** Squared distance written where no feature pixel exists in the rectangle. */
+export const NO_FEATURE = 1e20;
+
+export interface SquareScratch {
+  readonly width: number;
+  readonly height: number;
+  readonly maxRadius: number;
+  /** Transposed intermediate between the row pass and the column pass. */
+  readonly plane: Uint8Array;
+  readonly g: Uint8Array;
+  readonly h: Uint8Array;
+}
+
+export function createSquareScratch(size: FrameSize, maxRadius: number): SquareScratch {
+  const r = Math.max(0, Math.ceil(maxRadius));
+  const line = Math.max(size.width, size.height) + 2 * r + 1;
+  return {
+    width: size.width,
+    height: size.height,
+    maxRadius: r,
+    plane: new Uint8Array(size.width * size.height),
+    g: new Uint8Array(line),
+    h: new Uint8Array(line),
+  };
+}
+
+export interface DistanceScratch {
+  readonly width: number;
+  readonly height: number;
+  /** Squared euclidean distance (px^2) to the nearest feature pixel, per pixel of the frame. */
+  readonly dist: Float32Array;
+  readonly run: Int32Array;
+  readonly f: Float64Array;
+  readonly v: Int32Array;
+  readonly z: Float64Array;
+}
+
+export function createDistanceScratch(size: FrameSize): DistanceScratch {
+  const line = Math.max(size.width, size.height);
+  return {
+    width: size.width,
+    height: size.height,
+    dist: new Float32Array(size.width * size.height),
+    run: new Int32Array(size.width),
+    f: new Float64Array(line),
+    v: new Int32Array(line),
+    z: new Float64Array(line + 1),
+  };
+}
+
+const rect = new Int32Array(4);
+
+function clampBounds(bounds: Bounds, width: number, height: number): boolean {
+  rect[0] = Math.max(0, bounds.left);
+  rect[1] = Math.max(0, bounds.top);
+  rect[2] = Math.min(width, bounds.right);
+  rect[3] = Math.min(height, bounds.bottom);
+  return rect[2]! > rect[0]! && rect[3]! > rect[1]!;
+}
+
+// ---------------------------------------------------------------- square (van Herk / Gil-Werman)
+
+/**
+ * Max over a window of 2r+1 along one line of n values read at src[s0 + i*ss], written at
+ * dst[d0 + i*ds]. `flip` is 0 for max or 255 for min (min(a,b) = 255 - max(255-a, 255-b), and
+ * 255-v = v^255 for bytes), so one loop serves both without a branch per pixel. Values beyond the
+ * line count as the identity (0 after flipping), i.e. the window shrinks at the ends.
+ */
+function vhgwLine(
+  src: Uint8Array,
+  s0: number,
+  ss: number,
+  dst: Uint8Array,
+  d0: number,
+  ds: number,
+  n: number,
+  r: number,
+  flip: number,
+  g: Uint8Array,
+  h: Uint8Array,
+): void {
+  const k = 2 * r + 1;
+  const padded = n + 2 * r;
+  // g: running max from the start of each block of k; h: from the end of each block.
+  for (let i = 0; i < padded; i++) {
+    const q = i - r;
+    const value = q >= 0 && q < n ? src[s0 + q * ss]! ^ flip : 0;
+    if (i % k === 0) g[i] = value;
+    else {
+      const prev = g[i - 1]!;
+      g[i] = prev > value ? prev : value;
+    }
+  }
+  for (let i = padded - 1; i >= 0; i--) {
+    const q = i - r;
+    const value = q >= 0 && q < n ? src[s0 + q * ss]! ^ flip : 0;
+    if (i % k === k - 1 || i === padded - 1) h[i] = value;
+    else {
+      const next = h[i + 1]!;
+      h[i] = next > value ? next : value;
+    }
+  }
+  // Window of output x spans padded [x, x + 2r]: one block boundary at most inside it.
+  for (let x = 0, d = d0; x < n; x++, d += ds) {
+    const a = h[x]!;
+    const b = g[x + 2 * r]!;
+    dst[d] = (a > b ? a : b) ^ flip;
+  }
+}
+
+function squareMorph(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  bounds: Bounds,
+  radius: number,
+  scratch: SquareScratch,
+  flip: number,
+): void {
+  const r = Math.round(radius);
+  if (r <= 0 || !clampBounds(bounds, width, height)) return;
+  if (r > scratch.maxRadius) {
+    throw new RangeError(`Radius ${r} exceeds the ${scratch.maxRadius} px this scratch was made for`);
+  }
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const cols = x1 - x0;
+  const rows = y1 - y0;
+  const { plane, g, h } = scratch;
+  // Rows of the rectangle into the plane transposed, then rows of the plane (the columns of the
+  // rectangle) back, transposed again: both passes read memory in order.
+  for (let y = 0; y < rows; y++) vhgwLine(data, (y0 + y) * width + x0, 1, plane, y, rows, cols, r, flip, g, h);
+  for (let x = 0; x < cols; x++) vhgwLine(plane, x * rows, 1, data, y0 * width + x0 + x, width, rows, r, flip, g, h);
+}
+
+/** Grayscale dilation (max) over a (2r+1)^2 square, in place, inside `bounds`. */
+export function dilateSquare(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: SquareScratch): void {
+  squareMorph(data, width, height, bounds, radius, scratch, 0);
+}
+
+/** Grayscale erosion (min) over a (2r+1)^2 square, in place, inside `bounds`. */
+export function erodeSquare(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: SquareScratch): void {
+  squareMorph(data, width, height, bounds, radius, scratch, 255);
+}
+
+// ---------------------------------------------------------------- round (distance transform)
+
+/**
+ * Squared euclidean distance from every pixel of `bounds` to the nearest pixel whose value is
+ * >= `threshold` (or < `threshold` when `invert`), written into `scratch.dist` (0 on feature
+ * pixels). Exact: a column scan, then Felzenszwalb's lower envelope of parabolas along rows.
+ */
+export function squaredDistance(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  bounds: Bounds,
+  threshold: number,
+  invert: boolean,
+  scratch: DistanceScratch,
+): void {
+  if (!clampBounds(bounds, width, height)) return;
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const { dist, run, f, v, z } = scratch;
+  // Distances along a column never exceed this; anything at or beyond it means "no feature".
+  const far = width + height + 1;
+  const flip = invert ? 255 : 0;
+  const t = invert ? 256 - threshold : threshold; // v < t  <=>  255 - v >= 256 - t
+
+  // 1. Vertical distance to the nearest feature in the same column, all columns at once (rows in
+  //    memory order): top-down then bottom-up running counts.
+  for (let x = x0; x < x1; x++) run[x] = far;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width;
+    for (let x = x0; x < x1; x++) {
+      const d = (data[row + x]! ^ flip) >= t ? 0 : run[x]! + 1;
+      run[x] = d < far ? d : far;
+      dist[row + x] = run[x]!;
+    }
+  }
+  for (let x = x0; x < x1; x++) run[x] = far;
+  for (let y = y1 - 1; y >= y0; y--) {
+    const row = y * width;
+    for (let x = x0; x < x1; x++) {
+      const up = dist[row + x]!;
+      const d = up === 0 ? 0 : run[x]! + 1;
+      run[x] = d < far ? d : far;
+      const m = up < run[x]! ? up : run[x]!;
+      dist[row + x] = m >= far ? NO_FEATURE : m * m;
+    }
+  }
+
+  // 2. Along each row: D(x) = min over q of (x - q)^2 + G(q), the lower envelope of parabolas
+  //    rooted at the columns that have a feature (columns without one are left out).
+  const n = x1 - x0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width + x0;
+    let k = -1;
+    for (let q = 0; q < n; q++) {
+      const fq = dist[row + q]!;
+      f[q] = fq;
+      if (fq >= NO_FEATURE) continue;
+      if (k < 0) {
+        k = 0;
+        v[0] = q;
+        z[0] = -Infinity;
+        z[1] = Infinity;
+        continue;
+      }
+      // z[0] is -Infinity and s is finite, so k never drops below 0.
+      let p = v[k]!;
+      let s = (fq + q * q - (f[p]! + p * p)) / (2 * (q - p));
+      while (s <= z[k]!) {
+        k--;
+        p = v[k]!;
+        s = (fq + q * q - (f[p]! + p * p)) / (2 * (q - p));
+      }
+      k++;
+      v[k] = q;
+      z[k] = s;
+      z[k + 1] = Infinity;
+    }
+    if (k < 0) {
+      for (let q = 0; q < n; q++) dist[row + q] = NO_FEATURE;
+      continue;
+    }
+    let j = 0;
+    for (let q = 0; q < n; q++) {
+      while (z[j + 1]! < q) j++;
+      const p = v[j]!;
+      const dq = q - p;
+      dist[row + q] = dq * dq + f[p]!;
+    }
+  }
+}
+
+/**
+ * Round grow by `radius` px (fractional allowed), in place: the matte becomes the max of itself
+ * and a disc-swept copy of its >= 128 part with a one-pixel anti-aliased edge.
+ */
+export function dilateRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
+  if (!(radius > 0)) return;
+  squaredDistance(data, width, height, bounds, 128, false, scratch);
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const dist = scratch.dist;
+  // Feature centres sit half a pixel inside the 50% contour, so the grown contour is at
+  // radius + 0.5 from them; the ramp spans one pixel around it.
+  const edge = radius + 1;
+  const inner = (edge - 1) * (edge - 1);
+  const outer = edge * edge;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0, p = y * width + x0; x < x1; x++, p++) {
+      const d2 = dist[p]!;
+      if (d2 >= outer) continue;
+      const cover = d2 <= inner ? 255 : ((edge - Math.sqrt(d2)) * 255 + 0.5) | 0;
+      if (cover > data[p]!) data[p] = cover;
+    }
+  }
+}
+
+/** Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`. */
+export function erodeRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
+  if (!(radius > 0)) return;
+  squaredDistance(data, width, height, bounds, 128, true, scratch);
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const dist = scratch.dist;
+  const edge = radius + 1;
+  const inner = (edge - 1) * (edge - 1);
+  const outer = edge * edge;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0, p = y * width + x0; x < x1; x++, p++) {
+      const d2 = dist[p]!;
+      if (d2 >= outer) continue;
+      const keep = d2 <= inner ? 0 : 255 - (((edge - Math.sqrt(d2)) * 255 + 0.5) | 0);
+      if (keep < data[p]!) data[p] = keep;
+    }
+  }
+}

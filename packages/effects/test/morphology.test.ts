@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createDistanceScratch,
+  createSquareScratch,
+  dilateRound,
+  dilateSquare,
+  erodeRound,
+  erodeSquare,
+  NO_FEATURE,
+  squaredDistance,
+} from '../src/internal/morphology.js';
+
+function random(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  return out;
+}
+
+function naiveSquare(src: Uint8Array, w: number, h: number, r: number, max: boolean, b: { left: number; top: number; right: number; bottom: number }): Uint8Array {
+  const out = src.slice();
+  for (let y = b.top; y < b.bottom; y++)
+    for (let x = b.left; x < b.right; x++) {
+      let m = max ? 0 : 255;
+      for (let j = Math.max(b.top, y - r); j <= Math.min(b.bottom - 1, y + r); j++)
+        for (let i = Math.max(b.left, x - r); i <= Math.min(b.right - 1, x + r); i++) {
+          const v = src[j * w + i]!;
+          m = max ? Math.max(m, v) : Math.min(m, v);
+        }
+      out[y * w + x] = m;
+    }
+  return out;
+}
+
+describe('square morphology', () => {
+  it.each([1, 2, 3, 6])('matches a naive max/min filter, radius %i', (r) => {
+    const w = 21, h = 15;
+    const b = { left: 2, top: 1, right: 20, bottom: 14 };
+    const src = random(w * h, r * 11);
+    const scratch = createSquareScratch({ width: w, height: h }, 8);
+    const dil = src.slice();
+    dilateSquare(dil, w, h, b, r, scratch);
+    expect(Array.from(dil)).toEqual(Array.from(naiveSquare(src, w, h, r, true, b)));
+    const ero = src.slice();
+    erodeSquare(ero, w, h, b, r, scratch);
+    expect(Array.from(ero)).toEqual(Array.from(naiveSquare(src, w, h, r, false, b)));
+  });
+
+  it('refuses a radius larger than its scratch was made for', () => {
+    const scratch = createSquareScratch({ width: 4, height: 4 }, 1);
+    expect(() => dilateSquare(new Uint8Array(16), 4, 4, { left: 0, top: 0, right: 4, bottom: 4 }, 3, scratch)).toThrow(RangeError);
+  });
+});
+
+describe('distance transform', () => {
+  it('matches brute force squared distances', () => {
+    const w = 31, h = 23;
+    const src = random(w * h, 5).map((v) => (v > 245 ? 255 : 0));
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    const scratch = createDistanceScratch({ width: w, height: h });
+    squaredDistance(src, w, h, b, 128, false, scratch);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let best = NO_FEATURE;
+        for (let j = 0; j < h; j++)
+          for (let i = 0; i < w; i++) if (src[j * w + i]! >= 128) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
+        expect(scratch.dist[y * w + x]).toBe(best === NO_FEATURE ? Math.fround(NO_FEATURE) : best);
+      }
+  });
+
+  it('reports no feature everywhere for an empty matte, and 0 on features', () => {
+    const scratch = createDistanceScratch({ width: 3, height: 2 });
+    const b = { left: 0, top: 0, right: 3, bottom: 2 };
+    squaredDistance(new Uint8Array(6), 3, 2, b, 128, false, scratch);
+    expect(Array.from(scratch.dist).every((d) => d === Math.fround(NO_FEATURE))).toBe(true);
+    squaredDistance(Uint8Array.from([0, 0, 0, 0, 0, 200]), 3, 2, b, 128, false, scratch);
+    expect(Array.from(scratch.dist)).toEqual([5, 2, 1, 4, 1, 0]);
+    // inverted: distance to the pixels below the threshold
+    squaredDistance(Uint8Array.from([0, 0, 0, 0, 0, 200]), 3, 2, b, 128, true, scratch);
+    expect(Array.from(scratch.dist)).toEqual([0, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe('round morphology', () => {
+  it('grows a dot into an anti-aliased disc and shrinks it back', () => {
+    const w = 41, h = 41;
+    const m = new Uint8Array(w * h);
+    m[20 * w + 20] = 255;
+    const scratch = createDistanceScratch({ width: w, height: h });
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    dilateRound(m, w, h, b, 10, scratch);
+    // area of a disc of radius 10.5 (the 50% contour of one pixel grown by 10)
+    let area = 0;
+    for (let i = 0; i < m.length; i++) area += m[i]! / 255;
+    expect(area).toBeGreaterThan(Math.PI * 10.5 * 10.5 * 0.97);
+    expect(area).toBeLessThan(Math.PI * 10.5 * 10.5 * 1.03);
+    // round, not square: the diagonal reaches less far than the axis
+    expect(m[20 * w + 30]).toBe(255);
+    expect(m[(20 + 8) * w + 28]).toBe(0);
+    // symmetric
+    expect(m[20 * w + 10]).toBe(m[20 * w + 30]);
+    expect(m[10 * w + 20]).toBe(m[30 * w + 20]);
+    erodeRound(m, w, h, b, 10, scratch);
+    let left = 0;
+    for (let i = 0; i < m.length; i++) left += m[i]! / 255;
+    // opening a single pixel by 10 leaves about that pixel (a disc of radius ~0.5)
+    expect(m[20 * w + 20]).toBeGreaterThan(100);
+    expect(left).toBeGreaterThan(0.3);
+    expect(left).toBeLessThan(2);
+  });
+
+  it('leaves pixels outside the bounds alone and does nothing for radius 0', () => {
+    const m = Uint8Array.from([0, 0, 0, 255]);
+    const scratch = createDistanceScratch({ width: 2, height: 2 });
+    dilateRound(m, 2, 2, { left: 0, top: 0, right: 2, bottom: 2 }, 0, scratch);
+    expect(Array.from(m)).toEqual([0, 0, 0, 255]);
+    dilateRound(m, 2, 2, { left: 0, top: 1, right: 2, bottom: 2 }, 1, scratch);
+    expect(Array.from(m)).toEqual([0, 0, 255, 255]);
+  });
+});
