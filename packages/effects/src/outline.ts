@@ -1,0 +1,133 @@
+/**
+ * outline: the sticker border, a round band of one colour around the character, laid UNDER it.
+ *
+ * Model: Photoshop's Stroke (position outside) / the die-cut border of a vinyl sticker. The band
+ * is a round dilation of the alpha: every pixel within `width` px (euclidean) of the character's
+ * 50% alpha contour, from an exact distance transform, so corners come out round rather than
+ * square. Its outer edge is anti-aliased over one pixel, widened by `softness` px.
+ * Units: width and softness in px, opacity in %.
+ *
+ * Squared distances between pixel centres are integers, so the band's coverage is a table
+ * indexed by squared distance built in prepare: no square root per pixel.
+ * The composite is the premultiplied "over" in straight alpha (character over border): the colour
+ * a keyer left in transparent pixels has no weight, so no green fringe.
+ *
+ * margin = width + softness + 1; `frame.alphaBounds` grows by it.
+ */
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
+
+const options = [
+  { name: 'width', type: 'number', default: 12, min: 0, max: 200, unit: 'px', help: 'Width of the border around the character' },
+  { name: 'color', type: 'color', default: '#ffffff', help: 'Colour of the border' },
+  { name: 'softness', type: 'number', default: 0.5, min: 0, max: 50, unit: 'px', help: 'Extra blur of the outer edge (0: one-pixel anti-aliasing)' },
+  { name: 'opacity', type: 'number', default: 100, min: 0, max: 100, unit: '%', help: 'Opacity of the border' },
+] as const;
+
+interface State {
+  width: number;
+  height: number;
+  margin: number;
+  identity: boolean;
+  cr: number;
+  cg: number;
+  cb: number;
+  /** Border alpha (0..255) by squared distance (px^2) from the nearest character pixel. */
+  cover: Uint8Array;
+  /** The character's alpha, one channel (the distance transform reads a plane). */
+  matte: Uint8Array;
+  distance: DistanceScratch;
+  rect: Bounds;
+}
+
+function marginOf(o: { width: number; softness: number }): number {
+  return Math.ceil(o.width + o.softness + 1);
+}
+
+export const outline = defineEffect({
+  name: 'outline',
+  description: 'The white sticker border: a round band around the character, under it',
+  options,
+
+  margin(o) {
+    return o.width === 0 || o.opacity === 0 ? 0 : marginOf(o);
+  },
+
+  prepare(o, size: FrameSize): State {
+    const c = parseColor(o.color);
+    // Feature pixels (alpha >= 128) sit about half a pixel inside the 50% contour, so the outer
+    // edge is at width + 0.5 from their centres; the ramp there spans 1 + softness px.
+    const edge = o.width + 0.5;
+    const ramp = 1 + o.softness;
+    const far = edge + ramp / 2;
+    const entries = Math.floor(far * far) + 1;
+    const cover = new Uint8Array(entries);
+    for (let d2 = 0; d2 < entries; d2++) {
+      const t = Math.min(1, Math.max(0, (edge - Math.sqrt(d2)) / ramp + 0.5));
+      cover[d2] = Math.round(t * o.opacity * 2.55);
+    }
+    return {
+      width: size.width,
+      height: size.height,
+      margin: marginOf(o),
+      identity: o.width === 0 || o.opacity === 0,
+      cr: c.r,
+      cg: c.g,
+      cb: c.b,
+      cover,
+      matte: new Uint8Array(size.width * size.height),
+      distance: createDistanceScratch(size),
+      rect: { left: 0, top: 0, right: 0, bottom: 0 },
+    };
+  },
+
+  apply(s: State, frame: Frame): void {
+    const { width, height, margin, matte, cover, cr, cg, cb } = s;
+    if (frame.width !== width || frame.height !== height) {
+      throw new Error(`outline prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
+    }
+    if (s.identity) return;
+    const data = frame.data;
+    const ab = frame.alphaBounds;
+    if (ab && (ab.right <= ab.left || ab.bottom <= ab.top)) return;
+    const rect = s.rect;
+    rect.left = ab ? Math.max(0, ab.left - margin) : 0;
+    rect.top = ab ? Math.max(0, ab.top - margin) : 0;
+    rect.right = ab ? Math.min(width, ab.right + margin) : width;
+    rect.bottom = ab ? Math.min(height, ab.bottom + margin) : height;
+    const { left, top, right, bottom } = rect;
+
+    for (let y = top; y < bottom; y++) {
+      for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) matte[q] = data[p]!;
+    }
+    squaredDistance(matte, width, height, rect, 128, false, s.distance);
+
+    const dist = s.distance.dist;
+    const entries = cover.length;
+    for (let y = top; y < bottom; y++) {
+      for (let x = left, q = y * width + left, p = q << 2; x < right; x++, q++, p += 4) {
+        const ac = data[p + 3]!;
+        if (ac === 255) continue;
+        const d2 = dist[q]!;
+        if (d2 >= entries) continue; // beyond the border (also "no character at all")
+        const ao = cover[d2 | 0]!;
+        if (ao === 0) continue;
+        // Character over border: A = Ac + Ao(1 - Ac); C = (Cc Ac + Co Ao (1 - Ac)) / A.
+        const under = ao * (255 - ac);
+        const a = ac * 255 + under;
+        const k = 1 / a;
+        data[p] = ((data[p]! * ac * 255 + cr * under) * k + 0.5) | 0;
+        data[p + 1] = ((data[p + 1]! * ac * 255 + cg * under) * k + 0.5) | 0;
+        data[p + 2] = ((data[p + 2]! * ac * 255 + cb * under) * k + 0.5) | 0;
+        data[p + 3] = (a / 255 + 0.5) | 0;
+      }
+    }
+
+    if (ab) {
+      ab.left = left;
+      ab.top = top;
+      ab.right = right;
+      ab.bottom = bottom;
+    }
+  },
+});
