@@ -1,1 +1,16 @@
-export {};
+/** @stickerkey/bench: replay fixtures, measure the process tree, gate regressions, write reports. */
+export * from './cases.js';
+export * from './stats.js';
+export * from './types.js';
+export * from './gates.js';
+export * from './baseline.js';
+export { measureTree, type TreeMeasure, type MeasureOptions } from './measure.js';
+export { readCpuTimes, readHwm, parseStat } from './proc.js';
+export * from './references.js';
+export { summarize, profileOf } from './summary.js';
+export { Runner, childScript, type RunnerOptions } from './runner.js';
+export { runSuite, selectCases, type SuiteOptions, type SuiteOutcome, type Mode } from './suite.js';
+export { writeReport, summaryMarkdown, summaryTable, profileTable, referenceTable, microTable, type BenchReport } from './report.js';
+export { renderSvg, runChartSpec, combinedChartSpec } from './charts.js';
+export { parseInjection, injectStages, type Injection } from './inject.js';
+export type { MicroResult } from './micro.js';

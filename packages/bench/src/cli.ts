@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+/**
+ * stickerkey-bench: `run` (the suite, or --quick), `check` (against baseline.json),
+ * `update-baseline`, `doctor` (one replay under Clinic Doctor).
+ * Exit codes: 0 pass, 1 regression/budget/gate failure (or Clinic unavailable), 2 bad usage or a
+ * run that could not complete.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultBaselinePath } from './baseline.js';
+import { quickCases } from './cases.js';
+import { defaultResultsDir } from './report.js';
+import { runSuite, type Mode, type SuiteOptions } from './suite.js';
+import { referenceKinds, type ReferenceKind } from './types.js';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`Expected a non-negative integer for ${name} but received ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function references(value: string): ReferenceKind[] {
+  if (value === 'none') return [];
+  const kinds = value.split(',').map((s) => s.trim());
+  for (const k of kinds) {
+    if (!(referenceKinds as readonly string[]).includes(k)) {
+      throw new InvalidArgumentError(`Expected references from ${referenceKinds.join(', ')} (or none) but received ${JSON.stringify(k)}`);
+    }
+  }
+  return kinds as ReferenceKind[];
+}
+
+function height(value: string): 360 | 720 | 1080 {
+  if (value !== '360' && value !== '720' && value !== '1080') throw new InvalidArgumentError(`Expected 360, 720 or 1080 for --quick-height but received ${JSON.stringify(value)}`);
+  return Number(value) as 360 | 720 | 1080;
+}
+
+interface Flags {
+  quick?: boolean;
+  quickSeconds: number;
+  quickHeight: 360 | 720 | 1080;
+  only: string[];
+  repeat?: number;
+  maxReruns: number;
+  refs?: ReferenceKind[];
+  budgetMb: number;
+  baseline: string;
+  out: string;
+  micro: boolean;
+  strict?: boolean;
+  inject?: string;
+}
+
+function withSuiteOptions(command: Command, defaults: { repeat: number; micro: boolean }): Command {
+  return command
+    .option('--quick', 'one short 720p clip, full stack, WebM (the CI gate)')
+    .option('--quick-seconds <n>', 'length of the quick clip', positiveInt('--quick-seconds'), 5)
+    .option('--quick-height <px>', 'height of the quick clip', height, 720 as const)
+    .option('--only <ids...>', 'only the cases whose id contains one of these', [])
+    .option('--repeat <n>', `runs per case (medians are compared; default ${defaults.repeat})`, positiveInt('--repeat'))
+    .option('--max-reruns <n>', 'extra batches for a case too noisy to judge', positiveInt('--max-reruns'), 2)
+    .option('--refs <kinds>', `ffmpeg references to run: ${referenceKinds.join(',')} or none (default all; --quick: pipe,filtergraph)`, references)
+    .option('--budget-mb <mb>', 'peak tree RSS budget per run, MB', positiveInt('--budget-mb'), 1536)
+    .option('--baseline <path>', 'baseline file', defaultBaselinePath)
+    .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+    .option('--strict', 'fail when a case stays too noisy to judge')
+    .addOption(new Option('--inject <spec>', 'bench-only fault injection for our child (memory:300, slow:2); default: STICKERKEY_BENCH_INJECT').hideHelp())
+    .option(defaults.micro ? '--no-micro' : '--micro', defaults.micro ? 'skip the tinybench micro-benchmarks' : 'also run the tinybench micro-benchmarks');
+}
+
+async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Promise<void> {
+  const options: SuiteOptions = {
+    mode,
+    quick: flags.quick ?? false,
+    quickSeconds: flags.quickSeconds,
+    quickHeight: flags.quickHeight,
+    only: flags.only,
+    repeat: Math.max(1, flags.repeat ?? defaults.repeat),
+    maxReruns: flags.maxReruns,
+    references: flags.refs ?? (flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds]),
+    budgetMb: flags.budgetMb,
+    baselinePath: flags.baseline,
+    outDir: flags.out.endsWith('/') ? flags.out : `${flags.out}/`,
+    micro: flags.micro && !flags.quick,
+    strict: flags.strict ?? false,
+    inject: flags.inject,
+    log: (line) => console.log(line),
+  };
+  const outcome = await runSuite(options);
+  process.exitCode = outcome.exitCode;
+}
+
+const program = new Command('stickerkey-bench')
+  .description('Replays fixture clips through the full sticker stack: peak tree memory, throughput, regression gates, reports.')
+  .showHelpAfterError();
+
+withSuiteOptions(program.command('run').description('run the suite (or --quick) and write bench-results/; fails when a run passes the budget or memory grows with clip length'), { repeat: 1, micro: true })
+  .action((flags: Flags) => suite('run', flags, { repeat: 1 }));
+
+withSuiteOptions(program.command('check').description('run the quick or full set and compare with baseline.json; fails on a regression'), { repeat: 3, micro: false })
+  .action((flags: Flags) => suite('check', flags, { repeat: 3 }));
+
+withSuiteOptions(program.command('update-baseline').description('run the quick or full set and write baseline.json (cases not run keep their figures)'), { repeat: 3, micro: false })
+  .action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
+
+program
+  .command('doctor')
+  .description('one replay under Clinic Doctor; HTML report under bench-results/clinic/')
+  .option('--quick-seconds <n>', 'clip length', positiveInt('--quick-seconds'), 5)
+  .option('--quick-height <px>', 'clip height', height, 720 as const)
+  .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+  .action(async (flags: { quickSeconds: number; quickHeight: 360 | 720 | 1080; out: string }) => {
+    const { runDoctor, ClinicUnavailableError } = await import('./doctor.js');
+    try {
+      const html = await runDoctor(quickCases(flags.quickSeconds, flags.quickHeight)[0], flags.out);
+      console.log(`Clinic Doctor report: ${html}`);
+    } catch (error) {
+      if (error instanceof ClinicUnavailableError) {
+        console.error(`bench:doctor: ${error.message}. Clinic.js is not maintained for every Node release; run bench:doctor on a Node version it supports (it was verified on Node 20).`);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`stickerkey-bench: ${(error as Error).message ?? String(error)}`);
+  process.exitCode = 2;
+});

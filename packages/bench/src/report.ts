@@ -1,0 +1,152 @@
+/**
+ * bench-results/: results.json (everything, for tools), summary.md (for people and the CI job
+ * summary) and the charts. Written at the repo root by default; git-ignored.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './baseline.js';
+import { combinedChartSpec, renderSvg, runChartSpec } from './charts.js';
+import { gateTable, type GateRow, type GateThresholds } from './gates.js';
+import type { MicroResult } from './micro.js';
+import type { CaseSummary, RunMeasure } from './types.js';
+
+export const defaultResultsDir = fileURLToPath(new URL('../../../bench-results/', import.meta.url));
+
+export interface BenchReport {
+  createdAt: string;
+  machine: ReturnType<typeof machineInfo>;
+  mode: string;
+  options: Record<string, unknown>;
+  thresholds: GateThresholds;
+  summaries: CaseSummary[];
+  gates: GateRow[];
+  verdict: string;
+  micro: MicroResult[];
+  runs: RunMeasure[];
+}
+
+const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+const x = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}x`);
+
+export function summaryTable(summaries: readonly CaseSummary[]): string {
+  const lines = [
+    '| case | frames | wall s | fps | src-s/s | peak Node RSS MB | peak tree RSS MB | time vs decode+encode | time vs filtergraph | memory vs decode+encode | memory vs filtergraph | throughput ratio | runs |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of summaries) {
+    lines.push(
+      `| ${s.id} | ${s.frames} | ${f(s.wallSeconds)} | ${f(s.fps)} | ${f(s.sourceSecondsPerSecond)} | ${f(s.peakNodeMb, 0)} | ${f(s.peakTreeMb, 0)} | ` +
+        `${x(s.timeRatio.pipe)} | ${x(s.timeRatio.filtergraph)} | ${x(s.memoryRatio.pipe)} | ${x(s.memoryRatio.filtergraph)} | ${f(s.throughputRatio, 3)} | ${s.runs}${s.attempts > 1 ? ` (${s.attempts} batches)` : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function referenceTable(summaries: readonly CaseSummary[]): string {
+  const lines = [
+    '| case | run | wall s | CPU s | fps | peak tree RSS MB |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const s of summaries) {
+    lines.push(`| ${s.id} | stickerkey | ${f(s.wallSeconds)} | ${f(s.cpuSeconds)} | ${f(s.fps)} | ${f(s.peakTreeMb, 0)} |`);
+    for (const [kind, r] of Object.entries(s.refs)) {
+      const name = kind === 'pipe' ? 'ffmpeg decode \\| encode (2 processes)' : kind === 'single' ? 'ffmpeg decode+encode (1 process)' : 'ffmpeg filtergraph (whole job)';
+      lines.push(`| ${s.id} | ${name} | ${f(r.wallSeconds)} | ${f(r.cpuSeconds)} | ${f(r.fps)} | ${f(r.peakTreeMb, 0)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The seed guide's "Expected Memory Profile", measured: milestone -> tree MB per case. */
+export function profileTable(summaries: readonly CaseSummary[]): string {
+  const labels: string[] = [];
+  for (const s of summaries) {
+    for (const row of s.profile) {
+      const key = row.label.startsWith('frame ') && row.label.includes('/') ? row.label.slice(0, row.label.indexOf('/')) : row.label;
+      if (!labels.includes(key)) labels.push(key);
+    }
+  }
+  const lookup = (s: CaseSummary, key: string) =>
+    s.profile.find((r) => r.label === key || (r.label.startsWith(`${key}/`) && key.startsWith('frame ')));
+  const lines = [`| stage | ${summaries.map((s) => s.id).join(' | ')} |`, `|---|${summaries.map(() => '---:').join('|')}|`];
+  for (const key of labels) {
+    lines.push(`| ${key} | ${summaries.map((s) => { const r = lookup(s, key); return r ? `${f(r.treeMb, 0)} (Node ${f(r.nodeMb, 0)})` : '—'; }).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function microTable(micro: readonly MicroResult[]): string {
+  if (micro.length === 0) return '';
+  const sizes = [...new Set(micro.map((m) => m.size))];
+  const names = [...new Set(micro.map((m) => m.name))];
+  const lines = [`| effect | ${sizes.map((s) => `${s} ms/frame`).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`];
+  for (const name of names) {
+    lines.push(`| ${name} | ${sizes.map((size) => { const m = micro.find((r) => r.name === name && r.size === size); return m ? `${f(m.msPerFrame, 2)} ±${f(m.rme, 1)}%` : '—'; }).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function summaryMarkdown(report: BenchReport): string {
+  const { machine, summaries } = report;
+  const parts = [
+    `# stickerkey bench (${report.mode})`,
+    '',
+    `${report.createdAt} · Node ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.totalMemMb} MB RAM`,
+    '',
+    `**Verdict: ${report.verdict}**`,
+    '',
+    '## Runs (medians)',
+    '',
+    'Ratios are ours ÷ the ffmpeg reference measured in the same run (time: wall; memory: peak tree RSS). ' +
+      'They, not seconds, compare across machines. Throughput ratio = our fps ÷ decode|encode fps (what the gate compares).',
+    '',
+    summaryTable(summaries),
+    '',
+    '## References',
+    '',
+    referenceTable(summaries),
+    '',
+    '## Gates',
+    '',
+    gateTable(report.gates),
+    '',
+    '## Expected Memory Profile, measured (tree RSS MB at each milestone; Node RSS in brackets)',
+    '',
+    profileTable(summaries),
+    '',
+  ];
+  if (report.micro.length > 0) parts.push('## Effects, ms per frame (tinybench, in-process)', '', microTable(report.micro), '');
+  parts.push('## Charts', '', ...summaries.map((s) => `- ${s.id}: \`charts/${s.id}.svg\``), '- all cases: `charts/combined.svg`', '');
+  return parts.join('\n');
+}
+
+/** The run with the median peak of each case (what charts and profiles show). */
+export function typicalRuns(runs: readonly RunMeasure[], summaries: readonly CaseSummary[]): RunMeasure[] {
+  return summaries.map((s) => {
+    const ours = runs.filter((r) => r.caseId === s.id && r.kind === 'ours' && r.attempt === s.attempts).sort((a, b) => a.peakTreeRss - b.peakTreeRss);
+    return ours[(ours.length - 1) >> 1];
+  }).filter(Boolean);
+}
+
+export async function writeReport(dir: string, report: BenchReport): Promise<string[]> {
+  await mkdir(join(dir, 'charts'), { recursive: true });
+  const written: string[] = [];
+  const write = async (name: string, content: string) => {
+    await writeFile(join(dir, name), content);
+    written.push(join(dir, name));
+  };
+  await write('results.json', JSON.stringify(report, null, 1));
+  await write('summary.md', summaryMarkdown(report));
+  const typical = typicalRuns(report.runs, report.summaries);
+  const budget = report.thresholds.budgetMb;
+  for (const run of typical) {
+    await write(`charts/${run.caseId}.svg`, await renderSvg(runChartSpec(run, budget, `${run.caseId}: memory over time (run ${run.repeat})`)));
+    // The references of the same repeat, so a person can see where their memory goes too.
+    for (const ref of report.runs.filter((r) => r.caseId === run.caseId && r.kind !== 'ours' && r.attempt === run.attempt && r.repeat === run.repeat)) {
+      await write(`charts/${run.caseId}.${ref.kind}.svg`, await renderSvg(runChartSpec(ref, budget, `${run.caseId}: ${ref.kind} reference`)));
+    }
+  }
+  if (typical.length > 0) await write('charts/combined.svg', await renderSvg(combinedChartSpec(typical, budget)));
+  return written;
+}

@@ -1,0 +1,117 @@
+/**
+ * What each command does, as functions (the CLI only parses flags): run the cases, judge them,
+ * write bench-results/, and return the exit code.
+ */
+import { fullCases, quickCases, type BenchCase } from './cases.js';
+import { baselineFrom, machineInfo, readBaseline, writeBaseline, type Baseline } from './baseline.js';
+import { defaultThresholds, gateCase, gateLength, gateTable, overall, type GateRow, type GateThresholds } from './gates.js';
+import type { MicroResult } from './micro.js';
+import { writeReport, type BenchReport } from './report.js';
+import { Runner } from './runner.js';
+import type { CaseSummary, ReferenceKind } from './types.js';
+
+export type Mode = 'run' | 'check' | 'update-baseline';
+
+export interface SuiteOptions {
+  mode: Mode;
+  quick: boolean;
+  /** Quick case length and height (the gate test uses a 2 s clip). */
+  quickSeconds: number;
+  quickHeight: 360 | 720 | 1080;
+  /** Only cases whose id contains one of these. */
+  only: string[];
+  repeat: number;
+  maxReruns: number;
+  references: ReferenceKind[];
+  budgetMb: number;
+  baselinePath: string;
+  outDir: string;
+  micro: boolean;
+  strict: boolean;
+  inject?: string;
+  log: (line: string) => void;
+}
+
+export function selectCases(options: Pick<SuiteOptions, 'quick' | 'quickSeconds' | 'quickHeight' | 'only'>): BenchCase[] {
+  const all = options.quick ? quickCases(options.quickSeconds, options.quickHeight) : fullCases();
+  return options.only.length > 0 ? all.filter((c) => options.only.some((o) => c.id.includes(o))) : all;
+}
+
+export interface SuiteOutcome {
+  exitCode: number;
+  verdict: string;
+  summaries: CaseSummary[];
+  gates: GateRow[];
+  files: string[];
+}
+
+export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
+  const { log } = options;
+  const thresholds: GateThresholds = { ...defaultThresholds, budgetMb: options.budgetMb };
+  const cases = selectCases(options);
+  if (cases.length === 0) throw new Error(`Expected at least one case to match ${options.only.join(', ')} but none did`);
+  let baseline: Baseline | null = null;
+  if (options.mode === 'check') {
+    baseline = await readBaseline(options.baselinePath);
+    if (!baseline) throw new Error(`Expected a baseline at ${options.baselinePath} (create it with pnpm bench:update-baseline) but there is none`);
+    const missing = cases.filter((c) => !baseline!.cases[c.id]);
+    if (missing.length > 0) log(`note: no baseline for ${missing.map((c) => c.id).join(', ')}; they are only held to the budget`);
+  }
+  log(`stickerkey bench: ${options.mode}${options.quick ? ' --quick' : ''}, ${cases.length} case(s) x ${options.repeat}, references: ${options.references.join(', ') || 'none'}, budget ${options.budgetMb} MB`);
+  const runner = new Runner({
+    repeat: options.repeat,
+    maxReruns: options.maxReruns,
+    references: options.references,
+    thresholds,
+    baseline,
+    inject: options.inject,
+    log,
+  });
+  const summaries = await runner.runCases(cases);
+
+  let micro: MicroResult[] = [];
+  if (options.micro) {
+    log('micro-benchmarks (tinybench, ms/frame):');
+    const { runMicro } = await import('./micro.js');
+    micro = await runMicro({ log });
+  }
+
+  const gates = [...summaries.flatMap((s) => gateCase(s, baseline, thresholds)), ...gateLength(summaries, thresholds)];
+  const status = overall(gates);
+  const verdict =
+    status === 'fail'
+      ? 'FAIL: regression or budget exceeded'
+      : status === 'inconclusive'
+        ? `inconclusive: too noisy to judge after ${options.maxReruns + 1} batches${options.strict ? ' (--strict: failing)' : ' (not failed; rerun on a quieter machine)'}`
+        : 'pass';
+  const report: BenchReport = {
+    createdAt: new Date().toISOString(),
+    machine: machineInfo(),
+    mode: `${options.mode}${options.quick ? ' --quick' : ''}`,
+    options: { repeat: options.repeat, maxReruns: options.maxReruns, references: options.references, budgetMb: options.budgetMb, inject: options.inject ?? process.env.STICKERKEY_BENCH_INJECT ?? null },
+    thresholds,
+    summaries,
+    gates,
+    verdict,
+    micro,
+    runs: runner.measures,
+  };
+  const files = await writeReport(options.outDir, report);
+  if (options.mode === 'update-baseline') {
+    const previous = await readBaseline(options.baselinePath);
+    await writeBaseline(options.baselinePath, baselineFrom(summaries, options.budgetMb, previous));
+    files.push(options.baselinePath);
+    log(`baseline written: ${options.baselinePath}`);
+  }
+  const problems = gates.filter((g) => g.status === 'fail' || g.status === 'inconclusive');
+  if (problems.length > 0) {
+    log('');
+    log(status === 'fail' ? 'Regressed:' : 'Could not judge:');
+    log(gateTable(problems, true));
+  }
+  log('');
+  log(`verdict: ${verdict}`);
+  log(`report: ${options.outDir}summary.md`);
+  const exitCode = status === 'fail' || (status === 'inconclusive' && options.strict) ? 1 : 0;
+  return { exitCode, verdict, summaries, gates, files };
+}

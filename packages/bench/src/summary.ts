@@ -1,0 +1,87 @@
+/** From a batch of runs of one case to the medians, ratios and stage profile the report shows. */
+import type { BenchCase } from './cases.js';
+import { mb, median, spread } from './stats.js';
+import { referenceKinds, type CaseSummary, type ProfileRow, type ReferenceKind, type RunMeasure } from './types.js';
+
+/** The seed guide's milestones, plus the frame counts it lists; the rest of `frame N/M` is dropped from tables. */
+const SEED_FRAMES = new Set([10, 20, 50, 100]);
+
+export function profileOf(run: RunMeasure): ProfileRow[] {
+  const rows: ProfileRow[] = [];
+  const frames = run.milestones.filter((m) => m.label.startsWith('frame '));
+  const lastFrame = frames.at(-1)?.label;
+  for (const m of run.milestones) {
+    if (m.label.startsWith('frame ')) {
+      const n = Number.parseInt(m.label.slice(6), 10);
+      if (!SEED_FRAMES.has(n) && m.label !== lastFrame) continue;
+    }
+    rows.push({ label: m.label, treeMb: mb(m.treeRss), nodeMb: mb(m.processRss) });
+  }
+  return rows;
+}
+
+export function summarize(c: BenchCase, batch: readonly RunMeasure[], sourceSeconds: number, attempts: number): CaseSummary {
+  const ours = batch.filter((m) => m.kind === 'ours');
+  if (ours.length === 0) throw new Error(`Expected at least one run of our pipeline for ${c.id} but received none`);
+  const med = (pick: (m: RunMeasure) => number, runs: readonly RunMeasure[] = ours) => median(runs.map(pick));
+  const refs: CaseSummary['refs'] = {};
+  const timeRatio: CaseSummary['timeRatio'] = {};
+  const cpuRatio: CaseSummary['cpuRatio'] = {};
+  const memoryRatio: CaseSummary['memoryRatio'] = {};
+  const peakTree = med((m) => m.peakTreeRss);
+  const wall = med((m) => m.wallSeconds);
+  const cpu = med((m) => m.cpuSeconds);
+  for (const kind of referenceKinds) {
+    const runs = batch.filter((m) => m.kind === kind);
+    if (runs.length === 0) continue;
+    const r = {
+      wallSeconds: med((m) => m.wallSeconds, runs),
+      cpuSeconds: med((m) => m.cpuSeconds, runs),
+      fps: med((m) => m.fps, runs),
+      peakTreeMb: mb(med((m) => m.peakTreeRss, runs)),
+    };
+    refs[kind] = r;
+    timeRatio[kind] = wall / r.wallSeconds;
+    cpuRatio[kind] = cpu / r.cpuSeconds;
+    memoryRatio[kind] = mb(peakTree) / r.peakTreeMb;
+  }
+  // Throughput ratio per repeat, each against the reference run right after it.
+  const throughputRatios: number[] = [];
+  const pipes = batch.filter((m) => m.kind === 'pipe');
+  for (const o of ours) {
+    const p = pipes.find((m) => m.repeat === o.repeat && m.attempt === o.attempt);
+    if (p) throughputRatios.push(o.fps / p.fps);
+  }
+  const peakTreeMbs = ours.map((m) => mb(m.peakTreeRss));
+  // The profile of the run whose peak is the median one: a typical run, not the luckiest.
+  const byPeak = [...ours].sort((a, b) => a.peakTreeRss - b.peakTreeRss);
+  const typical = byPeak[(byPeak.length - 1) >> 1];
+  return {
+    id: c.id,
+    case: c,
+    runs: ours.length,
+    attempts,
+    frames: Math.round(med((m) => m.frames)),
+    sourceSeconds,
+    wallSeconds: wall,
+    cpuSeconds: cpu,
+    fps: med((m) => m.fps),
+    sourceSecondsPerSecond: med((m) => m.sourceSecondsPerSecond),
+    peakNodeMb: mb(med((m) => m.peakNodeRss ?? 0)),
+    peakTreeMb: mb(peakTree),
+    hwmSumMb: mb(med((m) => m.hwmSum)),
+    refs,
+    timeRatio,
+    cpuRatio,
+    memoryRatio,
+    throughputRatio: throughputRatios.length > 0 ? median(throughputRatios) : Number.NaN,
+    peakTreeMbs,
+    throughputRatios,
+    spread: { peakTree: spread(peakTreeMbs), throughputRatio: spread(throughputRatios) },
+    profile: profileOf(typical),
+  };
+}
+
+export function referenceLabel(kind: ReferenceKind): string {
+  return kind === 'pipe' ? 'ffmpeg decode | encode' : kind === 'single' ? 'ffmpeg decode+encode (1 process)' : 'ffmpeg filtergraph';
+}

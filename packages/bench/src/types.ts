@@ -1,0 +1,102 @@
+/** The data the bench records: one run, one case's medians, what the gates decide. */
+import type { BenchCase } from './cases.js';
+
+/** ours: the stickerkey pipeline in a fresh Node; pipe: ffmpeg decode | ffmpeg encode;
+ *  single: one ffmpeg decoding and encoding; filtergraph: the whole job as one ffmpeg graph. */
+export type RunKind = 'ours' | 'pipe' | 'single' | 'filtergraph';
+export type ReferenceKind = Exclude<RunKind, 'ours'>;
+export const referenceKinds: readonly ReferenceKind[] = ['pipe', 'single', 'filtergraph'];
+
+/** One sample of the tree taken from outside, every ~50 ms. Bytes; t in ms since spawn. */
+export interface TreeSample {
+  t: number;
+  treeRss: number;
+  rootRss: number;
+}
+
+/** A labelled milestone reported by the pipeline itself, on the same time axis as the samples. */
+export interface Milestone {
+  t: number;
+  label: string;
+  treeRss: number;
+  processRss: number;
+}
+
+export interface ProcessPeak {
+  pid: number;
+  command: string;
+  /** VmHWM: the process's own high-water mark, last read before it exited. */
+  hwm: number;
+}
+
+export interface RunMeasure {
+  kind: RunKind;
+  caseId: string;
+  /** Which batch (1 + reruns of an inconclusive case) and which repeat within it. */
+  attempt: number;
+  repeat: number;
+  frames: number;
+  /** Seconds the job took: the pipeline's own wall time for ours (a worker is long-lived and
+   *  does not pay Node's start-up per job), spawn to exit for ffmpeg references. */
+  wallSeconds: number;
+  /** Spawn to exit, always. */
+  processWallSeconds: number;
+  /** user+sys of the whole tree. */
+  cpuSeconds: number;
+  fps: number;
+  sourceSecondsPerSecond: number;
+  /** Peak RSS of the Node process (ours only). Bytes. */
+  peakNodeRss: number | null;
+  /** Peak of the summed RSS of the tree: sampled from outside, and from inside by the pipeline. */
+  peakTreeRss: number;
+  /** Sum of each process's own high-water mark: an upper bound, the peaks need not coincide. */
+  hwmSum: number;
+  processes: ProcessPeak[];
+  samples: TreeSample[];
+  milestones: Milestone[];
+  /** STICKERKEY_BENCH_INJECT in force, if any. */
+  injected?: string;
+}
+
+export interface ReferenceSummary {
+  wallSeconds: number;
+  cpuSeconds: number;
+  fps: number;
+  peakTreeMb: number;
+}
+
+export interface ProfileRow {
+  label: string;
+  treeMb: number;
+  nodeMb: number;
+}
+
+export interface CaseSummary {
+  id: string;
+  case: BenchCase;
+  runs: number;
+  attempts: number;
+  frames: number;
+  sourceSeconds: number;
+  // Medians over the repeats of the last attempt.
+  wallSeconds: number;
+  cpuSeconds: number;
+  fps: number;
+  sourceSecondsPerSecond: number;
+  peakNodeMb: number;
+  peakTreeMb: number;
+  hwmSumMb: number;
+  refs: Partial<Record<ReferenceKind, ReferenceSummary>>;
+  /** Ours divided by the reference (time: wall; memory: peak tree); < 1 means we are better. */
+  timeRatio: Partial<Record<ReferenceKind, number>>;
+  cpuRatio: Partial<Record<ReferenceKind, number>>;
+  memoryRatio: Partial<Record<ReferenceKind, number>>;
+  /** Our fps / same-repeat `pipe` fps, median; what the throughput gate compares. */
+  throughputRatio: number;
+  /** Per-repeat values behind the gated medians. */
+  peakTreeMbs: number[];
+  throughputRatios: number[];
+  spread: { peakTree: number; throughputRatio: number };
+  /** Memory by pipeline milestone, from the run with the median peak. */
+  profile: ProfileRow[];
+}
