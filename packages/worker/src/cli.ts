@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+/**
+ * The `stickerkey` command. Parsing and presentation only: the job itself runs through
+ * renderJob(), shared with the demo and the queue worker. Every failure ends as one line on
+ * stderr, `stickerkey: <message> [CODE]` (the stack only with --debug or DEBUG set), and Ctrl-C
+ * aborts the pipeline through its AbortSignal so ffmpeg children and temp files are cleaned up.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { CancelledError, describeOptions } from '@stickerkey/core';
+import { applyAssignments, loadJobFile, type Job } from './job.js';
+import { renderJob, type RenderResult } from './render.js';
+import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
+import { effectNames, listEffects } from './stages.js';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** Exit codes: 2 for a refused command line or option, 1 for a failed job, 128+n for signals. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_BY_SIGNAL: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+interface RenderFlags {
+  output?: string;
+  format?: string;
+  posterize?: string;
+  hold?: boolean;
+  background?: string;
+  preset?: string;
+  job?: string;
+  set?: string[];
+  jobId?: string;
+  quiet?: boolean;
+  json?: boolean;
+  logFormat?: string;
+  debug?: boolean;
+  [effectSwitch: string]: unknown;
+}
+
+const debugWanted = (argv: readonly string[]) => argv.includes('--debug') || Boolean(process.env.DEBUG);
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Lay the command line over the job file: flags win, effect settings merge option by option. */
+async function jobFromFlags(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<Job> {
+  if (!flags.job && (input === undefined || flags.output === undefined)) {
+    throw new CommanderError(EXIT_USAGE, 'stickerkey.missing', `missing ${input === undefined ? '<input>' : '-o <output>'}: stickerkey render <input> -o <output> [options], or --job <file>`);
+  }
+  const job: Record<string, unknown> = flags.job ? { ...(await loadJobFile(flags.job)) } : {};
+  if (input !== undefined) job.input = input;
+  if (flags.output !== undefined) job.output = flags.output;
+  if (flags.format !== undefined) job.format = flags.format;
+  if (flags.posterize !== undefined) {
+    const n = Number(flags.posterize);
+    // Numerals become numbers; anything else goes through as text for the table to refuse (or "off").
+    job.posterize = flags.posterize.trim() !== '' && Number.isFinite(n) ? n : flags.posterize;
+  }
+  if (flags.hold) job.hold = true;
+  if (flags.background !== undefined) job.background = flags.background;
+  if (flags.preset !== undefined) job.preset = flags.preset;
+  if (flags.jobId !== undefined) job.jobId = flags.jobId;
+  const fileEffects = job.effects;
+  let settings =
+    typeof fileEffects === 'object' && fileEffects !== null && !Array.isArray(fileEffects)
+      ? (fileEffects as Record<string, boolean | Record<string, unknown>>)
+      : undefined;
+  if (flags.set && flags.set.length > 0) settings = applyAssignments(settings ?? {}, flags.set);
+  for (const name of effects) {
+    if (flags[camel(name)] === false) settings = { ...settings, [name]: false };
+  }
+  if (settings !== undefined) job.effects = settings;
+  else if (fileEffects !== undefined) job.effects = fileEffects; // let resolveJob refuse the wrong shape
+  return job as unknown as Job;
+}
+
+async function render(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const display = createProgressDisplay({
+    quiet: flags.quiet ?? false,
+    logFormat: (flags.logFormat as LogFormat | undefined) ?? 'plain',
+    ...(flags.jobId !== undefined ? { jobId: flags.jobId } : {}),
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C while cleaning up means "now": leave at once.
+    if (interrupted) process.exit(EXIT_BY_SIGNAL[signal] ?? EXIT_FAILED);
+    interrupted = signal;
+    controller.abort(new CancelledError(`Interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Memory lines are held back until the input has passed the probe: a refused input then ends
+  // as the one error line, not a memory reading followed by the error.
+  let held: string[] | undefined = [];
+  const log = (line: string) => (held ? held.push(line) : display.log(line));
+  try {
+    const job = await jobFromFlags(input, flags, effects);
+    const result: RenderResult = await renderJob(job, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (held && p.stage !== 'probe') {
+          for (const line of held) display.log(line);
+          held = undefined;
+        }
+        display.onProgress(p);
+      },
+      log,
+    });
+    display.stop();
+    if (flags.json) process.stdout.write(`${resultToJson(result)}\n`);
+    else if (!flags.quiet) process.stdout.write(`${formatSummary(result)}\n`);
+    return 0;
+  } catch (error) {
+    display.stop();
+    if (interrupted) {
+      // Whatever the pipeline reported while being torn down (a killed ffmpeg), the cause is the signal.
+      report(new CancelledError(`Interrupted by ${interrupted}; ffmpeg stopped, temporary files removed`), flags);
+      return EXIT_BY_SIGNAL[interrupted] ?? EXIT_FAILED;
+    }
+    if (error instanceof CommanderError) {
+      process.stderr.write(`${usageLine(error)}\n`);
+      return EXIT_USAGE;
+    }
+    report(error, flags);
+    return errorCode(error) === 'INVALID_OPTION' ? EXIT_USAGE : EXIT_FAILED;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Commander's own refusals (unknown option, missing argument) in our one-line form. */
+function usageLine(error: CommanderError): string {
+  return `stickerkey: ${error.message.replace(/^error: /, '')} [USAGE]`;
+}
+
+function report(error: unknown, flags: { json?: boolean; debug?: boolean }): void {
+  process.stderr.write(`${formatErrorLine(error)}\n`);
+  if (flags.debug || debugWanted(process.argv)) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  if (flags.json) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stdout.write(`${JSON.stringify({ error: { code: errorCode(error), message } })}\n`);
+  }
+}
+
+function printEffects(json: boolean): void {
+  const effects = listEffects();
+  if (json) {
+    process.stdout.write(`${JSON.stringify(effects.map((e) => ({ name: e.name, description: e.description, options: e.options })), null, 2)}\n`);
+    return;
+  }
+  const lines: string[] = [];
+  for (const effect of effects) {
+    lines.push(`${effect.name}: ${effect.description}`);
+    for (const line of describeOptions(effect.options)) lines.push(`    ${line}`);
+    lines.push('');
+  }
+  lines.push('Tune with --set <effect>.<option>=<value>, switch off with --no-<effect>, or in a job file:');
+  lines.push('  effects: { drop-shadow: { opacity: 50 }, outline: false }');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function buildProgram(onExit: (code: number) => void): Command {
+  const effects = effectNames();
+  const program = new Command('stickerkey')
+    .description('Green/blue-screen clips to sticker-style videos with alpha.')
+    .version(pkg.version)
+    // Commander's own messages become our one-line errors, printed by main().
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  const renderCommand = program
+    .command('render')
+    .description('key, style and encode one clip')
+    .argument('[input]', 'source clip (or `input` in the job file)')
+    .option('-o, --output <path>', 'output file; its extension picks the format unless --format is given')
+    .option('--format <format>', 'webm | mov | gif | mp4')
+    .option('--posterize <fps>', 'stop-motion frame rate: 12, 8 or any rate below the source (off: keep the source rate)')
+    .option('--hold', 'keep the source frame rate, holding each posterized frame')
+    .option('--background <color>', '#rrggbb that mp4 (no alpha) is flattened on')
+    .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
+    .option('--job <file>', 'job file (JSON or YAML); flags override it')
+    .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
+    .option('--log-format <format>', 'plain | json (pino) for progress and memory lines on stderr', 'plain')
+    .option('-q, --quiet', 'no progress, memory lines or summary; errors only')
+    .option('--json', 'print the result (or the error) as JSON on stdout')
+    .option('--debug', 'print stack traces with errors');
+  const reserved = new Set(renderCommand.options.map((o) => o.attributeName()));
+  for (const name of effects) {
+    if (!reserved.has(camel(name))) renderCommand.option(`--no-${name}`, `switch off ${name}`);
+  }
+  renderCommand
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  stickerkey render in.mp4 -o out.webm --preset sticker --posterize 12',
+        '  stickerkey render in.mp4 -o out.mov --no-drop-shadow --set outline.width=8',
+        '  stickerkey render --job job.yaml --format gif',
+        '',
+        'Effects and their options: stickerkey effects',
+      ].join('\n'),
+    )
+    .action(async (input: string | undefined, flags: RenderFlags) => {
+      if (flags.logFormat !== 'plain' && flags.logFormat !== 'json') {
+        throw new CommanderError(EXIT_USAGE, 'stickerkey.logFormat', `--log-format must be plain or json, not ${JSON.stringify(flags.logFormat)}`);
+      }
+      onExit(await render(input, flags, effects));
+    });
+
+  program
+    .command('effects')
+    .description('list the effects and their options')
+    .option('--json', 'as JSON')
+    .action((flags: { json?: boolean }) => {
+      printEffects(flags.json ?? false);
+      onExit(0);
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, successfully.
+      if (error.exitCode === 0) return 0;
+      process.stderr.write(`${usageLine(error)}\n`);
+      return EXIT_USAGE;
+    }
+    report(error, { debug: debugWanted(argv) });
+    return errorCode(error) === 'INVALID_OPTION' ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+process.exitCode = await main();
+// Leave when the work is done even if a stray handle lingers; unref'd, so it never delays a clean exit.
+setTimeout(() => process.exit(), 5000).unref();

@@ -1,0 +1,50 @@
+/**
+ * One job, start to end: validate, build the effect stack, run core's pipeline. The CLI, the demo
+ * and the queue worker all go through here, so a job behaves the same wherever it runs.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { runPipeline, type PipelineResult, type ProbeLimits, type Progress } from '@stickerkey/core';
+import { resolveJob, type Job, type ResolvedJob } from './job.js';
+import { buildStages } from './stages.js';
+
+export interface RenderOptions {
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
+  /** Receives the memory monitor's seed-format lines (`JOB #1: 💾 Memory Usage at ...`). */
+  log?: (line: string) => void;
+  limits?: Partial<ProbeLimits>;
+  /** Called once the job is validated and the stages built, before the pipeline starts. */
+  onStart?: (job: ResolvedJob) => void;
+}
+
+export interface RenderResult extends PipelineResult {
+  /** Size of the output file in bytes. */
+  outputBytes: number;
+  job: ResolvedJob;
+}
+
+export async function renderJob(job: Job, options: RenderOptions = {}): Promise<RenderResult> {
+  // Both of these throw synchronously on a bad setting: nothing has been opened or spawned yet.
+  const resolved = resolveJob(job);
+  const stages = buildStages(resolved.preset, resolved.effects);
+  options.onStart?.(resolved);
+
+  await mkdir(dirname(resolved.output), { recursive: true });
+  const result = await runPipeline({
+    input: resolved.input,
+    output: resolved.output,
+    stages,
+    posterize: resolved.posterize,
+    holdFrames: resolved.hold,
+    format: resolved.format,
+    background: resolved.background,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(resolved.jobId !== undefined ? { jobId: resolved.jobId } : {}),
+  });
+  const { size } = await stat(result.output);
+  return { ...result, outputBytes: size, job: resolved };
+}

@@ -1,0 +1,185 @@
+/**
+ * What a person (or a log collector) sees while a job runs and after it ends: a progress bar on a
+ * terminal, plain lines every ~10% or 2 s otherwise, the memory monitor's seed-format lines, a
+ * summary, and errors as one line `stickerkey: <message> [CODE]`.
+ */
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import pino from 'pino';
+import { isStickerkeyError, type Progress } from '@stickerkey/core';
+import type { RenderResult } from './render.js';
+
+const MB = 1024 * 1024;
+
+export function mb(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+function seconds(value: number): string {
+  if (!Number.isFinite(value) || value < 0) return '?';
+  if (value < 60) return `${value.toFixed(1)} s`;
+  const m = Math.floor(value / 60);
+  return `${m} min ${Math.round(value - m * 60)} s`;
+}
+
+export type LogFormat = 'plain' | 'json';
+
+export interface DisplayOptions {
+  /** Where progress and log lines go; stdout stays for the summary and --json. */
+  stream?: NodeJS.WriteStream;
+  /** Default: whether `stream` is a terminal. */
+  tty?: boolean;
+  quiet?: boolean;
+  logFormat?: LogFormat;
+  jobId?: string | number;
+}
+
+export interface ProgressDisplay {
+  onProgress(progress: Progress): void;
+  /** A log line (the memory monitor's): printed above the bar, never through it. */
+  log(line: string): void;
+  /** Remove the bar; call on success and failure alike. */
+  stop(): void;
+}
+
+const STAGE_LABEL: Record<string, string> = {
+  probe: 'probing',
+  setup: 'preparing effects',
+  frames: 'rendering',
+  encoding: 'finishing encode',
+  verify: 'checking alpha',
+};
+
+/** Plain lines: at most one per 10% of the frames, at least one per 2 s. */
+const PLAIN_STEP = 0.1;
+const PLAIN_INTERVAL_MS = 2000;
+
+export function createProgressDisplay(options: DisplayOptions = {}): ProgressDisplay {
+  const stream = options.stream ?? process.stderr;
+  if (options.quiet) return { onProgress() {}, log() {}, stop() {} };
+
+  if (options.logFormat === 'json') {
+    // Machine logs: one JSON record per line (pino), the seed's text kept intact in `msg` so
+    // `grep "💾 Memory Usage"` still finds it.
+    const logger: pino.Logger = pino(
+      { base: options.jobId !== undefined ? { jobId: options.jobId } : null, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ fd: (stream as { fd?: number }).fd ?? 2, sync: true }),
+    );
+    let next = 0;
+    let lastAt = 0;
+    return {
+      onProgress(p) {
+        if (p.totalFrames === 0) return;
+        const now = Date.now();
+        const done = p.frame >= p.totalFrames;
+        if (!done && p.frame < next && now - lastAt < PLAIN_INTERVAL_MS) return;
+        next = p.frame + Math.max(1, Math.ceil(p.totalFrames * PLAIN_STEP));
+        lastAt = now;
+        logger.info(
+          { frame: p.frame, totalFrames: p.totalFrames, fps: p.fps, etaSeconds: p.etaSeconds, treeRss: p.treeRss, stage: p.stage },
+          'progress',
+        );
+      },
+      log(line) {
+        logger.info(line);
+      },
+      stop() {},
+    };
+  }
+
+  const tty = options.tty ?? stream.isTTY === true;
+  if (!tty) {
+    let next = 0;
+    let lastAt = 0;
+    let lastFrame = -1;
+    return {
+      onProgress(p) {
+        if (p.totalFrames === 0) return; // still probing: nothing to count yet
+        const now = Date.now();
+        const done = p.frame >= p.totalFrames;
+        if (p.frame === lastFrame) return;
+        if (!(done || p.frame >= next || now - lastAt >= PLAIN_INTERVAL_MS)) return;
+        next = p.frame + Math.max(1, Math.ceil(p.totalFrames * PLAIN_STEP));
+        lastAt = now;
+        lastFrame = p.frame;
+        const pct = p.totalFrames > 0 ? Math.floor((100 * p.frame) / p.totalFrames) : 0;
+        stream.write(
+          `progress: frame ${p.frame}/${p.totalFrames} (${pct}%), ${p.fps.toFixed(1)} fps, ETA ${seconds(p.etaSeconds)}, tree ${mb(p.treeRss)} RSS\n`,
+        );
+      },
+      log(line) {
+        stream.write(`${line}\n`);
+      },
+      stop() {},
+    };
+  }
+
+  // A terminal: one bar, log lines printed above it through MultiBar.log so they never tear it.
+  const bars = new MultiBar(
+    {
+      stream,
+      format: '{bar} {percentage}% | {value}/{total} frames | {fps} fps | ETA {eta_human} | tree {tree} | {stage}',
+      hideCursor: true,
+      clearOnComplete: true,
+      gracefulExit: false, // SIGINT belongs to the CLI, which aborts the pipeline and cleans up
+      etaBuffer: 30,
+      fps: 5,
+    },
+    Presets.shades_classic,
+  );
+  let bar: SingleBar | undefined;
+  let lastFps = 0;
+  return {
+    onProgress(p) {
+      if (p.totalFrames === 0) return;
+      // The last events (encoder flush, alpha check) report no rate: keep showing the last one.
+      if (p.fps > 0) lastFps = p.fps;
+      const payload = { fps: lastFps.toFixed(1), eta_human: seconds(p.etaSeconds), tree: mb(p.treeRss), stage: STAGE_LABEL[p.stage] ?? p.stage };
+      if (!bar) bar = bars.create(p.totalFrames, p.frame, payload);
+      else {
+        if (bar.getTotal() !== p.totalFrames) bar.setTotal(p.totalFrames);
+        bar.update(p.frame, payload);
+      }
+    },
+    log(line) {
+      if (bar) bars.log(`${line}\n`);
+      else stream.write(`${line}\n`);
+    },
+    stop() {
+      bars.stop();
+    },
+  };
+}
+
+/** The human summary printed after a successful render. */
+export function formatSummary(result: RenderResult): string {
+  const from = result.sourceFrames !== result.frames ? ` (from ${result.sourceFrames} source frames)` : '';
+  return [
+    `Rendered ${result.frames} frames${from} at ${result.width}x${result.height} in ${seconds(result.wallSeconds)}: ${result.framesPerSecond.toFixed(1)} fps`,
+    `  peak memory: ${mb(result.peakProcessRss)} process RSS, ${mb(result.peakTreeRss)} tree RSS (process + ffmpeg children)`,
+    `  output: ${result.output} (${result.format}, ${mb(result.outputBytes)})`,
+  ].join('\n');
+}
+
+/** The machine summary (`--json`): the result as is, file size included. */
+export function resultToJson(result: RenderResult): string {
+  return JSON.stringify(result, null, 2);
+}
+
+/** Stable code of any error: core's codes, Node's (ENOENT...), or INTERNAL. */
+export function errorCode(error: unknown): string {
+  if (isStickerkeyError(error)) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : 'INTERNAL';
+}
+
+/**
+ * One line, always: `stickerkey: <message> [CODE]`. A multi-line message (ffmpeg's stderr tail)
+ * keeps its first line and the last line of the tail, which is where ffmpeg says what went wrong.
+ */
+export function formatErrorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  let text = lines[0] ?? 'unknown error';
+  if (lines.length > 1) text = `${text.replace(/:$/, '')}: ${lines[lines.length - 1]}`;
+  return `stickerkey: ${text} [${errorCode(error)}]`;
+}
