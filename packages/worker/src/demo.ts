@@ -1,0 +1,74 @@
+/**
+ * `pnpm demo`: make (or reuse) a short green-screen fixture, render it with the full sticker look
+ * at 12 fps into out/demo.webm with the progress display, then write a before/after contact
+ * sheet to out/demo-contact-sheet.png. Ctrl-C cancels cleanly, like the CLI.
+ */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { CancelledError } from '@stickerkey/core';
+import { ensureFixture } from '@stickerkey/fixtures';
+import { makeContactSheet } from './contact-sheet.js';
+import { renderJob } from './render.js';
+import { createProgressDisplay, formatErrorLine, formatSummary } from './report.js';
+
+// The repository's out/ (dist/demo.js lives in packages/worker/dist), wherever the demo is run from.
+const outDir = fileURLToPath(new URL('../../../out/', import.meta.url));
+
+async function demo(signal: AbortSignal): Promise<void> {
+  process.stderr.write('Preparing the fixture (green screen, 720p, 5 s; generated once, then cached)...\n');
+  let shown = -1;
+  const fixture = await ensureFixture(
+    { screen: 'green', height: 720, seconds: 5 },
+    {
+      onProgress: ({ frame, frames }) => {
+        const quarter = Math.floor((4 * frame) / Math.max(1, frames));
+        if (quarter === shown) return;
+        shown = quarter;
+        process.stderr.write(`  generating fixture: frame ${frame}/${frames}\n`);
+      },
+    },
+  );
+  await mkdir(outDir, { recursive: true });
+  const video = join(outDir, 'demo.webm');
+  const sheet = join(outDir, 'demo-contact-sheet.png');
+
+  process.stderr.write(`Rendering ${fixture.video} with the sticker preset at 12 fps...\n`);
+  const display = createProgressDisplay({ jobId: 'demo' });
+  let result;
+  try {
+    result = await renderJob(
+      { input: fixture.video, output: video, format: 'webm', preset: 'sticker', posterize: 12, jobId: 'demo' },
+      { signal, onProgress: (p) => display.onProgress(p), log: (line) => display.log(line) },
+    );
+  } finally {
+    display.stop();
+  }
+  process.stdout.write(`${formatSummary(result)}\n`);
+
+  const contact = await makeContactSheet({ source: fixture.video, result: video, output: sheet, signal });
+  const here = (path: string) => relative(process.cwd(), path) || path;
+  process.stdout.write(
+    [
+      '',
+      `Video:         ${here(video)}`,
+      `Contact sheet: ${here(contact.output)} (${contact.width}x${contact.height}, before/after at ${contact.times.map((t) => `${t.toFixed(2)} s`).join(', ')})`,
+      '',
+    ].join('\n'),
+  );
+}
+
+const controller = new AbortController();
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  controller.abort(new CancelledError('Interrupted by SIGINT'));
+});
+try {
+  await demo(controller.signal);
+} catch (error) {
+  process.stderr.write(`${formatErrorLine(interrupted ? new CancelledError('Interrupted by SIGINT') : error)}\n`);
+  if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = interrupted ? 130 : 1;
+}
