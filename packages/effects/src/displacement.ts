@@ -39,6 +39,8 @@ const FRAC = 6;
 const ONE = 1 << FRAC;
 const MASK = ONE - 1;
 const HALF_WEIGHT = 1 << (2 * FRAC - 1);
+/** Summed alpha weight when every tap is opaque. */
+const OPAQUE = ONE * ONE * 255;
 
 interface State {
   width: number;
@@ -55,7 +57,26 @@ interface State {
   pad: number;
   /** (width + 2) x (height + 2) RGBA, transparent except while a frame is being processed. */
   scratch: Uint8Array;
+  /** The same scratch as one 32-bit word per pixel, for copying. */
+  scratch32: Uint32Array;
+  /** 32-bit views of the frame buffers seen so far (a pipeline cycles through a fixed pool). */
+  views: WeakMap<ArrayBufferLike, Uint32Array>;
   region: Bounds;
+}
+
+/**
+ * A 32-bit view of `data` (RGBA words), made once per underlying buffer and reused: the pipeline's
+ * frames come from a fixed pool, so after the first few frames this never allocates. Null when the
+ * bytes are not 4-aligned (then the caller copies bytes).
+ */
+function words(s: State, data: Uint8Array): Uint32Array | null {
+  if ((data.byteOffset & 3) !== 0) return null;
+  let view = s.views.get(data.buffer);
+  if (!view || view.byteOffset !== data.byteOffset || view.length !== data.length >> 2) {
+    view = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    s.views.set(data.buffer, view);
+  }
+  return view;
 }
 
 function marginOf(o: Options): number {
@@ -134,6 +155,7 @@ export const displacement = defineEffect({
     const margin = marginOf(o);
     const pad = margin + 2;
     const stride = (width + 2) * 4;
+    const scratch = new Uint8Array(stride * (height + 2));
     return {
       width,
       height,
@@ -145,7 +167,9 @@ export const displacement = defineEffect({
       columns: edgeTable(width, pad, 4, o.edges),
       rows: edgeTable(height, pad, stride, o.edges),
       pad,
-      scratch: new Uint8Array(stride * (height + 2)),
+      scratch,
+      scratch32: new Uint32Array(scratch.buffer, 0, scratch.length >> 2),
+      views: new WeakMap(),
       region: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
@@ -187,10 +211,21 @@ export const displacement = defineEffect({
     }
 
     const stride = (width + 2) * 4;
-    // Copy the source box into the bordered scratch (a byte loop: subarray() per row would allocate).
-    for (let y = st; y < sb; y++) {
-      const end = (y * width + sr) * 4;
-      for (let p = (y * width + sl) * 4, q = (y + 1) * stride + (sl + 1) * 4; p < end; p++, q++) scratch[q] = data[p];
+    // Copy the source box into the bordered scratch, a 32-bit word per pixel (subarray() per row
+    // would allocate a view per row; the word views are made once per pool buffer, see words()).
+    const src32 = words(s, data);
+    const dst32 = s.scratch32;
+    if (src32) {
+      const sw = width + 2;
+      for (let y = st; y < sb; y++) {
+        const end = y * width + sr;
+        for (let i = y * width + sl, j = (y + 1) * sw + sl + 1; i < end; i++, j++) dst32[j] = src32[i];
+      }
+    } else {
+      for (let y = st; y < sb; y++) {
+        const end = (y * width + sr) * 4;
+        for (let p = (y * width + sl) * 4, q = (y + 1) * stride + (sl + 1) * 4; p < end; p++, q++) scratch[q] = data[p];
+      }
     }
 
     const left = r.left;
@@ -213,21 +248,31 @@ export const displacement = defineEffect({
         const q10 = r1 + c0;
         const q11 = r1 + c1;
         // Bilinear weights (sum 4096) times each tap's alpha: premultiplied sampling.
-        const a00 = (ONE - wx) * (ONE - wy) * scratch[q00 + 3];
-        const a01 = wx * (ONE - wy) * scratch[q01 + 3];
-        const a10 = (ONE - wx) * wy * scratch[q10 + 3];
-        const a11 = wx * wy * scratch[q11 + 3];
+        const w00 = (ONE - wx) * (ONE - wy);
+        const w01 = wx * (ONE - wy);
+        const w10 = (ONE - wx) * wy;
+        const w11 = wx * wy;
+        const a00 = w00 * scratch[q00 + 3];
+        const a01 = w01 * scratch[q01 + 3];
+        const a10 = w10 * scratch[q10 + 3];
+        const a11 = w11 * scratch[q11 + 3];
         const sa = a00 + a01 + a10 + a11;
-        if (sa === 0) {
+        if (sa === OPAQUE) {
+          // Every tap that counts is opaque (most of the character): plain bilinear, integers only.
+          data[p] = (w00 * scratch[q00] + w01 * scratch[q01] + w10 * scratch[q10] + w11 * scratch[q11] + HALF_WEIGHT) >> (2 * FRAC);
+          data[p + 1] = (w00 * scratch[q00 + 1] + w01 * scratch[q01 + 1] + w10 * scratch[q10 + 1] + w11 * scratch[q11 + 1] + HALF_WEIGHT) >> (2 * FRAC);
+          data[p + 2] = (w00 * scratch[q00 + 2] + w01 * scratch[q01 + 2] + w10 * scratch[q10 + 2] + w11 * scratch[q11 + 2] + HALF_WEIGHT) >> (2 * FRAC);
+          data[p + 3] = 255;
+        } else if (sa === 0) {
           data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
-          continue;
+        } else {
+          // Back to straight colour: divide the alpha-weighted sum by the summed alpha weights.
+          const inv = 1 / sa;
+          data[p] = ((a00 * scratch[q00] + a01 * scratch[q01] + a10 * scratch[q10] + a11 * scratch[q11]) * inv + 0.5) | 0;
+          data[p + 1] = ((a00 * scratch[q00 + 1] + a01 * scratch[q01 + 1] + a10 * scratch[q10 + 1] + a11 * scratch[q11 + 1]) * inv + 0.5) | 0;
+          data[p + 2] = ((a00 * scratch[q00 + 2] + a01 * scratch[q01 + 2] + a10 * scratch[q10 + 2] + a11 * scratch[q11 + 2]) * inv + 0.5) | 0;
+          data[p + 3] = (sa + HALF_WEIGHT) >> (2 * FRAC);
         }
-        // Back to straight colour: divide the alpha-weighted sum by the summed alpha weights.
-        const inv = 1 / sa;
-        data[p] = (a00 * scratch[q00] + a01 * scratch[q01] + a10 * scratch[q10] + a11 * scratch[q11]) * inv + 0.5;
-        data[p + 1] = (a00 * scratch[q00 + 1] + a01 * scratch[q01 + 1] + a10 * scratch[q10 + 1] + a11 * scratch[q11 + 1]) * inv + 0.5;
-        data[p + 2] = (a00 * scratch[q00 + 2] + a01 * scratch[q01 + 2] + a10 * scratch[q10 + 2] + a11 * scratch[q11 + 2]) * inv + 0.5;
-        data[p + 3] = (sa + HALF_WEIGHT) >> (2 * FRAC);
       }
     }
 
