@@ -145,7 +145,7 @@ describe('stickerkey effects', () => {
 
 describe('Ctrl-C', () => {
   it('aborts mid-render: exit 130, no output, no temp file, no ffmpeg left', async () => {
-    const long = (await ensureFixture({ screen: 'green', height: 360, seconds: 12 })).video;
+    const long = (await ensureFixture({ screen: 'green', height: 360, seconds: 6 })).video;
     const outDir = await mkdtemp(join(dir, 'sigint-'));
     const output = join(outDir, 'cancelled.webm');
     // No posterize and every effect: the slowest path, so the signal surely lands mid-clip.
@@ -153,10 +153,14 @@ describe('Ctrl-C', () => {
     const done = finished(child);
     let stderr = '';
     const children = await new Promise<number[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no progress seen:\n${stderr}`)), 90_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`no progress seen:\n${stderr}`));
+      }, 90_000);
       child.stderr!.on('data', (chunk: string) => {
         stderr += chunk;
-        const match = /progress: frame (\d+)\/(\d+)/.exec(stderr);
+        // Wait for frames to be flowing (decoder and encoder both up), not yet at the end.
+        const match = [...stderr.matchAll(/progress: frame (\d+)\/(\d+)/g)].at(-1);
         if (match && Number(match[1]) > 0 && Number(match[1]) < Number(match[2])) {
           clearTimeout(timer);
           resolve(descendants(child.pid!));
