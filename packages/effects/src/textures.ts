@@ -160,11 +160,16 @@ export class TextureCache {
 }
 
 const MB = 1024 * 1024;
-/** Default budget: 256 MB, or STICKERKEY_TEXTURE_CACHE_MB (0 disables sharing, not loading). */
+/**
+ * Default budget: 128 MB, or STICKERKEY_TEXTURE_CACHE_MB (0 keeps nothing between jobs; loading
+ * still works). The cache outlives jobs, so on a 2 GB container its bound is memory the admission
+ * budget must count: the textures of one 1080p sticker job are ~25 MB, so 128 MB keeps about
+ * five distinct sizes warm.
+ */
 function defaultCacheBytes(): number {
   const raw = process.env.STICKERKEY_TEXTURE_CACHE_MB;
   const mb = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
-  return Number.isFinite(mb) && mb >= 0 ? mb * MB : 256 * MB;
+  return Number.isFinite(mb) && mb >= 0 ? mb * MB : 128 * MB;
 }
 
 /** The process-wide cache every effect loads through. */

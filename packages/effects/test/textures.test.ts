@@ -215,6 +215,11 @@ describe('texture cache', () => {
     expect(cache.stats()).toMatchObject({ entries: 1, bytes: 400 });
   });
 
+  it('the shared cache is bounded: 128 MB unless STICKERKEY_TEXTURE_CACHE_MB says otherwise', () => {
+    const env = process.env.STICKERKEY_TEXTURE_CACHE_MB;
+    expect(textureCacheStats().maxBytes).toBe(env ? Number(env) * 1024 * 1024 : 128 * 1024 * 1024);
+  });
+
   it('a failed build is not cached', async () => {
     const cache = new TextureCache(1000);
     await expect(cache.getOrCreate('x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
