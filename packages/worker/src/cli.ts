@@ -181,7 +181,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--hold', 'keep the source frame rate, holding each posterized frame')
     .option('--background <color>', '#rrggbb that mp4 (no alpha) is flattened on')
     .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
-    .option('--job <file>', 'job file (JSON or YAML); flags override it')
+    .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
     .option('--log-format <format>', 'plain | json (pino) for progress and memory lines on stderr', 'plain')
