@@ -15,7 +15,7 @@
  * `transparent` edge mode samples it); only the alpha bounding box is copied, and it is zeroed
  * again after use so the scratch outside the current box is always transparent.
  */
-import { defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core';
+import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core';
 import { loadTexture, type Texture } from './textures.js';
 
 const CHANNELS = ['red', 'green', 'blue', 'alpha', 'luminance'] as const;
@@ -62,6 +62,8 @@ interface State {
   /** 32-bit views of the frame buffers seen so far (a pipeline cycles through a fixed pool). */
   views: WeakMap<ArrayBufferLike, Uint32Array>;
   region: Bounds;
+  /** Alpha box found by apply when the frame carries none. */
+  found: Bounds;
 }
 
 /**
@@ -171,6 +173,7 @@ export const displacement = defineEffect({
       scratch32: new Uint32Array(scratch.buffer, 0, scratch.length >> 2),
       views: new WeakMap(),
       region: { left: 0, top: 0, right: 0, bottom: 0 },
+      found: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
 
@@ -182,22 +185,18 @@ export const displacement = defineEffect({
     }
     const data = frame.data;
     const bounds = frame.alphaBounds;
-    // Source rectangle: the alpha box (everything outside it is transparent), or the whole frame.
-    let sl = 0;
-    let st = 0;
-    let sr = width;
-    let sb = height;
-    if (bounds) {
-      if (bounds.right <= bounds.left || bounds.bottom <= bounds.top) return; // nothing visible to move
-      sl = bounds.left;
-      st = bounds.top;
-      sr = bounds.right;
-      sb = bounds.bottom;
-    }
+    // Source rectangle: the alpha box (everything outside it is transparent). Without one, find it:
+    // a scan of the alpha bytes costs far less than resampling the empty screen around a character.
+    const box = bounds ?? computeAlphaBounds(frame, s.found);
+    if (box.right <= box.left || box.bottom <= box.top) return; // nothing visible to move
+    const sl = box.left;
+    const st = box.top;
+    const sr = box.right;
+    const sb = box.bottom;
     // Output rectangle: the source grown by the reach of the map, except with wrap, where a pixel
     // on one side may sample the other.
     const r = s.region;
-    if (bounds && !s.wrap) {
+    if (!s.wrap) {
       const m = s.margin + 1;
       r.left = sl - m < 0 ? 0 : sl - m;
       r.top = st - m < 0 ? 0 : st - m;
