@@ -77,10 +77,10 @@ describe('createStickerStack', () => {
   it('effects can be switched off, switched on and tuned; the order stays canonical', () => {
     const stages = createStickerStack({
       preset: 'key',
-      effects: { 'drop-shadow': { distance: 4, softness: 0 }, outline: { width: 3 }, 'chroma-key': false },
+      effects: { 'drop-shadow': { distance: 4 }, displacement: { horizontal: 9 }, outline: { width: 3 }, 'chroma-key': false },
     });
-    expect(names(stages)).toEqual(['outline', 'drop-shadow']);
-    expect(stages[1]!.margin).toBe(3); // distance 4 at 135 deg: 3 px each way, no blur
+    expect(names(stages)).toEqual(['outline', 'displacement', 'drop-shadow']);
+    expect(stages[1]!.margin).toBe(9); // tuned: the largest displacement
     expect(names(createStickerStack({ effects: { 'drop-shadow': false, displacement: false } }))).toEqual([
       'chroma-key',
       'outline',
