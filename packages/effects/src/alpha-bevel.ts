@@ -2,8 +2,10 @@
  * alpha-bevel: After Effects' Bevel Alpha, a lit and shaded band along the alpha edge.
  *
  * Model: the edge is a chiselled slope `edgeThickness` px wide: the height of a pixel is its
- * euclidean distance to the nearest transparent pixel (alpha < 50%), capped at the thickness,
- * from an exact distance transform, then smoothed by a 3 px box so that pixel steps do not show.
+ * euclidean distance to the nearest transparent pixel (alpha < 50%) refined by its own alpha
+ * (which says where between two pixels the edge lies), capped at the thickness,
+ * from an exact distance transform; its gradient is a Sobel smoothed by a 3x3 box (5x5 in all),
+ * which hides the distance's pixel steps. Only pixels of the band get that far, so it is cheap.
  * The slope's outward normal (the negative Sobel gradient) is compared with the light direction:
  * parts facing the light move towards the light colour, parts facing away darken, by
  * `lightIntensity`; the flat inside is untouched. Light angle as in After Effects: a compass
@@ -13,7 +15,6 @@
  * transparent pixels are skipped. margin = 0.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { blurChannelF32, createBlurScratchF32, type BlurScratchF32 } from './internal/blur.js';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
 
 const options = [
@@ -23,14 +24,13 @@ const options = [
   { name: 'lightIntensity', type: 'number', default: 0.4, min: 0, max: 1, help: 'Strength of the lighting and darkening' },
 ] as const;
 
-/** The heights are smoothed by one box of this radius, to hide the pixel steps of the distance. */
-const SMOOTH_RADII = [1];
+const INV255 = 1 / 255;
 
 interface State {
   width: number;
   height: number;
   identity: boolean;
-  /** Height (px) by squared distance to the nearest transparent pixel: min(d - 0.5, thickness). */
+  /** Height (px) by squared distance d^2 to the nearest transparent pixel: max(0, d - 1); alpha adds 0..1. */
   heightOf: Float32Array;
   thickness: number;
   /** Towards the light, in image axes, times intensity. */
@@ -40,11 +40,31 @@ interface State {
   cr: number;
   cg: number;
   cb: number;
-  matte: Uint8Array;
-  heights: Float32Array;
   distance: DistanceScratch;
-  blur: BlurScratchF32;
   rect: Bounds;
+  /** 5x5 gradient kernels: Sobel / 8 smoothed by a 3x3 box (hides the distance's pixel steps). */
+  kernelX: Float32Array;
+  kernelY: Float32Array;
+}
+
+/** Sobel (divided by 8) convolved with a 3x3 box: a smoothed gradient on a 5x5 window. */
+function smoothedSobel(): { kx: Float32Array; ky: Float32Array } {
+  const sobel = [
+    [-1, 0, 1],
+    [-2, 0, 2],
+    [-1, 0, 1],
+  ];
+  const kx = new Float32Array(25);
+  const ky = new Float32Array(25);
+  for (let j = 0; j < 3; j++)
+    for (let i = 0; i < 3; i++)
+      for (let bj = 0; bj < 3; bj++)
+        for (let bi = 0; bi < 3; bi++) {
+          const w = sobel[j]![i]! / 8 / 9;
+          kx[(j + bj) * 5 + (i + bi)] += w;
+          ky[(i + bi) * 5 + (j + bj)] += w; // transposed: the y kernel
+        }
+  return { kx, ky };
 }
 
 export const alphaBevel = defineEffect({
@@ -58,12 +78,13 @@ export const alphaBevel = defineEffect({
 
   prepare(o, size: FrameSize): State {
     const t = o.edgeThickness;
-    // Distances past the band are all "thickness": the table covers up to (t + 0.5)^2.
-    const entries = Math.floor((t + 0.5) * (t + 0.5)) + 1;
+    // Distances past the band are all "thickness": the table covers up to (t + 1)^2.
+    const entries = Math.floor((t + 1) * (t + 1)) + 1;
     const heightOf = new Float32Array(entries);
-    for (let d2 = 0; d2 < entries; d2++) heightOf[d2] = Math.min(t, Math.max(0, Math.sqrt(d2) - 0.5));
+    for (let d2 = 0; d2 < entries; d2++) heightOf[d2] = Math.max(0, Math.sqrt(d2) - 1);
     const angle = (o.lightAngle * Math.PI) / 180;
     const c = parseColor(o.lightColor);
+    const kernels = smoothedSobel();
     return {
       width: size.width,
       height: size.height,
@@ -77,16 +98,15 @@ export const alphaBevel = defineEffect({
       cr: c.r,
       cg: c.g,
       cb: c.b,
-      matte: new Uint8Array(size.width * size.height),
-      heights: new Float32Array(size.width * size.height),
       distance: createDistanceScratch(size),
-      blur: createBlurScratchF32(size),
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
+      kernelX: kernels.kx,
+      kernelY: kernels.ky,
     };
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, matte, heights, heightOf, thickness } = s;
+    const { width, height, heightOf, thickness } = s;
     if (frame.width !== width || frame.height !== height) {
       throw new Error(`alpha-bevel prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
     }
@@ -98,52 +118,46 @@ export const alphaBevel = defineEffect({
     const br = ab ? ab.right : width;
     const bb = ab ? ab.bottom : height;
     if (br <= bl || bb <= bt) return;
-    // Two pixels around the character: the transparent ring the distances are measured from,
-    // and the smoothing box's reach.
+    // Two pixels around the character: the transparent ring the distances are measured from.
     const rect = s.rect;
-    const left = (rect.left = Math.max(0, bl - 2));
-    const top = (rect.top = Math.max(0, bt - 2));
-    const right = (rect.right = Math.min(width, br + 2));
-    const bottom = (rect.bottom = Math.min(height, bb + 2));
+    rect.left = Math.max(0, bl - 2);
+    rect.top = Math.max(0, bt - 2);
+    rect.right = Math.min(width, br + 2);
+    rect.bottom = Math.min(height, bb + 2);
 
-    // 1. Heights: distance into the character, capped at the thickness, lightly smoothed.
-    for (let y = top; y < bottom; y++) {
-      for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) matte[q] = data[p]!;
-    }
-    squaredDistance(matte, width, height, rect, 128, true, s.distance);
+    // 1. Distances into the character, exact up to the band (and a little past it).
+    squaredDistance(data, width, height, rect, 128, true, s.distance, thickness + 4, 4, 3);
     const dist = s.distance.dist;
     const entries = heightOf.length;
-    for (let y = top; y < bottom; y++) {
-      for (let q = y * width + left, end = y * width + right; q < end; q++) {
-        const d2 = dist[q]!;
-        heights[q] = d2 < entries ? heightOf[d2 | 0]! : thickness;
-      }
-    }
-    blurChannelF32(heights, width, height, rect, SMOOTH_RADII, s.blur);
+    // A pixel this far in has only flat heights in its 5x5 window (those are at most ~3 px nearer).
+    const flatFrom = (thickness + 3.5) * (thickness + 3.5);
 
     // 2. Light the slope: the outward normal is -gradient; compare it with the light direction.
-    const { lx, ly, intensity, cr, cg, cb } = s;
+    //    Only band pixels get here (a few per edge pixel), so a 5x5 window is affordable.
+    const { lx, ly, intensity, cr, cg, cb, kernelX, kernelY } = s;
     const xMax = width - 1;
     const yMax = height - 1;
     for (let y = bt; y < bb; y++) {
-      const up = (y > 0 ? y - 1 : 0) * width;
       const mid = y * width;
-      const down = (y < yMax ? y + 1 : yMax) * width;
       for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
-        if (data[p + 3] === 0) continue;
-        const xl = x > 0 ? x - 1 : 0;
-        const xr = x < xMax ? x + 1 : xMax;
-        const a = heights[up + xl]!;
-        const b = heights[up + x]!;
-        const c = heights[up + xr]!;
-        const d = heights[mid + xl]!;
-        const f = heights[mid + xr]!;
-        const g = heights[down + xl]!;
-        const h = heights[down + x]!;
-        const i = heights[down + xr]!;
-        // Sobel / 8: the slope is 1 (one px of height per px) across the band, 0 on the flat.
-        const gx = (c + 2 * f + i - a - 2 * d - g) * 0.125;
-        const gy = (g + 2 * h + i - a - 2 * b - c) * 0.125;
+        if (data[p + 3] === 0 || dist[mid + x]! >= flatFrom) continue;
+        let gx = 0;
+        let gy = 0;
+        for (let j = -2, k = 0; j <= 2; j++) {
+          const yy = y + j;
+          const row = (yy < 0 ? 0 : yy > yMax ? yMax : yy) * width;
+          for (let i = -2; i <= 2; i++, k++) {
+            const xx = x + i;
+            const q = row + (xx < 0 ? 0 : xx > xMax ? xMax : xx);
+            // Height from the distance (by table) plus the pixel's own coverage, which places
+            // the edge between pixels: the binary distance alone shows its staircase.
+            const d2 = dist[q]!;
+            let h = d2 < entries ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : thickness;
+            if (h > thickness) h = thickness;
+            gx += kernelX[k]! * h;
+            gy += kernelY[k]! * h;
+          }
+        }
         const facing = -(gx * lx + gy * ly);
         if (facing > 0) {
           const k = (facing < 1 ? facing : 1) * intensity;

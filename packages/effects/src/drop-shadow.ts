@@ -4,15 +4,17 @@
  * Model: After Effects' Drop Shadow (colour, opacity, direction, distance, softness, shadow only).
  * Direction is a compass angle as in After Effects: 0 deg casts the shadow up, 90 right, 135
  * down-right (the default), clockwise. Softness is the gaussian sigma of the shadow's edge in px
- * (approximated by three box blurs), distance the offset in px (rounded to whole pixels).
+ * (three box blurs), distance the offset in px (rounded to whole pixels).
  *
- * Only alpha is blurred (the shadow is one flat colour), so no colour is ever filtered. The
- * composite is the premultiplied "over" written in straight alpha: the character's colour is
- * weighted by its alpha, so whatever colour a keyer left in transparent pixels (green garbage)
- * has no weight and never shows. Straight alpha out.
+ * Only alpha is blurred (the shadow is one flat colour), so no colour is ever filtered. A soft
+ * shadow (softness >= 2 px) is computed at half resolution, 2x2-averaged, blurred, and read back
+ * bilinearly: a blurred edge has no detail a quarter of the pixels cannot carry, and the blur
+ * costs a quarter. The composite is the premultiplied "over" written in straight alpha: the
+ * character's colour is weighted by its alpha, so the colour a keyer left in transparent pixels
+ * (green garbage) has no weight and never shows. Straight alpha out.
  *
  * Work is limited to the alpha bounds (when the frame has them) and their shifted, blurred copy;
- * `frame.alphaBounds` grows to cover the shadow. margin = distance + blur reach.
+ * `frame.alphaBounds` grows to cover the shadow. margin = distance + what the blur reaches.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { blurChannel, blurReach, boxRadiiForSigma, createBlurScratch, type BlurScratch } from './internal/blur.js';
@@ -26,11 +28,29 @@ const options = [
   { name: 'shadowOnly', type: 'boolean', default: false, help: 'Output the shadow alone, without the character' },
 ] as const;
 
+/** Geometry shared by margin() and prepare(): offset, scale of the shadow grid, blur. */
+function geometry(o: { direction: number; distance: number; softness: number }) {
+  const theta = (o.direction * Math.PI) / 180;
+  // Rows grow downwards, so "up" is -y. `+ 0` turns -0 into 0.
+  const dx = Math.round(Math.sin(theta) * o.distance) + 0;
+  const dy = Math.round(-Math.cos(theta) * o.distance) + 0;
+  const scale = o.softness >= 2 ? 2 : 1;
+  const radii = boxRadiiForSigma(o.softness / scale);
+  // In shadow-grid pixels: the blur's reach plus one for the bilinear read-back.
+  const reach = blurReach(radii) + 1;
+  return { dx, dy, scale, radii, reach, margin: Math.max(Math.abs(dx), Math.abs(dy)) + scale * (reach + 1) };
+}
+
 interface State {
   width: number;
   height: number;
   dx: number;
   dy: number;
+  /** 1: shadow at full resolution; 2: at half resolution. */
+  scale: number;
+  /** Size of the shadow grid. */
+  gw: number;
+  gh: number;
   radii: number[];
   reach: number;
   cr: number;
@@ -39,16 +59,32 @@ interface State {
   shadowOnly: boolean;
   /** Shadow alpha 0..255 after the blur -> after opacity. */
   opacityLut: Uint8Array;
-  /** The shadow matte, frame-sized, one channel. */
+  /** Bilinear read-back, per frame column / row: the two grid cells and the weight (0..256) of the second. */
+  col0: Int32Array;
+  col1: Int32Array;
+  colW: Int32Array;
+  row0: Int32Array;
+  row1: Int32Array;
+  rowW: Int32Array;
+  /** The shadow matte on the shadow grid, one channel. */
   matte: Uint8Array;
   blur: BlurScratch;
-  shadowRect: Bounds;
+  gridRect: Bounds;
 }
 
-function offsets(o: { direction: number; distance: number }): { dx: number; dy: number } {
-  const theta = (o.direction * Math.PI) / 180;
-  // Rows grow downwards, so "up" is -y. `+ 0` turns -0 into 0.
-  return { dx: Math.round(Math.sin(theta) * o.distance) + 0, dy: Math.round(-Math.cos(theta) * o.distance) + 0 };
+/** For each of `n` frame pixels, the grid cells around its centre and the weight of the second. */
+function bilinearTable(n: number, scale: number, cells: number) {
+  const i0 = new Int32Array(n);
+  const i1 = new Int32Array(n);
+  const w = new Int32Array(n);
+  for (let x = 0; x < n; x++) {
+    const u = Math.max(0, (x + 0.5) / scale - 0.5);
+    const a = Math.min(cells - 1, Math.floor(u));
+    i0[x] = a;
+    i1[x] = Math.min(cells - 1, a + 1);
+    w[x] = Math.round((u - a) * 256);
+  }
+  return { i0, i1, w };
 }
 
 export const dropShadow = defineEffect({
@@ -57,36 +93,47 @@ export const dropShadow = defineEffect({
   options,
 
   margin(o) {
-    const { dx, dy } = offsets(o);
-    return Math.max(Math.abs(dx), Math.abs(dy)) + blurReach(boxRadiiForSigma(o.softness));
+    return geometry(o).margin;
   },
 
   prepare(o, size: FrameSize): State {
-    const { dx, dy } = offsets(o);
-    const radii = boxRadiiForSigma(o.softness);
+    const { dx, dy, scale, radii, reach } = geometry(o);
+    const gw = Math.ceil(size.width / scale);
+    const gh = Math.ceil(size.height / scale);
     const c = parseColor(o.color);
     const opacityLut = new Uint8Array(256);
     for (let v = 0; v < 256; v++) opacityLut[v] = Math.round((v * o.opacity) / 100);
+    const cols = bilinearTable(size.width, scale, gw);
+    const rows = bilinearTable(size.height, scale, gh);
     return {
       width: size.width,
       height: size.height,
       dx,
       dy,
+      scale,
+      gw,
+      gh,
       radii,
-      reach: blurReach(radii),
+      reach,
       cr: c.r,
       cg: c.g,
       cb: c.b,
       shadowOnly: o.shadowOnly,
       opacityLut,
-      matte: new Uint8Array(size.width * size.height),
-      blur: createBlurScratch(size, 1),
-      shadowRect: { left: 0, top: 0, right: 0, bottom: 0 },
+      col0: cols.i0,
+      col1: cols.i1,
+      colW: cols.w,
+      row0: rows.i0,
+      row1: rows.i1,
+      rowW: rows.w,
+      matte: new Uint8Array(gw * gh),
+      blur: createBlurScratch({ width: gw, height: gh }, 1),
+      gridRect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, dx, dy, reach, matte, opacityLut, cr, cg, cb } = s;
+    const { width, height, dx, dy, scale, gw, gh, reach, matte, opacityLut, cr, cg, cb } = s;
     if (frame.width !== width || frame.height !== height) {
       throw new Error(`drop-shadow prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
     }
@@ -99,52 +146,122 @@ export const dropShadow = defineEffect({
     const sb = ab ? ab.bottom : height;
     if (sr <= sl || sb <= st) return; // nothing visible, nothing casts a shadow
 
-    // Shadow rectangle: the source shifted, grown by what the blur spreads, inside the frame.
-    const hl = Math.max(0, sl + dx - reach);
-    const ht = Math.max(0, st + dy - reach);
-    const hr = Math.min(width, sr + dx + reach);
-    const hb = Math.min(height, sb + dy + reach);
-    // Work rectangle: both (shadow-only clears the character, so it needs the source too).
-    const wl = Math.min(sl, hl);
-    const wt = Math.min(st, ht);
-    const wr = Math.max(sr, hr);
-    const wb = Math.max(sb, hb);
+    // Grid rectangle: the shifted source in grid cells, grown by the blur's reach.
+    const gl = Math.max(0, Math.floor((sl + dx) / scale) - reach);
+    const gt = Math.max(0, Math.floor((st + dy) / scale) - reach);
+    const gr = Math.min(gw, Math.ceil((sr + dx) / scale) + reach);
+    const gb = Math.min(gh, Math.ceil((sb + dy) / scale) + reach);
+    // Frame pixels the shadow can reach (its grid rectangle, back at frame scale).
+    const hl = Math.min(width, gl * scale);
+    const ht = Math.min(height, gt * scale);
+    const hr = Math.min(width, gr * scale);
+    const hb = Math.min(height, gb * scale);
+    if (hr <= hl || hb <= ht) {
+      if (s.shadowOnly) clearRect(data, width, sl, st, sr, sb);
+      if (ab && s.shadowOnly) ab.left = ab.top = ab.right = ab.bottom = 0;
+      return;
+    }
 
-    // 1. The shifted alpha into the matte over the work rectangle (zeros where nothing falls).
-    for (let y = wt; y < wb; y++) {
-      const sy = y - dy;
-      const rowInside = sy >= st && sy < sb;
-      for (let x = wl, q = y * width + wl, p = ((sy * width + wl - dx) << 2) + 3; x < wr; x++, q++, p += 4) {
-        const sx = x - dx;
-        matte[q] = rowInside && sx >= sl && sx < sr ? data[p]! : 0;
+    // 1. The shifted alpha into the grid, averaged over scale x scale pixels; zero where the
+    //    character is not (outside the source rectangle or the frame).
+    if (scale === 1) {
+      for (let gy = gt; gy < gb; gy++) {
+        const y = gy - dy;
+        const row = gy * gw;
+        if (y < st || y >= sb) {
+          matte.fill(0, row + gl, row + gr);
+          continue;
+        }
+        // Copy the part of the row that lands on the source, zeros around it.
+        const from = Math.max(gl, sl + dx);
+        const to = Math.min(gr, sr + dx);
+        matte.fill(0, row + gl, row + Math.max(gl, Math.min(from, gr)));
+        for (let gx = from, p = ((y * width + from - dx) << 2) + 3; gx < to; gx++, p += 4) matte[row + gx] = data[p]!;
+        matte.fill(0, row + Math.max(from, Math.min(to, gr)), row + gr);
+      }
+    } else {
+      for (let gy = gt; gy < gb; gy++) {
+        const ya = 2 * gy - dy;
+        const yb = ya + 1;
+        const okA = ya >= st && ya < sb;
+        const okB = yb >= st && yb < sb;
+        const row = gy * gw;
+        if (!okA && !okB) {
+          matte.fill(0, row + gl, row + gr);
+          continue;
+        }
+        const rowA = ya * width;
+        const rowB = yb * width;
+        for (let gx = gl; gx < gr; gx++) {
+          const xa = 2 * gx - dx;
+          const xb = xa + 1;
+          const inA = xa >= sl && xa < sr;
+          const inB = xb >= sl && xb < sr;
+          let sum = 0;
+          if (okA) {
+            if (inA) sum += data[((rowA + xa) << 2) + 3]!;
+            if (inB) sum += data[((rowA + xb) << 2) + 3]!;
+          }
+          if (okB) {
+            if (inA) sum += data[((rowB + xa) << 2) + 3]!;
+            if (inB) sum += data[((rowB + xb) << 2) + 3]!;
+          }
+          matte[row + gx] = (sum + 2) >> 2;
+        }
       }
     }
 
-    // 2. Soften it. The blur only touches the shadow rectangle; outside it the matte is 0.
-    const shadowRect = s.shadowRect; // reused: no object per frame
-    shadowRect.left = hl;
-    shadowRect.top = ht;
-    shadowRect.right = hr;
-    shadowRect.bottom = hb;
-    blurChannel(matte, width, height, shadowRect, s.radii, s.blur);
+    // 2. Soften it (only inside the grid rectangle; the reach keeps its border at 0).
+    const gridRect = s.gridRect; // reused: no object per frame
+    gridRect.left = gl;
+    gridRect.top = gt;
+    gridRect.right = gr;
+    gridRect.bottom = gb;
+    blurChannel(matte, gw, gh, gridRect, s.radii, s.blur);
+    // The bilinear read-back may touch one cell around the rectangle: make that ring 0.
+    const rl = Math.max(0, gl - 1);
+    const rr = Math.min(gw, gr + 1);
+    if (gl > 0) for (let gy = gt; gy < gb; gy++) matte[gy * gw + gl - 1] = 0;
+    if (gr < gw) for (let gy = gt; gy < gb; gy++) matte[gy * gw + gr] = 0;
+    if (gt > 0) matte.fill(0, (gt - 1) * gw + rl, (gt - 1) * gw + rr);
+    if (gb < gh) matte.fill(0, gb * gw + rl, gb * gw + rr);
 
     // 3. Character over shadow, premultiplied maths in straight alpha:
     //    A = Ac + As(1 - Ac);  C = (Cc Ac + Cs As (1 - Ac)) / A.
+    const { col0, col1, colW, row0, row1, rowW } = s;
     if (s.shadowOnly) {
-      for (let y = wt; y < wb; y++) {
-        for (let x = wl, q = y * width + wl, p = q << 2; x < wr; x++, q++, p += 4) {
+      clearRect(data, width, sl, st, sr, sb);
+      for (let y = ht; y < hb; y++) {
+        const ra = row0[y]! * gw;
+        const rb = row1[y]! * gw;
+        const wy = rowW[y]!;
+        for (let x = hl, p = (y * width + hl) << 2; x < hr; x++, p += 4) {
+          const i0 = col0[x]!;
+          const i1 = col1[x]!;
+          const wx = colW[x]!;
+          const top = matte[ra + i0]! * (256 - wx) + matte[ra + i1]! * wx;
+          const bottom = matte[rb + i0]! * (256 - wx) + matte[rb + i1]! * wx;
+          const as = opacityLut[(top * (256 - wy) + bottom * wy + 32768) >>> 16]!;
           data[p] = cr;
           data[p + 1] = cg;
           data[p + 2] = cb;
-          data[p + 3] = opacityLut[matte[q]!]!;
+          data[p + 3] = as;
         }
       }
     } else {
-      for (let y = wt; y < wb; y++) {
-        for (let x = wl, q = y * width + wl, p = q << 2; x < wr; x++, q++, p += 4) {
+      for (let y = ht; y < hb; y++) {
+        const ra = row0[y]! * gw;
+        const rb = row1[y]! * gw;
+        const wy = rowW[y]!;
+        for (let x = hl, p = (y * width + hl) << 2; x < hr; x++, p += 4) {
           const ac = data[p + 3]!;
-          if (ac === 255) continue; // opaque character hides the shadow
-          const as = opacityLut[matte[q]!]!;
+          if (ac === 255) continue; // an opaque character hides the shadow
+          const i0 = col0[x]!;
+          const i1 = col1[x]!;
+          const wx = colW[x]!;
+          const top = matte[ra + i0]! * (256 - wx) + matte[ra + i1]! * wx;
+          const bottom = matte[rb + i0]! * (256 - wx) + matte[rb + i1]! * wx;
+          const as = opacityLut[(top * (256 - wy) + bottom * wy + 32768) >>> 16]!;
           if (as === 0) continue;
           const under = as * (255 - ac); // shadow weight, in 255^2 units
           const a = ac * 255 + under;
@@ -158,20 +275,22 @@ export const dropShadow = defineEffect({
     }
 
     if (ab) {
-      // The shadow may now be visible anywhere in its rectangle.
-      if (s.shadowOnly && (hr <= hl || hb <= ht)) {
-        ab.left = ab.top = ab.right = ab.bottom = 0;
-      } else if (s.shadowOnly) {
+      if (s.shadowOnly) {
         ab.left = hl;
         ab.top = ht;
         ab.right = hr;
         ab.bottom = hb;
       } else {
-        ab.left = wl;
-        ab.top = wt;
-        ab.right = wr;
-        ab.bottom = wb;
+        ab.left = Math.min(sl, hl);
+        ab.top = Math.min(st, ht);
+        ab.right = Math.max(sr, hr);
+        ab.bottom = Math.max(sb, hb);
       }
     }
   },
 });
+
+/** Shadow only: the character itself goes (fully transparent) before the shadow is drawn. */
+function clearRect(data: Uint8Array, width: number, left: number, top: number, right: number, bottom: number): void {
+  for (let y = top; y < bottom; y++) data.fill(0, (y * width + left) << 2, (y * width + right) << 2);
+}

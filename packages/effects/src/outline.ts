@@ -34,8 +34,8 @@ interface State {
   cb: number;
   /** Border alpha (0..255) by squared distance (px^2) from the nearest character pixel. */
   cover: Uint8Array;
-  /** The character's alpha, one channel (the distance transform reads a plane). */
-  matte: Uint8Array;
+  /** Distance (px) past which the border is 0: the distance transform need not look further. */
+  reach: number;
   distance: DistanceScratch;
   rect: Bounds;
 }
@@ -75,14 +75,14 @@ export const outline = defineEffect({
       cg: c.g,
       cb: c.b,
       cover,
-      matte: new Uint8Array(size.width * size.height),
+      reach: Math.sqrt(entries),
       distance: createDistanceScratch(size),
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, margin, matte, cover, cr, cg, cb } = s;
+    const { width, height, margin, cover, cr, cg, cb } = s;
     if (frame.width !== width || frame.height !== height) {
       throw new Error(`outline prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
     }
@@ -97,10 +97,7 @@ export const outline = defineEffect({
     rect.bottom = ab ? Math.min(height, ab.bottom + margin) : height;
     const { left, top, right, bottom } = rect;
 
-    for (let y = top; y < bottom; y++) {
-      for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) matte[q] = data[p]!;
-    }
-    squaredDistance(matte, width, height, rect, 128, false, s.distance);
+    squaredDistance(data, width, height, rect, 128, false, s.distance, s.reach, 4, 3);
 
     const dist = s.distance.dist;
     const entries = cover.length;

@@ -10,6 +10,10 @@
  * screened with the highlight colour, what faces it less is multiplied by the shadow colour, so
  * flat areas stay untouched. Units: px, deg, % (opacities, depth, texture depth).
  *
+ * A wide bevel (blur sigma >= 3 px) builds its height field and gradient at half resolution and
+ * reads the gradient back bilinearly: the field is smooth, so nothing is lost, and the blur costs
+ * a quarter. The texture's own gradient is computed once per job (prepare), at full resolution.
+ *
  * Only colour changes, alpha stays: no colour is filtered (the height field comes from alpha), so
  * transparent pixels are skipped and there is nothing to premultiply. margin = 0.
  */
@@ -37,33 +41,112 @@ const options = [
 /** Height (px) of the full 0..255 texture range at textureDepth 100%. */
 const TEXTURE_HEIGHT = 3;
 
-interface State {
-  width: number;
-  height: number;
-  identity: boolean;
-  radii: number[];
-  reach: number;
-  /** Height (px) of an opaque pixel, signed by direction; 0 when size is 0. */
-  heightScale: number;
-  /** Height (px) per unit of luminance (0..255*256) x alpha (0..255), signed by direction. */
-  textureScale: number;
-  texture: Uint8Array | null;
+interface Light {
   lx: number;
   ly: number;
   lz: number;
   /** 1 / the shade range above and below flat, so both ends reach full strength. */
   hiGain: number;
   loGain: number;
-  /** Per channel: highlight colour x opacity (screen); opacity x (1 - shadow colour) (multiply). */
+  /** Per channel: highlight colour x opacity / 255 (screen); opacity x (1 - shadow colour) (multiply). */
   hr: number;
   hg: number;
   hb: number;
   sr: number;
   sg: number;
   sb: number;
+}
+
+interface State extends Light {
+  width: number;
+  height: number;
+  identity: boolean;
+  /** 1: height field at full resolution; 2: at half resolution. */
+  scale: number;
+  gw: number;
+  gh: number;
+  radii: number[];
+  reach: number;
+  /** Height (px) of an opaque pixel (alpha 255), signed by direction; 0 when size is 0. */
+  heightScale: number;
+  /** Texture slope (px of height per px) at full alpha, per pixel, or null without texture. */
+  textureGx: Float32Array | null;
+  textureGy: Float32Array | null;
+  /** Height field on the grid, then (scale 2) its gradient on the grid. */
   heights: Float32Array;
+  gradX: Float32Array;
+  gradY: Float32Array;
+  /** Bilinear read-back from the grid (scale 2): cells and weight of the second cell. */
+  col0: Int32Array;
+  col1: Int32Array;
+  colW: Float32Array;
+  row0: Int32Array;
+  row1: Int32Array;
+  rowW: Float32Array;
   blur: BlurScratchF32;
   rect: Bounds;
+}
+
+function bilinearTable(n: number, scale: number, cells: number) {
+  const i0 = new Int32Array(n);
+  const i1 = new Int32Array(n);
+  const w = new Float32Array(n);
+  for (let x = 0; x < n; x++) {
+    const u = Math.max(0, (x + 0.5) / scale - 0.5);
+    const a = Math.min(cells - 1, Math.floor(u));
+    i0[x] = a;
+    i1[x] = Math.min(cells - 1, a + 1);
+    w[x] = u - a;
+  }
+  return { i0, i1, w };
+}
+
+/** Sobel / 8 of the texture's luminance: its slope in levels per px, once per job. */
+function textureSlopes(texture: Uint8Array, width: number, height: number, k: number): { gx: Float32Array; gy: Float32Array } {
+  const lum = new Float32Array(width * height);
+  for (let i = 0, p = 0; i < lum.length; i++, p += 4) lum[i] = (texture[p]! * 77 + texture[p + 1]! * 150 + texture[p + 2]! * 29) / 256;
+  const gx = new Float32Array(width * height);
+  const gy = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const up = (y > 0 ? y - 1 : 0) * width;
+    const mid = y * width;
+    const down = (y < height - 1 ? y + 1 : y) * width;
+    for (let x = 0; x < width; x++) {
+      const xl = x > 0 ? x - 1 : 0;
+      const xr = x < width - 1 ? x + 1 : x;
+      const a = lum[up + xl]!, b = lum[up + x]!, c = lum[up + xr]!;
+      const d = lum[mid + xl]!, f = lum[mid + xr]!;
+      const g = lum[down + xl]!, h = lum[down + x]!, i = lum[down + xr]!;
+      gx[mid + x] = (c + 2 * f + i - a - 2 * d - g) * 0.125 * k;
+      gy[mid + x] = (g + 2 * h + i - a - 2 * b - c) * 0.125 * k;
+    }
+  }
+  return { gx, gy };
+}
+
+/**
+ * Light one pixel whose surface slope is (gx, gy) px of height per px: screen the highlight on
+ * what faces the light more than a flat surface does, multiply the shadow on what faces it less.
+ */
+function shade(data: Uint8Array, p: number, gx: number, gy: number, l: Light): void {
+  // Normal (-gx, -gy, 1) / |.|, dotted with the light, minus the flat surface's light.
+  const delta = (l.lz - gx * l.lx - gy * l.ly) / Math.sqrt(gx * gx + gy * gy + 1) - l.lz;
+  if (delta > 0) {
+    const t = delta * l.hiGain;
+    const k = t < 1 ? t : 1;
+    const r0 = data[p]!;
+    const g0 = data[p + 1]!;
+    const b0 = data[p + 2]!;
+    data[p] = (r0 + (255 - r0) * l.hr * k + 0.5) | 0;
+    data[p + 1] = (g0 + (255 - g0) * l.hg * k + 0.5) | 0;
+    data[p + 2] = (b0 + (255 - b0) * l.hb * k + 0.5) | 0;
+  } else if (delta < 0) {
+    const t = -delta * l.loGain;
+    const k = t < 1 ? t : 1;
+    data[p] = (data[p]! * (1 - l.sr * k) + 0.5) | 0;
+    data[p + 1] = (data[p + 1]! * (1 - l.sg * k) + 0.5) | 0;
+    data[p + 2] = (data[p + 2]! * (1 - l.sb * k) + 0.5) | 0;
+  }
 }
 
 export const surfaceBevel = defineEffect({
@@ -85,9 +168,13 @@ export const surfaceBevel = defineEffect({
   },
 
   prepare(o, size: FrameSize, texture: Texture | null | undefined): State {
+    const { width, height } = size;
     const sign = o.direction === 'up' ? 1 : -1;
     const sigma = Math.sqrt((o.size / 2) ** 2 + o.soften ** 2);
-    const radii = o.size > 0 ? boxRadiiForSigma(sigma) : [];
+    const scale = o.size > 0 && sigma >= 3 ? 2 : 1;
+    const gw = Math.ceil(width / scale);
+    const gh = Math.ceil(height / scale);
+    const radii = o.size > 0 ? boxRadiiForSigma(sigma / scale) : [];
     const angle = (o.angle * Math.PI) / 180;
     const altitude = (o.altitude * Math.PI) / 180;
     const flat = Math.sin(altitude);
@@ -96,16 +183,25 @@ export const surfaceBevel = defineEffect({
     const hk = o.highlightOpacity / 100 / 255;
     const sk = o.shadowOpacity / 100;
     const useTexture = o.textureDepth !== 0 && texture != null;
+    // Texture height in px per luminance level, per unit of alpha (0..255).
+    const slopes = useTexture
+      ? textureSlopes(textureAtSize(texture!, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255)
+      : null;
+    const cols = bilinearTable(width, scale, gw);
+    const rows = bilinearTable(height, scale, gh);
     return {
-      width: size.width,
-      height: size.height,
+      width,
+      height,
       identity: (o.size === 0 && !useTexture) || (o.highlightOpacity === 0 && o.shadowOpacity === 0),
+      scale,
+      gw,
+      gh,
       radii,
       reach: blurReach(radii),
       // Height grows with size so that the slope, hence the shading, does not fade on big bevels.
       heightScale: o.size > 0 ? (sign * o.size * o.depth) / 100 / 255 : 0,
-      textureScale: useTexture ? (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / (255 * 256) / 255 : 0,
-      texture: useTexture ? textureAtSize(texture!, size) : null,
+      textureGx: slopes ? slopes.gx : null,
+      textureGy: slopes ? slopes.gy : null,
       // Towards the light, in image axes (rows grow downwards, so "above" is -y).
       lx: Math.cos(altitude) * Math.cos(angle),
       ly: -Math.cos(altitude) * Math.sin(angle),
@@ -118,14 +214,22 @@ export const surfaceBevel = defineEffect({
       sr: sk * (1 - sh.r / 255),
       sg: sk * (1 - sh.g / 255),
       sb: sk * (1 - sh.b / 255),
-      heights: new Float32Array(size.width * size.height),
-      blur: createBlurScratchF32(size),
+      heights: new Float32Array(gw * gh),
+      gradX: new Float32Array(scale === 1 ? 0 : gw * gh),
+      gradY: new Float32Array(scale === 1 ? 0 : gw * gh),
+      col0: cols.i0,
+      col1: cols.i1,
+      colW: cols.w,
+      row0: rows.i0,
+      row1: rows.i1,
+      rowW: rows.w,
+      blur: createBlurScratchF32({ width: gw, height: gh }),
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, heights } = s;
+    const { width, height, heights, scale, gw, gh } = s;
     if (frame.width !== width || frame.height !== height) {
       throw new Error(`surface-bevel prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
     }
@@ -137,81 +241,110 @@ export const surfaceBevel = defineEffect({
     const br = ab ? ab.right : width;
     const bb = ab ? ab.bottom : height;
     if (br <= bl || bb <= bt) return;
-    // Heights are needed one pixel around the character (Sobel) and as far as the blur reaches
-    // (so the rectangle's clamped edge is transparent, as the world outside it is).
-    const grow = s.reach + 1;
+    // Heights are needed one cell around the character (gradient, bilinear read-back) and as far
+    // as the blur reaches (so the rectangle's clamped edge is transparent, like the world outside).
+    const grow = s.reach + 2;
     const rect = s.rect;
-    const left = (rect.left = Math.max(0, bl - grow));
-    const top = (rect.top = Math.max(0, bt - grow));
-    const right = (rect.right = Math.min(width, br + grow));
-    const bottom = (rect.bottom = Math.min(height, bb + grow));
-
-    // 1. Height field: alpha, blurred, scaled to px.
-    for (let y = top; y < bottom; y++) {
-      for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p]!;
-    }
-    blurChannelF32(heights, width, height, rect, s.radii, s.blur);
+    const left = (rect.left = Math.max(0, Math.floor(bl / scale) - grow));
+    const top = (rect.top = Math.max(0, Math.floor(bt / scale) - grow));
+    const right = (rect.right = Math.min(gw, Math.ceil(br / scale) + grow));
+    const bottom = (rect.bottom = Math.min(gh, Math.ceil(bb / scale) + grow));
     const hs = s.heightScale;
-    const texture = s.texture;
-    if (texture) {
-      // Bumps only where the character is, in proportion to its alpha.
-      const ts = s.textureScale;
+    const tgx = s.textureGx;
+    const tgy = s.textureGy;
+
+    // 1. Height field on the grid: alpha (2x2-averaged at half resolution), blurred, in px.
+    if (scale === 1) {
       for (let y = top; y < bottom; y++) {
-        for (let x = left, q = y * width + left, p = q << 2; x < right; x++, q++, p += 4) {
-          const lum = texture[p]! * 77 + texture[p + 1]! * 150 + texture[p + 2]! * 29; // 0..255*256
-          heights[q] = heights[q]! * hs + lum * ts * data[p + 3]!;
-        }
+        for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p]! * hs;
       }
     } else {
-      for (let y = top; y < bottom; y++) {
-        for (let q = y * width + left, end = y * width + right; q < end; q++) heights[q] = heights[q]! * hs;
+      const k = hs * 0.25;
+      for (let gy = top; gy < bottom; gy++) {
+        const ya = 2 * gy;
+        const rowA = ya * width;
+        const rowB = (ya + 1 < height ? ya + 1 : ya) * width;
+        for (let gx = left, q = gy * gw + left; gx < right; gx++, q++) {
+          const xa = 2 * gx;
+          const xb = xa + 1 < width ? xa + 1 : xa;
+          heights[q] =
+            (data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!) * k;
+        }
       }
     }
+    blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
 
-    // 2. Light each visible pixel; flat stays as it is.
-    const { lx, ly, lz, hiGain, loGain, hr, hg, hb, sr, sg, sb } = s;
-    const xMax = width - 1;
-    const yMax = height - 1;
-    for (let y = bt; y < bb; y++) {
-      const up = (y > 0 ? y - 1 : 0) * width;
-      const mid = y * width;
-      const down = (y < yMax ? y + 1 : yMax) * width;
-      for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
-        if (data[p + 3] === 0) continue;
-        const xl = x > 0 ? x - 1 : 0;
-        const xr = x < xMax ? x + 1 : xMax;
-        const a = heights[up + xl]!;
-        const b = heights[up + x]!;
-        const c = heights[up + xr]!;
-        const d = heights[mid + xl]!;
-        const f = heights[mid + xr]!;
-        const g = heights[down + xl]!;
-        const h = heights[down + x]!;
-        const i = heights[down + xr]!;
-        // Sobel, divided by 8: height change per pixel.
-        const gx = (c + 2 * f + i - a - 2 * d - g) * 0.125;
-        const gy = (g + 2 * h + i - a - 2 * b - c) * 0.125;
-        if (gx === 0 && gy === 0) continue;
-        // Normal (-gx, -gy, 1) / |.|, dotted with the light, minus the flat surface's light.
-        const delta = (lz - gx * lx - gy * ly) / Math.sqrt(gx * gx + gy * gy + 1) - lz;
-        if (delta > 0) {
-          const t = delta * hiGain;
-          const k = t < 1 ? t : 1;
-          // Screen: c + (255 - c) * colour * opacity * k.
-          const r0 = data[p]!;
-          const g0 = data[p + 1]!;
-          const b0 = data[p + 2]!;
-          data[p] = (r0 + (255 - r0) * hr * k + 0.5) | 0;
-          data[p + 1] = (g0 + (255 - g0) * hg * k + 0.5) | 0;
-          data[p + 2] = (b0 + (255 - b0) * hb * k + 0.5) | 0;
-        } else if (delta < 0) {
-          const t = -delta * loGain;
-          const k = t < 1 ? t : 1;
-          // Multiply by lerp(1, colour, opacity * k).
-          data[p] = (data[p]! * (1 - sr * k) + 0.5) | 0;
-          data[p + 1] = (data[p + 1]! * (1 - sg * k) + 0.5) | 0;
-          data[p + 2] = (data[p + 2]! * (1 - sb * k) + 0.5) | 0;
+    if (scale === 1) {
+      // 2a. Full resolution: Sobel straight from the heights, light each visible pixel.
+      const xMax = width - 1;
+      const yMax = height - 1;
+      for (let y = bt; y < bb; y++) {
+        const up = (y > 0 ? y - 1 : 0) * width;
+        const mid = y * width;
+        const down = (y < yMax ? y + 1 : yMax) * width;
+        for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
+          const alpha = data[p + 3]!;
+          if (alpha === 0) continue;
+          const xl = x > 0 ? x - 1 : 0;
+          const xr = x < xMax ? x + 1 : xMax;
+          const a = heights[up + xl]!, b = heights[up + x]!, c = heights[up + xr]!;
+          const d = heights[mid + xl]!, f = heights[mid + xr]!;
+          const g = heights[down + xl]!, h = heights[down + x]!, i = heights[down + xr]!;
+          // Sobel, divided by 8: height change per pixel.
+          let gx = (c + 2 * f + i - a - 2 * d - g) * 0.125;
+          let gy = (g + 2 * h + i - a - 2 * b - c) * 0.125;
+          if (tgx !== null) {
+            gx += tgx[mid + x]! * alpha;
+            gy += tgy![mid + x]! * alpha;
+          }
+          if (gx === 0 && gy === 0) continue;
+          shade(data, p, gx, gy, s);
         }
+      }
+      return;
+    }
+
+    // 2b. Half resolution: gradient on the grid (per frame px: / 2), then read back bilinearly.
+    const { gradX, gradY } = s;
+    const gxMax = gw - 1;
+    for (let gy = top; gy < bottom; gy++) {
+      const up = (gy > top ? gy - 1 : top) * gw;
+      const mid = gy * gw;
+      const down = (gy < bottom - 1 ? gy + 1 : gy) * gw;
+      for (let gx = left; gx < right; gx++) {
+        const xl = gx > left ? gx - 1 : left;
+        const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
+        const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
+        const d = heights[mid + xl]!, f = heights[mid + xr]!;
+        const g = heights[down + xl]!, h = heights[down + gx]!, i = heights[down + xr]!;
+        gradX[mid + gx] = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
+        gradY[mid + gx] = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
+      }
+    }
+    const { col0, col1, colW, row0, row1, rowW } = s;
+    for (let y = bt; y < bb; y++) {
+      const ra = row0[y]! * gw;
+      const rb = row1[y]! * gw;
+      const wy = rowW[y]!;
+      const mid = y * width;
+      for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
+        const alpha = data[p + 3]!;
+        if (alpha === 0) continue;
+        const i0 = col0[x]!;
+        const i1 = col1[x]!;
+        const wx = colW[x]!;
+        const xa = gradX[ra + i0]! + (gradX[ra + i1]! - gradX[ra + i0]!) * wx;
+        const xb = gradX[rb + i0]! + (gradX[rb + i1]! - gradX[rb + i0]!) * wx;
+        const ya = gradY[ra + i0]! + (gradY[ra + i1]! - gradY[ra + i0]!) * wx;
+        const yb = gradY[rb + i0]! + (gradY[rb + i1]! - gradY[rb + i0]!) * wx;
+        let gx = xa + (xb - xa) * wy;
+        let gy = ya + (yb - ya) * wy;
+        if (tgx !== null) {
+          gx += tgx[mid + x]! * alpha;
+          gy += tgy![mid + x]! * alpha;
+        }
+        if (gx === 0 && gy === 0) continue;
+        shade(data, p, gx, gy, s);
       }
     }
   },

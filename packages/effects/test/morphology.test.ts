@@ -67,6 +67,22 @@ describe('distance transform', () => {
       }
   });
 
+  it('is exact below maxDistance and at least maxDistance beyond it', () => {
+    const w = 40, h = 30;
+    const src = random(w * h, 9).map((v) => (v > 250 ? 255 : 0));
+    // a solid block too, so runs of features are exercised
+    for (let y = 10; y < 20; y++) for (let x = 5; x < 30; x++) src[y * w + x] = 255;
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    const full = createDistanceScratch({ width: w, height: h });
+    squaredDistance(src, w, h, b, 128, false, full);
+    const capped = createDistanceScratch({ width: w, height: h });
+    squaredDistance(src, w, h, b, 128, false, capped, 3);
+    for (let i = 0; i < w * h; i++) {
+      if (full.dist[i]! < 9) expect(capped.dist[i]).toBe(full.dist[i]);
+      else expect(capped.dist[i]).toBeGreaterThanOrEqual(9);
+    }
+  });
+
   it('reports no feature everywhere for an empty matte, and 0 on features', () => {
     const scratch = createDistanceScratch({ width: 3, height: 2 });
     const b = { left: 0, top: 0, right: 3, bottom: 2 };

@@ -61,7 +61,6 @@ export interface DistanceScratch {
   readonly height: number;
   /** Squared euclidean distance (px^2) to the nearest feature pixel, per pixel of the frame. */
   readonly dist: Float32Array;
-  readonly run: Int32Array;
   readonly f: Float64Array;
   readonly v: Int32Array;
   readonly z: Float64Array;
@@ -73,7 +72,6 @@ export function createDistanceScratch(size: FrameSize): DistanceScratch {
     width: size.width,
     height: size.height,
     dist: new Float32Array(size.width * size.height),
-    run: new Int32Array(size.width),
     f: new Float64Array(line),
     v: new Int32Array(line),
     z: new Float64Array(line + 1),
@@ -180,6 +178,12 @@ export function erodeSquare(data: Uint8Array, width: number, height: number, bou
  * Squared euclidean distance from every pixel of `bounds` to the nearest pixel whose value is
  * >= `threshold` (or < `threshold` when `invert`), written into `scratch.dist` (0 on feature
  * pixels). Exact: a column scan, then Felzenszwalb's lower envelope of parabolas along rows.
+ *
+ * `maxDistance` (px, default: unbounded) is how far the caller looks: distances below it are
+ * exact; at or beyond it they are only known to be >= maxDistance^2 (many come out as
+ * NO_FEATURE). It lets the row pass ignore every pixel that far from a feature in its column.
+ * `stride` and `offset` read one channel of interleaved data in place: (4, 3) is the alpha of
+ * an RGBA frame, which saves copying it out.
  */
 export function squaredDistance(
   data: Uint8Array,
@@ -189,78 +193,98 @@ export function squaredDistance(
   threshold: number,
   invert: boolean,
   scratch: DistanceScratch,
+  maxDistance = Infinity,
+  stride = 1,
+  offset = 0,
 ): void {
   if (!clampBounds(bounds, width, height)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
-  const { dist, run, f, v, z } = scratch;
-  // Distances along a column never exceed this; anything at or beyond it means "no feature".
-  const far = width + height + 1;
+  const { dist, v, z } = scratch;
+  const fv = scratch.f;
+  // Column distances are counted up to `cap`; `cap` itself means "too far to matter".
+  const cap = Math.min(width + height + 1, Math.ceil(maxDistance));
   const flip = invert ? 255 : 0;
   const t = invert ? 256 - threshold : threshold; // v < t  <=>  255 - v >= 256 - t
 
-  // 1. Vertical distance to the nearest feature in the same column, all columns at once (rows in
-  //    memory order): top-down then bottom-up running counts.
-  for (let x = x0; x < x1; x++) run[x] = far;
-  for (let y = y0; y < y1; y++) {
+  // 1. Vertical distance to the nearest feature in the same column (capped), all columns at
+  //    once so memory is read in order: top-down from the row above, then bottom-up from the
+  //    row below. Squared when the row pass reads it.
+  {
+    const row = y0 * width;
+    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : cap;
+  }
+  for (let y = y0 + 1; y < y1; y++) {
     const row = y * width;
-    for (let x = x0; x < x1; x++) {
-      const d = (data[row + x]! ^ flip) >= t ? 0 : run[x]! + 1;
-      run[x] = d < far ? d : far;
-      dist[row + x] = run[x]!;
+    const above = row - width;
+    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) {
+      if ((data[i]! ^ flip) >= t) dist[row + x] = 0;
+      else {
+        const d = dist[above + x]! + 1;
+        dist[row + x] = d < cap ? d : cap;
+      }
     }
   }
-  for (let x = x0; x < x1; x++) run[x] = far;
-  for (let y = y1 - 1; y >= y0; y--) {
+  for (let y = y1 - 2; y >= y0; y--) {
     const row = y * width;
+    const below = row + width;
     for (let x = x0; x < x1; x++) {
-      const up = dist[row + x]!;
-      const d = up === 0 ? 0 : run[x]! + 1;
-      run[x] = d < far ? d : far;
-      const m = up < run[x]! ? up : run[x]!;
-      dist[row + x] = m >= far ? NO_FEATURE : m * m;
+      const d = dist[below + x]! + 1;
+      if (d < dist[row + x]!) dist[row + x] = d;
     }
   }
 
-  // 2. Along each row: D(x) = min over q of (x - q)^2 + G(q), the lower envelope of parabolas
-  //    rooted at the columns that have a feature (columns without one are left out).
+  // 2. Along each row: D(x) = min over q of (x - q)^2 + G(q)^2, the lower envelope of parabolas
+  //    rooted at the columns that have a feature near enough (v: roots, fv: their G^2, z: where
+  //    each starts to be lowest). Inside a run of zeros only the two ends can be nearest to
+  //    anything outside the run (the run itself is 0), so only they are added: solid areas cost
+  //    a couple of reads per pixel.
   const n = x1 - x0;
+  const last = n - 1;
   for (let y = y0; y < y1; y++) {
     const row = y * width + x0;
     let k = -1;
+    let zeros = 0;
     for (let q = 0; q < n; q++) {
-      const fq = dist[row + q]!;
-      f[q] = fq;
-      if (fq >= NO_FEATURE) continue;
+      const g = dist[row + q]!;
+      if (g >= cap) continue;
+      if (g === 0) {
+        zeros++;
+        if (q > 0 && q < last && dist[row + q - 1] === 0 && dist[row + q + 1] === 0) continue;
+      }
+      const fq = g * g;
       if (k < 0) {
         k = 0;
         v[0] = q;
+        fv[0] = fq;
         z[0] = -Infinity;
         z[1] = Infinity;
         continue;
       }
       // z[0] is -Infinity and s is finite, so k never drops below 0.
       let p = v[k]!;
-      let s = (fq + q * q - (f[p]! + p * p)) / (2 * (q - p));
+      let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
       while (s <= z[k]!) {
         k--;
         p = v[k]!;
-        s = (fq + q * q - (f[p]! + p * p)) / (2 * (q - p));
+        s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
       }
       k++;
       v[k] = q;
+      fv[k] = fq;
       z[k] = s;
       z[k + 1] = Infinity;
     }
     if (k < 0) {
-      for (let q = 0; q < n; q++) dist[row + q] = NO_FEATURE;
+      dist.fill(NO_FEATURE, row, row + n);
       continue;
     }
+    if (zeros === n) continue; // all features: already all 0
     let j = 0;
     for (let q = 0; q < n; q++) {
       while (z[j + 1]! < q) j++;
-      const p = v[j]!;
-      const dq = q - p;
-      dist[row + q] = dq * dq + f[p]!;
+      if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
+      const dq = q - v[j]!;
+      dist[row + q] = dq * dq + fv[j]!;
     }
   }
 }
@@ -271,7 +295,7 @@ export function squaredDistance(
  */
 export function dilateRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
-  squaredDistance(data, width, height, bounds, 128, false, scratch);
+  squaredDistance(data, width, height, bounds, 128, false, scratch, radius + 1);
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const dist = scratch.dist;
   // Feature centres sit half a pixel inside the 50% contour, so the grown contour is at
@@ -292,7 +316,7 @@ export function dilateRound(data: Uint8Array, width: number, height: number, bou
 /** Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`. */
 export function erodeRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
-  squaredDistance(data, width, height, bounds, 128, true, scratch);
+  squaredDistance(data, width, height, bounds, 128, true, scratch, radius + 1);
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const dist = scratch.dist;
   const edge = radius + 1;
