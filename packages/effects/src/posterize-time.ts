@@ -29,7 +29,11 @@ export interface PosterizeSchedule {
   targetFps: number;
   /** Source index of each output frame, in output order (ascending, no repeats). */
   kept: number[];
-  /** For each kept frame: how many source-rate frame slots it is shown for (`hold` mode). Sums to the source count. */
+  /**
+   * For each kept frame: how many source-rate frames it is shown for in `hold` mode, as ffmpeg's
+   * `fps=<source>` re-timing does it. Sums to round(kept * source / target): the source count, give
+   * or take the rounding of the clip's end.
+   */
   holds: number[];
   /** False when the target is at or above the source rate: every frame is kept once. */
   posterized: boolean;
@@ -83,15 +87,12 @@ export function posterizeSchedule(sourceFps: number, targetFps: number, sourceFr
     while (i + 1 < n && toOutput(i + 1) <= k) i++;
     kept[k] = i;
   }
-  // Hold: source slot j shows the output frame whose interval [k / target, (k + 1) / target)
-  // contains j / source, i.e. k = floor(j * target / source), capped to the last output frame.
-  const holds: number[] = new Array<number>(outputs).fill(0);
-  if (outputs > 0) {
-    for (let j = 0; j < n; j++) {
-      const k = Math.min(outputs - 1, Math.floor((j * num) / den));
-      holds[k]++;
-    }
-  }
+  // Hold: core re-times the kept frames to the source rate with a second `fps=` (at encode), which
+  // rescales kept frame k to Q(k) = round(k * source / target) and shows it until Q(k + 1); the
+  // stream ends at round(outputs * source / target).
+  const toSource = (k: number): number => Math.floor((2 * k * den + num) / (2 * num));
+  const holds: number[] = new Array<number>(outputs);
+  for (let k = 0; k < outputs; k++) holds[k] = toSource(k + 1) - toSource(k);
   return { sourceFps, targetFps, kept, holds, posterized: true };
 }
 
