@@ -97,7 +97,8 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   private readonly ready: Frame[] = [];
   private current: Frame | undefined;
   private offset = 0;
-  private leftover: Buffer | undefined;
+  /** Chunks (views, not copies) that arrived while no frame was free, in order. */
+  private readonly waiting: Buffer[] = [];
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
@@ -133,7 +134,11 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     ];
     this.process = spawnFfmpeg(args);
     this.stdout = this.process.child.stdout!;
-    this.stdout.on('data', (chunk: Buffer) => this.take(chunk));
+    this.stdout.on('data', (chunk: Buffer) => {
+      // A chunk already in flight when we paused still arrives: queue it behind the others.
+      if (this.waiting.length > 0) this.waiting.push(chunk);
+      else this.take(chunk);
+    });
     this.stdout.on('error', (error) => this.fail(error));
     this.process.exited.then((exit) => {
       this.exit = exit;
@@ -172,19 +177,21 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     wake?.();
   }
 
-  /** Copy a stdout chunk into pool frames; pause when the pool runs dry. */
-  private take(chunk: Buffer): void {
+  /** Copy a stdout chunk into pool frames; pause when the pool runs dry. Returns false then. */
+  private take(chunk: Buffer): boolean {
     const bytes = this.bytes;
     let pos = 0;
     while (pos < chunk.length) {
       if (!this.current) {
         const frame = this.pool.tryAcquire();
         if (!frame) {
-          // Keep the rest of this chunk (a view, not a copy) and stop reading until a frame is released.
-          this.leftover = chunk.subarray(pos);
-          this.stdout.pause();
-          void this.pool.whenReleased().then(() => this.resume());
-          return;
+          // Keep the rest of this chunk and stop reading until a frame is released.
+          this.waiting.unshift(chunk.subarray(pos));
+          if (!this.stdout.isPaused()) {
+            this.stdout.pause();
+            void this.pool.whenReleased().then(() => this.resume());
+          }
+          return false;
         }
         this.current = frame;
         this.offset = 0;
@@ -203,13 +210,20 @@ export class FrameDecoder implements AsyncIterable<Frame> {
         this.notify();
       }
     }
+    return true;
   }
 
   private resume(): void {
-    const leftover = this.leftover;
-    this.leftover = undefined;
-    if (leftover) this.take(leftover);
-    if (!this.leftover) this.stdout.resume();
+    while (this.waiting.length > 0) {
+      const chunk = this.waiting.shift()!;
+      if (!this.take(chunk)) {
+        // take() re-queued the rest at the front and, the stream being paused, we must
+        // register for the next release ourselves.
+        void this.pool.whenReleased().then(() => this.resume());
+        return;
+      }
+    }
+    this.stdout.resume();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {

@@ -76,6 +76,9 @@ export function spawnFfmpeg(args: readonly string[]): FfmpegProcess {
     stderrTail: () => tail.join('\n'),
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // 'close' waits for stdout to end; a paused stdout holding unread frames never would.
+      child.stdout?.destroy();
+      child.stdin?.destroy();
     },
   };
 }

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, InvalidOptionError, UnsupportedInputError, isStickerkeyError } from './errors.js';
+import { CancelledError, InvalidOptionError, UnsupportedInputError } from './errors.js';
 import { FrameDecoder, FramePool } from './decode.js';
 import { FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
@@ -152,10 +152,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    monitor.mark('start');
     emit({ frame: 0, totalFrames: 0, fps: 0, etaSeconds: 0, stage: 'probe' });
     const source = await probe(options.input, options.limits);
     checkAborted(signal);
+    // After the probe: a refused input logs its error alone, not a memory line before it.
+    monitor.mark('start');
 
     const posterize = options.posterize ?? null;
     if (posterize !== null && posterize >= source.fps) {
@@ -265,7 +266,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await rm(temp, { force: true });
     monitor.stop();
     if (signal?.aborted) throw new CancelledError();
-    throw isStickerkeyError(error) ? error : new UnsupportedInputError(`Processing ${options.input} failed: ${String(error)}`, options.input, { cause: error });
+    // Anything untyped is a bug of ours (or of an effect), not bad input: let it show as such.
+    throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

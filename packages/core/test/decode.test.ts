@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FrameDecoder, FramePool, decodeFilter, probe, type Frame } from '../src/index.js';
+import { makeClip, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let clip: string;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  clip = await makeClip(join(dir, 'clip.mp4'), { width: 64, height: 36, fps: 24, seconds: 2 });
+});
+afterAll(() => cleanup());
+
+describe('decode', () => {
+  it('puts fps first, so dropped frames are never converted, and pads with transparency last', () => {
+    expect(decodeFilter(12, { left: 4, top: 4, right: 5, bottom: 4 })).toBe('fps=12,format=rgba,pad=iw+9:ih+8:4:4:color=black@0');
+    expect(decodeFilter(null)).toBe('format=rgba');
+  });
+
+  it('streams every frame through a fixed pool, padded, with indices and timestamps', async () => {
+    const source = await probe(clip);
+    const pool = new FramePool({ width: 72, height: 44 }, 3);
+    const decoder = new FrameDecoder({ input: source, fps: 12, pad: { left: 4, top: 4, right: 4, bottom: 4 }, pool });
+    const buffers = new Set<Uint8Array>();
+    let count = 0;
+    for await (const frame of decoder) {
+      buffers.add(frame.data);
+      expect(frame.index).toBe(count);
+      expect(frame.pts).toBeCloseTo(count / 12, 6);
+      // The padding is transparent; the picture inside is opaque.
+      expect(frame.data[3]).toBe(0);
+      expect(frame.data[(10 * 72 + 10) * 4 + 3]).toBe(255);
+      count++;
+      pool.release(frame);
+    }
+    expect(count).toBe(24);
+    // No buffer allocated per frame: only the pool's own circulate.
+    expect(buffers.size).toBeLessThanOrEqual(3);
+    expect((await decoder.process.exited).code).toBe(0);
+  });
+
+  it('stops reading (backpressure) when the pool is empty, and resumes on release', async () => {
+    const source = await probe(clip);
+    const pool = new FramePool({ width: 64, height: 36 }, 2);
+    const decoder = new FrameDecoder({ input: source, pool });
+    const iterator = decoder[Symbol.asyncIterator]();
+    const first = (await iterator.next()).value as Frame;
+    const second = (await iterator.next()).value as Frame;
+    expect(pool.available).toBe(0);
+    // Nothing can arrive while both frames are held: the third read waits.
+    const third = iterator.next();
+    const stalled = await Promise.race([third.then(() => 'arrived'), new Promise((r) => setTimeout(() => r('waiting'), 400))]);
+    expect(stalled).toBe('waiting');
+    expect(decoder.framesRead).toBe(2);
+    pool.release(first);
+    expect(((await third).value as Frame).index).toBe(2);
+    pool.release(second);
+    decoder.kill();
+    await decoder.process.exited;
+  });
+});

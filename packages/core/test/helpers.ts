@@ -1,0 +1,91 @@
+/** Real clips made with ffmpeg's own test sources, and a real alpha-making stage, for core's tests. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { descendantPids, ffmpegBinary, type Stage } from '../src/index.js';
+
+const run = promisify(execFile);
+
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'stickerkey-core-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** An H.264 yuv420p clip of ffmpeg's testsrc2 (moving pattern, frame counter), like an upload. */
+export async function makeClip(
+  path: string,
+  { width = 320, height = 180, fps = 24, seconds = 2, faststart = true }: { width?: number; height?: number; fps?: number; seconds?: number; faststart?: boolean } = {},
+): Promise<string> {
+  await run(ffmpegBinary(), [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    ...(faststart ? ['-movflags', '+faststart'] : []),
+    path,
+  ]);
+  return path;
+}
+
+/** Decode a file to raw RGBA frames (small clips only), through the alpha-aware decoder when asked. */
+export async function decodeAll(path: string, { alphaDecoder = false, scale }: { alphaDecoder?: boolean; scale?: string } = {}): Promise<Buffer> {
+  const { stdout } = await run(
+    ffmpegBinary(),
+    [
+      '-v', 'error',
+      ...(alphaDecoder ? ['-c:v', 'libvpx-vp9'] : []),
+      '-i', path,
+      ...(scale ? ['-vf', `scale=${scale}`] : []),
+      '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
+    ],
+    { encoding: 'buffer', maxBuffer: 1 << 30 },
+  );
+  return stdout;
+}
+
+/** A keyer stand-in that is still a real stage: makes the left half of the canvas transparent. */
+export function leftHalfTransparent(): Stage {
+  let width = 0;
+  return {
+    name: 'left-half-transparent',
+    margin: 0,
+    producesAlpha: true,
+    async setup(ctx) {
+      width = ctx.size.width;
+    },
+    process(frame) {
+      const half = width >> 1;
+      const data = frame.data;
+      for (let p = 3, x = 0; p < data.length; p += 4, x = x + 1 === width ? 0 : x + 1) if (x < half) data[p] = 0;
+    },
+  };
+}
+
+/** A stage that keeps everything opaque but claims to key: the pipeline must catch the missing alpha. */
+export function claimsAlphaButOpaque(): Stage {
+  return { name: 'opaque', margin: 0, producesAlpha: true, async setup() {}, process() {} };
+}
+
+/** ffmpeg processes that are descendants of this test process. */
+export function ffmpegDescendants(): number[] {
+  return descendantPids(process.pid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('ffmpeg');
+    } catch {
+      return false;
+    }
+  });
+}
+
+export async function partialFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.includes('.partial'));
+}
+
+export async function countFrames(path: string): Promise<number> {
+  const { stdout } = await run(ffmpegBinary(), ['-v', 'error', '-i', path, '-map', '0:v:0', '-vsync', '0', '-f', 'framemd5', '-'], {
+    maxBuffer: 1 << 26,
+  });
+  return stdout.split('\n').filter((line) => line && !line.startsWith('#')).length;
+}

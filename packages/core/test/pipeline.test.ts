@@ -1,0 +1,190 @@
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixture } from '@stickerkey/fixtures';
+import { probe, runPipeline, type OutputFormat, type StickerkeyError } from '../src/index.js';
+import { claimsAlphaButOpaque, countFrames, decodeAll, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let clip: string;
+let tenSeconds: string;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  clip = await makeClip(join(dir, 'clip.mp4'), { width: 160, height: 90, fps: 24, seconds: 2 });
+  tenSeconds = await makeClip(join(dir, 'ten.mp4'), { width: 160, height: 90, fps: 24, seconds: 10 });
+});
+afterAll(() => cleanup());
+
+async function refusal(promise: Promise<unknown>): Promise<StickerkeyError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as StickerkeyError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('runPipeline: formats', () => {
+  it.each([
+    ['webm', true],
+    ['mov', true],
+    ['gif', true],
+    ['mp4', false],
+  ] as [OutputFormat, boolean][])('round-trips %s, keeping alpha where the format has it', async (format, alpha) => {
+    const output = join(dir, `round.${format}`);
+    const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
+    expect(result).toMatchObject({ format, frames: 48, width: 160, height: 90, hasAlpha: alpha });
+    const info = await probe(output);
+    expect([info.width, info.height]).toEqual([160, 90]);
+    expect(await countFrames(output)).toBe(48);
+    const rgba = await decodeAll(output, { alphaDecoder: format === 'webm' });
+    const frame = rgba.subarray(0, 160 * 90 * 4);
+    const at = (x: number, y: number, c: number) => frame[(y * 160 + x) * 4 + c]!;
+    if (alpha) {
+      expect(at(10, 45, 3)).toBeLessThan(16); // left half keyed out
+      expect(at(150, 45, 3)).toBeGreaterThan(240); // right half kept
+    } else {
+      // mp4: the transparent half is flattened onto the requested red background.
+      expect(at(10, 45, 0)).toBeGreaterThan(200);
+      expect(at(10, 45, 1)).toBeLessThan(60);
+      expect(at(150, 45, 3)).toBe(255);
+    }
+    expect(await partialFiles(dir)).toEqual([]);
+  });
+});
+
+describe('runPipeline: posterize time', () => {
+  it.each([
+    [12, 120],
+    [8, 80],
+  ])('10 s at 24 fps posterized to %i fps gives %i frames', async (fps, frames) => {
+    const output = join(dir, `post${fps}.mov`);
+    const result = await runPipeline({ input: tenSeconds, output, posterize: fps });
+    expect(result.frames).toBe(frames);
+    expect(result.fps).toBe(fps);
+    expect(await countFrames(output)).toBe(frames);
+  });
+
+  it('can keep the source rate by holding each kept frame', async () => {
+    const output = join(dir, 'held.mov');
+    const result = await runPipeline({ input: clip, output, posterize: 8, holdFrames: true });
+    expect(result.frames).toBe(16); // frames we processed
+    expect(result.fps).toBe(24);
+    expect(await countFrames(output)).toBe(48);
+    // Each processed frame is shown three times in a row: pairs inside a hold are (nearly)
+    // identical, pairs across holds differ (testsrc2 moves every frame).
+    const size = 40 * 24 * 4;
+    const rgba = await decodeAll(output, { scale: '40:24' });
+    const diff = (a: number, b: number) => {
+      let sum = 0;
+      for (let i = 0; i < size; i++) sum += Math.abs(rgba[a * size + i]! - rgba[b * size + i]!);
+      return sum / size;
+    };
+    for (let k = 0; k < 15; k++) {
+      expect(diff(3 * k, 3 * k + 1)).toBeLessThan(1);
+      expect(diff(3 * k + 1, 3 * k + 2)).toBeLessThan(1);
+      expect(diff(3 * k + 2, 3 * k + 3)).toBeGreaterThan(2);
+    }
+  });
+
+  it('refuses a posterize rate that is not below the source rate', async () => {
+    const error = await refusal(runPipeline({ input: clip, output: join(dir, 'x.webm'), posterize: 30 }));
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.message).toBe(`Expected posterize below the source rate of 24 fps for ${clip} but received 30`);
+  });
+});
+
+describe('runPipeline: failures leave nothing behind', () => {
+  it('cancels mid-clip: no ffmpeg process, no temp file, no output', async () => {
+    const controller = new AbortController();
+    const output = join(dir, 'cancelled.webm');
+    let seen = 0;
+    const error = await refusal(
+      runPipeline({
+        input: tenSeconds,
+        output,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.stage === 'frames' && ++seen === 20) controller.abort();
+        },
+      }),
+    );
+    expect(error.code).toBe('CANCELLED');
+    expect(seen).toBeGreaterThanOrEqual(20);
+    expect(ffmpegDescendants()).toEqual([]);
+    expect(await partialFiles(dir)).toEqual([]);
+    await expect(stat(output)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses an already-aborted signal before doing anything', async () => {
+    const error = await refusal(runPipeline({ input: clip, output: join(dir, 'never.webm'), signal: AbortSignal.abort() }));
+    expect(error.code).toBe('CANCELLED');
+  });
+
+  it('treats an upload cut mid-stream (index intact) as damaged input, not a short video', async () => {
+    const bytes = await readFile(tenSeconds);
+    const cut = join(dir, 'cut.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.4)));
+    const output = join(dir, 'cut.webm');
+    const error = await refusal(runPipeline({ input: cut, output }));
+    expect(error.code).toBe('UNSUPPORTED_INPUT');
+    expect(error.message).toMatch(/truncated or damaged/);
+    await expect(stat(output)).rejects.toThrow(/ENOENT/);
+    expect(await partialFiles(dir)).toEqual([]);
+    expect(ffmpegDescendants()).toEqual([]);
+  });
+
+  it('fails a keyed job whose output lost its alpha, and ships no opaque video', async () => {
+    const output = join(dir, 'opaque.webm');
+    const error = await refusal(runPipeline({ input: clip, output, stages: [claimsAlphaButOpaque()] }));
+    expect(error.code).toBe('ALPHA_MISSING');
+    await expect(stat(output)).rejects.toThrow(/ENOENT/);
+    expect(await partialFiles(dir)).toEqual([]);
+  });
+
+  it('refuses an unknown output format and a bad background before any work', async () => {
+    expect((await refusal(runPipeline({ input: clip, output: join(dir, 'x.avi') }))).code).toBe('INVALID_OPTION');
+    expect((await refusal(runPipeline({ input: clip, output: join(dir, 'x.mp4'), background: 'white' }))).message).toBe(
+      'Expected colour as #rrggbb for background but received "white"',
+    );
+    expect((await readdir(dir)).filter((f) => f.startsWith('x.'))).toEqual([]);
+  });
+});
+
+describe('runPipeline: memory', () => {
+  it('logs the seed milestones and reports peaks of the whole tree', async () => {
+    const lines: string[] = [];
+    const result = await runPipeline({ input: clip, output: join(dir, 'logged.webm'), posterize: 12, stages: [leftHalfTransparent()], jobId: 456, log: (l) => lines.push(l) });
+    const labels = lines.map((l) => /at (.*?):/.exec(l)?.[1]);
+    expect(labels).toEqual([
+      'start',
+      'before posterize time',
+      'after posterize time',
+      'before encoding',
+      'before sticker effects',
+      'after keying',
+      'frame 10/24',
+      'frame 20/24',
+      'after sticker effects',
+      'after encoding',
+      'before cleanup',
+      'after cleanup',
+    ]);
+    expect(lines[0]).toMatch(/^JOB #456: 💾 Memory Usage at start: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS$/);
+    // The encoder's memory is part of the tree: the tree peak is above the Node peak.
+    expect(result.peakTreeRss).toBeGreaterThan(result.peakProcessRss);
+    expect(result.encoderMaxRss).toBeGreaterThan(0);
+    expect(result.cpuSeconds).toBeGreaterThan(0);
+  });
+
+  it("keeps a 60 s 720p clip's peak tree memory within 10% of a 5 s clip's", async () => {
+    const short = await ensureFixture({ screen: 'green', height: 720, seconds: 5 });
+    const long = await ensureFixture({ screen: 'green', height: 720, seconds: 60 });
+    const run = (input: string, name: string) => runPipeline({ input, output: join(dir, name), posterize: 12, stages: [leftHalfTransparent()] });
+    const a = await run(short.video, 'short.webm');
+    const b = await run(long.video, 'long.webm');
+    expect(b.frames).toBeGreaterThan(10 * a.frames);
+    expect(b.peakTreeRss).toBeLessThan(a.peakTreeRss * 1.1);
+  }, 600_000);
+});

@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegBinary, hasTransparentPixels, probe, verifyAlpha } from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+afterAll(() => cleanup());
+
+async function webm(name: string, filter: string, pixFmt: string): Promise<string> {
+  const path = join(dir, name);
+  await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=64x64:r=10:d=1,${filter}`, '-c:v', 'libvpx-vp9', '-pix_fmt', pixFmt, path]);
+  return path;
+}
+
+describe('alpha verification', () => {
+  it('passes a VP9 WebM whose alpha has transparent pixels', async () => {
+    const path = await webm('alpha.webm', "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'", 'yuva420p');
+    await expect(verifyAlpha(await probe(path))).resolves.toBeUndefined();
+  });
+
+  it('catches an output without alpha', async () => {
+    const path = await webm('opaque.webm', 'format=yuv420p', 'yuv420p');
+    expect(await hasTransparentPixels(await probe(path))).toBe(false);
+    await expect(verifyAlpha(await probe(path), 'final.webm')).rejects.toMatchObject({
+      code: 'ALPHA_MISSING',
+      message: 'Expected final.webm to carry alpha (the input was keyed) but every sampled frame decodes fully opaque',
+    });
+  });
+});
