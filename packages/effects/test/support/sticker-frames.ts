@@ -92,3 +92,28 @@ export function frameOf(width: number, height: number, pixels: readonly number[]
   frame.data.set(pixels);
   return frame;
 }
+
+/**
+ * Largest amount by which green exceeds red in the frame flattened over `bg`: the character is
+ * orange (G < R), outlines white and shadows grey (G = R), backgrounds white or black (G = R), so
+ * anything above a level or two is screen green leaking in from transparent pixels.
+ */
+export function greenExcess(frame: Frame, bg: readonly [number, number, number]): number {
+  const flat = flatten(frame, bg);
+  let worst = 0;
+  for (let q = 0; q < flat.length; q += 3) {
+    const excess = flat[q + 1]! - flat[q]!;
+    if (excess > worst) worst = excess;
+  }
+  return worst;
+}
+
+/** Pixels whose alpha is strictly between 0 and 255: the soft edge. */
+export function edgePixels(frame: Frame): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < frame.data.length; p += 4) {
+    const a = frame.data[p + 3]!;
+    if (a > 0 && a < 255) out.push(p);
+  }
+  return out;
+}
