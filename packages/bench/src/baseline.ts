@@ -11,6 +11,8 @@ import { round } from './stats.js';
 export interface BaselineCase {
   peakTreeMb: number;
   throughputRatio: number;
+  /** Absent in baselines written before it was measured: that gate is then skipped. */
+  cpuThroughputRatio?: number;
   fps: number;
   frames: number;
   runs: number;
@@ -35,7 +37,7 @@ export function baselineFrom(summaries: readonly CaseSummary[], budgetMb: number
   // Cases not measured this time keep their previous figures (update --quick must not drop the full set).
   const cases: Record<string, BaselineCase> = { ...(previous?.cases ?? {}) };
   for (const s of summaries) {
-    cases[s.id] = { peakTreeMb: round(s.peakTreeMb, 1), throughputRatio: round(s.throughputRatio, 4), fps: round(s.fps, 2), frames: s.frames, runs: s.runs };
+    cases[s.id] = { peakTreeMb: round(s.peakTreeMb, 1), throughputRatio: round(s.throughputRatio, 4), cpuThroughputRatio: round(s.cpuThroughputRatio, 4), fps: round(s.fps, 2), frames: s.frames, runs: s.runs };
   }
   return { schema: 1, createdAt: new Date().toISOString(), machine: machineInfo(), budgetMb, cases };
 }

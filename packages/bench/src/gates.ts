@@ -14,7 +14,7 @@ import { lengthPairs } from './cases.js';
 export interface GateThresholds {
   /** Peak tree memory may rise this much over the baseline (0.10 = 10%). */
   memoryIncrease: number;
-  /** Throughput ratio (ours / same-run ffmpeg decode+encode) may drop this much. */
+  /** Throughput ratios (ours / same-run ffmpeg decode+encode; by wall time and by CPU time) may drop this much. */
   throughputDrop: number;
   /** Absolute cap on peak tree RSS, MB. */
   budgetMb: number;
@@ -85,20 +85,22 @@ export function gateCase(summary: CaseSummary, baseline: Baseline | null, t: Gat
     spread: spread(peaks),
     status: decide(peaks, memLimit, false, t.maxSpread.memory),
   });
-  const ratios = summary.throughputRatios;
-  if (ratios.length > 0 && Number.isFinite(base.throughputRatio)) {
-    const tpLimit = base.throughputRatio * (1 - t.throughputDrop);
+  const throughput = (metric: string, values: readonly number[], current: number, baseValue: number | undefined) => {
+    if (values.length === 0 || baseValue === undefined || !Number.isFinite(baseValue)) return;
+    const limit = baseValue * (1 - t.throughputDrop);
     rows.push({
       caseId: summary.id,
-      metric: 'throughput ratio vs ffmpeg',
-      baseline: base.throughputRatio,
-      current: summary.throughputRatio,
-      limit: tpLimit,
-      change: summary.throughputRatio / base.throughputRatio - 1,
-      spread: spread(ratios),
-      status: decide(ratios, tpLimit, true, t.maxSpread.throughput),
+      metric,
+      baseline: baseValue,
+      current,
+      limit,
+      change: current / baseValue - 1,
+      spread: spread(values),
+      status: decide(values, limit, true, t.maxSpread.throughput),
     });
-  }
+  };
+  throughput('throughput ratio vs ffmpeg', summary.throughputRatios, summary.throughputRatio, base.throughputRatio);
+  throughput('CPU throughput ratio vs ffmpeg', summary.cpuThroughputRatios, summary.cpuThroughputRatio, base.cpuThroughputRatio);
   return rows;
 }
 

@@ -2,8 +2,11 @@
  * Bench-only fault injection, to prove the gates catch a regression. Off unless
  * STICKERKEY_BENCH_INJECT is set; it lives in the bench's child runner, never in core:
  * - `memory:300` adds a stage that holds 300 MB more for the whole job (touched, so resident);
- * - `slow:2` makes the effect stack take 2x as long per frame: a busy-wait of (2-1) times the
- *   time the stack just spent on that frame.
+ * - `slow:2` makes each frame take 2x as long in our frame loop: a busy-wait of (2-1) times the
+ *   frame's own time, measured from the end of the previous frame's busy-wait to the end of the
+ *   stack on this one (so: the stack, plus the wait for the decoder and for the encoder's drain).
+ *   Only the stack's time would not do: the effects are ~10% of the job's CPU next to VP9, so a
+ *   2x slower stack would be within noise; this is the frame loop, where a regression shows.
  * Both may be combined: `memory:300,slow:2`.
  */
 import type { Frame, Stage } from '@stickerkey/core';
@@ -31,6 +34,7 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
   if (!injection) return [...stack];
   const stages: Stage[] = [];
   let frameStart = 0;
+  let lastEnd = -1;
   if (injection.slowFactor > 1) {
     stages.push({
       name: 'inject-slow-start',
@@ -38,7 +42,8 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       producesAlpha: false,
       async setup() {},
       process() {
-        frameStart = performance.now();
+        // First frame: nothing before it to measure from but the stack itself.
+        frameStart = lastEnd < 0 ? performance.now() : lastEnd;
       },
     });
   }
@@ -68,11 +73,12 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       producesAlpha: false,
       async setup() {},
       process() {
-        const spent = performance.now() - frameStart;
-        const until = performance.now() + spent * extra;
+        const now = performance.now();
+        const until = now + (now - frameStart) * extra;
         while (performance.now() < until) {
-          // busy-wait: a slowdown that costs CPU, like slower effect code would
+          // busy-wait: a slowdown that costs CPU, like slower code would
         }
+        lastEnd = performance.now();
       },
     });
   }

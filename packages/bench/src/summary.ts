@@ -47,10 +47,13 @@ export function summarize(c: BenchCase, batch: readonly RunMeasure[], sourceSeco
   }
   // Throughput ratio per repeat, each against the reference run right after it.
   const throughputRatios: number[] = [];
+  const cpuThroughputRatios: number[] = [];
   const pipes = batch.filter((m) => m.kind === 'pipe');
   for (const o of ours) {
     const p = pipes.find((m) => m.repeat === o.repeat && m.attempt === o.attempt);
-    if (p) throughputRatios.push(o.fps / p.fps);
+    if (!p) continue;
+    throughputRatios.push(o.fps / p.fps);
+    if (o.cpuSeconds > 0 && p.cpuSeconds > 0) cpuThroughputRatios.push(o.frames / o.cpuSeconds / (p.frames / p.cpuSeconds));
   }
   const peakTreeMbs = ours.map((m) => mb(m.peakTreeRss));
   // The profile of the run whose peak is the median one: a typical run, not the luckiest.
@@ -75,9 +78,11 @@ export function summarize(c: BenchCase, batch: readonly RunMeasure[], sourceSeco
     cpuRatio,
     memoryRatio,
     throughputRatio: throughputRatios.length > 0 ? median(throughputRatios) : Number.NaN,
+    cpuThroughputRatio: cpuThroughputRatios.length > 0 ? median(cpuThroughputRatios) : Number.NaN,
     peakTreeMbs,
     throughputRatios,
-    spread: { peakTree: spread(peakTreeMbs), throughputRatio: spread(throughputRatios) },
+    cpuThroughputRatios,
+    spread: { peakTree: spread(peakTreeMbs), throughputRatio: spread(throughputRatios), cpuThroughputRatio: spread(cpuThroughputRatios) },
     profile: profileOf(typical),
   };
 }

@@ -93,10 +93,16 @@ export interface CaseSummary {
   memoryRatio: Partial<Record<ReferenceKind, number>>;
   /** Our fps / same-repeat `pipe` fps, median; what the throughput gate compares. */
   throughputRatio: number;
+  /**
+   * Our frames per CPU-second / same-repeat `pipe` frames per CPU-second, median: the throughput
+   * on a 1-CPU container (what our users run), and far less sensitive to a busy machine than wall time.
+   */
+  cpuThroughputRatio: number;
   /** Per-repeat values behind the gated medians. */
   peakTreeMbs: number[];
   throughputRatios: number[];
-  spread: { peakTree: number; throughputRatio: number };
+  cpuThroughputRatios: number[];
+  spread: { peakTree: number; throughputRatio: number; cpuThroughputRatio: number };
   /** Memory by pipeline milestone, from the run with the median peak. */
   profile: ProfileRow[];
 }

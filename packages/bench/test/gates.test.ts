@@ -26,9 +26,11 @@ function summary(id: string, peaks: number[], ratios: number[], overrides: Parti
     cpuRatio: {},
     memoryRatio: {},
     throughputRatio: median(ratios),
+    cpuThroughputRatio: median(ratios),
     peakTreeMbs: peaks,
     throughputRatios: ratios,
-    spread: { peakTree: spread(peaks), throughputRatio: spread(ratios) },
+    cpuThroughputRatios: ratios,
+    spread: { peakTree: spread(peaks), throughputRatio: spread(ratios), cpuThroughputRatio: spread(ratios) },
     profile: [],
     ...overrides,
   };
@@ -39,7 +41,7 @@ function baseline(cases: Baseline['cases']): Baseline {
 }
 
 const t = defaultThresholds;
-const base = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, fps: 12, frames: 60, runs: 3 } });
+const base = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.8, fps: 12, frames: 60, runs: 3 } });
 
 describe('stats', () => {
   it('takes the median of odd and even counts and the relative spread', () => {
@@ -72,7 +74,7 @@ describe('gateCase', () => {
   it('passes a case like its baseline', () => {
     const rows = gateCase(summary('a', [505, 510, 498], [0.79, 0.81, 0.8]), base, t);
     expect(overall(rows)).toBe('pass');
-    expect(rows.map((r) => r.metric)).toEqual(['peak tree MB (budget)', 'peak tree MB', 'throughput ratio vs ffmpeg']);
+    expect(rows.map((r) => r.metric)).toEqual(['peak tree MB (budget)', 'peak tree MB', 'throughput ratio vs ffmpeg', 'CPU throughput ratio vs ffmpeg']);
   });
   it('fails when peak tree memory rises more than 10%', () => {
     const rows = gateCase(summary('a', [800, 805, 798], [0.8, 0.8, 0.8]), base, t);
@@ -122,5 +124,19 @@ describe('baseline and table', () => {
     expect(table).toContain('**FAIL**');
     expect(table).toContain('+60.0%');
     expect(table.split('\n')).toHaveLength(3);
+  });
+});
+
+describe('CPU throughput gate', () => {
+  it('fails when frames per CPU-second drop more than 15% even if wall-clock throughput held', () => {
+    const s = summary('a', [500, 500, 500], [0.8, 0.8, 0.8], { cpuThroughputRatio: 0.5, cpuThroughputRatios: [0.5, 0.52, 0.49] });
+    const rows = gateCase(s, base, t);
+    expect(rows.find((r) => r.metric === 'throughput ratio vs ffmpeg')!.status).toBe('pass');
+    expect(rows.find((r) => r.metric === 'CPU throughput ratio vs ffmpeg')!.status).toBe('fail');
+  });
+  it('is skipped against a baseline written before it was measured', () => {
+    const old = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, fps: 12, frames: 60, runs: 3 } });
+    const rows = gateCase(summary('a', [500], [0.8]), old, t);
+    expect(rows.some((r) => r.metric === 'CPU throughput ratio vs ffmpeg')).toBe(false);
   });
 });
