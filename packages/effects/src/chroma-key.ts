@@ -129,6 +129,16 @@ const SAMPLE_FRAMES = 6;
 const MIN_SCREEN_EXCESS = 8;
 /** Brightness ratios over which shadow keying fades in below its limit (no step in the matte). */
 const SHADOW_RAMP = 0.1;
+/** Squared RGB distance below which a neighbour colour is too close to the screen to unmix against. */
+const MIN_UNMIX_DISTANCE2 = 40 * 40;
+/** BT.601 luma (what decoders use for SD and most uploads) and how much more it counts than chroma. */
+const LY_R = 0.299;
+const LY_G = 0.587;
+const LY_B = 0.114;
+const LUMA_WEIGHT = 16;
+/** Frame buffers whose 32-bit views are kept: more than any frame pool holds. */
+const MAX_VIEWS = 16;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 interface Refine {
   readonly grow: number;
@@ -181,8 +191,16 @@ export interface ChromaKeyState {
   readonly rowInvL: Float64Array;
   readonly rowDInvL: Float64Array;
   readonly rowRgb: Float64Array;
+  /** Edge pixels found by the keying pass: byte offset, provisional alpha, input alpha, local screen. */
+  readonly edgeIdx: Int32Array;
+  readonly edgeA: Float32Array;
+  readonly edgeAin: Uint8Array;
+  readonly edgeS: Float32Array;
   readonly bounds: Bounds;
   readonly refine: Refine | null;
+  /** 32-bit views of the frame buffers seen (see pixelsOf), and an aligned copy for odd offsets. */
+  readonly views: Uint32Array[];
+  aligned: Uint8Array | undefined;
   readonly estimate: ScreenEstimate;
 }
 
@@ -228,6 +246,7 @@ export const chromaKey = defineEffect({
   },
 
   prepare(o, size, preloaded: ScreenEstimate | undefined): ChromaKeyState {
+    if (!LITTLE_ENDIAN) throw new Error('chroma-key reads pixels as little-endian 32-bit words; this platform is big-endian');
     let estimate = preloaded;
     if (!estimate) {
       if (o.screen === 'auto') {
@@ -272,6 +291,9 @@ export const chromaKey = defineEffect({
       fracX[x] = fx - c;
     }
     // Despill moves along the screen axis (row 1 of the basis, back in RGB) and puts its luma back as grey.
+    // Edges are a thin line around the character; an eighth of the frame is far more than any clip
+    // needs (past it, edges are finished without the refinement, still correct).
+    const edgeCap = Math.max(64, (width * height) >> 3);
     const luma = LUMA_R * basis[3]! + LUMA_G * basis[4]! + LUMA_B * basis[5]!;
     return {
       width,
@@ -302,8 +324,14 @@ export const chromaKey = defineEffect({
       rowInvL: new Float64Array(cols),
       rowDInvL: new Float64Array(cols),
       rowRgb: new Float64Array(cols * 3),
+      edgeIdx: new Int32Array(edgeCap),
+      edgeA: new Float32Array(edgeCap),
+      edgeAin: new Uint8Array(edgeCap),
+      edgeS: new Float32Array(edgeCap * 3),
       bounds: { left: 0, top: 0, right: 0, bottom: 0 },
       refine: prepareRefine(o, size),
+      views: [],
+      aligned: undefined,
       estimate,
     };
   },
@@ -333,18 +361,53 @@ export const chromaKey = defineEffect({
   },
 });
 
+/**
+ * A Uint32Array over the frame's bytes (little-endian RGBA: R in the low byte). Views are cached
+ * per buffer, so a frame pool that cycles through a few buffers stops allocating after its first
+ * round; a buffer at an unaligned offset is keyed through an aligned scratch copy.
+ */
+function pixelsOf(st: ChromaKeyState, data: Uint8Array): Uint32Array | null {
+  if ((data.byteOffset & 3) !== 0) return null;
+  const views = st.views;
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i]!;
+    if (v.buffer === data.buffer && v.byteOffset === data.byteOffset && v.length === data.length >> 2) return v;
+  }
+  const view = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+  if (views.length >= MAX_VIEWS) views.shift();
+  views.push(view);
+  return view;
+}
+
 /** The keying pass: matte, unmix, despill, in place; writes the alpha bounds into st.bounds. */
 function key(st: ChromaKeyState, frame: Frame): void {
-  const data = frame.data;
+  let data = frame.data;
+  let px = pixelsOf(st, data);
+  if (px === null) {
+    st.aligned ??= new Uint8Array(data.length);
+    st.aligned.set(data);
+    data = st.aligned;
+    px = pixelsOf(st, data)!;
+  }
+  keyPixels(st, data, px);
+  if (data !== frame.data) frame.data.set(data);
+}
+
+function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void {
   const { width, height, basis, cols, rows, nodeInv, nodeInvL, nodeRgb, cellX, fracX, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
-  const m0 = basis[0]!, m1 = basis[1]!, m2 = basis[2]!;
   const m3 = basis[3]!, m4 = basis[4]!, m5 = basis[5]!;
-  const m6 = basis[6]!, m7 = basis[7]!, m8 = basis[8]!;
+  const q0 = basis[0]! - basis[6]!, q1 = basis[1]! - basis[7]!, q2 = basis[2]! - basis[8]!;
   const { oneMinusSim, invSoft, kHi, kLo, dHi, dLo, strength, cr, cg, cb } = st;
+  // ref = hi * kHi + lo * kLo = mean + (kHi - 0.5) * |o1 - o2| ... as weights of the spread.
+  const halfBal = 0.5 * (kHi - kLo);
+  const halfBias = 0.5 * (dHi - dLo);
   const despill = strength > 0;
   const yScale = height > 1 ? (rows - 1) / (height - 1) : 0;
   let left = width, right = 0, top = height, bottom = 0;
+  const { edgeIdx, edgeA, edgeAin, edgeS } = st;
+  const edgeCap = edgeIdx.length;
+  let edges = 0;
 
   for (let y = 0; y < height; y++) {
     // The grid, interpolated to this row once: per pixel only a lerp along x remains.
@@ -367,22 +430,26 @@ function key(st: ChromaKeyState, frame: Frame): void {
 
     let first = -1, last = -1;
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
-      const ain = data[p + 3]!;
+      // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
+      const v = px[p >> 2]!;
+      const ain = v >>> 24;
       if (ain === 0) continue; // canvas padding: stays transparent
-      const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
-      const o1 = m0 * r + m1 * g + m2 * b;
+      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+      // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
+      // o1 + o2 = sum - s, and ref = mean + balance * |o1 - o2| / 2. Six products, not nine.
       const s = m3 * r + m4 * g + m5 * b;
-      const o2 = m6 * r + m7 * g + m8 * b;
-      const hi = o1 > o2 ? o1 : o2;
-      const lo = o1 > o2 ? o2 : o1;
+      const diff = q0 * r + q1 * g + q2 * b;
+      const spread = diff < 0 ? -diff : diff;
+      const sum = r + g + b;
+      const core = 1.5 * s - 0.5 * sum;
       const c = cellX[x]!;
       const f = fracX[x]!;
-      let t = (s - hi * kHi - lo * kLo) * (rowInv[c]! + rowDInv[c]! * f);
-      if (t > 0) {
+      let t = (core - halfBal * spread) * (rowInv[c]! + rowDInv[c]! * f);
+      if (t > 0 && t < oneMinusSim) {
         // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
         // the pixel is darker than the local screen (by less than the shadow limit), judge the
         // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-        const kb = (r + g + b) * (rowInvL[c]! + rowDInvL[c]! * f);
+        const kb = sum * (rowInvL[c]! + rowDInvL[c]! * f);
         if (kb < 1 && kb > shadowLo) {
           const tn = t / kb;
           t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
@@ -392,7 +459,7 @@ function key(st: ChromaKeyState, frame: Frame): void {
 
       if (af <= 0) {
         // Screen: transparent black, so no later filter can pull screen colour into an edge.
-        data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
+        px[p >> 2] = 0;
         continue;
       }
 
@@ -401,7 +468,7 @@ function key(st: ChromaKeyState, frame: Frame): void {
         if (first < 0) first = x;
         last = x;
         if (!despill) continue;
-        const d = (s - hi * dHi - lo * dLo) * strength;
+        const d = (core - halfBias * spread) * strength;
         if (d <= 0) continue;
         const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
         data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
@@ -410,7 +477,8 @@ function key(st: ChromaKeyState, frame: Frame): void {
         continue;
       }
 
-      // Edge: unmix the local screen colour, then despill what is left.
+      // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
+      // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
       const alpha = (af * ain + 0.5) | 0;
       if (alpha === 0) {
         data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
@@ -418,32 +486,23 @@ function key(st: ChromaKeyState, frame: Frame): void {
       }
       if (first < 0) first = x;
       last = x;
-      data[p + 3] = alpha;
-      if (!despill) continue;
       const q = c * 3;
       const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
       const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
       const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
-      const k = (1 - af) * strength;
-      const inv = 1 / (1 - k);
-      let fr = (r - k * sr) * inv, fg = (g - k * sg) * inv, fb = (b - k * sb) * inv;
-      fr = fr <= 0 ? 0 : fr >= 255 ? 255 : fr;
-      fg = fg <= 0 ? 0 : fg >= 255 ? 255 : fg;
-      fb = fb <= 0 ? 0 : fb >= 255 ? 255 : fb;
-      const u1 = m0 * fr + m1 * fg + m2 * fb;
-      const us = m3 * fr + m4 * fg + m5 * fb;
-      const u2 = m6 * fr + m7 * fg + m8 * fb;
-      const uhi = u1 > u2 ? u1 : u2;
-      const ulo = u1 > u2 ? u2 : u1;
-      const d = (us - uhi * dHi - ulo * dLo) * strength;
-      if (d > 0) {
-        fr -= d * cr;
-        fg -= d * cg;
-        fb -= d * cb;
+      if (edges < edgeCap) {
+        edgeIdx[edges] = p;
+        edgeA[edges] = af;
+        edgeAin[edges] = ain;
+        edgeS[edges * 3] = sr;
+        edgeS[edges * 3 + 1] = sg;
+        edgeS[edges * 3 + 2] = sb;
+        edges++;
+        // Below 255, so that pass 2 never takes it for an opaque neighbour.
+        data[p + 3] = alpha < 255 ? alpha : 254;
+      } else {
+        finishEdge(st, data, p, af, ain, sr, sg, sb);
       }
-      data[p] = fr <= 0 ? 0 : fr >= 255 ? 255 : (fr + 0.5) | 0;
-      data[p + 1] = fg <= 0 ? 0 : fg >= 255 ? 255 : (fg + 0.5) | 0;
-      data[p + 2] = fb <= 0 ? 0 : fb >= 255 ? 255 : (fb + 0.5) | 0;
     }
     if (first >= 0) {
       if (first < left) left = first;
@@ -452,6 +511,7 @@ function key(st: ChromaKeyState, frame: Frame): void {
       bottom = y + 1;
     }
   }
+  refineEdges(st, data, edges);
   const bounds = st.bounds;
   if (right <= left) {
     bounds.left = bounds.top = bounds.right = bounds.bottom = 0;
@@ -461,6 +521,91 @@ function key(st: ChromaKeyState, frame: Frame): void {
     bounds.right = right;
     bounds.bottom = bottom;
   }
+}
+
+/**
+ * Pass 2 over the edge pixels. A colour-difference matte over-estimates alpha where the character's
+ * colour is far from neutral (an orange edge half over green has a strongly negative excess), so
+ * where opaque pixels are near, the alpha is instead the position of the pixel on the line from
+ * the local screen colour S to their mean colour F: a = (P - S).(F - S) / |F - S|^2 (as in
+ * colour unmixing / Bayesian matting, with F taken from the 5x5 neighbourhood). Then the colour
+ * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
+ * never counts as an opaque neighbour.
+ */
+function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void {
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
+  const stride = width * 4;
+  for (let k = 0; k < edges; k++) {
+    const p = edgeIdx[k]!;
+    const i = p >> 2;
+    const y = (i / width) | 0;
+    const x = i - y * width;
+    const x0 = x > 1 ? x - 2 : 0, x1 = x < width - 2 ? x + 2 : width - 1;
+    const y0 = y > 1 ? y - 2 : 0, y1 = y < height - 2 ? y + 2 : height - 1;
+    let fr = 0, fg = 0, fb = 0, n = 0;
+    for (let yy = y0; yy <= y1; yy++) {
+      for (let xx = x0, q = yy * stride + x0 * 4; xx <= x1; xx++, q += 4) {
+        if (data[q + 3] !== 255) continue;
+        fr += data[q]!;
+        fg += data[q + 1]!;
+        fb += data[q + 2]!;
+        n++;
+      }
+    }
+    if (n === 0) continue;
+    const inv = 1 / n;
+    const sr = edgeS[k * 3]!, sg = edgeS[k * 3 + 1]!, sb = edgeS[k * 3 + 2]!;
+    // Projection in a luma-weighted space: decoded 4:2:0 video has sharp luma but chroma shared
+    // by 2x2 pixels, so the luma difference locates the edge better than the colour.
+    const dr = fr * inv - sr, dg = fg * inv - sg, db = fb * inv - sb;
+    const dy = LY_R * dr + LY_G * dg + LY_B * db;
+    const du = dr - dy, dv = db - dy;
+    const dd = LUMA_WEIGHT * dy * dy + du * du + dv * dv;
+    // F too close to S: the projection is unreliable, keep the colour-difference alpha.
+    if (dd < MIN_UNMIX_DISTANCE2) continue;
+    const pr = data[p]! - sr, pg = data[p + 1]! - sg, pb = data[p + 2]! - sb;
+    const py = LY_R * pr + LY_G * pg + LY_B * pb;
+    const a = (LUMA_WEIGHT * py * dy + (pr - py) * du + (pb - py) * dv) / dd;
+    const af = edgeA[k]!;
+    edgeA[k] = a < af ? (a > 0 ? a : 0) : af;
+  }
+  for (let k = 0; k < edges; k++) {
+    const p = edgeIdx[k]!;
+    finishEdge(st, data, p, edgeA[k]!, edgeAin[k]!, edgeS[k * 3]!, edgeS[k * 3 + 1]!, edgeS[k * 3 + 2]!);
+  }
+}
+
+/** Writes an edge pixel: alpha `af` times the input alpha, colour unmixed from S and despilled. */
+function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: number, ain: number, sr: number, sg: number, sb: number): void {
+  const alpha = (af * ain + 0.5) | 0;
+  if (alpha === 0) {
+    data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
+    return;
+  }
+  data[p + 3] = alpha;
+  const strength = st.strength;
+  if (strength === 0) return;
+  const b = st.basis;
+  const k = (1 - af) * strength;
+  const inv = 1 / (1 - k);
+  let fr = (data[p]! - k * sr) * inv, fg = (data[p + 1]! - k * sg) * inv, fb = (data[p + 2]! - k * sb) * inv;
+  fr = fr <= 0 ? 0 : fr >= 255 ? 255 : fr;
+  fg = fg <= 0 ? 0 : fg >= 255 ? 255 : fg;
+  fb = fb <= 0 ? 0 : fb >= 255 ? 255 : fb;
+  const u1 = b[0]! * fr + b[1]! * fg + b[2]! * fb;
+  const us = b[3]! * fr + b[4]! * fg + b[5]! * fb;
+  const u2 = b[6]! * fr + b[7]! * fg + b[8]! * fb;
+  const uhi = u1 > u2 ? u1 : u2;
+  const ulo = u1 > u2 ? u2 : u1;
+  const d = (us - uhi * st.dHi - ulo * st.dLo) * strength;
+  if (d > 0) {
+    fr -= d * st.cr;
+    fg -= d * st.cg;
+    fb -= d * st.cb;
+  }
+  data[p] = fr <= 0 ? 0 : fr >= 255 ? 255 : (fr + 0.5) | 0;
+  data[p + 1] = fg <= 0 ? 0 : fg >= 255 ? 255 : (fg + 0.5) | 0;
+  data[p + 2] = fb <= 0 ? 0 : fb >= 255 ? 255 : (fb + 0.5) | 0;
 }
 
 /** Choke/grow then feather the keyed matte; pixels it grows into take the nearby character's colour. */

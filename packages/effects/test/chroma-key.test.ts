@@ -1,0 +1,361 @@
+import { describe, expect, it } from 'vitest';
+import {
+  InvalidOptionError,
+  createFrame,
+  createStage,
+  resolveOptions,
+  type Frame,
+  type FrameSize,
+  type PreloadContext,
+} from '@stickerkey/core';
+import { chromaKey, type ChromaKeyState } from '../src/chroma-key.js';
+import { screenBasis } from '../src/internal/key-basis.js';
+import { estimateScreen } from '../src/internal/key-screen-estimate.js';
+
+const GREEN: [number, number, number] = [46, 182, 80];
+const BLUE: [number, number, number] = [32, 74, 198];
+
+function frameOf(width: number, height: number, pixels: number[][]): Frame {
+  const frame = createFrame(width, height);
+  pixels.forEach((px, i) => frame.data.set(px.length === 4 ? px : [...px, 255], i * 4));
+  return frame;
+}
+
+function prepared(input: Record<string, unknown>, size: FrameSize): ChromaKeyState {
+  const o = resolveOptions('chroma-key', chromaKey.options, input);
+  return chromaKey.prepare(o, size, undefined);
+}
+
+function keyed(input: Record<string, unknown>, width: number, height: number, pixels: number[][]): Frame {
+  const frame = frameOf(width, height, pixels);
+  chromaKey.apply(prepared(input, frame), frame);
+  return frame;
+}
+
+function px(frame: Frame, i: number): number[] {
+  return Array.from(frame.data.subarray(i * 4, i * 4 + 4));
+}
+
+function contextFor(frames: Frame[]): PreloadContext {
+  return { size: { width: frames[0]!.width, height: frames[0]!.height }, sampleFrames: async () => frames };
+}
+
+/** A screen lit unevenly (dark on the left, bright on the right) with a character box in the middle. */
+function unevenScreen(width: number, height: number, box: { x0: number; x1: number; y0: number; y1: number }, fg: number[]): Frame {
+  const frame = createFrame(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 4;
+      const inBox = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
+      const light = 0.45 + 0.7 * (x / (width - 1)) - 0.1 * (y / (height - 1));
+      const c = inBox ? fg : GREEN.map((v) => Math.min(255, Math.round(v * light)));
+      frame.data.set([c[0]!, c[1]!, c[2]!, 255], p);
+    }
+  }
+  return frame;
+}
+
+describe('chroma-key options', () => {
+  it('refuses out-of-range and mistyped options with the exact message', () => {
+    expect(() => createStage(chromaKey, { similarity: 1.5 })).toThrow(
+      new InvalidOptionError('Expected number between 0 and 1 for chroma-key.similarity but received 1.5', 'chroma-key.similarity'),
+    );
+    expect(() => createStage(chromaKey, { screen: 'green' })).toThrow(
+      'Expected colour as #rrggbb or auto for chroma-key.screen but received "green" of type string',
+    );
+    expect(() => createStage(chromaKey, { choke: 2.5 })).toThrow(
+      'Expected integer between -20 and 20 for chroma-key.choke but received 2.5',
+    );
+    expect(() => createStage(chromaKey, { despill: -0.1 })).toThrow(
+      'Expected number between 0 and 1 for chroma-key.despill but received -0.1',
+    );
+    expect(() => createStage(chromaKey, { feather: 'soft' })).toThrow(
+      'Expected number between 0 and 20 for chroma-key.feather but received "soft" of type string',
+    );
+    try {
+      createStage(chromaKey, { similarty: 0.2 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).code).toBe('INVALID_OPTION');
+      expect((error as InvalidOptionError).option).toBe('chroma-key.similarty');
+    }
+  });
+
+  it('declares every option with a default inside its range and a line of help', () => {
+    for (const spec of chromaKey.options) {
+      expect(spec.help.length).toBeGreaterThan(10);
+      if (spec.type === 'number' || spec.type === 'integer') {
+        expect(spec.default).toBeGreaterThanOrEqual(spec.min);
+        expect(spec.default).toBeLessThanOrEqual(spec.max);
+      }
+    }
+    expect(resolveOptions('chroma-key', chromaKey.options, {}).screen).toBe('auto');
+    expect(chromaKey.producesAlpha).toBe(true);
+  });
+
+  it('needs preload for screen auto, and says so', () => {
+    const o = resolveOptions('chroma-key', chromaKey.options, {});
+    expect(() => chromaKey.prepare(o, { width: 2, height: 2 }, undefined)).toThrow(/Expected preload\(\) before prepare\(\)/);
+  });
+});
+
+describe('chroma-key truth on tiny frames', () => {
+  const screen = { screen: '#2eb650' };
+
+  it('keys the pure screen to transparent black', () => {
+    const f = keyed(screen, 1, 1, [GREEN]);
+    expect(px(f, 0)).toEqual([0, 0, 0, 0]);
+    expect(f.alphaBounds).toEqual({ left: 0, top: 0, right: 0, bottom: 0 });
+  });
+
+  it('leaves a far colour opaque and unchanged', () => {
+    const f = keyed(screen, 2, 2, [
+      [236, 128, 52],
+      [128, 128, 128],
+      [246, 200, 160],
+      [20, 20, 30],
+    ]);
+    expect(px(f, 0)).toEqual([236, 128, 52, 255]);
+    expect(px(f, 1)).toEqual([128, 128, 128, 255]);
+    expect(px(f, 2)).toEqual([246, 200, 160, 255]);
+    expect(px(f, 3)).toEqual([20, 20, 30, 255]);
+    expect(f.alphaBounds).toEqual({ left: 0, top: 0, right: 2, bottom: 2 });
+  });
+
+  it('makes a half-screen edge pixel semi-transparent and removes the screen from its colour', () => {
+    // White half over the screen: half its colour is screen.
+    const edge = GREEN.map((v) => Math.round((v + 255) / 2));
+    const f = keyed(screen, 2, 1, [edge, GREEN]);
+    const [r, g, b, a] = px(f, 0);
+    expect(a).toBeGreaterThan(60);
+    expect(a).toBeLessThan(200);
+    expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
+    // Unmixed, it is close to the white that was mixed in, not a grey.
+    expect(Math.min(r!, g!, b!)).toBeGreaterThan(200);
+    expect(px(f, 1)).toEqual([0, 0, 0, 0]);
+    expect(f.alphaBounds).toEqual({ left: 0, top: 0, right: 1, bottom: 1 });
+  });
+
+  it('despills an opaque pixel with green spill and keeps its brightness', () => {
+    const spilled = [200, 215, 150]; // skin-ish with green cast
+    const f = keyed(screen, 1, 1, [spilled]);
+    const [r, g, b, a] = px(f, 0);
+    expect(a).toBe(255);
+    expect(g).toBeLessThan(215);
+    expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
+    const luma = (c: number[]) => 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!;
+    expect(Math.abs(luma([r!, g!, b!]) - luma(spilled))).toBeLessThan(3);
+  });
+
+  it('keeps colours next to the screen hue opaque and coloured, not grey', () => {
+    const teal = [44, 150, 124];
+    const olive = [128, 146, 52];
+    const f = keyed(screen, 2, 1, [teal, olive]);
+    const [tr, tg, tb, ta] = px(f, 0);
+    const [or, og, ob, oa] = px(f, 1);
+    expect(ta).toBe(255);
+    expect(oa).toBe(255);
+    // Still saturated: far from grey.
+    expect(Math.max(tr!, tg!, tb!) - Math.min(tr!, tg!, tb!)).toBeGreaterThan(60);
+    expect(Math.max(or!, og!, ob!) - Math.min(or!, og!, ob!)).toBeGreaterThan(60);
+    expect(tb! - tr!).toBeGreaterThan(50); // teal stays blue-green
+    expect(or! - ob!).toBeGreaterThan(50); // olive stays yellow-green
+  });
+
+  it('with despill 0, leaves colours alone', () => {
+    const f = keyed({ ...screen, despill: 0 }, 1, 1, [[200, 215, 150]]);
+    expect(px(f, 0)).toEqual([200, 215, 150, 255]);
+  });
+
+  it('keys a blue screen the same way', () => {
+    const f = keyed({ screen: '#204ac6' }, 2, 1, [BLUE, [236, 128, 52]]);
+    expect(px(f, 0)).toEqual([0, 0, 0, 0]);
+    expect(px(f, 1)).toEqual([236, 128, 52, 255]);
+  });
+
+  it('multiplies existing alpha and keeps canvas padding transparent', () => {
+    const f = keyed(screen, 2, 2, [
+      [236, 128, 52, 128],
+      [236, 128, 52, 0],
+      [...GREEN, 0],
+      [128, 128, 128, 255],
+    ]);
+    expect(px(f, 0)).toEqual([236, 128, 52, 128]);
+    expect(px(f, 1)[3]).toBe(0);
+    expect(px(f, 2)[3]).toBe(0);
+    expect(px(f, 3)).toEqual([128, 128, 128, 255]);
+  });
+
+  it('rotates the colour basis so that the screen hue becomes green', () => {
+    const blue = screenBasis({ r: 0, g: 0, b: 255 });
+    // Row 1 (screen channel) of pure blue is full; rows 0 and 2 are empty.
+    expect(blue[3]! * 0 + blue[4]! * 0 + blue[5]! * 255).toBeCloseTo(255, 6);
+    expect(blue[2]! * 255).toBeCloseTo(0, 6);
+    expect(blue[8]! * 255).toBeCloseTo(0, 6);
+    // Grey stays grey in any basis.
+    const any = screenBasis({ r: 200, g: 60, b: 140 });
+    for (let row = 0; row < 3; row++) expect(any[row * 3]! + any[row * 3 + 1]! + any[row * 3 + 2]!).toBeCloseTo(1, 9);
+  });
+});
+
+describe('chroma-key matte refinement', () => {
+  // A 12x12 orange square in a 24x24 screen.
+  const size = 24;
+  const square = (): Frame => {
+    const pixels: number[][] = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) pixels.push(x >= 6 && x < 18 && y >= 6 && y < 18 ? [236, 128, 52] : GREEN);
+    }
+    return frameOf(size, size, pixels);
+  };
+
+  it('chokes and grows by whole pixels, growing with the character colour', () => {
+    const choked = square();
+    chromaKey.apply(prepared({ screen: '#2eb650', choke: 2 }, choked), choked);
+    expect(choked.alphaBounds).toEqual({ left: 8, top: 8, right: 16, bottom: 16 });
+
+    const grown = square();
+    chromaKey.apply(prepared({ screen: '#2eb650', choke: -2 }, grown), grown);
+    expect(grown.alphaBounds).toEqual({ left: 4, top: 4, right: 20, bottom: 20 });
+    const [r, g, b, a] = px(grown, 12 * size + 4);
+    expect(a).toBe(255);
+    // Pixels grown into take the colour of the character, not black or screen.
+    expect(r).toBeGreaterThan(180);
+    expect(g! - Math.max(r!, b!)).toBeLessThan(0);
+  });
+
+  it('feathers the edge into intermediate alphas and keeps padding transparent', () => {
+    const f = square();
+    // Left column is canvas padding.
+    for (let y = 0; y < size; y++) f.data[y * size * 4 + 3] = 0;
+    chromaKey.apply(prepared({ screen: '#2eb650', feather: 2 }, f), f);
+    const row = Array.from({ length: size }, (_, x) => f.data[(12 * size + x) * 4 + 3]!);
+    expect(row.some((a) => a > 10 && a < 245)).toBe(true);
+    expect(row[12]).toBeGreaterThan(240);
+    for (let y = 0; y < size; y++) expect(f.data[y * size * 4 + 3]).toBe(0);
+  });
+});
+
+describe('chroma-key determinism and memory', () => {
+  const width = 320;
+  const height = 180;
+  const source = unevenScreen(width, height, { x0: 120, x1: 200, y0: 40, y1: 160 }, [236, 128, 52]);
+  // Soft edge column to exercise the edge pass too.
+  for (let y = 40; y < 160; y++) source.data.set([141, 155, 66, 255], (y * width + 119) * 4);
+
+  it('gives the same bytes every time', () => {
+    const state = prepared({ screen: '#2eb650' }, source);
+    const a = { ...source, data: source.data.slice() };
+    const b = { ...source, data: source.data.slice() };
+    chromaKey.apply(state, a);
+    chromaKey.apply(prepared({ screen: '#2eb650' }, source), b);
+    expect(Buffer.compare(a.data, b.data)).toBe(0);
+    const again = { ...source, data: source.data.slice() };
+    chromaKey.apply(state, again);
+    expect(Buffer.compare(a.data, again.data)).toBe(0);
+  });
+
+  it('does not grow the heap or array buffers over 1,000 apply calls', async () => {
+    const estimate = await chromaKey.preload!(resolveOptions('chroma-key', chromaKey.options, {}), contextFor([source]));
+    for (const input of [{}, { feather: 1.5, choke: -1 }]) {
+      const o = resolveOptions('chroma-key', chromaKey.options, input);
+      const state = chromaKey.prepare(o, source, estimate);
+      const frame: Frame = { ...source, data: source.data.slice() };
+      const warm = () => {
+        frame.data.set(source.data);
+        chromaKey.apply(state, frame);
+      };
+      for (let i = 0; i < 20; i++) warm();
+      const before = process.memoryUsage();
+      for (let i = 0; i < 1000; i++) warm();
+      const after = process.memoryUsage();
+      expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(1 << 20);
+      expect(after.heapUsed - before.heapUsed).toBeLessThan(8 << 20);
+    }
+  });
+});
+
+describe('chroma-key automatic screen estimate', () => {
+  it('finds the screen under uneven lighting and keys both the dark and the bright side', async () => {
+    const width = 192;
+    const height = 108;
+    const frames = [
+      unevenScreen(width, height, { x0: 40, x1: 90, y0: 20, y1: 100 }, [236, 128, 52]),
+      unevenScreen(width, height, { x0: 100, x1: 150, y0: 20, y1: 100 }, [236, 128, 52]),
+    ];
+    const stage = createStage(chromaKey, {});
+    await stage.setup(contextFor(frames));
+    const frame = unevenScreen(width, height, { x0: 70, x1: 120, y0: 30, y1: 90 }, [128, 128, 128]);
+    stage.process(frame);
+    let background = 0;
+    let transparent = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const a = frame.data[(y * width + x) * 4 + 3]!;
+        if (x >= 70 && x < 120 && y >= 30 && y < 90) expect(a).toBe(255);
+        else {
+          background++;
+          if (a === 0) transparent++;
+        }
+      }
+    }
+    expect(transparent).toBe(background);
+    expect(frame.alphaBounds).toEqual({ left: 70, top: 30, right: 120, bottom: 90 });
+
+    // The grid follows the lighting: its left column is darker than its right one.
+    const estimate = estimateScreen(frames)!;
+    const left = estimate.rgb[1]!;
+    const right = estimate.rgb[(estimate.cols - 1) * 3 + 1]!;
+    expect(right - left).toBeGreaterThan(80);
+  });
+
+  it('does better than one screen colour for the whole frame', () => {
+    const width = 192;
+    const height = 108;
+    const frame = unevenScreen(width, height, { x0: 70, x1: 120, y0: 30, y1: 90 }, [128, 128, 128]);
+    // The screen's colour on the bright side, as someone picking it with an eyedropper would.
+    const mid = Array.from(frame.data.subarray((54 * width + 170) * 4, (54 * width + 170) * 4 + 3));
+    const hex = '#' + mid.map((v) => v.toString(16).padStart(2, '0')).join('');
+    chromaKey.apply(prepared({ screen: hex }, frame), frame);
+    let opaqueScreen = 0;
+    for (let x = 0; x < 20; x++) if (frame.data[(54 * width + x) * 4 + 3]! > 0) opaqueScreen++;
+    // The dark left side is not keyed with a single colour (it is with the estimate, above).
+    expect(opaqueScreen).toBeGreaterThan(0);
+  });
+
+  it('ignores transparent canvas padding when estimating and keeps it transparent', async () => {
+    const width = 96;
+    const height = 64;
+    const frame = unevenScreen(width, height, { x0: 40, x1: 60, y0: 20, y1: 44 }, [236, 128, 52]);
+    // An 8-pixel padding border of transparent red: must not vote for the screen colour.
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (x < 8 || y < 8 || x >= width - 8 || y >= height - 8) frame.data.set([255, 0, 0, 0], (y * width + x) * 4);
+      }
+    }
+    const estimate = estimateScreen([frame])!;
+    expect(estimate.global.g).toBeGreaterThan(estimate.global.r + 40);
+    const stage = createStage(chromaKey, {});
+    await stage.setup(contextFor([frame]));
+    stage.process(frame);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const a = frame.data[(y * width + x) * 4 + 3]!;
+        const inside = x >= 40 && x < 60 && y >= 20 && y < 44;
+        expect(a).toBe(inside ? 255 : 0);
+      }
+    }
+  });
+
+  it('refuses a clip with no coloured screen at all', async () => {
+    const grey = frameOf(2, 2, [
+      [128, 128, 128],
+      [128, 128, 128],
+      [100, 100, 100],
+      [90, 90, 90],
+    ]);
+    const o = resolveOptions('chroma-key', chromaKey.options, {});
+    await expect(chromaKey.preload!(o, contextFor([grey]))).rejects.toThrow(/found no saturated area/);
+  });
+});
