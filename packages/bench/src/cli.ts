@@ -105,6 +105,17 @@ withSuiteOptions(program.command('update-baseline').description('run the quick o
   .action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
 
 program
+  .command('merge')
+  .description('one summary from several bench-results directories (e.g. short and long cases run separately)')
+  .argument('<dirs...>', 'bench-results directories holding results.json')
+  .option('--out <dir>', 'where the merged bench-results go', defaultResultsDir)
+  .action(async (dirs: string[], flags: { out: string }) => {
+    const { mergeReports } = await import('./suite.js');
+    const outcome = await mergeReports(dirs, flags.out.endsWith('/') ? flags.out : `${flags.out}/`);
+    process.exitCode = outcome.exitCode;
+  });
+
+program
   .command('doctor')
   .description('one replay under Clinic Doctor; HTML report under bench-results/clinic/')
   .option('--quick-seconds <n>', 'clip length', positiveInt('--quick-seconds'), 5)

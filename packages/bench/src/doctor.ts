@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureFixture } from '@stickerkey/fixtures';
 import type { BenchCase } from './cases.js';
@@ -59,6 +59,7 @@ export async function runDoctor(c: BenchCase, outDir: string, log: (line: string
   if (!existsSync(stat) || statSync(stat).size === 0) {
     throw new ClinicUnavailableError(`Clinic Doctor collected no samples on Node ${process.version} (missing or empty ${stat}); its injected sampler did not run on this Node`);
   }
+  await rm(job.output, { force: true });
   if (!existsSync(job.resultPath)) {
     throw new Error(`Expected the replay under Clinic Doctor to finish and write ${job.resultPath}, but it did not (see the child's output above)`);
   }

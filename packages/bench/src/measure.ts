@@ -38,6 +38,37 @@ export interface MeasureOptions {
   onStdoutLine?: (line: string) => void;
 }
 
+/** Trees being measured, so that a Ctrl-C of the bench does not leave ffmpeg running. */
+const active = new Set<number>();
+let handlersInstalled = false;
+
+function killTree(pid: number): void {
+  // Descendants first (their parent would otherwise be gone and they would be reparented).
+  for (const c of sampleProcessTree(pid).children.reverse()) {
+    try {
+      process.kill(c.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const pid of active) killTree(pid);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 export async function measureTree(command: string, args: readonly string[], options: MeasureOptions = {}): Promise<TreeMeasure> {
   const intervalMs = options.intervalMs ?? 50;
   const stderrLimit = options.stderrLimit ?? 8000;
@@ -47,6 +78,8 @@ export async function measureTree(command: string, args: readonly string[], opti
   const start = performance.now();
   const child = spawn(command, args, spawnOptions);
   const pid = child.pid;
+  installSignalHandlers();
+  if (pid !== undefined) active.add(pid);
   const samples: TreeSample[] = [];
   const peaks = new Map<number, ProcessPeak>();
   let peakTreeRss = 0;
@@ -90,7 +123,10 @@ export async function measureTree(command: string, args: readonly string[], opti
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c, s) => resolve([c, s]));
-  }).finally(() => clearInterval(timer));
+  }).finally(() => {
+    clearInterval(timer);
+    if (pid !== undefined) active.delete(pid);
+  });
   const wallSeconds = (performance.now() - start) / 1000;
   // 'exit' fires after libuv reaped the child, so its times are in our cutime/cstime already.
   const cpuSeconds = readCpuTimes('self').children - cpuBefore;

@@ -115,3 +115,36 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   const exitCode = status === 'fail' || (status === 'inconclusive' && options.strict) ? 1 : 0;
   return { exitCode, verdict, summaries, gates, files };
 }
+
+/**
+ * One report from several bench-results directories (e.g. the short cases with every reference
+ * and the long ones with decode|encode only, run as separate commands): the summaries, runs and
+ * micro-benchmarks are concatenated, the per-case gates kept, the length gates recomputed
+ * across all of them.
+ */
+export async function mergeReports(dirs: readonly string[], outDir: string, log: (line: string) => void = console.log): Promise<SuiteOutcome> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const reports: BenchReport[] = [];
+  for (const dir of dirs) reports.push(JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as BenchReport);
+  if (reports.length === 0) throw new Error('Expected at least one bench-results directory to merge but received none');
+  const thresholds = reports[0].thresholds;
+  const summaries = reports.flatMap((r) => r.summaries);
+  const gates = [...reports.flatMap((r) => r.gates.filter((g) => !g.metric.startsWith('peak tree MB vs '))), ...gateLength(summaries, thresholds)];
+  const status = overall(gates);
+  const report: BenchReport = {
+    createdAt: new Date().toISOString(),
+    machine: reports[0].machine,
+    mode: `merged: ${reports.map((r) => r.mode).join(' + ')}`,
+    options: { merged: dirs },
+    thresholds,
+    summaries,
+    gates,
+    verdict: status === 'fail' ? 'FAIL: regression or budget exceeded' : status === 'inconclusive' ? 'inconclusive: too noisy to judge' : 'pass',
+    micro: reports.flatMap((r) => r.micro),
+    runs: reports.flatMap((r) => r.runs),
+  };
+  const files = await writeReport(outDir, report);
+  log(`merged ${dirs.length} report(s) into ${outDir}summary.md: ${report.verdict}`);
+  return { exitCode: status === 'fail' ? 1 : 0, verdict: report.verdict, summaries, gates, files };
+}
