@@ -1,8 +1,8 @@
-// ms/frame of each sticker effect (and the four together) at 720p and 1080p, on a frame whose
-// character covers about a fifth of it. Run after `pnpm build`:
+// ms/frame of each sticker effect, and of the four in stack order, at 720p and 1080p, on a frame
+// whose character covers about a fifth of it. Run after `pnpm build`:
 //   node packages/effects/bench/sticker-effects.mjs
-// tinybench; the frame is restored before every iteration, outside the timed part.
-import { Bench } from 'tinybench';
+// Reports CPU time of this process per apply (process.cpuUsage, robust on a shared machine) and
+// the median wall time; the frame is restored before every iteration, outside the timed part.
 import { computeAlphaBounds, createFrame, createStage } from '@stickerkey/core';
 import { outline } from '@stickerkey/effects/outline';
 import { dropShadow } from '@stickerkey/effects/drop-shadow';
@@ -27,32 +27,42 @@ function character(width, height) {
 const effects = [
   ['outline', outline, {}],
   ['surface-bevel', surfaceBevel, {}],
-  ['surface-bevel (texture)', surfaceBevel, { textureDepth: 50 }],
+  ['surface-bevel textureDepth=50', surfaceBevel, { textureDepth: 50 }],
   ['alpha-bevel', alphaBevel, {}],
   ['drop-shadow', dropShadow, {}],
 ];
+const iterations = Number(process.env.N ?? 80);
 
 for (const [width, height] of [[1280, 720], [1920, 1080]]) {
   const source = character(width, height);
-  const sourceBounds = computeAlphaBounds(source, { left: 0, top: 0, right: 0, bottom: 0 });
+  const bounds = computeAlphaBounds(source, { left: 0, top: 0, right: 0, bottom: 0 });
   const frame = createFrame(width, height);
-  const bench = new Bench({ time: 1500, warmupTime: 300 });
-  const restore = () => {
-    frame.data.set(source.data);
-    frame.alphaBounds = { ...sourceBounds };
-  };
   const size = { width, height };
   const stack = [];
+  const tasks = [];
   for (const [name, effect, opts] of effects) {
     const stage = createStage(effect, opts);
     await stage.setup({ size, sampleFrames: async () => [] });
-    if (!name.includes('(')) stack.push(stage);
-    bench.add(`${name} ${width}x${height}`, () => stage.process(frame), { beforeEach: restore });
+    if (!name.includes('=')) stack.push(stage);
+    tasks.push([name, () => stage.process(frame)]);
   }
-  bench.add(`all four ${width}x${height}`, () => { for (const s of stack) s.process(frame); }, { beforeEach: restore });
-  await bench.run();
-  for (const task of bench.tasks) {
-    const r = task.result;
-    console.log(`${task.name.padEnd(36)} mean ${r.latency.mean.toFixed(2).padStart(6)} ms  p99 ${r.latency.p99.toFixed(2).padStart(6)} ms  (${r.latency.samples?.length ?? r.totalTime} samples)`);
+  tasks.push(['all four (stack order)', () => { for (const s of stack) s.process(frame); }]);
+  for (const [name, run] of tasks) {
+    let cpu = 0;
+    const walls = [];
+    for (let i = 0; i < iterations + 10; i++) {
+      frame.data.set(source.data);
+      frame.alphaBounds = { ...bounds };
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      run();
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (i < 10) continue; // warm-up
+      cpu += c.user + c.system;
+      walls.push(wall);
+    }
+    walls.sort((a, b) => a - b);
+    console.log(`${`${width}x${height}`.padEnd(10)} ${name.padEnd(32)} cpu ${(cpu / iterations / 1000).toFixed(2).padStart(6)} ms  wall median ${walls[walls.length >> 1].toFixed(2).padStart(6)} ms`);
   }
 }

@@ -126,11 +126,12 @@ export const alphaBevel = defineEffect({
     rect.bottom = Math.min(height, bb + 2);
 
     // 1. Distances into the character, exact up to the band (and a little past it).
-    squaredDistance(data, width, height, rect, 128, true, s.distance, thickness + 4, 4, 3);
+    squaredDistance(data, width, height, rect, 128, true, s.distance, thickness + 4, 4, 3); // exact below flatFrom
     const dist = s.distance.dist;
     const entries = heightOf.length;
-    // A pixel this far in has only flat heights in its 5x5 window (those are at most ~3 px nearer).
-    const flatFrom = (thickness + 3.5) * (thickness + 3.5);
+    // Heights are flat (= thickness) from distance thickness + 1 on; the 5x5 window reaches
+    // 2*sqrt(2) px, so a pixel this far in sees only flat heights.
+    const flatFrom = (thickness + 1 + 2 * Math.SQRT2) ** 2;
 
     // 2. Light the slope: the outward normal is -gradient; compare it with the light direction.
     //    Only band pixels get here (a few per edge pixel), so a 5x5 window is affordable.

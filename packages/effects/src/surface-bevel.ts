@@ -76,6 +76,8 @@ interface State extends Light {
   heights: Float32Array;
   gradX: Float32Array;
   gradY: Float32Array;
+  /** Per grid cell (scale 2): 1 when the gradient is 0 on it and its right/lower neighbours. */
+  quiet: Uint8Array;
   /** Bilinear read-back from the grid (scale 2): cells and weight of the second cell. */
   col0: Int32Array;
   col1: Int32Array;
@@ -217,6 +219,7 @@ export const surfaceBevel = defineEffect({
       heights: new Float32Array(gw * gh),
       gradX: new Float32Array(scale === 1 ? 0 : gw * gh),
       gradY: new Float32Array(scale === 1 ? 0 : gw * gh),
+      quiet: new Uint8Array(scale === 1 ? 0 : gw * gh),
       col0: cols.i0,
       col1: cols.i1,
       colW: cols.w,
@@ -321,6 +324,22 @@ export const surfaceBevel = defineEffect({
         gradY[mid + gx] = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
       }
     }
+    // Cells whose 2x2 read-back neighbourhood is flat: the inside of the character, most of it.
+    // One byte read there instead of eight floats.
+    const quiet = s.quiet;
+    for (let gy = top; gy < bottom; gy++) {
+      const mid = gy * gw;
+      const next = gy + 1 < bottom ? mid + gw : mid;
+      for (let gx = left, q = mid + left; gx < right; gx++, q++) {
+        const r = gx + 1 < right ? 1 : 0;
+        quiet[q] =
+          gradX[q] === 0 && gradY[q] === 0 && gradX[q + r] === 0 && gradY[q + r] === 0 &&
+          gradX[next - mid + q] === 0 && gradY[next - mid + q] === 0 && gradX[next - mid + q + r] === 0 && gradY[next - mid + q + r] === 0
+            ? 1
+            : 0;
+      }
+    }
+    const useQuiet = tgx === null;
     const { col0, col1, colW, row0, row1, rowW } = s;
     for (let y = bt; y < bb; y++) {
       const ra = row0[y]! * gw;
@@ -331,6 +350,7 @@ export const surfaceBevel = defineEffect({
         const alpha = data[p + 3]!;
         if (alpha === 0) continue;
         const i0 = col0[x]!;
+        if (useQuiet && quiet[ra + i0] === 1) continue;
         const i1 = col1[x]!;
         const wx = colW[x]!;
         const xa = gradX[ra + i0]! + (gradX[ra + i1]! - gradX[ra + i0]!) * wx;

@@ -16,6 +16,8 @@
  *   ```ts
  *   const ds = createDistanceScratch(size);                   // prepare
  *   squaredDistance(matte, width, height, bounds, 128, false, ds);  // ds.dist[p] = squared px
+ *   // only distances below 14 px needed, read straight from the alpha of an RGBA frame:
+ *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3);
  *   dilateRound(matte, width, height, bounds, 2.5, ds);       // grow by 2.5 px
  *   erodeRound(matte, width, height, bounds, 2.5, ds);        // shrink by 2.5 px
  *   ```
