@@ -39,8 +39,15 @@ const FRAC = 6;
 const ONE = 1 << FRAC;
 const MASK = ONE - 1;
 const HALF_WEIGHT = 1 << (2 * FRAC - 1);
-/** Summed alpha weight when every tap is opaque. */
-const OPAQUE = ONE * ONE * 255;
+
+// Pixels are read and written as 32-bit words (one load per tap, one store per pixel). Channel
+// shifts follow the platform's byte order, so the same code is right on either endianness.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const R_SHIFT = LITTLE_ENDIAN ? 0 : 24;
+const G_SHIFT = LITTLE_ENDIAN ? 8 : 16;
+const B_SHIFT = LITTLE_ENDIAN ? 16 : 8;
+const A_SHIFT = LITTLE_ENDIAN ? 24 : 0;
+const A_MASK = (255 << A_SHIFT) | 0;
 
 interface State {
   width: number;
@@ -51,16 +58,16 @@ interface State {
   /** Per canvas pixel: sample offset in 1/64 px. */
   offsetX: Int16Array;
   offsetY: Int16Array;
-  /** Edge-handled scratch byte offset of canvas column/row (k - pad), for k in 0..len. */
+  /** Edge-handled scratch word index of canvas column/row (k - pad), for k in 0..len. */
   columns: Int32Array;
   rows: Int32Array;
   pad: number;
-  /** (width + 2) x (height + 2) RGBA, transparent except while a frame is being processed. */
-  scratch: Uint8Array;
-  /** The same scratch as one 32-bit word per pixel, for copying. */
-  scratch32: Uint32Array;
+  /** (width + 2) x (height + 2) RGBA words, transparent except while a frame is being processed. */
+  scratch: Uint32Array;
   /** 32-bit views of the frame buffers seen so far (a pipeline cycles through a fixed pool). */
   views: WeakMap<ArrayBufferLike, Uint32Array>;
+  /** Made on the first frame whose bytes are not 4-aligned (never one from the pipeline's pool). */
+  aligned: { bytes: Uint8Array; words: Uint32Array } | null;
   region: Bounds;
   /** Alpha box found by apply when the frame carries none. */
   found: Bounds;
@@ -69,7 +76,7 @@ interface State {
 /**
  * A 32-bit view of `data` (RGBA words), made once per underlying buffer and reused: the pipeline's
  * frames come from a fixed pool, so after the first few frames this never allocates. Null when the
- * bytes are not 4-aligned (then the caller copies bytes).
+ * bytes are not 4-aligned.
  */
 function words(s: State, data: Uint8Array): Uint32Array | null {
   if ((data.byteOffset & 3) !== 0) return null;
@@ -101,7 +108,7 @@ function channelReader(channel: (typeof CHANNELS)[number]): (map: Uint8Array, p:
   }
 }
 
-/** Edge-handled lookup for coordinates -pad .. length + pad, as byte offsets (times `stride`) into the bordered scratch. */
+/** Edge-handled lookup for coordinates -pad .. length + pad, as word offsets (times `stride`) into the bordered scratch. */
 function edgeTable(length: number, pad: number, stride: number, edges: Options['edges']): Int32Array {
   const table = new Int32Array(length + 2 * pad + 2);
   for (let k = 0; k < table.length; k++) {
@@ -156,8 +163,7 @@ export const displacement = defineEffect({
     }
     const margin = marginOf(o);
     const pad = margin + 2;
-    const stride = (width + 2) * 4;
-    const scratch = new Uint8Array(stride * (height + 2));
+    const stride = width + 2;
     return {
       width,
       height,
@@ -166,12 +172,12 @@ export const displacement = defineEffect({
       margin,
       offsetX,
       offsetY,
-      columns: edgeTable(width, pad, 4, o.edges),
+      columns: edgeTable(width, pad, 1, o.edges),
       rows: edgeTable(height, pad, stride, o.edges),
       pad,
-      scratch,
-      scratch32: new Uint32Array(scratch.buffer, 0, scratch.length >> 2),
+      scratch: new Uint32Array(stride * (height + 2)),
       views: new WeakMap(),
+      aligned: null,
       region: { left: 0, top: 0, right: 0, bottom: 0 },
       found: { left: 0, top: 0, right: 0, bottom: 0 },
     };
@@ -209,77 +215,85 @@ export const displacement = defineEffect({
       r.bottom = height;
     }
 
-    const stride = (width + 2) * 4;
-    // Copy the source box into the bordered scratch, a 32-bit word per pixel (subarray() per row
-    // would allocate a view per row; the word views are made once per pool buffer, see words()).
-    const src32 = words(s, data);
-    const dst32 = s.scratch32;
-    if (src32) {
-      const sw = width + 2;
-      for (let y = st; y < sb; y++) {
-        const end = y * width + sr;
-        for (let i = y * width + sl, j = (y + 1) * sw + sl + 1; i < end; i++, j++) dst32[j] = src32[i];
-      }
-    } else {
-      for (let y = st; y < sb; y++) {
-        const end = (y * width + sr) * 4;
-        for (let p = (y * width + sl) * 4, q = (y + 1) * stride + (sl + 1) * 4; p < end; p++, q++) scratch[q] = data[p];
-      }
+    // Work on 32-bit words of the frame; a frame whose bytes are not 4-aligned goes through a
+    // buffer of our own (made once), copied in and out.
+    let pixels = words(s, data);
+    if (!pixels) {
+      s.aligned ??= ((bytes) => ({ bytes, words: new Uint32Array(bytes.buffer) }))(new Uint8Array(data.length));
+      s.aligned.bytes.set(data);
+      pixels = s.aligned.words;
+    }
+
+    // Copy the source box into the bordered scratch (a word loop: subarray() per row would allocate).
+    const stride = width + 2;
+    for (let y = st; y < sb; y++) {
+      const end = y * width + sr;
+      for (let i = y * width + sl, j = (y + 1) * stride + sl + 1; i < end; i++, j++) scratch[j] = pixels[i];
     }
 
     const left = r.left;
     const right = r.right;
     for (let y = r.top; y < r.bottom; y++) {
       const yFixed = y << FRAC;
-      for (let x = left, i = y * width + left, p = i * 4; x < right; x++, i++, p += 4) {
+      for (let x = left, i = y * width + left; x < right; x++, i++) {
         const fx = (x << FRAC) + offsetX[i];
         const fy = yFixed + offsetY[i];
         const kx = (fx >> FRAC) + pad; // arithmetic shift: floor, also for negative coordinates
         const ky = (fy >> FRAC) + pad;
-        const wx = fx & MASK;
-        const wy = fy & MASK;
         const c0 = columns[kx];
         const c1 = columns[kx + 1];
         const r0 = rows[ky];
         const r1 = rows[ky + 1];
-        const q00 = r0 + c0;
-        const q01 = r0 + c1;
-        const q10 = r1 + c0;
-        const q11 = r1 + c1;
-        // Bilinear weights (sum 4096) times each tap's alpha: premultiplied sampling.
+        const v00 = scratch[r0 + c0];
+        const v01 = scratch[r0 + c1];
+        const v10 = scratch[r1 + c0];
+        const v11 = scratch[r1 + c1];
+        if (((v00 | v01 | v10 | v11) & A_MASK) === 0) {
+          pixels[i] = 0; // all four taps transparent: most of the box around a character
+          continue;
+        }
+        // Bilinear weights, summing to 4096.
+        const wx = fx & MASK;
+        const wy = fy & MASK;
         const w00 = (ONE - wx) * (ONE - wy);
         const w01 = wx * (ONE - wy);
         const w10 = (ONE - wx) * wy;
         const w11 = wx * wy;
-        const a00 = w00 * scratch[q00 + 3];
-        const a01 = w01 * scratch[q01 + 3];
-        const a10 = w10 * scratch[q10 + 3];
-        const a11 = w11 * scratch[q11 + 3];
-        const sa = a00 + a01 + a10 + a11;
-        if (sa === OPAQUE) {
-          // Every tap that counts is opaque (most of the character): plain bilinear, integers only.
-          data[p] = (w00 * scratch[q00] + w01 * scratch[q01] + w10 * scratch[q10] + w11 * scratch[q11] + HALF_WEIGHT) >> (2 * FRAC);
-          data[p + 1] = (w00 * scratch[q00 + 1] + w01 * scratch[q01 + 1] + w10 * scratch[q10 + 1] + w11 * scratch[q11 + 1] + HALF_WEIGHT) >> (2 * FRAC);
-          data[p + 2] = (w00 * scratch[q00 + 2] + w01 * scratch[q01 + 2] + w10 * scratch[q10 + 2] + w11 * scratch[q11 + 2] + HALF_WEIGHT) >> (2 * FRAC);
-          data[p + 3] = 255;
-        } else if (sa === 0) {
-          data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
-        } else {
-          // Back to straight colour: divide the alpha-weighted sum by the summed alpha weights.
-          const inv = 1 / sa;
-          data[p] = ((a00 * scratch[q00] + a01 * scratch[q01] + a10 * scratch[q10] + a11 * scratch[q11]) * inv + 0.5) | 0;
-          data[p + 1] = ((a00 * scratch[q00 + 1] + a01 * scratch[q01 + 1] + a10 * scratch[q10 + 1] + a11 * scratch[q11 + 1]) * inv + 0.5) | 0;
-          data[p + 2] = ((a00 * scratch[q00 + 2] + a01 * scratch[q01 + 2] + a10 * scratch[q10 + 2] + a11 * scratch[q11 + 2]) * inv + 0.5) | 0;
-          data[p + 3] = (sa + HALF_WEIGHT) >> (2 * FRAC);
+        if ((v00 & v01 & v10 & v11 & A_MASK) === A_MASK) {
+          // All four taps opaque (most of the character): plain bilinear, integers only.
+          const red = (w00 * ((v00 >>> R_SHIFT) & 255) + w01 * ((v01 >>> R_SHIFT) & 255) + w10 * ((v10 >>> R_SHIFT) & 255) + w11 * ((v11 >>> R_SHIFT) & 255) + HALF_WEIGHT) >> (2 * FRAC);
+          const green = (w00 * ((v00 >>> G_SHIFT) & 255) + w01 * ((v01 >>> G_SHIFT) & 255) + w10 * ((v10 >>> G_SHIFT) & 255) + w11 * ((v11 >>> G_SHIFT) & 255) + HALF_WEIGHT) >> (2 * FRAC);
+          const blue = (w00 * ((v00 >>> B_SHIFT) & 255) + w01 * ((v01 >>> B_SHIFT) & 255) + w10 * ((v10 >>> B_SHIFT) & 255) + w11 * ((v11 >>> B_SHIFT) & 255) + HALF_WEIGHT) >> (2 * FRAC);
+          pixels[i] = (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | A_MASK;
+          continue;
         }
+        // The edge: each tap weighted by its alpha (premultiplied sampling), so the colour a keyer
+        // left in transparent pixels has no weight; then back to straight colour by dividing by
+        // the summed alpha weight.
+        const a00 = w00 * ((v00 >>> A_SHIFT) & 255);
+        const a01 = w01 * ((v01 >>> A_SHIFT) & 255);
+        const a10 = w10 * ((v10 >>> A_SHIFT) & 255);
+        const a11 = w11 * ((v11 >>> A_SHIFT) & 255);
+        const sa = a00 + a01 + a10 + a11;
+        if (sa === 0) {
+          pixels[i] = 0; // the only visible taps have zero weight
+          continue;
+        }
+        const inv = 1 / sa;
+        const red = ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
+        const green = ((a00 * ((v00 >>> G_SHIFT) & 255) + a01 * ((v01 >>> G_SHIFT) & 255) + a10 * ((v10 >>> G_SHIFT) & 255) + a11 * ((v11 >>> G_SHIFT) & 255)) * inv + 0.5) | 0;
+        const blue = ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
+        const alpha = (sa + HALF_WEIGHT) >> (2 * FRAC);
+        pixels[i] = (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | (alpha << A_SHIFT);
       }
     }
 
     // Leave the scratch transparent for the next frame (fill() takes no allocation).
     for (let y = st; y < sb; y++) {
-      const q = (y + 1) * stride + (sl + 1) * 4;
-      scratch.fill(0, q, q + (sr - sl) * 4);
+      const j = (y + 1) * stride + sl + 1;
+      scratch.fill(0, j, j + (sr - sl));
     }
+    if (s.aligned && pixels === s.aligned.words) data.set(s.aligned.bytes);
     if (bounds) {
       bounds.left = r.left;
       bounds.top = r.top;
