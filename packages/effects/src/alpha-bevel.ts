@@ -142,21 +142,35 @@ export const alphaBevel = defineEffect({
       const mid = y * width;
       for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
         if (data[p + 3] === 0 || dist[mid + x]! >= flatFrom) continue;
+        const here = mid + x;
         let gx = 0;
         let gy = 0;
-        for (let j = -2, k = 0; j <= 2; j++) {
-          const yy = y + j;
-          const row = (yy < 0 ? 0 : yy > yMax ? yMax : yy) * width;
-          for (let i = -2; i <= 2; i++, k++) {
-            const xx = x + i;
-            const q = row + (xx < 0 ? 0 : xx > xMax ? xMax : xx);
-            // Height from the distance (by table) plus the pixel's own coverage, which places
-            // the edge between pixels: the binary distance alone shows its staircase.
-            const d2 = dist[q]!;
-            let h = d2 < entries ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : thickness;
-            if (h > thickness) h = thickness;
-            gx += kernelX[k]! * h;
-            gy += kernelY[k]! * h;
+        if (x >= 2 && x <= xMax - 2 && y >= 2 && y <= yMax - 2) {
+          // The whole window inside the frame (always, on a padded canvas): no clamping.
+          for (let j = 0, k = 0, row = here - 2 * width - 2; j < 5; j++, row += width) {
+            for (let q = row, end = row + 5; q < end; q++, k++) {
+              // Height from the distance (by table) plus the pixel's own coverage, which places
+              // the edge between pixels: the binary distance alone shows its staircase.
+              const d2 = dist[q]!;
+              let h = d2 < entries ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : thickness;
+              if (h > thickness) h = thickness;
+              gx += kernelX[k]! * h;
+              gy += kernelY[k]! * h;
+            }
+          }
+        } else {
+          for (let j = -2, k = 0; j <= 2; j++) {
+            const yy = y + j;
+            const row = (yy < 0 ? 0 : yy > yMax ? yMax : yy) * width;
+            for (let i = -2; i <= 2; i++, k++) {
+              const xx = x + i;
+              const q = row + (xx < 0 ? 0 : xx > xMax ? xMax : xx);
+              const d2 = dist[q]!;
+              let h = d2 < entries ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : thickness;
+              if (h > thickness) h = thickness;
+              gx += kernelX[k]! * h;
+              gy += kernelY[k]! * h;
+            }
           }
         }
         const facing = -(gx * lx + gy * ly);
