@@ -182,9 +182,9 @@ export interface ChromaKeyState {
   readonly nodeInv: Float32Array;
   readonly nodeInvL: Float32Array;
   readonly nodeRgb: Float32Array;
-  /** Per column: left grid node and the fraction towards the next one. */
-  readonly cellX: Int32Array;
+  /** Per column, the fraction from its left grid node to the next; per cell, the column it ends at. */
   readonly fracX: Float32Array;
+  readonly cellEnd: Int32Array;
   /** The grid interpolated to the current row (values and differences to the next node). */
   readonly rowInv: Float64Array;
   readonly rowDInv: Float64Array;
@@ -282,14 +282,16 @@ export const chromaKey = defineEffect({
       nodeRgb[n * 3 + 1] = g;
       nodeRgb[n * 3 + 2] = b;
     }
-    const cellX = new Int32Array(width);
     const fracX = new Float32Array(width);
+    const cellEnd = new Int32Array(cols - 1);
     for (let x = 0; x < width; x++) {
       const fx = width > 1 ? (x * (cols - 1)) / (width - 1) : 0;
       const c = Math.min(cols - 2, Math.floor(fx));
-      cellX[x] = c;
       fracX[x] = fx - c;
+      cellEnd[c] = x + 1;
     }
+    // Cells no column falls in (a grid finer than the frame) end where the previous one did.
+    for (let c = 1; c < cols - 1; c++) if (cellEnd[c]! < cellEnd[c - 1]!) cellEnd[c] = cellEnd[c - 1]!;
     // Despill moves along the screen axis (row 1 of the basis, back in RGB) and puts its luma back as grey.
     // Edges are a thin line around the character; an eighth of the frame is far more than any clip
     // needs (past it, edges are finished without the refinement, still correct).
@@ -317,8 +319,8 @@ export const chromaKey = defineEffect({
       nodeInv,
       nodeInvL,
       nodeRgb,
-      cellX,
       fracX,
+      cellEnd,
       rowInv: new Float64Array(cols),
       rowDInv: new Float64Array(cols),
       rowInvL: new Float64Array(cols),
@@ -394,7 +396,8 @@ function key(st: ChromaKeyState, frame: Frame): void {
 }
 
 function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void {
-  const { width, height, basis, cols, rows, nodeInv, nodeInvL, nodeRgb, cellX, fracX, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
+  const { width, height, basis, cols, rows, nodeInv, nodeInvL, nodeRgb, cellEnd, fracX, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
+  const xStep = width > 1 ? (cols - 1) / (width - 1) : 0;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const m3 = basis[3]!, m4 = basis[4]!, m5 = basis[5]!;
   const q0 = basis[0]! - basis[6]!, q1 = basis[1]! - basis[7]!, q2 = basis[2]! - basis[8]!;
@@ -429,79 +432,86 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
     }
 
     let first = -1, last = -1;
-    for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
-      // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
-      const v = px[p >> 2]!;
-      const ain = v >>> 24;
-      if (ain === 0) continue; // canvas padding: stays transparent
-      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
-      // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
-      // o1 + o2 = sum - s, and ref = mean + balance * |o1 - o2| / 2. Six products, not nine.
-      const s = m3 * r + m4 * g + m5 * b;
-      const diff = q0 * r + q1 * g + q2 * b;
-      const spread = diff < 0 ? -diff : diff;
-      const sum = r + g + b;
-      const core = 1.5 * s - 0.5 * sum;
-      const c = cellX[x]!;
-      const f = fracX[x]!;
-      let t = (core - halfBal * spread) * (rowInv[c]! + rowDInv[c]! * f);
-      if (t > 0 && t < oneMinusSim) {
-        // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
-        // the pixel is darker than the local screen (by less than the shadow limit), judge the
-        // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-        const kb = sum * (rowInvL[c]! + rowDInvL[c]! * f);
-        if (kb < 1 && kb > shadowLo) {
-          const tn = t / kb;
-          t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
+    // Cell by cell, so the local screen term advances by one addition per pixel.
+    for (let cell = 0, x = 0, p = y * width * 4; cell < cols - 1; cell++) {
+      const xEnd = cellEnd[cell]!;
+      const slope = rowDInv[cell]! * xStep;
+      let inv = x < width ? rowInv[cell]! + rowDInv[cell]! * fracX[x]! : 0;
+      for (; x < xEnd; x++, p += 4, inv += slope) {
+        // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
+        const v = px[p >> 2]!;
+        const ain = v >>> 24;
+        if (ain === 0) continue; // canvas padding: stays transparent
+        const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+        // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
+        // o1 + o2 = sum - s, and ref = mean + balance * |o1 - o2| / 2. Six products, not nine.
+        const s = m3 * r + m4 * g + m5 * b;
+        const diff = q0 * r + q1 * g + q2 * b;
+        // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
+        // on it mispredicts half the time (measured: a third of the loop's cost).
+        const spread = Math.abs(diff);
+        const sum = r + g + b;
+        const core = 1.5 * s - 0.5 * sum;
+        let t = (core - halfBal * spread) * inv;
+        if (t > 0 && t < oneMinusSim) {
+          // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
+          // the pixel is darker than the local screen (by less than the shadow limit), judge the
+          // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
+          const kb = sum * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
+          if (kb < 1 && kb > shadowLo) {
+            const tn = t / kb;
+            t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
+          }
         }
-      }
-      const af = (oneMinusSim - t) * invSoft;
+        const af = (oneMinusSim - t) * invSoft;
 
-      if (af <= 0) {
-        // Screen: transparent black, so no later filter can pull screen colour into an edge.
-        px[p >> 2] = 0;
-        continue;
-      }
+        if (af <= 0) {
+          // Screen: transparent black, so no later filter can pull screen colour into an edge.
+          px[p >> 2] = 0;
+          continue;
+        }
 
-      if (af >= 1) {
-        // Opaque: only spill to limit; most pixels have none and are left untouched.
+        if (af >= 1) {
+          // Opaque: only spill to limit; most pixels have none and are left untouched.
+          if (first < 0) first = x;
+          last = x;
+          if (!despill) continue;
+          const d = (core - halfBias * spread) * strength;
+          if (d <= 0) continue;
+          const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
+          data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
+          data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
+          data[p + 2] = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
+          continue;
+        }
+
+        // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
+        // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
+        const alpha = (af * ain + 0.5) | 0;
+        if (alpha === 0) {
+          data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
+          continue;
+        }
         if (first < 0) first = x;
         last = x;
-        if (!despill) continue;
-        const d = (core - halfBias * spread) * strength;
-        if (d <= 0) continue;
-        const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
-        data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
-        data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
-        data[p + 2] = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
-        continue;
-      }
-
-      // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
-      // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
-      const alpha = (af * ain + 0.5) | 0;
-      if (alpha === 0) {
-        data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
-        continue;
-      }
-      if (first < 0) first = x;
-      last = x;
-      const q = c * 3;
-      const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
-      const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
-      const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
-      if (edges < edgeCap) {
-        edgeIdx[edges] = p;
-        edgeA[edges] = af;
-        edgeAin[edges] = ain;
-        edgeS[edges * 3] = sr;
-        edgeS[edges * 3 + 1] = sg;
-        edgeS[edges * 3 + 2] = sb;
-        edges++;
-        // Below 255, so that pass 2 never takes it for an opaque neighbour.
-        data[p + 3] = alpha < 255 ? alpha : 254;
-      } else {
-        finishEdge(st, data, p, af, ain, sr, sg, sb);
+        const q = cell * 3;
+        const f = fracX[x]!;
+        const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
+        const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
+        const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
+        if (edges < edgeCap) {
+          edgeIdx[edges] = p;
+          edgeA[edges] = af;
+          edgeAin[edges] = ain;
+          edgeS[edges * 3] = sr;
+          edgeS[edges * 3 + 1] = sg;
+          edgeS[edges * 3 + 2] = sb;
+          edges++;
+          // Below 255, so that pass 2 never takes it for an opaque neighbour.
+          data[p + 3] = alpha < 255 ? alpha : 254;
+        } else {
+          finishEdge(st, data, p, af, ain, sr, sg, sb);
+        }
       }
     }
     if (first >= 0) {
