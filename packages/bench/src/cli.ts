@@ -60,7 +60,7 @@ function withSuiteOptions(command: Command, defaults: { repeat: number; micro: b
     .option('--only <ids...>', 'only the cases whose id contains one of these', [])
     .option('--repeat <n>', `runs per case (medians are compared; default ${defaults.repeat})`, positiveInt('--repeat'))
     .option('--max-reruns <n>', 'extra batches for a case too noisy to judge', positiveInt('--max-reruns'), 2)
-    .option('--refs <kinds>', `ffmpeg references to run: ${referenceKinds.join(',')} or none (default all; --quick: pipe,filtergraph)`, references)
+    .option('--refs <kinds>', `ffmpeg references to run: ${referenceKinds.join(',')} or none (default: run: all, run --quick: pipe,filtergraph; check and update-baseline: pipe)`, references)
     .option('--budget-mb <mb>', 'peak tree RSS budget per run, MB', positiveInt('--budget-mb'), 1536)
     .option('--baseline <path>', 'baseline file', defaultBaselinePath)
     .option('--out <dir>', 'where bench-results go', defaultResultsDir)
@@ -70,6 +70,8 @@ function withSuiteOptions(command: Command, defaults: { repeat: number; micro: b
 }
 
 async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Promise<void> {
+  // The gates need only decode|encode; run adds the others for the report.
+  const defaultRefs: ReferenceKind[] = mode !== 'run' ? ['pipe'] : flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds];
   const options: SuiteOptions = {
     mode,
     quick: flags.quick ?? false,
@@ -78,7 +80,7 @@ async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Pr
     only: flags.only,
     repeat: Math.max(1, flags.repeat ?? defaults.repeat),
     maxReruns: flags.maxReruns,
-    references: flags.refs ?? (flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds]),
+    references: flags.refs ?? defaultRefs,
     budgetMb: flags.budgetMb,
     baselinePath: flags.baseline,
     outDir: flags.out.endsWith('/') ? flags.out : `${flags.out}/`,
