@@ -24,7 +24,6 @@
  */
 import {
   InvalidOptionError,
-  computeAlphaBounds,
   defineEffect,
   parseColor,
   type Bounds,
@@ -210,7 +209,9 @@ function prepareRefine(o: ChromaKeyOptions, size: FrameSize): Refine | null {
   const radii = boxRadiiForSigma(o.feather);
   const reach = blurReach(radii);
   const outward = grow > 0 || reach > 0;
-  const bleedRadii = outward ? boxRadiiForSigma(1 + (Math.max(0, grow) + reach) / 2.5) : [];
+  // One box wide enough to reach across the grown ring is all the colour fill needs: it only has
+  // to find the character's colour nearby, not to look like a gaussian.
+  const bleedRadii = outward ? [Math.max(0, grow) + reach + 1] : [];
   return {
     grow,
     radii,
@@ -346,11 +347,6 @@ export const chromaKey = defineEffect({
       );
     }
     const refine = st.refine;
-    if (refine) {
-      const { data } = frame;
-      const inAlpha = refine.inAlpha;
-      for (let i = 0, p = 3, n = st.width * st.height; i < n; i++, p += 4) inAlpha[i] = data[p]!;
-    }
     key(st, frame);
     if (refine) refineMatte(st, refine, frame);
     // Reuse the frame's own bounds object when it has one: pooled frames then never allocate,
@@ -399,6 +395,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
   const { width, height, basis, cols, rows, nodeInv, nodeInvL, nodeRgb, cellEnd, fracX, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
   const xStep = width > 1 ? (cols - 1) / (width - 1) : 0;
   const { shadowFull, shadowLo, invShadowRamp } = st;
+  const inAlpha = st.refine ? st.refine.inAlpha : null;
   const m3 = basis[3]!, m4 = basis[4]!, m5 = basis[5]!;
   const q0 = basis[0]! - basis[6]!, q1 = basis[1]! - basis[7]!, q2 = basis[2]! - basis[8]!;
   const { oneMinusSim, invSoft, kHi, kLo, dHi, dLo, strength, cr, cg, cb } = st;
@@ -441,6 +438,8 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
         // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
         const v = px[p >> 2]!;
         const ain = v >>> 24;
+        // The refinement needs the input alpha after keying, to keep the padding transparent.
+        if (inAlpha !== null) inAlpha[p >> 2] = ain;
         if (ain === 0) continue; // canvas padding: stays transparent
         const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
         // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
@@ -672,5 +671,27 @@ function refineMatte(st: ChromaKeyState, rf: Refine, frame: Frame): void {
       if (m === 0) data[p] = data[p + 1] = data[p + 2] = 0;
     }
   }
-  computeAlphaBounds(frame, st.bounds);
+  // Outside the rectangle everything is transparent already: bounds need only look inside it.
+  let left = width, right = 0, top = height, bottom = 0;
+  for (let y = rect.top; y < rect.bottom; y++) {
+    let first = -1, last = -1;
+    for (let x = rect.left, p = (y * width + x) * 4 + 3; x < rect.right; x++, p += 4) {
+      if (data[p] === 0) continue;
+      if (first < 0) first = x;
+      last = x;
+    }
+    if (first < 0) continue;
+    if (first < left) left = first;
+    if (last + 1 > right) right = last + 1;
+    if (y < top) top = y;
+    bottom = y + 1;
+  }
+  const b = st.bounds;
+  if (right <= left) b.left = b.top = b.right = b.bottom = 0;
+  else {
+    b.left = left;
+    b.top = top;
+    b.right = right;
+    b.bottom = bottom;
+  }
 }
