@@ -179,6 +179,38 @@ async function ours(clip: Clip, source: Uint8Array[]): Promise<Uint8Array[]> {
   });
 }
 
+/**
+ * Composites straight RGBA over white and over black and returns the share of edge pixels that
+ * show a screen-coloured fringe (screen channel above both others by more than 6 levels) in
+ * either. A straight/premultiplied mix-up or a missing despill shows up here.
+ */
+function fringeShare(screen: Screen, clip: Clip, frames: Uint8Array[]): number {
+  const [sc, o1, o2] = screen === 'green' ? [1, 0, 2] : [2, 0, 1];
+  let fringe = 0;
+  let total = 0;
+  for (let k = 0; k < frames.length; k++) {
+    const data = frames[k]!;
+    const edges = clip.edges[k]!;
+    for (let i = 0; i < edges.length; i++) {
+      if (edges[i] === 0) continue;
+      const p = i * 4;
+      const a = data[p + 3]! / 255;
+      if (a === 0) continue;
+      total++;
+      for (const bg of [0, 255]) {
+        const over = (c: number) => a * data[p + c]! + (1 - a) * bg;
+        if (over(sc) - Math.max(over(o1), over(o2)) > 6) {
+          fringe++;
+          break;
+        }
+      }
+    }
+  }
+  return fringe / Math.max(1, total);
+}
+
+const fringes = new Map<Screen, number>();
+
 interface Row {
   screen: Screen;
   keyer: string;
@@ -190,8 +222,10 @@ async function compare(screen: Screen): Promise<Row[]> {
   const clip = await loadClip(screen);
   const source = await decode(clip, null);
   const rows: Row[] = [];
-  const mine = score(screen, clip, await ours(clip, source));
+  const keyed = await ours(clip, source);
+  const mine = score(screen, clip, keyed);
   rows.push({ screen, keyer: 'stickerkey defaults, screen auto', ...mine });
+  fringes.set(screen, fringeShare(screen, clip, keyed));
 
   const colours = { pure: screen === 'green' ? '00ff00' : '0000ff', measured: measuredScreen(clip, source) };
   // ffmpeg's despill scales the green channel by default (green=-1) even with type=blue, so a
@@ -243,7 +277,9 @@ describe('chroma-key quality against ground truth', () => {
           .map((r) => `${r.screen.padEnd(6)} ${r.alphaError.toFixed(1).padStart(8)} px  ${r.edgeExcess.toFixed(3).padStart(7)}  ${r.keyer}`)
           .join('\n'),
     );
+    console.log(`edge pixels with a screen-coloured fringe over white or black: green ${fringes.get('green')}, blue ${fringes.get('blue')}`);
     for (const screen of ['green', 'blue'] as const) {
+      expect(fringes.get(screen)).toBeLessThan(0.005);
       const [mine, ffAlpha, ffExcess] = rows.filter((r) => r.screen === screen);
       expect(mine!.alphaError).toBeLessThan(ffAlpha!.alphaError);
       expect(mine!.edgeExcess).toBeLessThanOrEqual(ffExcess!.edgeExcess);
