@@ -12,6 +12,9 @@ import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
 import { effectNames, listEffects } from './stages.js';
+import { enqueueJob } from './enqueue.js';
+import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
+import { createQueueWorker, failureCode } from './queue-worker.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -131,6 +134,64 @@ async function render(input: string | undefined, flags: RenderFlags, effects: re
   }
 }
 
+interface EnqueueFlags {
+  redis?: string;
+  queue?: string;
+  jobId?: string;
+  attempts: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+/** The queue worker until a signal: the first closes gracefully, a second aborts running jobs. Exit 0 once closed. */
+async function runWorker(): Promise<number> {
+  // A bad variable is refused here, naming it, before any connection is opened.
+  const config = loadQueueConfig();
+  const worker = createQueueWorker(config);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        process.stderr.write(`stickerkey worker: ${signal}: finishing running jobs (at most ${config.closeGraceSeconds} s); send it again to abort them\n`);
+        void worker.close().then(resolve);
+      } else {
+        worker.abortAll();
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return 0;
+}
+
+async function enqueue(file: string, flags: EnqueueFlags): Promise<number> {
+  const env = loadQueueConfig({ ...process.env, ...(flags.redis ? { REDIS_URL: flags.redis } : {}), ...(flags.queue ? { QUEUE_NAME: flags.queue } : {}) });
+  const attempts = Number(flags.attempts);
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new CommanderError(EXIT_USAGE, 'stickerkey.attempts', `--attempts must be a whole number of at least 1, not ${JSON.stringify(flags.attempts)}`);
+  }
+  const job = (await loadJobFile(file)) as Job;
+  try {
+    const { id, result } = await enqueueJob(job, {
+      redisUrl: env.redisUrl,
+      queueName: env.queueName,
+      attempts,
+      ...(flags.jobId !== undefined ? { jobId: flags.jobId } : {}),
+      ...(flags.wait ? { wait: true } : {}),
+    });
+    if (flags.json) process.stdout.write(`${JSON.stringify({ id, queue: env.queueName, ...(result ? { result } : {}) })}\n`);
+    else if (result) process.stdout.write(`job ${id} done: ${result.frames} frames in ${result.wallSeconds} s, output ${result.output}\n`);
+    else process.stdout.write(`enqueued job ${id} on queue ${env.queueName}\n`);
+    return 0;
+  } catch (error) {
+    // A failed job comes back as its failed reason, `<message> [CODE]`: keep the code.
+    const code = error instanceof Error && !('code' in error) ? failureCode(error.message) : undefined;
+    if (code) throw Object.assign(new Error((error as Error).message.replace(/ \[[A-Z0-9_]+\]$/, '')), { code });
+    throw error;
+  }
+}
+
 /** Commander's own refusals (unknown option, missing argument) in our one-line form. */
 function usageLine(error: CommanderError): string {
   return `stickerkey: ${error.message.replace(/^error: /, '')} [USAGE]`;
@@ -220,6 +281,26 @@ export function buildProgram(onExit: (code: number) => void): Command {
       printEffects(flags.json ?? false);
       onExit(0);
     });
+  program
+    .command('worker')
+    .description('take render jobs from the BullMQ queue in Redis until SIGTERM/SIGINT (settings from the environment)')
+    .addHelpText(
+      'after',
+      ['', 'Environment:', ...QUEUE_ENV.map((v) => `  ${v.name.padEnd(20)} ${v.help} (default: ${v.default === '' ? 'unset' : String(v.default)})`)].join('\n'),
+    )
+    .action(async () => onExit(await runWorker()));
+
+  program
+    .command('enqueue')
+    .description('add a job file (JSON or YAML) to the queue the workers take jobs from')
+    .argument('<job>', 'job file; its input/output paths are relative to it and must be readable/writable by the workers')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--queue <name>', 'queue name (default: QUEUE_NAME or stickerkey)')
+    .option('--job-id <id>', 'BullMQ job id (a job with the same id is not added twice)')
+    .option('--attempts <n>', 'attempts in all, retries after failures and worker shutdowns included', '3')
+    .option('--wait', 'wait for the job to finish and print its result')
+    .option('--json', 'print the job id (and with --wait the result) as JSON')
+    .action(async (file: string, flags: EnqueueFlags) => onExit(await enqueue(file, flags)));
   return program;
 }
 

@@ -1,6 +1,6 @@
 /**
  * @stickerkey/worker as a library: the job runner the CLI, the demo and the queue worker share,
- * job files, progress/summary formatting, and the before/after contact sheet.
+ * job files, progress/summary formatting, the before/after contact sheet, and the BullMQ queue worker.
  */
 export { renderJob, type RenderOptions, type RenderResult } from './render.js';
 export {
@@ -34,3 +34,15 @@ export {
   type ContactSheetOptions,
   type SheetSize,
 } from './contact-sheet.js';
+export {
+  QueueWorker,
+  createQueueWorker,
+  failureCode,
+  type QueueJobResult,
+  type JobProgressData,
+  type QueueWorkerOptions,
+} from './queue-worker.js';
+export { loadQueueConfig, QUEUE_ENV, type QueueWorkerConfig } from './queue-config.js';
+export { MEMORY_MODEL, MemoryGate, predictJobMemory, predictedCanvas, type MemoryModel, type MemoryPrediction } from './admission.js';
+export { renderInThread } from './threaded-render.js';
+export { enqueueJob, type EnqueueOptions } from './enqueue.js';

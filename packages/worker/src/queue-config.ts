@@ -1,0 +1,106 @@
+/**
+ * The queue worker's settings, from the environment, checked once at start-up. Like the job's
+ * own settings they are an option table refused by core's resolveOptions, so a bad value reads
+ * `Expected integer between 1 and 64 for MAX_CONCURRENT_JOBS but received 0` and names the
+ * variable to fix, before any connection to Redis is opened.
+ */
+import { resolve } from 'node:path';
+import { InvalidOptionError, resolveOptions, type OptionsInput } from '@stickerkey/core';
+
+export const QUEUE_ENV = [
+  { name: 'REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379', help: 'Redis the queue lives in (redis:// or rediss://)' },
+  { name: 'QUEUE_NAME', type: 'string', default: 'stickerkey', help: 'BullMQ queue name; every worker process on it shares the jobs' },
+  { name: 'MAX_CONCURRENT_JOBS', type: 'integer', min: 1, max: 64, default: 1, help: 'most jobs this process renders at once' },
+  {
+    name: 'MEMORY_BUDGET_MB',
+    type: 'number',
+    min: 64,
+    max: 1_048_576,
+    default: 1536,
+    unit: 'MB',
+    help: 'process-tree memory this process may use (Node + ffmpeg children); admission keeps predicted peaks under it',
+  },
+  {
+    name: 'JOB_TIMEOUT_SECONDS',
+    type: 'number',
+    min: 0,
+    max: 604_800,
+    default: 0,
+    unit: 's',
+    help: 'a job still running after this long is aborted and fails LIMIT_EXCEEDED; 0 = no timeout',
+  },
+  { name: 'OUTPUT_DIR', type: 'string', default: '', help: 'relative job outputs land here, and absolute ones must lie inside it; empty = any path' },
+  {
+    name: 'CLOSE_GRACE_SECONDS',
+    type: 'number',
+    min: 0,
+    max: 86_400,
+    default: 60,
+    unit: 's',
+    help: 'on SIGTERM/SIGINT, how long running jobs may finish before they are aborted (CANCELLED, retried later)',
+  },
+  { name: 'RENDER_IN_THREAD', type: 'boolean', default: true, help: 'render each job in its own worker thread so pixel work never blocks lock renewal' },
+] as const;
+
+export interface QueueWorkerConfig {
+  redisUrl: string;
+  queueName: string;
+  maxConcurrentJobs: number;
+  /** Bytes. */
+  memoryBudget: number;
+  /** Seconds; 0 = none. */
+  jobTimeoutSeconds: number;
+  /** Absolute, or undefined for "any path". */
+  outputDir: string | undefined;
+  closeGraceSeconds: number;
+  renderInThread: boolean;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Read and check the environment. Empty variables count as unset (as in docker-compose files
+ * where `FOO=` is common). Throws InvalidOptionError naming the variable.
+ */
+export function loadQueueConfig(env: NodeJS.ProcessEnv = process.env): QueueWorkerConfig {
+  const input: Record<string, unknown> = {};
+  for (const spec of QUEUE_ENV) {
+    const value = env[spec.name];
+    if (value !== undefined && value.trim() !== '') input[spec.name] = value.trim();
+  }
+  // Environment values are text: numerals become numbers (so a refusal reads `but received 0`,
+  // not `"0" of type string`), and yes/no, 1/0 are read as booleans as environment files often
+  // write them. Anything else goes through for the table to refuse with its own message.
+  for (const spec of QUEUE_ENV) {
+    const value = input[spec.name];
+    if (typeof value !== 'string') continue;
+    if ((spec.type === 'integer' || spec.type === 'number') && Number.isFinite(Number(value))) input[spec.name] = Number(value);
+    if (spec.type === 'boolean') {
+      const lower = value.toLowerCase();
+      if (lower === 'true' || lower === '1' || lower === 'yes') input[spec.name] = true;
+      if (lower === 'false' || lower === '0' || lower === 'no') input[spec.name] = false;
+    }
+  }
+  const o = resolveOptions('environment', QUEUE_ENV, input as OptionsInput);
+  // String options may resolve to null in core's table; the environment never gives null.
+  const redisUrl = o.REDIS_URL ?? '';
+  const queueName = o.QUEUE_NAME ?? '';
+  const outputDir = o.OUTPUT_DIR ?? '';
+  if (!/^rediss?:\/\/./.test(redisUrl)) {
+    throw new InvalidOptionError(`Expected a redis:// or rediss:// URL for environment.REDIS_URL but received ${JSON.stringify(redisUrl)}`, 'environment.REDIS_URL');
+  }
+  if (queueName.includes(':')) {
+    // BullMQ builds its Redis keys as bull:<queue>:...; a colon would make them ambiguous.
+    throw new InvalidOptionError(`Expected environment.QUEUE_NAME without ":" but received ${JSON.stringify(queueName)}`, 'environment.QUEUE_NAME');
+  }
+  return {
+    redisUrl,
+    queueName,
+    maxConcurrentJobs: o.MAX_CONCURRENT_JOBS,
+    memoryBudget: Math.round(o.MEMORY_BUDGET_MB * MB),
+    jobTimeoutSeconds: o.JOB_TIMEOUT_SECONDS,
+    outputDir: outputDir === '' ? undefined : resolve(outputDir),
+    closeGraceSeconds: o.CLOSE_GRACE_SECONDS,
+    renderInThread: o.RENDER_IN_THREAD,
+  };
+}
