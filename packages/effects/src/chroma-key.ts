@@ -42,7 +42,13 @@ const options = [
     type: 'color',
     default: 'auto',
     auto: true,
-    help: 'Screen colour; auto estimates it, and how its lighting varies across the frame, from the clip',
+    help: 'Screen colour; auto finds it in the clip. A colour given is taken as the hue to look for (see localScreen)',
+  },
+  {
+    name: 'localScreen',
+    type: 'boolean',
+    default: true,
+    help: 'Measure the screen colour across the frame from the clip (uneven lighting); false uses one colour everywhere',
   },
   {
     name: 'similarity',
@@ -234,9 +240,14 @@ export const chromaKey = defineEffect({
   producesAlpha: true,
 
   async preload(o, ctx): Promise<ScreenEstimate> {
-    if (o.screen !== 'auto') return uniformScreen(parseColor(o.screen));
+    const given = o.screen === 'auto' ? undefined : parseColor(o.screen);
+    // An exact colour everywhere only when asked for: people write #00ff00 for "a green screen",
+    // and a real screen is never that colour, nor one colour across the frame.
+    if (given && !o.localScreen) return uniformScreen(given);
     const frames = await ctx.sampleFrames(SAMPLE_FRAMES);
-    const estimate = estimateScreen(frames);
+    const found = estimateScreen(frames, given);
+    if (given) return found ?? uniformScreen(given);
+    const estimate = found && (o.localScreen ? found : uniformScreen(found.global));
     if (!estimate) {
       throw new InvalidOptionError(
         'Expected a clip with a coloured screen for chroma-key.screen auto but found no saturated area; pass screen as #rrggbb',

@@ -310,6 +310,29 @@ describe('chroma-key automatic screen estimate', () => {
     expect(right - left).toBeGreaterThan(80);
   });
 
+  it('takes a given colour such as #00ff00 as the hue to look for, and measures the real screen', async () => {
+    const width = 192;
+    const height = 108;
+    const frames = [unevenScreen(width, height, { x0: 40, x1: 90, y0: 20, y1: 100 }, [236, 128, 52])];
+    const count = async (input: Record<string, unknown>): Promise<number> => {
+      const stage = createStage(chromaKey, input);
+      await stage.setup(contextFor(frames));
+      const frame = unevenScreen(width, height, { x0: 70, x1: 120, y0: 30, y1: 90 }, [128, 128, 128]);
+      stage.process(frame);
+      let opaqueScreen = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const inBox = x >= 70 && x < 120 && y >= 30 && y < 90;
+          if (!inBox && frame.data[(y * width + x) * 4 + 3]! > 0) opaqueScreen++;
+        }
+      }
+      return opaqueScreen;
+    };
+    expect(await count({ screen: '#00ff00' })).toBe(0);
+    // Taken literally, pure green is far from this screen: most of it stays.
+    expect(await count({ screen: '#00ff00', localScreen: false })).toBeGreaterThan((width * height) / 2);
+  });
+
   it('does better than one screen colour for the whole frame', () => {
     const width = 192;
     const height = 108;

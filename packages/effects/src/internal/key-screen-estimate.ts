@@ -65,7 +65,17 @@ function strideFor(frame: Frame): number {
   return Math.max(1, Math.round(Math.sqrt((frame.width * frame.height) / 250_000)));
 }
 
-export function estimateScreen(frames: readonly Frame[]): ScreenEstimate | undefined {
+/**
+ * `hint`: a colour the user gave (`#00ff00` for "a green screen"); its hue replaces step 1, so
+ * only pixels near that hue are taken, and the local colours come from the clip as usual.
+ */
+export function estimateScreen(frames: readonly Frame[], hint?: Rgb): ScreenEstimate | undefined {
+  const peakHue = hint ? hueOf(hint.r, hint.g, hint.b) : dominantHue(frames);
+  if (peakHue === undefined) return undefined;
+  return estimateAround(frames, peakHue);
+}
+
+function dominantHue(frames: readonly Frame[]): number | undefined {
   // 1. Dominant hue.
   const hueHist = new Float64Array(HUE_BINS);
   for (const frame of frames) {
@@ -103,8 +113,10 @@ export function estimateScreen(frames: readonly Frame[]): ScreenEstimate | undef
     sx += hueHist[bin]! * Math.cos(angle);
     sy += hueHist[bin]! * Math.sin(angle);
   }
-  const peakHue = Math.atan2(sy, sx);
+  return Math.atan2(sy, sx);
+}
 
+function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstimate | undefined {
   // 2. Global colour: medians of the candidates.
   const globalHist = new Uint32Array(3 * 256);
   let globalCount = 0;
