@@ -3,24 +3,26 @@
  *
  * Model: a colour-difference keyer (Keylight, Ultimatte, Vlahos) rather than ffmpeg's chroma
  * distance. Colours are rotated about the grey axis so the screen's hue becomes green, and the
- * matte comes from the "screen excess" `e = G - ref(R, B)` (ref: between max and mean of the other
- * two, `screenBalance`). The excess is divided by the excess of the *local* screen colour, taken
- * from a coarse grid estimated from the clip (see internal/key-screen-estimate.ts), so a dark
- * corner and a hot spot both key to 0:
+ * matte comes from the "screen excess" `e = G - ref(R, B)`, ref = mean of the other two plus
+ * `screenBalance` times half their difference (1: their max, the classic key; 2, the default,
+ * also keeps teal/violet props 30-40 degrees off the screen hue opaque). The excess is divided by
+ * the excess of the *local* screen colour, from a coarse grid estimated from the clip (see
+ * internal/key-screen-estimate.ts), so a dark corner and a hot spot both key to 0:
  *   t = screenGain * e / e_screen(x, y)    (1 on the screen, 0 on greys, < 0 on other hues)
  *   alpha = clamp((1 - similarity - t) / softness, 0, 1)
- * Colour, where alpha > 0:
- * - edge pixels (0 < alpha < 1) are unmixed: the local screen colour's share is subtracted,
- *   `F = (P - (1 - alpha) S) / alpha`, so the edge keeps the character's colour instead of
- *   a green cast (what a straight despill turns grey);
- * - despill then limits the screen channel to `ref(R, B)` (bias between mean and max of the two
- *   others), moving the removed amount along the screen axis and adding back its luma as grey,
- *   so spill goes without darkening, and hues next to the screen's (yellow-greens, teals) keep
- *   their hue at bias 1 instead of turning grey or orange.
+ * A shadow cast on the screen is a darker copy of it: where a pixel is darker than the local
+ * screen (down to `shadows`), t is judged per unit of brightness, so shadows key out too.
+ * Edge pixels (0 < alpha < 1) get a second pass: where opaque pixels are near, alpha becomes the
+ * pixel's position between the local screen colour S and their colour F, measured mostly in luma
+ * (sharp in 4:2:0 video, unlike chroma); then their colour is unmixed, F = (P - (1 - a) S) / a,
+ * so edges keep the character's colour instead of a screen cast.
+ * Despill limits the screen channel to `mean + despillBias * |difference| / 2` of the other two,
+ * moves the removed amount along the screen axis and adds its luma back as grey: spill goes
+ * without darkening, and hues next to the screen's (olive, teal) keep their hue, not grey.
  * Then optional matte refinement: choke/grow (px, min/max filter) and feather (gaussian sigma,
  * px); pixels the matte grows into get the colour of the nearby character (premultiplied blur).
  * Existing alpha multiplies the result, so canvas padding (alpha 0) stays transparent.
- * Units: similarity, softness, despill, biases 0..1; choke, feather px.
+ * Units: similarity, softness, shadows, despill, bias 0..1; balance 0..3; choke, feather px.
  */
 import {
   InvalidOptionError,
