@@ -107,6 +107,15 @@ withSuiteOptions(program.command('update-baseline').description('run the quick o
   .action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
 
 program
+  .command('micro')
+  .description('only the tinybench micro-benchmarks (each effect and the whole stack, ms/frame at 720p and 1080p)')
+  .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+  .action(async (flags: { out: string }) => {
+    const { runMicroReport } = await import('./suite.js');
+    await runMicroReport(flags.out.endsWith('/') ? flags.out : `${flags.out}/`);
+  });
+
+program
   .command('merge')
   .description('one summary from several bench-results directories (e.g. short and long cases run separately)')
   .argument('<dirs...>', 'bench-results directories holding results.json')

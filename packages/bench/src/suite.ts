@@ -148,3 +148,24 @@ export async function mergeReports(dirs: readonly string[], outDir: string, log:
   log(`merged ${dirs.length} report(s) into ${outDir}summary.md: ${report.verdict}`);
   return { exitCode: status === 'fail' ? 1 : 0, verdict: report.verdict, summaries, gates, files };
 }
+
+/** Only the micro-benchmarks, written as a report of its own (mergeable with `merge`). */
+export async function runMicroReport(outDir: string, log: (line: string) => void = console.log): Promise<void> {
+  const { runMicro } = await import('./micro.js');
+  log('micro-benchmarks (tinybench, ms/frame):');
+  const micro = await runMicro({ log });
+  const report: BenchReport = {
+    createdAt: new Date().toISOString(),
+    machine: machineInfo(),
+    mode: 'micro',
+    options: {},
+    thresholds: defaultThresholds,
+    summaries: [],
+    gates: [],
+    verdict: 'pass',
+    micro,
+    runs: [],
+  };
+  await writeReport(outDir, report);
+  log(`report: ${outDir}summary.md`);
+}
