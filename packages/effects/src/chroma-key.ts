@@ -409,7 +409,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
   const xStep = width > 1 ? (cols - 1) / (width - 1) : 0;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
-  const m3 = basis[3]!, m4 = basis[4]!, m5 = basis[5]!;
+  const k0 = 1.5 * basis[3]! - 0.5, k1 = 1.5 * basis[4]! - 0.5, k2 = 1.5 * basis[5]! - 0.5;
   const q0 = basis[0]! - basis[6]!, q1 = basis[1]! - basis[7]!, q2 = basis[2]! - basis[8]!;
   const { oneMinusSim, invSoft, kHi, kLo, dHi, dLo, strength, cr, cg, cb } = st;
   // ref = hi * kHi + lo * kLo = mean + (kHi - 0.5) * |o1 - o2| ... as weights of the spread.
@@ -456,20 +456,25 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
         if (ain === 0) continue; // canvas padding: stays transparent
         const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
         // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
-        // o1 + o2 = sum - s, and ref = mean + balance * |o1 - o2| / 2. Six products, not nine.
-        const s = m3 * r + m4 * g + m5 * b;
+        // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
+        // folds into one dot product. Six products, not nine.
+        const core = k0 * r + k1 * g + k2 * b;
         const diff = q0 * r + q1 * g + q2 * b;
         // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
         // on it mispredicts half the time (measured: a third of the loop's cost).
         const spread = Math.abs(diff);
-        const sum = r + g + b;
-        const core = 1.5 * s - 0.5 * sum;
         let t = (core - halfBal * spread) * inv;
-        if (t > 0 && t < oneMinusSim) {
+        if (t >= oneMinusSim) {
+          // Screen (most of the frame, so tested first): transparent black, so no later filter
+          // can pull screen colour into an edge.
+          px[p >> 2] = 0;
+          continue;
+        }
+        if (t > 0) {
           // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
           // the pixel is darker than the local screen (by less than the shadow limit), judge the
           // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-          const kb = sum * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
+          const kb = (r + g + b) * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
           if (kb < 1 && kb > shadowLo) {
             const tn = t / kb;
             t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
@@ -478,7 +483,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
         const af = (oneMinusSim - t) * invSoft;
 
         if (af <= 0) {
-          // Screen: transparent black, so no later filter can pull screen colour into an edge.
+          // Shadow on the screen.
           px[p >> 2] = 0;
           continue;
         }
