@@ -207,6 +207,7 @@ export interface ChromaKeyState {
   readonly refine: Refine | null;
   /** 32-bit views of the frame buffers seen (see pixelsOf), and an aligned copy for odd offsets. */
   readonly views: Uint32Array[];
+  readonly boundsOf: WeakMap<Frame, Bounds>;
   aligned: Uint8Array | undefined;
   readonly estimate: ScreenEstimate;
 }
@@ -348,6 +349,7 @@ export const chromaKey = defineEffect({
       bounds: { left: 0, top: 0, right: 0, bottom: 0 },
       refine: prepareRefine(o, size),
       views: [],
+      boundsOf: new WeakMap(),
       aligned: undefined,
       estimate,
     };
@@ -363,9 +365,15 @@ export const chromaKey = defineEffect({
     const refine = st.refine;
     key(st, frame);
     if (refine) refineMatte(st, refine, frame);
-    // Reuse the frame's own bounds object when it has one: pooled frames then never allocate,
-    // and two frames in flight never share one.
-    const out = frame.alphaBounds ?? (frame.alphaBounds = { left: 0, top: 0, right: 0, bottom: 0 });
+    // One bounds object per frame object, kept here because the frame pool clears alphaBounds on
+    // release: pooled frames get theirs back without allocating, and two frames in flight never
+    // share one.
+    let out = st.boundsOf.get(frame);
+    if (out === undefined) {
+      out = { left: 0, top: 0, right: 0, bottom: 0 };
+      st.boundsOf.set(frame, out);
+    }
+    frame.alphaBounds = out;
     out.left = st.bounds.left;
     out.top = st.bounds.top;
     out.right = st.bounds.right;

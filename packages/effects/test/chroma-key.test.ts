@@ -256,6 +256,22 @@ describe('chroma-key determinism and memory', () => {
     expect(Buffer.compare(a.data, again.data)).toBe(0);
   });
 
+  it('gives each frame object its own alphaBounds, reused after the pool clears it', () => {
+    const o = resolveOptions('chroma-key', chromaKey.options, {});
+    const state = chromaKey.prepare(o, source, estimateScreen([source]));
+    const a: Frame = { ...source, data: source.data.slice() };
+    const b: Frame = { ...source, data: source.data.slice() };
+    chromaKey.apply(state, a);
+    chromaKey.apply(state, b);
+    const first = a.alphaBounds;
+    expect(first).toEqual({ left: 119, top: 40, right: 200, bottom: 160 });
+    expect(b.alphaBounds).not.toBe(first);
+    a.alphaBounds = undefined; // what the frame pool does on release
+    a.data.set(source.data);
+    chromaKey.apply(state, a);
+    expect(a.alphaBounds).toBe(first);
+  });
+
   it('does not grow the heap or array buffers over 1,000 apply calls', async () => {
     const estimate = await chromaKey.preload!(resolveOptions('chroma-key', chromaKey.options, {}), contextFor([source]));
     for (const input of [{}, { feather: 1.5, choke: -1 }]) {
