@@ -15,7 +15,7 @@
  */
 import { resolve, relative, isAbsolute } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import pino, { type Logger } from 'pino';
 import {
   CancelledError,
@@ -127,7 +127,7 @@ export class QueueWorker {
     this.model = options.model ?? MEMORY_MODEL;
     this.baselineBytes = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
     this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baselineBytes));
-    this.worker = new Worker<Job, QueueJobResult>(config.queueName, (job, _token, signal) => this.process(job, signal), {
+    this.worker = new Worker<Job, QueueJobResult>(config.queueName, (job, token, signal) => this.process(job, token, signal), {
       // maxRetriesPerRequest null: a blocking worker connection must wait out Redis restarts.
       connection: { url: config.redisUrl, maxRetriesPerRequest: null },
       concurrency: config.maxConcurrentJobs,
@@ -135,8 +135,10 @@ export class QueueWorker {
     });
     // An EventEmitter 'error' with no listener would throw and take the process down.
     this.worker.on('error', (error) => this.logger.error({ err: error }, `queue worker error: ${error.message}`));
+    // Our own failures are logged where they happen, with their details; this catches the ones
+    // BullMQ decides itself (a job stalled too often, a lost lock).
     this.worker.on('failed', (job, error) => {
-      if (job) this.logger.warn({ jobId: job.id, attemptsMade: job.attemptsMade, code: failureCode(error.message) }, `JOB #${job.id} failed: ${error.message}`);
+      if (job && failureCode(error.message) === undefined) this.logger.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, `JOB #${job.id} failed: ${error.message}`);
     });
     this.logger.info(
       {
@@ -165,7 +167,7 @@ export class QueueWorker {
     return this.running.size;
   }
 
-  private async process(job: BullJob<Job, QueueJobResult>, bullSignal: AbortSignal | undefined): Promise<QueueJobResult> {
+  private async process(job: BullJob<Job, QueueJobResult>, token: string | undefined, bullSignal: AbortSignal | undefined): Promise<QueueJobResult> {
     const id = String(job.id);
     const controller = new AbortController();
     const entry: Running = { controller, admitted: false };
@@ -216,6 +218,18 @@ export class QueueWorker {
       );
       return summary;
     } catch (error) {
+      if (this.closing && !entry.admitted && errorCode(error) === 'CANCELLED' && token !== undefined) {
+        // Never started here: hand it back to the queue as it was, without spending an attempt,
+        // for another process (or this one, restarted) to take.
+        try {
+          await job.moveToDelayed(Date.now(), token);
+          this.logger.info({ jobId: id }, `JOB #${id} handed back to the queue: the worker is closing`);
+          throw new DelayedError();
+        } catch (handBack) {
+          if (handBack instanceof DelayedError) throw handBack;
+          this.logger.warn({ jobId: id, err: handBack }, `JOB #${id} could not be handed back: ${(handBack as Error).message}`);
+        }
+      }
       throw this.failure(id, error, controller.signal);
     } finally {
       histogram?.disable();
@@ -331,8 +345,9 @@ export class QueueWorker {
   /**
    * Stop taking jobs and wait for the running ones; past `graceSeconds` (default
    * CLOSE_GRACE_SECONDS) abort them, so their ffmpeg children and temp files are cleaned up and
-   * they fail CANCELLED, to be retried by BullMQ (their `attempts` permitting). Jobs still
-   * waiting for memory are given back at once. Every call returns the same promise.
+   * they fail CANCELLED, to be retried by BullMQ (their `attempts` permitting). Jobs taken but
+   * not started (waiting for memory) are handed back to the queue at once, no attempt spent.
+   * Every call returns the same promise.
    */
   close(graceSeconds: number = this.config.closeGraceSeconds): Promise<void> {
     if (this.closing) return this.closing;

@@ -334,6 +334,50 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     expect(result.frames).toBe(16);
   });
 
+  it('close() hands a job still waiting for memory back to the queue, without spending an attempt', async () => {
+    const { name, queue, events } = newQueue();
+    const one = predictJobMemory(source, buildStages('key', {}), 'webm', { inThread: true }).bytes;
+    const baseline = 200 * MB;
+    const worker = startWorker(config(name, { maxConcurrentJobs: 2, memoryBudget: baseline + Math.round(1.5 * one) }), { baselineBytes: baseline, autorun: false });
+    await events.waitUntilReady();
+    const framesSeen = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
+    const a = await queue.add('render', stickerJob('handback-a.webm'), { attempts: 1 });
+    const b = await queue.add('render', stickerJob('handback-b.webm'), { attempts: 1 });
+    void worker.run();
+    await framesSeen;
+    // The second job is taken too (2 slots) and, once probed, waits at the memory gate.
+    while (worker.gate.waiting !== 1) await new Promise((r) => setTimeout(r, 20));
+    await worker.close();
+
+    const [first, second] = await Promise.all([BullJob.fromId(queue, a.id!), BullJob.fromId(queue, b.id!)]);
+    const states = await Promise.all([first!.getState(), second!.getState()]);
+    // One rendered to the end; the other never started and is back in the queue, untouched.
+    expect(states.filter((state) => state === 'completed')).toHaveLength(1);
+    const back = states[0] === 'completed' ? second! : first!;
+    expect(['waiting', 'delayed']).toContain(await back.getState());
+    expect(back.attemptsMade).toBe(0);
+    expect(back.failedReason ?? '').toBe('');
+    expect(existsSync(back.data.output)).toBe(false);
+
+    startWorker(config(name));
+    const result = (await back.waitUntilFinished(events)) as QueueJobResult;
+    expect(result.output).toBe(back.data.output);
+  });
+
+  it('aborts a job past JOB_TIMEOUT_SECONDS: LIMIT_EXCEEDED, not retried, nothing left behind', async () => {
+    const { name, queue, events } = newQueue();
+    const out = join(dir, 'timeout');
+    await rm(out, { recursive: true, force: true });
+    startWorker(config(name, { jobTimeoutSeconds: 0.2 }));
+    await events.waitUntilReady();
+    const job = await queue.add('render', stickerJob('timeout/clip.webm', { preset: 'sticker' }), { attempts: 3 });
+    await expect(job.waitUntilFinished(events)).rejects.toThrow(/Expected JOB #\S+ to finish within JOB_TIMEOUT_SECONDS=0\.2 but it was still running \[LIMIT_EXCEEDED\]$/);
+    const stored = await BullJob.fromId(queue, job.id!);
+    expect(stored!.attemptsMade).toBe(1);
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+    expect(descendants(process.pid).filter(alive)).toEqual([]);
+  });
+
   it('stickerkey worker + stickerkey enqueue --wait: a job file through the CLI, SIGTERM exits 0 after closing', async () => {
     const { name } = newQueue();
     const env = { REDIS_URL, QUEUE_NAME: name, MEMORY_BUDGET_MB: '1536' };
