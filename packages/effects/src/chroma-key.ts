@@ -109,6 +109,14 @@ const options = [
     help: 'Despill limit: 1 the max of the other two channels (gentlest, keeps hues near the screen), 0 their mean',
   },
   {
+    name: 'despillProtect',
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    help: 'Away from the outline, opaque colours close to the screen (teal, olive props) keep their colour: despill fades out over this share of the way to the screen; 0 despills all alike',
+  },
+  {
     name: 'choke',
     type: 'integer',
     default: 0,
@@ -143,6 +151,8 @@ const LY_R = 0.299;
 const LY_G = 0.587;
 const LY_B = 0.114;
 const LUMA_WEIGHT = 16;
+/** Opaque pixels (of 25) around a partial pixel with no transparent one that make it interior. */
+const INTERIOR_OPAQUE = 12;
 /** Frame buffers whose 32-bit views are kept: more than any frame pool holds. */
 const MAX_VIEWS = 16;
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -176,6 +186,10 @@ export interface ChromaKeyState {
   readonly dHi: number;
   readonly dLo: number;
   readonly strength: number;
+  /** t at which alpha reaches 1, and where despill starts fading out below it (despillProtect). */
+  readonly tOpaque: number;
+  readonly protectStart: number;
+  readonly invProtect: number;
   readonly cr: number;
   readonly cg: number;
   readonly cb: number;
@@ -203,6 +217,10 @@ export interface ChromaKeyState {
   readonly edgeA: Float32Array;
   readonly edgeAin: Uint8Array;
   readonly edgeS: Float32Array;
+  /** 1 where the edge pixel has transparent pixels near it (the outline, not an inner seam). */
+  readonly edgeOuter: Uint8Array;
+  /** How far from the outline (px) opaque pixels are despilled in full: spill's reach. */
+  readonly spillReach: number;
   readonly bounds: Bounds;
   readonly refine: Refine | null;
   /** 32-bit views of the frame buffers seen (see pixelsOf), and an aligned copy for odd offsets. */
@@ -312,6 +330,8 @@ export const chromaKey = defineEffect({
     // the frame is far more than a clip needs, at 21 bytes each (1.4 MB at 1080p). Past it, edges
     // are finished in the first pass without the refinement: still correct, a little less exact.
     const edgeCap = Math.max(64, (width * height) >> 5);
+    const tOpaque = 1 - o.similarity - o.softness;
+    const protectStart = tOpaque * (1 - o.despillProtect);
     const luma = LUMA_R * basis[3]! + LUMA_G * basis[4]! + LUMA_B * basis[5]!;
     return {
       width,
@@ -324,6 +344,9 @@ export const chromaKey = defineEffect({
       dHi,
       dLo,
       strength: o.despill,
+      tOpaque,
+      protectStart,
+      invProtect: tOpaque > protectStart ? 1 / (tOpaque - protectStart) : 0,
       cr: basis[3]! - luma,
       cg: basis[4]! - luma,
       cb: basis[5]! - luma,
@@ -346,6 +369,10 @@ export const chromaKey = defineEffect({
       edgeA: new Float32Array(edgeCap),
       edgeAin: new Uint8Array(edgeCap),
       edgeS: new Float32Array(edgeCap * 3),
+      edgeOuter: new Uint8Array(edgeCap),
+      // Light from the screen wraps a few pixels into the silhouette at 360p, proportionally more
+      // at higher resolutions.
+      spillReach: Math.max(2, Math.round((2.5 * height) / 360)),
       bounds: { left: 0, top: 0, right: 0, bottom: 0 },
       refine: prepareRefine(o, size),
       views: [],
@@ -424,6 +451,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
   // ref = hi * kHi + lo * kLo = mean + (kHi - 0.5) * |o1 - o2| ... as weights of the spread.
   const halfBal = 0.5 * (kHi - kLo);
   const halfBias = 0.5 * (dHi - dLo);
+  const { tOpaque, protectStart, invProtect } = st;
   const despill = strength > 0;
   const yScale = height > 1 ? (rows - 1) / (height - 1) : 0;
   let left = width, right = 0, top = height, bottom = 0;
@@ -502,8 +530,11 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
           if (first < 0) first = x;
           last = x;
           if (!despill) continue;
-          const d = (core - halfBias * spread) * strength;
+          let d = (core - halfBias * spread) * strength;
           if (d <= 0) continue;
+          // Spill is a small excess on a colour far from the screen; an opaque colour that is
+          // itself close to the screen (t near the opaque limit) is a prop's: despill fades out.
+          if (t > protectStart) d *= t >= tOpaque ? 0 : (tOpaque - t) * invProtect;
           const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
           data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
           data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
@@ -569,8 +600,9 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
  * never counts as an opaque neighbour.
  */
 function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void {
-  const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, edgeOuter } = st;
   const stride = width * 4;
+  edgeOuter.fill(0, 0, edges);
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k]!;
     const i = p >> 2;
@@ -578,10 +610,14 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void 
     const x = i - y * width;
     const x0 = x > 1 ? x - 2 : 0, x1 = x < width - 2 ? x + 2 : width - 1;
     const y0 = y > 1 ? y - 2 : 0, y1 = y < height - 2 ? y + 2 : height - 1;
-    let fr = 0, fg = 0, fb = 0, n = 0;
+    let fr = 0, fg = 0, fb = 0, n = 0, clear = 0;
     for (let yy = y0; yy <= y1; yy++) {
       for (let xx = x0, q = yy * stride + x0 * 4; xx <= x1; xx++, q += 4) {
-        if (data[q + 3] !== 255) continue;
+        const a = data[q + 3]!;
+        if (a !== 255) {
+          if (a === 0) clear++;
+          continue;
+        }
         fr += data[q]!;
         fg += data[q + 1]!;
         fb += data[q + 2]!;
@@ -589,6 +625,13 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void 
       }
     }
     if (n === 0) continue;
+    // No screen anywhere near and mostly opaque around: a seam between two colours inside the
+    // character (4:2:0 chroma makes such seams look screen-ish), not an edge. Keep it opaque.
+    if (clear === 0 && n >= INTERIOR_OPAQUE) {
+      edgeA[k] = 1;
+      continue;
+    }
+    edgeOuter[k] = clear > 0 ? 1 : 0;
     const inv = 1 / n;
     const sr = edgeS[k * 3]!, sg = edgeS[k * 3 + 1]!, sb = edgeS[k * 3 + 2]!;
     // Projection in a luma-weighted space: decoded 4:2:0 video has sharp luma but chroma shared
@@ -609,6 +652,41 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void 
     const p = edgeIdx[k]!;
     finishEdge(st, data, p, edgeA[k]!, edgeAin[k]!, edgeS[k * 3]!, edgeS[k * 3 + 1]!, edgeS[k * 3 + 2]!);
   }
+  // Spill lives next to the outline: there, opaque pixels are despilled in full, whatever
+  // despillProtect spared in the first pass (limiting is idempotent, so overlaps do no harm).
+  if (st.strength === 0 || st.protectStart >= st.tOpaque) return;
+  const reach = st.spillReach;
+  for (let k = 0; k < edges; k++) {
+    if (edgeOuter[k] === 0) continue;
+    const p = edgeIdx[k]!;
+    const i = p >> 2;
+    const y = (i / width) | 0;
+    const x = i - y * width;
+    const x0 = x > reach ? x - reach : 0, x1 = x < width - reach ? x + reach : width - 1;
+    const y0 = y > reach ? y - reach : 0, y1 = y < height - reach ? y + reach : height - 1;
+    for (let yy = y0; yy <= y1; yy++) {
+      for (let xx = x0, q = yy * stride + x0 * 4; xx <= x1; xx++, q += 4) {
+        if (data[q + 3] === 255) despillFull(st, data, q);
+      }
+    }
+  }
+}
+
+/** Limit despill of one opaque pixel at full strength (no protection). */
+function despillFull(st: ChromaKeyState, data: Uint8Array, p: number): void {
+  const b = st.basis;
+  const r = data[p]!, g = data[p + 1]!, bl = data[p + 2]!;
+  const u1 = b[0]! * r + b[1]! * g + b[2]! * bl;
+  const us = b[3]! * r + b[4]! * g + b[5]! * bl;
+  const u2 = b[6]! * r + b[7]! * g + b[8]! * bl;
+  const uhi = u1 > u2 ? u1 : u2;
+  const ulo = u1 > u2 ? u2 : u1;
+  const d = (us - uhi * st.dHi - ulo * st.dLo) * st.strength;
+  if (d <= 0) return;
+  const nr = r - d * st.cr, ng = g - d * st.cg, nb = bl - d * st.cb;
+  data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
+  data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
+  data[p + 2] = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
 }
 
 /** Writes an edge pixel: alpha `af` times the input alpha, colour unmixed from S and despilled. */

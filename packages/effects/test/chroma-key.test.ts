@@ -163,6 +163,18 @@ describe('chroma-key truth on tiny frames', () => {
     expect(or! - ob!).toBeGreaterThan(50); // olive stays yellow-green
   });
 
+  it('with despillProtect, keeps an opaque colour close to the screen closer to itself', () => {
+    const teal = [44, 150, 124];
+    const far = (c: number[]) => Math.abs(c[0]! - teal[0]!) + Math.abs(c[1]! - teal[1]!) + Math.abs(c[2]! - teal[2]!);
+    const plain = px(keyed(screen, 1, 1, [teal]), 0);
+    const protectedTeal = px(keyed({ ...screen, despillProtect: 1 }, 1, 1, [teal]), 0);
+    expect(protectedTeal[3]).toBe(255);
+    expect(far(protectedTeal)).toBeLessThan(far(plain));
+    // A skin tone with spill is far from the screen: still despilled in full.
+    const spilled = [200, 215, 150];
+    expect(px(keyed({ ...screen, despillProtect: 1 }, 1, 1, [spilled]), 0)).toEqual(px(keyed(screen, 1, 1, [spilled]), 0));
+  });
+
   it('with despill 0, leaves colours alone', () => {
     const f = keyed({ ...screen, despill: 0 }, 1, 1, [[200, 215, 150]]);
     expect(px(f, 0)).toEqual([200, 215, 150, 255]);
