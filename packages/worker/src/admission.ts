@@ -105,7 +105,21 @@ export class MemoryGate {
   private inUse = 0;
   private readonly waiters: Waiter[] = [];
 
-  constructor(readonly capacity: number) {}
+  constructor(private bytes: number) {}
+
+  /** Bytes that may be held at once. */
+  get capacity(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Change the capacity (the worker re-measures its idle baseline between jobs). Jobs already
+   * admitted keep their bytes; waiters are admitted if the new capacity lets them in.
+   */
+  setCapacity(bytes: number): void {
+    this.bytes = Math.max(0, bytes);
+    this.admit();
+  }
 
   get used(): number {
     return this.inUse;
@@ -120,7 +134,7 @@ export class MemoryGate {
    * calls do nothing). Refuses at once, with LIMIT_EXCEEDED, what could never fit.
    */
   acquire(bytes: number, what: string, signal?: AbortSignal): Promise<() => void> {
-    if (bytes > this.capacity) {
+    if (bytes > this.bytes) {
       return Promise.reject(
         new LimitExceededError(
           `Expected ${what} to fit the memory budget of ${(this.capacity / MB).toFixed(0)} MB (MEMORY_BUDGET_MB minus the worker's own baseline) but it is predicted to need ${(bytes / MB).toFixed(0)} MB`,
@@ -131,7 +145,7 @@ export class MemoryGate {
       );
     }
     if (signal?.aborted) return Promise.reject(new CancelledError(`${what} was cancelled while waiting for memory`));
-    if (this.waiters.length === 0 && this.inUse + bytes <= this.capacity) return Promise.resolve(this.take(bytes));
+    if (this.waiters.length === 0 && this.inUse + bytes <= this.bytes) return Promise.resolve(this.take(bytes));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         bytes,
@@ -163,7 +177,7 @@ export class MemoryGate {
   }
 
   private admit(): void {
-    while (this.waiters.length > 0 && this.inUse + this.waiters[0]!.bytes <= this.capacity) {
+    while (this.waiters.length > 0 && this.inUse + this.waiters[0]!.bytes <= this.bytes) {
       const waiter = this.waiters.shift()!;
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
       waiter.resolve(this.take(waiter.bytes));

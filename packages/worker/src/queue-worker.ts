@@ -84,7 +84,7 @@ export interface QueueWorkerOptions {
   logger?: Logger;
   limits?: Partial<ProbeLimits>;
   model?: MemoryModel;
-  /** Bytes the idle process holds; default: measured now, at least the model's baseline. */
+  /** Bytes the idle process holds, fixed; default: measured at start and again whenever no job runs, at least the model's baseline. */
   baselineBytes?: number;
   /** Start taking jobs at once (default) or only after run(). */
   autorun?: boolean;
@@ -112,7 +112,7 @@ function round(n: number, digits = 1): number {
 export class QueueWorker {
   readonly worker: Worker<Job, QueueJobResult>;
   readonly gate: MemoryGate;
-  readonly baselineBytes: number;
+  private baseline: number;
   private readonly running = new Map<string, Running>();
   private closing: Promise<void> | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -125,8 +125,8 @@ export class QueueWorker {
   ) {
     this.logger = options.logger ?? pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
     this.model = options.model ?? MEMORY_MODEL;
-    this.baselineBytes = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
-    this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baselineBytes));
+    this.baseline = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
+    this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baseline));
     this.worker = new Worker<Job, QueueJobResult>(config.queueName, (job, token, signal) => this.process(job, token, signal), {
       // maxRetriesPerRequest null: a blocking worker connection must wait out Redis restarts.
       connection: { url: config.redisUrl, maxRetriesPerRequest: null },
@@ -150,6 +150,26 @@ export class QueueWorker {
       },
       `stickerkey worker on queue ${config.queueName}: up to ${config.maxConcurrentJobs} jobs within ${round(config.memoryBudget / MB)} MB`,
     );
+  }
+
+  /** What the idle process holds, bytes: the part of the budget no job can have. */
+  get baselineBytes(): number {
+    return this.baseline;
+  }
+
+  /**
+   * Re-measure the idle process when no job is rendering. A process does not give all of a
+   * finished job's memory back to the system (malloc arenas, V8 heap kept for reuse): after a
+   * 1080p job the idle worker holds more than when it started, and that is budget no new job can
+   * use. Never below the model's floor; an explicit baselineBytes option is kept as given.
+   */
+  private refreshBaseline(): void {
+    if (this.gate.used > 0 || this.options.baselineBytes !== undefined) return;
+    const next = Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
+    if (Math.abs(next - this.baseline) < MB) return;
+    this.baseline = next;
+    this.gate.setCapacity(this.config.memoryBudget - next);
+    this.logger.info({ baselineMb: round(next / MB), gateCapacityMb: round(this.gate.capacity / MB) }, `idle process holds ${round(next / MB)} MB: ${round(this.gate.capacity / MB)} MB left for jobs`);
   }
 
   /** Start taking jobs (only needed with autorun: false). */
@@ -196,6 +216,7 @@ export class QueueWorker {
       const source = await probe(resolved.input, this.options.limits);
       const prediction = predictJobMemory(source, stages, resolved.format, { inThread: this.config.renderInThread, model: this.model });
       const what = `JOB #${id} (${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`;
+      this.refreshBaseline();
       this.logger.info(
         { jobId: id, predictedMb: round(prediction.bytes / MB), gateUsedMb: round(this.gate.used / MB), gateCapacityMb: round(this.gate.capacity / MB) },
         `${what}: predicted peak ${round(prediction.bytes / MB)} MB, ${round(this.gate.used / MB)} of ${round(this.gate.capacity / MB)} MB in use`,

@@ -171,6 +171,19 @@ describe('memory gate', () => {
     expect(gate.used).toBe(0);
   });
 
+  it('admits a waiter when its capacity grows, and holds new ones when it shrinks', async () => {
+    const gate = new MemoryGate(100);
+    const a = await gate.acquire(60, 'a');
+    const b = gate.acquire(60, 'b');
+    gate.setCapacity(120);
+    const releaseB = await b;
+    expect(gate.used).toBe(120);
+    gate.setCapacity(50); // the idle process grew: jobs already running keep their bytes
+    a();
+    releaseB();
+    await expect(gate.acquire(60, 'c')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+  });
+
   it('predicts more for WebM than for GIF, and more for a bigger canvas', () => {
     const stages = buildStages('sticker', {});
     const small = predictJobMemory({ width: 640, height: 360 }, stages, 'webm', { inThread: true });
