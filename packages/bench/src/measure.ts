@@ -114,7 +114,11 @@ export async function measureTree(command: string, args: readonly string[], opti
     for (const c of tree.children) {
       const known = peaks.get(c.pid);
       if (!known) peaks.set(c.pid, { pid: c.pid, command: c.command, hwm: Math.max(c.hwm, c.rss) });
-      else if (c.hwm > known.hwm) known.hwm = c.hwm;
+      else {
+        if (c.hwm > known.hwm) known.hwm = c.hwm;
+        // A child sampled between fork and exec still has its parent's name: keep the latest.
+        known.command = c.command;
+      }
     }
   };
   sample();
