@@ -203,8 +203,11 @@ export function squaredDistance(
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { dist, v, z } = scratch;
   const fv = scratch.f;
-  // Column distances are counted up to `cap`; `cap` itself means "too far to matter".
+  // Column distances are counted up to `cap`; a pixel with no feature within `cap` in its column
+  // holds FAR instead (which is >= cap^2, so it is already a valid answer for it): the row pass
+  // then only has to write pixels near a feature, not the whole rectangle.
   const cap = Math.min(width + height + 1, Math.ceil(maxDistance));
+  const far = NO_FEATURE;
   const flip = invert ? 255 : 0;
   const t = invert ? 256 - threshold : threshold; // v < t  <=>  255 - v >= 256 - t
 
@@ -213,7 +216,7 @@ export function squaredDistance(
   //    row below. Squared when the row pass reads it.
   {
     const row = y0 * width;
-    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : cap;
+    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
   }
   for (let y = y0 + 1; y < y1; y++) {
     const row = y * width;
@@ -221,8 +224,8 @@ export function squaredDistance(
     for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) {
       if ((data[i]! ^ flip) >= t) dist[row + x] = 0;
       else {
-        const d = dist[above + x]! + 1;
-        dist[row + x] = d < cap ? d : cap;
+        const d = dist[above + x]! + 1; // FAR + 1 is FAR (and >= cap)
+        dist[row + x] = d < cap ? d : far;
       }
     }
   }
@@ -231,7 +234,7 @@ export function squaredDistance(
     const below = row + width;
     for (let x = x0; x < x1; x++) {
       const d = dist[below + x]! + 1;
-      if (d < dist[row + x]!) dist[row + x] = d;
+      if (d < cap && d < dist[row + x]!) dist[row + x] = d;
     }
   }
 
@@ -239,20 +242,21 @@ export function squaredDistance(
   //    rooted at the columns that have a feature near enough (v: roots, fv: their G^2, z: where
   //    each starts to be lowest). Inside a run of zeros only the two ends can be nearest to
   //    anything outside the run (the run itself is 0), so only they are added: solid areas cost
-  //    a couple of reads per pixel.
+  //    a compare per pixel.
   const n = x1 - x0;
   const last = n - 1;
   for (let y = y0; y < y1; y++) {
     const row = y * width + x0;
     let k = -1;
-    let zeros = 0;
+    let prev = -1; // G of the previous pixel (-1 before the first)
     for (let q = 0; q < n; q++) {
       const g = dist[row + q]!;
-      if (g >= cap) continue;
-      if (g === 0) {
-        zeros++;
-        if (q > 0 && q < last && dist[row + q - 1] === 0 && dist[row + q + 1] === 0) continue;
+      if (g >= cap) {
+        prev = g;
+        continue;
       }
+      if (g === 0 && prev === 0 && q < last && dist[row + q + 1] === 0) continue; // inside a run
+      prev = g;
       const fq = g * g;
       if (k < 0) {
         k = 0;
@@ -276,17 +280,22 @@ export function squaredDistance(
       z[k] = s;
       z[k + 1] = Infinity;
     }
-    if (k < 0) {
-      dist.fill(NO_FEATURE, row, row + n);
-      continue;
-    }
-    if (zeros === n) continue; // all features: already all 0
-    let j = 0;
-    for (let q = 0; q < n; q++) {
-      while (z[j + 1]! < q) j++;
-      if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
-      const dq = q - v[j]!;
-      dist[row + q] = dq * dq + fv[j]!;
+    // No root: every pixel of the row is FAR already. Otherwise each parabola writes only the
+    // part of its interval closer than `cap` to its root: anything further is >= cap^2, and the
+    // FAR (or larger) value already there says so. Work is proportional to the edge, not the row.
+    for (let j = 0, from = 0; j <= k; j++) {
+      const root = v[j]!;
+      const zEnd = z[j + 1]!; // this parabola is lowest on [z[j], z[j+1]]: q <= zEnd
+      const end = zEnd < last ? Math.floor(zEnd) : last;
+      let q = root - cap + 1 > from ? root - cap + 1 : from;
+      const stop = root + cap - 1 < end ? root + cap - 1 : end;
+      const f = fv[j]!;
+      for (; q <= stop; q++) {
+        if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
+        const dq = q - root;
+        dist[row + q] = dq * dq + f;
+      }
+      if (end + 1 > from) from = end + 1;
     }
   }
 }
