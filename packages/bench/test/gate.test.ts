@@ -22,7 +22,10 @@ function bench(command: string, inject?: string) {
   delete env.STICKERKEY_BENCH_INJECT;
   if (inject) env.STICKERKEY_BENCH_INJECT = inject;
   const r = spawnSync(process.execPath, [cli, command, ...common], { env, encoding: 'utf8', timeout: 280_000 });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+  const out = `${r.stdout}\n${r.stderr}`;
+  // The gate's own verdict lines, so a CI log shows what was measured and decided.
+  console.log(`bench ${command}${inject ? ` (STICKERKEY_BENCH_INJECT=${inject})` : ''}: exit ${r.status}\n${out.split('\n').filter((l) => /^(\s+\[|\||verdict|✔)/.test(l)).join('\n')}`);
+  return { code: r.status, out };
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
