@@ -141,7 +141,8 @@ export const alphaBevel = defineEffect({
     for (let y = bt; y < bb; y++) {
       const mid = y * width;
       for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
-        if (data[p + 3] === 0 || dist[mid + x]! >= flatFrom) continue;
+        // Distance first: the flat inside (most of the box) is skipped on one contiguous read.
+        if (dist[mid + x]! >= flatFrom || data[p + 3] === 0) continue;
         const here = mid + x;
         let gx = 0;
         let gy = 0;

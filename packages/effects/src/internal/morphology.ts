@@ -210,93 +210,102 @@ export function squaredDistance(
   const far = NO_FEATURE;
   const flip = invert ? 255 : 0;
   const t = invert ? 256 - threshold : threshold; // v < t  <=>  255 - v >= 256 - t
-
-  // 1. Vertical distance to the nearest feature in the same column (capped), all columns at
-  //    once so memory is read in order: top-down from the row above, then bottom-up from the
-  //    row below. Squared when the row pass reads it.
-  {
-    const row = y0 * width;
-    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
-  }
-  for (let y = y0 + 1; y < y1; y++) {
-    const row = y * width;
-    const above = row - width;
-    for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) {
-      if ((data[i]! ^ flip) >= t) dist[row + x] = 0;
-      else {
-        const d = dist[above + x]! + 1; // FAR + 1 is FAR (and >= cap)
-        dist[row + x] = d < cap ? d : far;
-      }
-    }
-  }
-  for (let y = y1 - 2; y >= y0; y--) {
-    const row = y * width;
-    const below = row + width;
-    for (let x = x0; x < x1; x++) {
-      const d = dist[below + x]! + 1;
-      if (d < cap && d < dist[row + x]!) dist[row + x] = d;
-    }
-  }
-
-  // 2. Along each row: D(x) = min over q of (x - q)^2 + G(q)^2, the lower envelope of parabolas
-  //    rooted at the columns that have a feature near enough (v: roots, fv: their G^2, z: where
-  //    each starts to be lowest). Inside a run of zeros only the two ends can be nearest to
-  //    anything outside the run (the run itself is 0), so only they are added: solid areas cost
-  //    a compare per pixel.
   const n = x1 - x0;
-  const last = n - 1;
+  // Once row y has its column distances, row y - lag can no longer change (see below).
+  const lag = cap - 1;
+
+  // One top-down sweep. 1. Vertical distance to the nearest feature in the same column, capped:
+  //    from the row above, and when a feature starts below non-features, walked back up its
+  //    column (at most cap - 1 rows, so the work is proportional to the edge, not the area; this
+  //    replaces a whole bottom-up pass). 2. Each row whose column distances are final (lag rows
+  //    behind, still in cache) goes through the row pass.
   for (let y = y0; y < y1; y++) {
-    const row = y * width + x0;
-    let k = -1;
-    let prev = -1; // G of the previous pixel (-1 before the first)
-    for (let q = 0; q < n; q++) {
-      const g = dist[row + q]!;
-      if (g >= cap) {
-        prev = g;
-        continue;
+    const row = y * width;
+    if (y === y0) {
+      for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
+    } else {
+      const above = row - width;
+      for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) {
+        const up = dist[above + x]!;
+        if ((data[i]! ^ flip) >= t) {
+          dist[row + x] = 0;
+          if (up !== 0) {
+            // The top of a run of features: the non-features above are k rows from it. Stop at
+            // one already as close (then all above it are too: distances grow by 1 per row).
+            for (let k = 1, q = above + x, yq = y - 1; k < cap && yq >= y0; k++, q -= width, yq--) {
+              if (dist[q]! <= k) break;
+              dist[q] = k;
+            }
+          }
+        } else {
+          const d = up + 1; // FAR + 1 is FAR (and >= cap)
+          dist[row + x] = d < cap ? d : far;
+        }
       }
-      if (g === 0 && prev === 0 && q < last && dist[row + q + 1] === 0) continue; // inside a run
+    }
+    if (y - lag >= y0) envelopeRow(dist, (y - lag) * width + x0, n, cap, v, fv, z);
+  }
+  for (let y = Math.max(y0, y1 - lag); y < y1; y++) envelopeRow(dist, y * width + x0, n, cap, v, fv, z);
+}
+
+/**
+ * Row pass of `squaredDistance` on the n pixels from `row`: D(x) = min over q of (x - q)^2 + G(q)^2,
+ * the lower envelope of parabolas rooted at the columns that have a feature nearer than `cap`
+ * (v: roots, fv: their G^2, z: where each starts to be lowest). Inside a run of zeros only the two
+ * ends can be nearest to anything outside the run (the run itself is 0), so only they are added:
+ * solid areas cost a compare per pixel.
+ */
+function envelopeRow(dist: Float32Array, row: number, n: number, cap: number, v: Int32Array, fv: Float64Array, z: Float64Array): void {
+  const last = n - 1;
+  let k = -1;
+  let prev = -1; // G of the previous pixel (-1 before the first)
+  for (let q = 0; q < n; q++) {
+    const g = dist[row + q]!;
+    if (g >= cap) {
       prev = g;
-      const fq = g * g;
-      if (k < 0) {
-        k = 0;
-        v[0] = q;
-        fv[0] = fq;
-        z[0] = -Infinity;
-        z[1] = Infinity;
-        continue;
-      }
-      // z[0] is -Infinity and s is finite, so k never drops below 0.
-      let p = v[k]!;
-      let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
-      while (s <= z[k]!) {
-        k--;
-        p = v[k]!;
-        s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
-      }
-      k++;
-      v[k] = q;
-      fv[k] = fq;
-      z[k] = s;
-      z[k + 1] = Infinity;
+      continue;
     }
-    // No root: every pixel of the row is FAR already. Otherwise each parabola writes only the
-    // part of its interval closer than `cap` to its root: anything further is >= cap^2, and the
-    // FAR (or larger) value already there says so. Work is proportional to the edge, not the row.
-    for (let j = 0, from = 0; j <= k; j++) {
-      const root = v[j]!;
-      const zEnd = z[j + 1]!; // this parabola is lowest on [z[j], z[j+1]]: q <= zEnd
-      const end = zEnd < last ? Math.floor(zEnd) : last;
-      let q = root - cap + 1 > from ? root - cap + 1 : from;
-      const stop = root + cap - 1 < end ? root + cap - 1 : end;
-      const f = fv[j]!;
-      for (; q <= stop; q++) {
-        if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
-        const dq = q - root;
-        dist[row + q] = dq * dq + f;
-      }
-      if (end + 1 > from) from = end + 1;
+    if (g === 0 && prev === 0 && q < last && dist[row + q + 1] === 0) continue; // inside a run
+    prev = g;
+    const fq = g * g;
+    if (k < 0) {
+      k = 0;
+      v[0] = q;
+      fv[0] = fq;
+      z[0] = -Infinity;
+      z[1] = Infinity;
+      continue;
     }
+    // z[0] is -Infinity and s is finite, so k never drops below 0.
+    let p = v[k]!;
+    let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
+    while (s <= z[k]!) {
+      k--;
+      p = v[k]!;
+      s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
+    }
+    k++;
+    v[k] = q;
+    fv[k] = fq;
+    z[k] = s;
+    z[k + 1] = Infinity;
+  }
+  // No root: every pixel of the row is FAR already. Otherwise each parabola writes only the
+  // part of its interval closer than `cap` to its root: anything further is >= cap^2, and the
+  // FAR (or larger) value already there says so. Work is proportional to the edge, not the row.
+  for (let j = 0, from = 0; j <= k; j++) {
+    const root = v[j]!;
+    const zEnd = z[j + 1]!; // this parabola is lowest on [z[j], z[j+1]]: q <= zEnd
+    const end = zEnd < last ? Math.floor(zEnd) : last;
+    let q = root - cap + 1 > from ? root - cap + 1 : from;
+    const stop = root + cap - 1 < end ? root + cap - 1 : end;
+    const f = fv[j]!;
+    for (; q <= stop; q++) {
+      if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
+      const dq = q - root;
+      dist[row + q] = dq * dq + f;
+    }
+    if (end + 1 > from) from = end + 1;
   }
 }
 
