@@ -258,37 +258,17 @@ export function squaredDistance(
 function envelopeRow(dist: Float32Array, row: number, n: number, cap: number, v: Int32Array, fv: Float64Array, z: Float64Array): void {
   const last = n - 1;
   let k = -1;
-  let prev = -1; // G of the previous pixel (-1 before the first)
   for (let q = 0; q < n; q++) {
     const g = dist[row + q]!;
-    if (g >= cap) {
-      prev = g;
-      continue;
+    if (g >= cap) continue;
+    if (g === 0 && q < last && dist[row + q + 1] === 0) {
+      // A run of features: its first pixel is a root, then a tight loop to its last one.
+      k = addParabola(q, 0, k, v, fv, z);
+      let e = q + 1;
+      while (e < last && dist[row + e + 1] === 0) e++;
+      q = e;
     }
-    if (g === 0 && prev === 0 && q < last && dist[row + q + 1] === 0) continue; // inside a run
-    prev = g;
-    const fq = g * g;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      fv[0] = fq;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    // z[0] is -Infinity and s is finite, so k never drops below 0.
-    let p = v[k]!;
-    let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
-    while (s <= z[k]!) {
-      k--;
-      p = v[k]!;
-      s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
-    }
-    k++;
-    v[k] = q;
-    fv[k] = fq;
-    z[k] = s;
-    z[k + 1] = Infinity;
+    k = addParabola(q, g * g, k, v, fv, z);
   }
   // No root: every pixel of the row is FAR already. Otherwise each parabola writes only the
   // part of its interval closer than `cap` to its root: anything further is >= cap^2, and the
@@ -307,6 +287,34 @@ function envelopeRow(dist: Float32Array, row: number, n: number, cap: number, v:
     }
     if (end + 1 > from) from = end + 1;
   }
+}
+
+/**
+ * Adds the parabola rooted at column q with value fq (squared column distance) to the lower
+ * envelope of `envelopeRow` (k: index of its last parabola, -1 when empty); returns the new k.
+ */
+function addParabola(q: number, fq: number, k: number, v: Int32Array, fv: Float64Array, z: Float64Array): number {
+  if (k < 0) {
+    v[0] = q;
+    fv[0] = fq;
+    z[0] = -Infinity;
+    z[1] = Infinity;
+    return 0;
+  }
+  // z[0] is -Infinity and s is finite, so k never drops below 0.
+  let p = v[k]!;
+  let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
+  while (s <= z[k]!) {
+    k--;
+    p = v[k]!;
+    s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
+  }
+  k++;
+  v[k] = q;
+  fv[k] = fq;
+  z[k] = s;
+  z[k + 1] = Infinity;
+  return k;
 }
 
 /**
