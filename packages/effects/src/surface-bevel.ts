@@ -78,6 +78,10 @@ interface State extends Light {
   gradY: Float32Array;
   /** Per grid cell (scale 2): 1 when the gradient is 0 on it and its right/lower neighbours. */
   quiet: Uint8Array;
+  /** Per cell of one grid row (scale 2): the next cell at or after it that is not quiet. */
+  loud: Int32Array;
+  /** Per grid column c (0..gw): the first frame column whose read-back starts at cell c or later. */
+  firstX: Int32Array;
   /** Bilinear read-back from the grid (scale 2): cells and weight of the second cell. */
   col0: Int32Array;
   col1: Int32Array;
@@ -101,6 +105,14 @@ function bilinearTable(n: number, scale: number, cells: number) {
     w[x] = u - a;
   }
   return { i0, i1, w };
+}
+
+/** For each grid column c (and gw): the first frame column x with col0[x] >= c (width if none). */
+function firstColumns(col0: Int32Array, cells: number, width: number): Int32Array {
+  const first = new Int32Array(cells + 1).fill(width);
+  for (let x = width - 1; x >= 0; x--) first[col0[x]!] = x;
+  for (let c = cells - 1; c >= 0; c--) if (first[c + 1]! < first[c]!) first[c] = first[c + 1]!;
+  return first;
 }
 
 /** Sobel / 8 of the texture's luminance: its slope in levels per px, once per job. */
@@ -220,6 +232,8 @@ export const surfaceBevel = defineEffect({
       gradX: new Float32Array(scale === 1 ? 0 : gw * gh),
       gradY: new Float32Array(scale === 1 ? 0 : gw * gh),
       quiet: new Uint8Array(scale === 1 ? 0 : gw * gh),
+      loud: new Int32Array(scale === 1 ? 0 : gw + 1),
+      firstX: firstColumns(cols.i0, gw, width),
       col0: cols.i0,
       col1: cols.i1,
       colW: cols.w,
@@ -308,7 +322,7 @@ export const surfaceBevel = defineEffect({
     }
 
     // 2b. Half resolution: gradient on the grid (per frame px: / 2), then read back bilinearly.
-    const { gradX, gradY } = s;
+    const { gradX, gradY, quiet } = s;
     const gxMax = gw - 1;
     for (let gy = top; gy < bottom; gy++) {
       const up = (gy > top ? gy - 1 : top) * gw;
@@ -320,37 +334,52 @@ export const surfaceBevel = defineEffect({
         const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
         const d = heights[mid + xl]!, f = heights[mid + xr]!;
         const g = heights[down + xl]!, h = heights[down + gx]!, i = heights[down + xr]!;
-        gradX[mid + gx] = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
-        gradY[mid + gx] = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
+        const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
+        const sy = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
+        gradX[mid + gx] = sx;
+        gradY[mid + gx] = sy;
+        quiet[mid + gx] = sx === 0 && sy === 0 ? 1 : 0; // flat cell; widened to 2x2 below
       }
     }
     // Cells whose 2x2 read-back neighbourhood is flat: the inside of the character, most of it.
-    // One byte read there instead of eight floats.
-    const quiet = s.quiet;
+    // One byte read there instead of eight floats. In place, left to right and top down: the
+    // right and lower neighbours read are still the per-cell flags.
     for (let gy = top; gy < bottom; gy++) {
       const mid = gy * gw;
-      const next = gy + 1 < bottom ? mid + gw : mid;
+      const down = gy + 1 < bottom ? gw : 0;
       for (let gx = left, q = mid + left; gx < right; gx++, q++) {
         const r = gx + 1 < right ? 1 : 0;
-        quiet[q] =
-          gradX[q] === 0 && gradY[q] === 0 && gradX[q + r] === 0 && gradY[q + r] === 0 &&
-          gradX[next - mid + q] === 0 && gradY[next - mid + q] === 0 && gradX[next - mid + q + r] === 0 && gradY[next - mid + q + r] === 0
-            ? 1
-            : 0;
+        quiet[q] = quiet[q]! & quiet[q + r]! & quiet[q + down]! & quiet[q + down + r]!;
       }
     }
     const useQuiet = tgx === null;
-    const { col0, col1, colW, row0, row1, rowW } = s;
+    const { col0, col1, colW, row0, row1, rowW, loud, firstX } = s;
+    let loudRow = -1;
     for (let y = bt; y < bb; y++) {
       const ra = row0[y]! * gw;
       const rb = row1[y]! * gw;
       const wy = rowW[y]!;
       const mid = y * width;
-      for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
+      if (useQuiet && ra !== loudRow) {
+        // Two frame rows read each grid row: for each of its cells, the next one not quiet.
+        for (let c = right - 1, next = right; c >= left; c--) {
+          if (quiet[ra + c] !== 1) next = c;
+          loud[c] = next;
+        }
+        loudRow = ra;
+      }
+      for (let x = bl; x < br; x++) {
+        const i0 = col0[x]!;
+        if (useQuiet && quiet[ra + i0] === 1) {
+          // Flat up to the next loud cell (the inside, the far outside): jump to the first pixel
+          // that reads it, so the cost follows the bevel band, not the box.
+          const nx = firstX[loud[i0]!]!;
+          if (nx > x + 1) x = nx - 1;
+          continue;
+        }
+        const p = (mid + x) << 2;
         const alpha = data[p + 3]!;
         if (alpha === 0) continue;
-        const i0 = col0[x]!;
-        if (useQuiet && quiet[ra + i0] === 1) continue;
         const i1 = col1[x]!;
         const wx = colW[x]!;
         const xa = gradX[ra + i0]! + (gradX[ra + i1]! - gradX[ra + i0]!) * wx;
