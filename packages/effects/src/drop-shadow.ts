@@ -68,6 +68,10 @@ interface State {
   rowW: Int32Array;
   /** The shadow matte on the shadow grid, one channel. */
   matte: Uint8Array;
+  /** Per grid cell of the row pair being composited: the next cell of either row that is not 0. */
+  nextLit: Int32Array;
+  /** Per grid column c (0..gw): the first frame column whose read-back starts at cell c or later. */
+  firstX: Int32Array;
   blur: BlurScratch;
   gridRect: Bounds;
 }
@@ -85,6 +89,14 @@ function bilinearTable(n: number, scale: number, cells: number) {
     w[x] = Math.round((u - a) * 256);
   }
   return { i0, i1, w };
+}
+
+/** For each grid column c (and gw): the first frame column x with col0[x] >= c (width if none). */
+function firstColumns(col0: Int32Array, cells: number, width: number): Int32Array {
+  const first = new Int32Array(cells + 1).fill(width);
+  for (let x = width - 1; x >= 0; x--) first[col0[x]!] = x;
+  for (let c = cells - 1; c >= 0; c--) if (first[c + 1]! < first[c]!) first[c] = first[c + 1]!;
+  return first;
 }
 
 export const dropShadow = defineEffect({
@@ -127,6 +139,8 @@ export const dropShadow = defineEffect({
       row1: rows.i1,
       rowW: rows.w,
       matte: new Uint8Array(gw * gh),
+      nextLit: new Int32Array(gw + 1),
+      firstX: firstColumns(cols.i0, gw, size.width),
       blur: createBlurScratch({ width: gw, height: gh }, 1),
       gridRect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
@@ -192,7 +206,19 @@ export const dropShadow = defineEffect({
         }
         const rowA = ya * width;
         const rowB = yb * width;
+        // Cells whose four pixels all lie in the source: no test per pixel (most of the row).
+        const fastFrom = Math.min(gr, Math.max(gl, Math.ceil((sl + dx) / 2)));
+        const fastTo = Math.max(fastFrom, Math.min(gr, Math.floor((sr + dx - 1) / 2)));
+        if (okA && okB) {
+          for (let gx = fastFrom, pa = ((rowA + 2 * gx - dx) << 2) + 3, pb = ((rowB + 2 * gx - dx) << 2) + 3; gx < fastTo; gx++, pa += 8, pb += 8) {
+            matte[row + gx] = (data[pa]! + data[pa + 4]! + data[pb]! + data[pb + 4]! + 2) >> 2;
+          }
+        }
         for (let gx = gl; gx < gr; gx++) {
+          if (gx === fastFrom && okA && okB) {
+            gx = fastTo - 1;
+            continue;
+          }
           const xa = 2 * gx - dx;
           const xb = xa + 1;
           const inA = xa >= sl && xa < sr;
@@ -249,15 +275,40 @@ export const dropShadow = defineEffect({
         }
       }
     } else {
+      const { nextLit, firstX } = s;
+      // Cells the read-back can touch: the grid rectangle and its zeroed ring.
+      const cl = Math.max(0, gl - 1);
+      const cRight = Math.min(gw, gr + 1);
+      let litA = -1;
+      let litB = -1;
       for (let y = ht; y < hb; y++) {
         const ra = row0[y]! * gw;
         const rb = row1[y]! * gw;
         const wy = rowW[y]!;
-        for (let x = hl, p = (y * width + hl) << 2; x < hr; x++, p += 4) {
-          const ac = data[p + 3]!;
-          if (ac === 255) continue; // an opaque character hides the shadow
+        if (ra !== litA || rb !== litB) {
+          // Two frame rows share a pair of grid rows: for each cell, the next one lit in either.
+          for (let c = cRight - 1, next = gw; c >= cl; c--) {
+            if (matte[ra + c] !== 0 || matte[rb + c] !== 0) next = c;
+            nextLit[c] = next;
+          }
+          litA = ra;
+          litB = rb;
+        }
+        const mid = y * width;
+        for (let x = hl; x < hr; x++) {
           const i0 = col0[x]!;
           const i1 = col1[x]!;
+          const lit = nextLit[i0]!;
+          if (lit > i1) {
+            // Four zero cells: no shadow here nor up to the first pixel that reads cell lit;
+            // jumping there makes the cost follow the shadow, not its bounding box.
+            const nx = firstX[lit - 1]!;
+            if (nx > x + 1) x = nx - 1;
+            continue;
+          }
+          const p = (mid + x) << 2;
+          const ac = data[p + 3]!;
+          if (ac === 255) continue; // an opaque character hides the shadow
           const wx = colW[x]!;
           const top = matte[ra + i0]! * (256 - wx) + matte[ra + i1]! * wx;
           const bottom = matte[rb + i0]! * (256 - wx) + matte[rb + i1]! * wx;
