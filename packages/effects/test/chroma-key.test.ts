@@ -163,16 +163,15 @@ describe('chroma-key truth on tiny frames', () => {
     expect(or! - ob!).toBeGreaterThan(50); // olive stays yellow-green
   });
 
-  it('with despillProtect, keeps an opaque colour close to the screen closer to itself', () => {
+  it('spares an opaque colour close to the screen away from the outline (despillProtect, default 1)', () => {
+    // A 1x1 frame has no outline: the pixel is interior.
     const teal = [44, 150, 124];
-    const far = (c: number[]) => Math.abs(c[0]! - teal[0]!) + Math.abs(c[1]! - teal[1]!) + Math.abs(c[2]! - teal[2]!);
-    const plain = px(keyed(screen, 1, 1, [teal]), 0);
-    const protectedTeal = px(keyed({ ...screen, despillProtect: 1 }, 1, 1, [teal]), 0);
-    expect(protectedTeal[3]).toBe(255);
-    expect(far(protectedTeal)).toBeLessThan(far(plain));
-    // A skin tone with spill is far from the screen: still despilled in full.
+    expect(px(keyed(screen, 1, 1, [teal]), 0)).toEqual([...teal, 255]);
+    const unprotected = px(keyed({ ...screen, despillProtect: 0 }, 1, 1, [teal]), 0);
+    expect(unprotected[1]).toBeLessThan(teal[1]! - 15);
+    // A skin tone with spill is far from the screen: despilled in full either way.
     const spilled = [200, 215, 150];
-    expect(px(keyed({ ...screen, despillProtect: 1 }, 1, 1, [spilled]), 0)).toEqual(px(keyed(screen, 1, 1, [spilled]), 0));
+    expect(px(keyed(screen, 1, 1, [spilled]), 0)).toEqual(px(keyed({ ...screen, despillProtect: 0 }, 1, 1, [spilled]), 0));
   });
 
   it('with despill 0, leaves colours alone', () => {
@@ -208,6 +207,79 @@ describe('chroma-key truth on tiny frames', () => {
     // Grey stays grey in any basis.
     const any = screenBasis({ r: 200, g: 60, b: 140 });
     for (let row = 0; row < 3; row++) expect(any[row * 3]! + any[row * 3 + 1]! + any[row * 3 + 2]!).toBeCloseTo(1, 9);
+  });
+});
+
+describe('chroma-key despill near the outline only', () => {
+  /** HSV hue (degrees) and saturation (0-1). */
+  const hsv = (c: number[]): [number, number] => {
+    const [r, g, b] = [c[0]!, c[1]!, c[2]!];
+    const hi = Math.max(r, g, b), lo = Math.min(r, g, b);
+    const h = (Math.atan2(Math.sqrt(3) * (g - b), 2 * r - g - b) * 180) / Math.PI;
+    return [h < 0 ? h + 360 : h, hi > 0 ? (hi - lo) / hi : 0];
+  };
+  const TEAL = [42, 160, 138]; // #2aa08a: a prop near the screen colour
+  const ORANGE = [236, 128, 52];
+  // Spill: the screen's light mixed into the teal at the outline (what a real shot shows there).
+  const SPILLED = TEAL.map((v, c) => Math.round(0.8 * v + 0.2 * GREEN[c]!));
+  const W = 96, H = 72;
+  // Orange body from x 16 to 80, y 8 to 64; a teal patch inside it, 12 px from the outline; a
+  // column of spill-tinted teal along the body's left side.
+  const scene = (): Frame => {
+    const pixels: number[][] = [];
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const body = x >= 16 && x < 80 && y >= 8 && y < 64;
+        const patch = x >= 28 && x < 68 && y >= 20 && y < 52;
+        pixels.push(!body ? GREEN : patch ? TEAL : x === 16 ? SPILLED : ORANGE);
+      }
+    }
+    return frameOf(W, H, pixels);
+  };
+
+  it('keeps a teal patch inside the character teal, and despills a spill-tinted pixel at its edge', () => {
+    const f = scene();
+    chromaKey.apply(prepared({ screen: '#2eb650' }, f), f);
+    const [h0, s0] = hsv(TEAL);
+    for (let y = 20; y < 52; y++) {
+      for (let x = 28; x < 68; x++) {
+        const c = px(f, y * W + x);
+        const [h, s] = hsv(c);
+        expect(c[3]).toBe(255);
+        expect(Math.abs(h - h0)).toBeLessThan(3);
+        expect(s).toBeGreaterThan(0.9 * s0);
+      }
+    }
+    // The spill-tinted column at the outline: kept, its screen excess removed.
+    for (let y = 10; y < 62; y++) {
+      const [r, g, b, a] = px(f, y * W + 16);
+      expect(a).toBeGreaterThan(100);
+      expect(g).toBeLessThan(SPILLED[1]! - 15);
+      expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it('greys the same patch when despillProtect is 0 (what the default avoids)', () => {
+    const f = scene();
+    chromaKey.apply(prepared({ screen: '#2eb650', despillProtect: 0 }, f), f);
+    const [h0] = hsv(TEAL);
+    const [h] = hsv(px(f, 36 * W + 48));
+    expect(Math.abs(h - h0)).toBeGreaterThan(15);
+  });
+
+  it('fades from full despill at the outline to none inside, without a step', () => {
+    // A wide teal body on the screen: teal right up to its outline.
+    const pixels: number[][] = [];
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixels.push(x >= 16 && x < 80 && y >= 8 && y < 64 ? TEAL : GREEN);
+    const f = frameOf(W, H, pixels);
+    chromaKey.apply(prepared({ screen: '#2eb650' }, f), f);
+    const row = Array.from({ length: 32 }, (_, i) => px(f, 36 * W + 16 + i)[1]!);
+    expect(row[1]).toBeLessThan(TEAL[1]! - 15); // despilled next to the outline
+    expect(row[31]).toBe(TEAL[1]); // untouched in the middle
+    for (let i = 2; i < 31; i++) {
+      expect(row[i]!).toBeGreaterThanOrEqual(row[i - 1]!); // monotone
+      expect(row[i]! - row[i - 1]!).toBeLessThan(20); // no hard step
+    }
   });
 });
 
