@@ -60,13 +60,19 @@ export function referenceTable(summaries: readonly CaseSummary[]): string {
 
 /** The seed guide's "Expected Memory Profile", measured: milestone -> tree MB per case. */
 export function profileTable(summaries: readonly CaseSummary[]): string {
-  const labels: string[] = [];
+  // Rows in pipeline order: each milestone placed by its mean relative position in the profiles
+  // that have it (a 5 s clip's `frame 60` sorts between a 60 s clip's `frame 50` and `frame 100`).
+  const position = new Map<string, number[]>();
   for (const s of summaries) {
-    for (const row of s.profile) {
+    s.profile.forEach((row, i) => {
       const key = row.label.startsWith('frame ') && row.label.includes('/') ? row.label.slice(0, row.label.indexOf('/')) : row.label;
-      if (!labels.includes(key)) labels.push(key);
-    }
+      const at = position.get(key) ?? [];
+      at.push(i / Math.max(1, s.profile.length - 1));
+      position.set(key, at);
+    });
   }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const labels = [...position.keys()].sort((a, b) => mean(position.get(a)!) - mean(position.get(b)!));
   const lookup = (s: CaseSummary, key: string) =>
     s.profile.find((r) => r.label === key || (r.label.startsWith(`${key}/`) && key.startsWith('frame ')));
   const lines = [`| stage | ${summaries.map((s) => s.id).join(' | ')} |`, `|---|${summaries.map(() => '---:').join('|')}|`];
