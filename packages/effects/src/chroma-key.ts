@@ -177,6 +177,7 @@ const PROTECT_START = 1 / 4;
 const INTERIOR_OPAQUE = 12;
 /** Frame buffers whose 32-bit views are kept: more than any frame pool holds. */
 const MAX_VIEWS = 16;
+const NO_CELLS = new Uint8Array(0);
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 interface Refine {
@@ -252,6 +253,8 @@ export interface ChromaKeyState {
   readonly spillShift: number;
   readonly spillWeight: Float32Array | null;
   readonly spillCells: Uint8Array | null;
+  /** 1 per cell holding a pixel the keying pass spared; cleared as the near-outline pass reads it. */
+  readonly sparedCells: Uint8Array | null;
   readonly spillCols: number;
   readonly spillRows: number;
   readonly spillDist: DistanceScratch | null;
@@ -432,6 +435,7 @@ export const chromaKey = defineEffect({
       spillShift,
       spillWeight,
       spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
+      sparedCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
       spillCols,
       spillRows,
       spillDist: protecting ? createDistanceScratch({ width: spillCols, height: spillRows }) : null,
@@ -522,6 +526,9 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
   // Box of the opaque pixels despill spared (protected): only they can need despilling near the
   // outline later, everything else is despilled in full already.
   let pLeft = width, pRight = 0, pTop = height, pBottom = 0;
+  // Not reached unless protecting, when sparedCells exists (no allocation: a shared empty array).
+  const sparedCells = st.sparedCells ?? NO_CELLS;
+  const { spillShift: shift, spillCols } = st;
   const { edgeIdx, edgeA, edgeAin, edgeS } = st;
   const edgeCap = edgeIdx.length;
   let edges = 0;
@@ -607,6 +614,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
             if (x >= pRight) pRight = x + 1;
             if (y < pTop) pTop = y;
             pBottom = y + 1;
+            sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
             if (t >= protectFull) continue;
             d *= (protectFull - t) * invProtect;
           }
@@ -667,7 +675,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
   spared.top = pTop;
   spared.right = pRight;
   spared.bottom = pBottom;
-  refineEdges(st, data, edges);
+  refineEdges(st, data, px, edges);
 }
 
 /**
@@ -679,7 +687,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
  * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
  * never counts as an opaque neighbour.
  */
-function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void {
+function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): void {
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
   const stride = width * 4;
   for (let k = 0; k < edges; k++) {
@@ -734,7 +742,7 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void 
   // not outline (a teal belly's border with the orange body has them: despilling around them
   // drew a grey ring round the belly).
   if (st.spillWeight !== null && st.spillRect.right > st.spillRect.left) {
-    spillDistances(st, data);
+    spillDistances(st, px);
     despillNearOutline(st, data);
   }
 }
@@ -752,7 +760,7 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, edges: number): void 
  * Despill is linear along its axis, so despilling what remains by w gives
  * 1 - (1 - w)(1 - w_interior): full where w is 1, the interior's result where it is 0.
  */
-function spillDistances(st: ChromaKeyState, data: Uint8Array): void {
+function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
   const { width, height, spillShift: shift, spillCols: cols, spillRows: rows } = st;
   const cells = st.spillCells!;
   const weight = st.spillWeight!;
@@ -771,10 +779,17 @@ function spillDistances(st: ChromaKeyState, data: Uint8Array): void {
   for (let cy = r.top; cy < r.bottom; cy++) cells.fill(0, cy * cols + r.left, cy * cols + r.right);
   const x0 = r.left << shift, x1 = Math.min(width, r.right << shift);
   const y0 = r.top << shift, y1 = Math.min(height, r.bottom << shift);
+  const cell = 1 << shift;
   for (let y = y0; y < y1; y++) {
     const row = (y >> shift) * cols;
-    for (let x = x0, p = (y * width + x0) * 4 + 3; x < x1; x++, p += 4) {
-      if (data[p] !== 255) cells[row + (x >> shift)] = 255;
+    const i1 = y * width + x1;
+    // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
+    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much).
+    for (let cx = r.left, i = y * width + x0; i < i1; cx++) {
+      const end = i + cell < i1 ? i + cell : i1;
+      let all = 0xffffffff;
+      for (; i < end; i++) all &= px[i]!;
+      if (all >>> 24 !== 255) cells[row + cx] = 255;
     }
   }
   squaredDistance(cells, cols, rows, r, 128, false, st.spillDist!, Math.sqrt(weight.length));
@@ -788,12 +803,17 @@ function despillNearOutline(st: ChromaKeyState, data: Uint8Array): void {
   const dist = st.spillDist!.dist;
   const cl = s.left >> shift, ct = s.top >> shift;
   const cr = ((s.right - 1) >> shift) + 1, cb = ((s.bottom - 1) >> shift) + 1;
-  // Cell by cell: the interior of a belly (far from any edge) is skipped a cell at a time.
+  const spared = st.sparedCells!;
+  // Cell by cell, only cells holding a spared pixel: the rest of the character is despilled in
+  // full already, and the interior of a belly (far from any edge) is skipped a cell at a time.
   for (let cy = ct; cy < cb; cy++) {
     const y0 = cy << shift > s.top ? cy << shift : s.top;
     const y1 = (cy + 1) << shift < s.bottom ? (cy + 1) << shift : s.bottom;
     for (let cx = cl; cx < cr; cx++) {
-      const d2 = dist[cy * cols + cx]!;
+      const c = cy * cols + cx;
+      if (spared[c] === 0) continue;
+      spared[c] = 0;
+      const d2 = dist[c]!;
       if (d2 >= cap) continue;
       const w = weight[d2]!;
       if (w === 0) continue;
