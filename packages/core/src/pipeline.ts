@@ -279,23 +279,19 @@ function round2(n: number): number {
 
 /**
  * `count` frames spread over the clip at canvas size, for one-off estimates in `preload`
- * (the screen colour). Allocated here, once per job, not from the pool.
+ * (the screen colour). Allocated here, once per job, not from the pool. Each frame is fetched
+ * by its own short decode that seeks first: a `select` over the whole stream would decode every
+ * frame of a long clip just to keep six.
  */
 async function sampleFrames(source: ProbeResult, pad: ReturnType<typeof canvasPadding>, canvas: FrameSize, count: number): Promise<Frame[]> {
   const wanted = Math.max(1, Math.min(count, source.frameCount));
-  const every = Math.max(1, Math.floor(source.frameCount / wanted));
-  const pool = new FramePool(canvas, wanted);
-  const decoder = new FrameDecoder({
-    input: source,
-    pad,
-    pool,
-    maxFrames: wanted,
-    selectFilter: `select=not(mod(n\\,${every})),setpts=N/FRAME_RATE/TB`,
-  });
   const frames: Frame[] = [];
-  for await (const frame of decoder) frames.push({ ...frame, data: frame.data });
-  await decoder.process.exited;
+  for (let k = 0; k < wanted; k++) {
+    const pool = new FramePool(canvas, 1);
+    const at = (source.duration * (k + 0.5)) / wanted;
+    const decoder = new FrameDecoder({ input: source, pad, pool, seek: at, maxFrames: 1 });
+    for await (const frame of decoder) frames.push({ ...frame, index: k, pts: at });
+    await decoder.process.exited;
+  }
   return frames;
 }
-
-

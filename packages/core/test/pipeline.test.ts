@@ -2,7 +2,7 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { probe, runPipeline, type OutputFormat, type StickerkeyError } from '../src/index.js';
+import { probe, runPipeline, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
 import { claimsAlphaButOpaque, countFrames, decodeAll, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
 
 let dir: string;
@@ -149,6 +149,31 @@ describe('runPipeline: failures leave nothing behind', () => {
       'Expected colour as #rrggbb for background but received "white"',
     );
     expect((await readdir(dir)).filter((f) => f.startsWith('x.'))).toEqual([]);
+  });
+});
+
+describe('runPipeline: preload context', () => {
+  it('gives stages padded sample frames spread over the clip, each decoded by a short seek', async () => {
+    const seen: { width: number; height: number; pts: number; corner: number; centre: number; hash: number }[] = [];
+    const sampler: Stage = {
+      name: 'sampler',
+      margin: 3,
+      producesAlpha: false,
+      async setup(ctx) {
+        for (const frame of await ctx.sampleFrames(3)) {
+          let hash = 0;
+          for (let i = 0; i < frame.data.length; i += 97) hash = (hash * 31 + frame.data[i]!) >>> 0;
+          seen.push({ width: frame.width, height: frame.height, pts: frame.pts, corner: frame.data[3]!, centre: frame.data[((48 * 166) + 83) * 4 + 3]!, hash });
+        }
+      },
+      process() {},
+    };
+    await runPipeline({ input: tenSeconds, output: join(dir, 'sampled.mov'), stages: [sampler], posterize: 8 });
+    expect(seen).toHaveLength(3);
+    for (const s of seen) expect(s).toMatchObject({ width: 166, height: 96, corner: 0, centre: 255 });
+    expect(seen.map((s) => Math.round(s.pts))).toEqual([2, 5, 8]);
+    // Three different moments of a moving test pattern: three different pictures.
+    expect(new Set(seen.map((s) => s.hash)).size).toBe(3);
   });
 });
 
