@@ -608,7 +608,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
           if (d <= 0) continue;
           // Away from the outline, spill is a small excess on a colour far from the screen; an
           // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
-          // fades out. Near the outline, spillNearOutline despills it in full after all.
+          // fades out. Near the outline, despillNearOutline despills it in full after all.
           if (t > protectStart) {
             if (x < pLeft) pLeft = x;
             if (x >= pRight) pRight = x + 1;
