@@ -18,6 +18,7 @@
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { blurChannel, blurReach, boxRadiiForSigma, createBlurScratch, type BlurScratch } from './internal/blur.js';
+import { bilinearTable, firstColumns } from './internal/grid-readback.js';
 
 const options = [
   { name: 'color', type: 'color', default: '#000000', help: 'Colour of the shadow' },
@@ -76,27 +77,12 @@ interface State {
   gridRect: Bounds;
 }
 
-/** For each of `n` frame pixels, the grid cells around its centre and the weight of the second. */
-function bilinearTable(n: number, scale: number, cells: number) {
-  const i0 = new Int32Array(n);
-  const i1 = new Int32Array(n);
-  const w = new Int32Array(n);
-  for (let x = 0; x < n; x++) {
-    const u = Math.max(0, (x + 0.5) / scale - 0.5);
-    const a = Math.min(cells - 1, Math.floor(u));
-    i0[x] = a;
-    i1[x] = Math.min(cells - 1, a + 1);
-    w[x] = Math.round((u - a) * 256);
-  }
-  return { i0, i1, w };
-}
 
-/** For each grid column c (and gw): the first frame column x with col0[x] >= c (width if none). */
-function firstColumns(col0: Int32Array, cells: number, width: number): Int32Array {
-  const first = new Int32Array(cells + 1).fill(width);
-  for (let x = width - 1; x >= 0; x--) first[col0[x]!] = x;
-  for (let c = cells - 1; c >= 0; c--) if (first[c + 1]! < first[c]!) first[c] = first[c + 1]!;
-  return first;
+/** Bilinear weights in 0..256 fixed point, for the integer composite loop. */
+function fixedWeights(w: Float64Array): Int32Array {
+  const fixed = new Int32Array(w.length);
+  for (let i = 0; i < w.length; i++) fixed[i] = Math.round(w[i]! * 256);
+  return fixed;
 }
 
 export const dropShadow = defineEffect({
@@ -134,10 +120,10 @@ export const dropShadow = defineEffect({
       opacityLut,
       col0: cols.i0,
       col1: cols.i1,
-      colW: cols.w,
+      colW: fixedWeights(cols.w),
       row0: rows.i0,
       row1: rows.i1,
-      rowW: rows.w,
+      rowW: fixedWeights(rows.w),
       matte: new Uint8Array(gw * gh),
       nextLit: new Int32Array(gw + 1),
       firstX: firstColumns(cols.i0, gw, size.width),

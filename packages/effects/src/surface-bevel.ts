@@ -19,6 +19,7 @@
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { blurChannelF32, blurReach, boxRadiiForSigma, createBlurScratchF32, type BlurScratchF32 } from './internal/blur.js';
+import { bilinearTable, firstColumns } from './internal/grid-readback.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -91,28 +92,6 @@ interface State extends Light {
   rowW: Float32Array;
   blur: BlurScratchF32;
   rect: Bounds;
-}
-
-function bilinearTable(n: number, scale: number, cells: number) {
-  const i0 = new Int32Array(n);
-  const i1 = new Int32Array(n);
-  const w = new Float32Array(n);
-  for (let x = 0; x < n; x++) {
-    const u = Math.max(0, (x + 0.5) / scale - 0.5);
-    const a = Math.min(cells - 1, Math.floor(u));
-    i0[x] = a;
-    i1[x] = Math.min(cells - 1, a + 1);
-    w[x] = u - a;
-  }
-  return { i0, i1, w };
-}
-
-/** For each grid column c (and gw): the first frame column x with col0[x] >= c (width if none). */
-function firstColumns(col0: Int32Array, cells: number, width: number): Int32Array {
-  const first = new Int32Array(cells + 1).fill(width);
-  for (let x = width - 1; x >= 0; x--) first[col0[x]!] = x;
-  for (let c = cells - 1; c >= 0; c--) if (first[c + 1]! < first[c]!) first[c] = first[c + 1]!;
-  return first;
 }
 
 /** Sobel / 8 of the texture's luminance: its slope in levels per px, once per job. */
@@ -236,10 +215,10 @@ export const surfaceBevel = defineEffect({
       firstX: firstColumns(cols.i0, gw, width),
       col0: cols.i0,
       col1: cols.i1,
-      colW: cols.w,
+      colW: Float32Array.from(cols.w),
       row0: rows.i0,
       row1: rows.i1,
-      rowW: rows.w,
+      rowW: Float32Array.from(rows.w),
       blur: createBlurScratchF32({ width: gw, height: gh }),
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
