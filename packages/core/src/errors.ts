@@ -74,8 +74,15 @@ export class FfmpegFailedError extends StickerkeyError {
 
 /** The job was cancelled through its AbortSignal; nothing was left behind. */
 export class CancelledError extends StickerkeyError {
-  constructor(message = 'The job was cancelled') {
-    super('CANCELLED', message);
+  constructor(message = 'The job was cancelled', options?: { cause?: unknown }) {
+    super('CANCELLED', message, options);
+  }
+
+  /** The error for an aborted signal, keeping why it was aborted (timeout, shutdown...) as the cause. */
+  static from(signal: AbortSignal): CancelledError {
+    const reason: unknown = signal.reason;
+    const why = reason instanceof Error && reason.name !== 'AbortError' ? `: ${reason.message}` : '';
+    return new CancelledError(`The job was cancelled${why}`, { cause: reason });
   }
 }
 

@@ -87,7 +87,7 @@ export interface PipelineResult {
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError();
+  if (signal?.aborted) throw CancelledError.from(signal);
 }
 
 /** Canvas padding: the largest reach of the stages, then one more column/row to keep sizes even (yuv420 needs it). */
@@ -265,7 +265,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await Promise.all([decoder?.process.exited, encoder?.process.exited]);
     await rm(temp, { force: true });
     monitor.stop();
-    if (signal?.aborted) throw new CancelledError();
+    if (signal?.aborted) throw CancelledError.from(signal);
     // Anything untyped is a bug of ours (or of an effect), not bad input: let it show as such.
     throw error;
   } finally {

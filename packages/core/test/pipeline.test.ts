@@ -117,9 +117,12 @@ describe('runPipeline: failures leave nothing behind', () => {
     await expect(stat(output)).rejects.toThrow(/ENOENT/);
   });
 
-  it('refuses an already-aborted signal before doing anything', async () => {
+  it('refuses an already-aborted signal before doing anything, keeping why it was aborted', async () => {
     const error = await refusal(runPipeline({ input: clip, output: join(dir, 'never.webm'), signal: AbortSignal.abort() }));
     expect(error.code).toBe('CANCELLED');
+    const shutdown = new Error('worker shutting down');
+    const why = await refusal(runPipeline({ input: clip, output: join(dir, 'never.webm'), signal: AbortSignal.abort(shutdown) }));
+    expect(why).toMatchObject({ code: 'CANCELLED', message: 'The job was cancelled: worker shutting down', cause: shutdown });
   });
 
   it('treats an upload cut mid-stream (index intact) as damaged input, not a short video', async () => {
