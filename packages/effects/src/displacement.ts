@@ -69,6 +69,9 @@ interface State {
   /** Made on the first frame whose bytes are not 4-aligned (never one from the pipeline's pool). */
   aligned: { bytes: Uint8Array; words: Uint32Array } | null;
   region: Bounds;
+  /** Per canvas row, first and one-past-last column holding a visible pixel (set by the copy). */
+  spanLeft: Int32Array;
+  spanRight: Int32Array;
   /** Alpha box found by apply when the frame carries none. */
   found: Bounds;
 }
@@ -179,6 +182,8 @@ export const displacement = defineEffect({
       views: new WeakMap(),
       aligned: null,
       region: { left: 0, top: 0, right: 0, bottom: 0 },
+      spanLeft: new Int32Array(height),
+      spanRight: new Int32Array(height),
       found: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
@@ -224,18 +229,63 @@ export const displacement = defineEffect({
       pixels = s.aligned.words;
     }
 
-    // Copy the source box into the bordered scratch (a word loop: subarray() per row would allocate).
+    // Copy the source box into the bordered scratch (a word loop: subarray() per row would allocate),
+    // noting on each row where its visible pixels start and end (empty: left > right).
     const stride = width + 2;
+    const { spanLeft, spanRight } = s;
     for (let y = st; y < sb; y++) {
-      const end = y * width + sr;
-      for (let i = y * width + sl, j = (y + 1) * stride + sl + 1; i < end; i++, j++) scratch[j] = pixels[i];
+      const row = y * width;
+      const end = row + sr;
+      let first = end;
+      let last = row + sl - 1;
+      for (let i = row + sl, j = (y + 1) * stride + sl + 1; i < end; i++, j++) {
+        const v = pixels[i]!;
+        scratch[j] = v;
+        if ((v & A_MASK) !== 0) {
+          if (first === end) first = i;
+          last = i;
+        }
+      }
+      spanLeft[y] = first - row;
+      spanRight[y] = last + 1 - row;
     }
 
     const left = r.left;
     const right = r.right;
+    // A pixel's four taps lie within `reach` px of it on both axes (the offsets are at most the
+    // margin, plus one for the floor and one for the second tap; edge clamping only pulls taps
+    // towards the frame's edge). So on each output row only the columns within reach of a visible
+    // pixel of the rows within reach can receive anything: the rest of the row (the screen around
+    // the character, often half the region) is written transparent without sampling. With wrap,
+    // taps may come from the far side: every column is sampled.
+    const reach = s.margin + 1;
+    const wrap = s.wrap;
     for (let y = r.top; y < r.bottom; y++) {
       const yFixed = y << FRAC;
-      for (let x = left, i = y * width + left; x < right; x++, i++) {
+      let from = left;
+      let to = right;
+      if (!wrap) {
+        let lo = width;
+        let hi = 0;
+        const y0 = y - reach < st ? st : y - reach;
+        const y1 = y + reach + 1 > sb ? sb : y + reach + 1;
+        for (let yy = y0; yy < y1; yy++) {
+          if (spanLeft[yy]! < lo) lo = spanLeft[yy]!;
+          if (spanRight[yy]! > hi) hi = spanRight[yy]!;
+        }
+        if (hi <= lo) {
+          from = left; // nothing visible within reach: the whole row is transparent
+          to = left;
+        } else {
+          from = lo - reach > left ? lo - reach : left;
+          to = hi + reach < right ? hi + reach : right;
+          if (to < from) to = from;
+        }
+        const row = y * width;
+        pixels.fill(0, row + left, row + from);
+        pixels.fill(0, row + to, row + right);
+      }
+      for (let x = from, i = y * width + from; x < to; x++, i++) {
         const fx = (x << FRAC) + offsetX[i];
         const fy = yFixed + offsetY[i];
         const kx = (fx >> FRAC) + pad; // arithmetic shift: floor, also for negative coordinates
