@@ -208,8 +208,13 @@ export function squaredDistance(
   // then only has to write pixels near a feature, not the whole rectangle.
   const cap = Math.min(width + height + 1, Math.ceil(maxDistance));
   const far = NO_FEATURE;
-  const flip = invert ? 255 : 0;
-  const t = invert ? 256 - threshold : threshold; // v < t  <=>  255 - v >= 256 - t
+  // Branch-free on `invert` (the same arithmetic runs for every caller): V8 compiles this function
+  // while its first caller's sweep is running; an operation that had never run yet (no type
+  // feedback) makes that code bail out when another caller reaches it, on every call, and the
+  // transform then ran unoptimised for dozens of frames in the sticker stack.
+  const inverted = invert ? 1 : 0;
+  const flip = 255 * inverted;
+  const t = threshold + inverted * (256 - 2 * threshold); // v < t  <=>  255 - v >= 256 - t
   const n = x1 - x0;
   // Once row y has its column distances, row y - lag can no longer change (see below).
   const lag = cap - 1;
@@ -219,9 +224,14 @@ export function squaredDistance(
   //    column (at most cap - 1 rows, so the work is proportional to the edge, not the area; this
   //    replaces a whole bottom-up pass). 2. Each row whose column distances are final (lag rows
   //    behind, still in cache) goes through the row pass.
-  for (let y = y0; y < y1; y++) {
+  // The sweep runs `lag` rows past the bottom for the last row passes, in the same loop rather
+  // than a loop after it: a loop that has not yet run when V8 compiles the sweep would bail out.
+  const yEnd = y1 + lag;
+  for (let y = y0; y < yEnd; y++) {
     const row = y * width;
-    if (y === y0) {
+    if (y >= y1) {
+      // past the rectangle: only the row passes still due
+    } else if (y === y0) {
       for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
     } else {
       const above = row - width;
@@ -245,7 +255,6 @@ export function squaredDistance(
     }
     if (y - lag >= y0) envelopeRow(dist, (y - lag) * width + x0, n, cap, v, fv, z);
   }
-  for (let y = Math.max(y0, y1 - lag); y < y1; y++) envelopeRow(dist, y * width + x0, n, cap, v, fv, z);
 }
 
 /**
