@@ -57,7 +57,7 @@ export interface Stage {
 export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, input?: OptionsInput): Stage {
   const options = resolveOptions(effect.name, effect.options, input);
   let state: unknown;
-  let prepared = false;
+  let prepared: FrameSize | undefined;
   return {
     name: effect.name,
     margin: Math.ceil(effect.margin?.(options) ?? 0),
@@ -65,10 +65,16 @@ export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, 
     async setup(ctx) {
       const preloaded = effect.preload ? await effect.preload(options, ctx) : undefined;
       state = effect.prepare(options, ctx.size, preloaded);
-      prepared = true;
+      prepared = ctx.size;
     },
     process(frame) {
+      // Checked here once for every effect: what prepare() built (tables, scratch) is sized for one canvas.
       if (!prepared) throw new Error(`Stage ${effect.name} used before setup()`);
+      if (frame.width !== prepared.width || frame.height !== prepared.height) {
+        throw new Error(
+          `Stage ${effect.name} was prepared for ${prepared.width}x${prepared.height} but received a ${frame.width}x${frame.height} frame`,
+        );
+      }
       effect.apply(state, frame);
     },
   };

@@ -27,5 +27,6 @@ describe('createStage', () => {
     frame.data[0] = 10;
     stage.process(frame);
     expect(frame.data[0]).toBe(245);
+    expect(() => stage.process(createFrame(2, 1))).toThrow('Stage invert was prepared for 1x1 but received a 2x1 frame');
   });
 });

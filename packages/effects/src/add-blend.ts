@@ -65,9 +65,6 @@ export const addBlend = defineEffect({
   apply(s: State, frame: Frame): void {
     if (s.mode === 'none') return;
     const { width, height } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`add-blend prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     const data = frame.data;
     const b = frame.alphaBounds;
     const left = b ? b.left : 0;

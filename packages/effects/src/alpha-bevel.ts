@@ -176,9 +176,6 @@ export const alphaBevel = defineEffect({
 
   apply(s: State, frame: Frame): void {
     const { width, height, heightOf, thickness } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`alpha-bevel prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     if (s.identity) return;
     const data = frame.data;
     const ab = frame.alphaBounds;

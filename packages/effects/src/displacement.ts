@@ -191,9 +191,6 @@ export const displacement = defineEffect({
   apply(s: State, frame: Frame): void {
     if (s.identity) return;
     const { width, height, scratch, offsetX, offsetY, columns, rows, pad } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`displacement prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     const data = frame.data;
     const bounds = frame.alphaBounds;
     // Source rectangle: the alpha box (everything outside it is transparent). Without one, find it:

@@ -134,9 +134,6 @@ export const dropShadow = defineEffect({
 
   apply(s: State, frame: Frame): void {
     const { width, height, dx, dy, scale, gw, gh, reach, matte, opacityLut, cr, cg, cb } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`drop-shadow prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     const data = frame.data;
     const ab = frame.alphaBounds;
     // Source rectangle: where the character can be.

@@ -53,9 +53,6 @@ export const multiplyBlend = defineEffect({
   apply(s: State, frame: Frame): void {
     if (s.identity) return;
     const { width, height, texture, factor } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`multiply-blend prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     const data = frame.data;
     const b = frame.alphaBounds;
     const left = b ? b.left : 0;

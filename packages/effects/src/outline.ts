@@ -83,9 +83,6 @@ export const outline = defineEffect({
 
   apply(s: State, frame: Frame): void {
     const { width, height, margin, cover, cr, cg, cb } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`outline prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     if (s.identity) return;
     const data = frame.data;
     const ab = frame.alphaBounds;

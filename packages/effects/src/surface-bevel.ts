@@ -226,9 +226,6 @@ export const surfaceBevel = defineEffect({
 
   apply(s: State, frame: Frame): void {
     const { width, height, heights, scale, gw, gh } = s;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`surface-bevel prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
-    }
     if (s.identity) return;
     const data = frame.data;
     const ab = frame.alphaBounds;
