@@ -30,6 +30,7 @@ export interface Effect<T extends OptionTable = OptionTable, P = unknown, S = un
   margin?(options: OptionsOf<T>): number;
   preload?(options: OptionsOf<T>, ctx: PreloadContext): Promise<P>;
   prepare(options: OptionsOf<T>, size: FrameSize, preloaded: P): S;
+  /** In place; the frame must have the size given to prepare (createStage's process() checks it). */
   apply(state: S, frame: Frame): void;
 }
 
