@@ -224,6 +224,8 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       }
     }
     this.stdout.resume();
+    // The iterator may be waiting for exactly this: the last queued chunks taken after the end.
+    this.notify();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
@@ -236,7 +238,10 @@ export class FrameDecoder implements AsyncIterable<Frame> {
         yield frame;
         continue;
       }
-      if (this.ended) {
+      // ffmpeg may have exited and stdout ended while chunks still wait for a free frame (the
+      // pool was empty when they came): those are frames too, so the end is only the end once
+      // they have been taken.
+      if (this.ended && this.waiting.length === 0) {
         // A partial frame at the end means the stream stopped mid-frame: not a frame.
         if (this.current) {
           this.pool.release(this.current);

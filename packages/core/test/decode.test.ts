@@ -40,6 +40,27 @@ describe('decode', () => {
     expect((await decoder.process.exited).code).toBe(0);
   });
 
+  it('keeps the frames that were still queued when ffmpeg exited with the pool empty', async () => {
+    // Small frames: the whole clip fits in the pipe and stream buffers, so ffmpeg can finish and
+    // exit while both pool frames are held and the rest of its output waits in our queue.
+    const small = await makeClip(join(dir, 'small.mp4'), { width: 32, height: 18, fps: 24, seconds: 2 });
+    const pool = new FramePool({ width: 32, height: 18 }, 2);
+    const decoder = new FrameDecoder({ input: await probe(small), pool });
+    const iterator = decoder[Symbol.asyncIterator]();
+    const held = [(await iterator.next()).value as Frame, (await iterator.next()).value as Frame];
+    const exit = await Promise.race([decoder.process.exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    expect(exit?.code).toBe(0);
+    let count = 2;
+    for (const frame of held) pool.release(frame);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      count++;
+      // Release late, as the encoder's write callback does, after the next frame was asked for.
+      const frame = next.value as Frame;
+      setImmediate(() => pool.release(frame));
+    }
+    expect(count).toBe(48);
+  });
+
   it('stops reading (backpressure) when the pool is empty, and resumes on release', async () => {
     const source = await probe(clip);
     const pool = new FramePool({ width: 64, height: 36 }, 2);
