@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { descendantPids, ffmpegBinary, type Stage } from '../src/index.js';
+import { descendantPids, ffmpegBinary, type Stage, type StickerkeyError } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -88,4 +88,14 @@ export async function countFrames(path: string): Promise<number> {
     maxBuffer: 1 << 26,
   });
   return stdout.split('\n').filter((line) => line && !line.startsWith('#')).length;
+}
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export async function refusal(promise: Promise<unknown>): Promise<StickerkeyError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as StickerkeyError;
+  }
+  throw new Error('expected a refusal');
 }

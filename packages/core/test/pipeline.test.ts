@@ -2,8 +2,8 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { probe, runPipeline, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
-import { claimsAlphaButOpaque, countFrames, decodeAll, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
+import { probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
+import { claimsAlphaButOpaque, countFrames, decodeAll, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, refusal, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -15,15 +15,6 @@ beforeAll(async () => {
   tenSeconds = await makeClip(join(dir, 'ten.mp4'), { width: 160, height: 90, fps: 24, seconds: 10 });
 });
 afterAll(() => cleanup());
-
-async function refusal(promise: Promise<unknown>): Promise<StickerkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as StickerkeyError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('runPipeline: formats', () => {
   it.each([

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegBinary, probe, type StickerkeyError } from '../src/index.js';
-import { makeClip, tempDir } from './helpers.js';
+import { ffmpegBinary, probe } from '../src/index.js';
+import { makeClip, refusal, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -16,15 +16,6 @@ beforeAll(async () => {
   clip = await makeClip(join(dir, 'clip.mp4'), { width: 320, height: 180, fps: 24, seconds: 2 });
 });
 afterAll(() => cleanup());
-
-async function refusal(promise: Promise<unknown>): Promise<StickerkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as StickerkeyError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('probe', () => {
   it('reads size, rate, frames, duration, codec and alpha', async () => {
