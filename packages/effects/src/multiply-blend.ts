@@ -11,6 +11,7 @@
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
 import { defineEffect, type Frame, type FrameSize } from '@stickerkey/core';
+import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -23,11 +24,65 @@ const options = [
 interface State {
   width: number;
   height: number;
-  /** The canvas-sized RGBA texture (shared through the texture cache: read only). */
-  texture: Uint8Array;
-  /** Texture value to multiply factor: lerp(255, t, opacity), so opacity costs nothing per pixel. */
-  factor: Uint8Array;
+  /** Canvas-sized texture as RGBA words, over white when it has any transparency (read only). */
+  texture: Uint32Array;
+  /** Result by (texture value << 8 | colour): c * lerp(255, t, opacity) / 255 rounded, so opacity and rounding cost nothing per pixel. */
+  product: Uint8Array;
+  words: PixelWords;
   identity: boolean;
+}
+
+/** round(a * b / 255) for a, b in 0..255, without a division: t = a*b + 128; (t + (t >> 8)) >> 8. */
+function mul255(a: number, b: number): number {
+  const t = a * b + 128;
+  return (t + (t >> 8)) >> 8;
+}
+
+/**
+ * The texture as words, laid over white first when it has transparency (so its transparent parts
+ * multiply by 1). An opaque texture (the procedural paper, most files) is used as it is: shared
+ * through the texture cache, no copy.
+ */
+function textureOverWhite(bytes: Uint8Array): Uint32Array {
+  let opaque = true;
+  for (let p = 3; p < bytes.length; p += 4) {
+    if (bytes[p] !== 255) {
+      opaque = false;
+      break;
+    }
+  }
+  if (opaque) return textureWords(bytes);
+  const flat = new Uint8Array(bytes.length);
+  for (let p = 0; p < bytes.length; p += 4) {
+    const ta = bytes[p + 3]!;
+    flat[p] = 255 - mul255(ta, 255 - bytes[p]!);
+    flat[p + 1] = 255 - mul255(ta, 255 - bytes[p + 1]!);
+    flat[p + 2] = 255 - mul255(ta, 255 - bytes[p + 2]!);
+    flat[p + 3] = 255;
+  }
+  return new Uint32Array(flat.buffer);
+}
+
+/**
+ * The blend over the box, on words: one load and one store per pixel instead of four of each.
+ * A function of its own, so that V8 optimises the loop apart from apply (whose first runs take
+ * other paths), and imported constants are read once, into locals: each read of an imported
+ * binding is a checked load. Measured at 1080p, a fifth of the frame covered: 3.9 ms with bytes
+ * inside apply, 3.0 ms so (median of four runs each, interleaved).
+ */
+function multiplyRows(px: Uint32Array, texture: Uint32Array, product: Uint8Array, width: number, left: number, right: number, top: number, bottom: number): void {
+  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  for (let y = top; y < bottom; y++) {
+    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+      const v = px[i]!;
+      if ((v & aMask) === 0) continue;
+      const t = texture[i]!;
+      const r = product[(((t >>> rs) & 255) << 8) | ((v >>> rs) & 255)]!;
+      const g = product[(((t >>> gs) & 255) << 8) | ((v >>> gs) & 255)]!;
+      const b = product[(((t >>> bs) & 255) << 8) | ((v >>> bs) & 255)]!;
+      px[i] = (v & aMask) | (r << rs) | (g << gs) | (b << bs);
+    }
+  }
 }
 
 export const multiplyBlend = defineEffect({
@@ -42,39 +97,29 @@ export const multiplyBlend = defineEffect({
 
   prepare(o, size: FrameSize, texture: Texture | null): State {
     const { width, height } = size;
-    const factor = new Uint8Array(256);
-    for (let t = 0; t < 256; t++) factor[t] = Math.round(255 - (o.opacity / 100) * (255 - t));
-    // No canvas-sized table of factors: the shared texture plus a 256-entry table costs one
-    // lookup per channel and saves a frame-sized buffer per job (8 MB at 1080p).
-    if (!texture) return { width, height, texture: new Uint8Array(0), factor, identity: true };
-    return { width, height, texture: textureAtSize(texture, size), factor, identity: false };
+    // One 64 KB table of products (measured faster than the multiply and rounding per channel,
+    // 3.2 against 3.6 ms); no canvas-sized table of factors, which would cost 8 MB a job at 1080p.
+    const product = new Uint8Array(65536);
+    for (let t = 0; t < 256; t++) {
+      const factor = Math.round(255 - (o.opacity / 100) * (255 - t));
+      for (let c = 0; c < 256; c++) product[(t << 8) | c] = mul255(c, factor);
+    }
+    const words = new PixelWords();
+    if (!texture) return { width, height, texture: new Uint32Array(0), product, words, identity: true };
+    return { width, height, texture: textureOverWhite(textureAtSize(texture, size)), product, words, identity: false };
   },
 
   apply(s: State, frame: Frame): void {
     if (s.identity) return;
-    const { width, height, texture, factor } = s;
+    const { width, height, texture, product } = s;
     const data = frame.data;
     const b = frame.alphaBounds;
     const left = b ? b.left : 0;
     const right = b ? b.right : width;
     const top = b ? b.top : 0;
     const bottom = b ? b.bottom : height;
-    for (let y = top; y < bottom; y++) {
-      for (let x = left, p = (y * width + left) * 4; x < right; x++, p += 4) {
-        if (data[p + 3] === 0) continue;
-        // c * f / 255 rounded, without a division: t = c*f + 128; (t + (t >> 8)) >> 8.
-        // The texture over white first: 255 - ta * (255 - t) / 255, by the same trick.
-        const ta = texture[p + 3];
-        let u = ta * (255 - texture[p]) + 128;
-        let t = data[p] * factor[255 - ((u + (u >> 8)) >> 8)] + 128;
-        data[p] = (t + (t >> 8)) >> 8;
-        u = ta * (255 - texture[p + 1]) + 128;
-        t = data[p + 1] * factor[255 - ((u + (u >> 8)) >> 8)] + 128;
-        data[p + 1] = (t + (t >> 8)) >> 8;
-        u = ta * (255 - texture[p + 2]) + 128;
-        t = data[p + 2] * factor[255 - ((u + (u >> 8)) >> 8)] + 128;
-        data[p + 2] = (t + (t >> 8)) >> 8;
-      }
-    }
+    const px = s.words.acquire(data);
+    multiplyRows(px, texture, product, width, left, right, top, bottom);
+    s.words.release(data, px);
   },
 });

@@ -85,6 +85,32 @@ describe('multiply-blend truth', () => {
     expect(pixelAt(f, 0, 0)).toEqual([200, 100, 50, 255]);
   });
 
+  it('a half-transparent texture multiplies by its colour laid over white', async () => {
+    const stage = await setupEffect(multiplyBlend, { texture: await flatTexture(64, 128, 0, 0.5), opacity: 100 }, 1, 1);
+    const f = frameFrom(1, 1, () => [200, 100, 50, 255]);
+    stage.process(f);
+    // Over white at alpha 128/255: t' = 255 - (128/255)(255 - t).
+    const over = (t: number) => 255 - (128 / 255) * (255 - t);
+    const want = [multiply(200, over(64), 100), multiply(100, over(128), 100), multiply(50, over(0), 100)];
+    const got = pixelAt(f, 0, 0);
+    for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - want[c]!)).toBeLessThanOrEqual(1);
+    expect(got[3]).toBe(255);
+  });
+
+  it('a frame whose bytes are not 4-aligned gives the same picture', async () => {
+    const plain = await setupEffect(multiplyBlend, { seed: 5 }, 40, 30);
+    const odd = await setupEffect(multiplyBlend, { seed: 5 }, 40, 30);
+    const a = keyedCharacter({ width: 40, height: 30, cover: 0.3 });
+    const b = keyedCharacter({ width: 40, height: 30, cover: 0.3 });
+    const shifted = new Uint8Array(new ArrayBuffer(b.data.length + 1), 1, b.data.length);
+    shifted.set(b.data);
+    b.data = shifted;
+    plain.process(a);
+    odd.process(b);
+    expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+    expect(Buffer.from(a.data).equals(Buffer.from(keyedCharacter({ width: 40, height: 30, cover: 0.3 }).data))).toBe(false);
+  });
+
   it('opacity 0 changes nothing and loads nothing', async () => {
     const stage = await setupEffect(multiplyBlend, { texture: join(dir, 'never-read.png'), opacity: 0 }, 1, 1);
     const f = frameFrom(1, 1, () => [200, 100, 50, 255]);
