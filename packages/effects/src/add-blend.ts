@@ -10,6 +10,7 @@
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
 import { defineEffect, parseColor, type Frame, type FrameSize } from '@stickerkey/core';
+import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -25,13 +26,78 @@ interface State {
   width: number;
   height: number;
   mode: 'none' | 'color' | 'texture';
-  /** Canvas-sized RGBA texture (shared through the texture cache: read only). */
-  texture: Uint8Array;
-  /** Premultiplied texture value to amount added: round(opacity * v). */
-  amount: Uint8Array;
+  /** Canvas-sized texture as RGBA words, premultiplied by its own alpha when it has any transparency (read only). */
+  texture: Uint32Array;
+  /** Result by (texture value << 8 | colour): min(255, c + round(opacity * t)), so opacity and clamping cost nothing per pixel. */
+  sum: Uint8Array;
+  /** Colour source: what each channel adds. */
   addR: number;
   addG: number;
   addB: number;
+  words: PixelWords;
+}
+
+/**
+ * The texture as words, premultiplied by its own alpha when it has transparency (so transparent
+ * parts add nothing). An opaque texture (the procedural grain, most files) is used as it is:
+ * shared through the texture cache, no copy.
+ */
+function premultipliedTexture(bytes: Uint8Array): Uint32Array {
+  let opaque = true;
+  for (let p = 3; p < bytes.length; p += 4) {
+    if (bytes[p] !== 255) {
+      opaque = false;
+      break;
+    }
+  }
+  if (opaque) return textureWords(bytes);
+  const out = new Uint8Array(bytes.length);
+  for (let p = 0; p < bytes.length; p += 4) {
+    const ta = bytes[p + 3]!;
+    // t * ta / 255 rounded, without a division.
+    for (let c = 0; c < 3; c++) {
+      const u = bytes[p + c]! * ta + 128;
+      out[p + c] = (u + (u >> 8)) >> 8;
+    }
+    out[p + 3] = 255;
+  }
+  return new Uint32Array(out.buffer);
+}
+
+/**
+ * The texture added over the box, on words: one load and one store per pixel and one table load
+ * per channel. A function of its own, so that V8 optimises the loop apart from apply, and the
+ * imported constants are read once into locals: each read of an imported binding is a checked
+ * load. Measured at 1080p, a fifth of the frame covered: 3.5 ms with bytes inside apply, 3.1 ms so.
+ */
+function addTextureRows(px: Uint32Array, texture: Uint32Array, sum: Uint8Array, width: number, left: number, right: number, top: number, bottom: number): void {
+  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  for (let y = top; y < bottom; y++) {
+    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+      const v = px[i]!;
+      if ((v & aMask) === 0) continue;
+      const t = texture[i]!;
+      const r = sum[(((t >>> rs) & 255) << 8) | ((v >>> rs) & 255)]!;
+      const g = sum[(((t >>> gs) & 255) << 8) | ((v >>> gs) & 255)]!;
+      const b = sum[(((t >>> bs) & 255) << 8) | ((v >>> bs) & 255)]!;
+      px[i] = (v & aMask) | (r << rs) | (g << gs) | (b << bs);
+    }
+  }
+}
+
+/** The flat colour added over the box, on words. */
+function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, left: number, right: number, top: number, bottom: number): void {
+  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  for (let y = top; y < bottom; y++) {
+    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+      const v = px[i]!;
+      if ((v & aMask) === 0) continue;
+      const r = ((v >>> rs) & 255) + addR;
+      const g = ((v >>> gs) & 255) + addG;
+      const b = ((v >>> bs) & 255) + addB;
+      px[i] = (v & aMask) | ((r > 255 ? 255 : r) << rs) | ((g > 255 ? 255 : g) << gs) | ((b > 255 ? 255 : b) << bs);
+    }
+  }
 }
 
 export const addBlend = defineEffect({
@@ -48,17 +114,24 @@ export const addBlend = defineEffect({
     const { width, height } = size;
     const amount = new Uint8Array(256);
     for (let v = 0; v < 256; v++) amount[v] = Math.round((o.opacity / 100) * v);
-    const { r, g, b } = parseColor(o.color);
     const mode = o.opacity === 0 ? 'none' : o.source === 'color' ? 'color' : 'texture';
+    // One 64 KB table of sums, as multiply-blend's table of products (a canvas-sized table of
+    // amounts would cost 8 MB a job at 1080p).
+    const sum = new Uint8Array(mode === 'texture' ? 65536 : 0);
+    if (mode === 'texture') {
+      for (let t = 0; t < 256; t++) for (let c = 0; c < 256; c++) sum[(t << 8) | c] = Math.min(255, c + amount[t]!);
+    }
+    const { r, g, b } = parseColor(o.color);
     return {
       width,
       height,
       mode,
-      texture: mode === 'texture' && texture ? textureAtSize(texture, size) : new Uint8Array(0),
-      amount,
-      addR: amount[r],
-      addG: amount[g],
-      addB: amount[b],
+      texture: mode === 'texture' && texture ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0),
+      sum,
+      addR: amount[r]!,
+      addG: amount[g]!,
+      addB: amount[b]!,
+      words: new PixelWords(),
     };
   },
 
@@ -71,41 +144,9 @@ export const addBlend = defineEffect({
     const right = b ? b.right : width;
     const top = b ? b.top : 0;
     const bottom = b ? b.bottom : height;
-    // Mode branch hoisted: one loop per source. Uint8Array stores wrap, so clamp by hand.
-    if (s.mode === 'color') {
-      const ar = s.addR;
-      const ag = s.addG;
-      const ab = s.addB;
-      for (let y = top; y < bottom; y++) {
-        for (let x = left, p = (y * width + left) * 4; x < right; x++, p += 4) {
-          if (data[p + 3] === 0) continue;
-          const r = data[p] + ar;
-          const g = data[p + 1] + ag;
-          const bl = data[p + 2] + ab;
-          data[p] = r > 255 ? 255 : r;
-          data[p + 1] = g > 255 ? 255 : g;
-          data[p + 2] = bl > 255 ? 255 : bl;
-        }
-      }
-      return;
-    }
-    const texture = s.texture;
-    const amount = s.amount;
-    for (let y = top; y < bottom; y++) {
-      for (let x = left, p = (y * width + left) * 4; x < right; x++, p += 4) {
-        if (data[p + 3] === 0) continue;
-        // Texture premultiplied by its alpha (t * ta / 255 rounded, without a division).
-        const ta = texture[p + 3];
-        let u = texture[p] * ta + 128;
-        const r = data[p] + amount[(u + (u >> 8)) >> 8];
-        u = texture[p + 1] * ta + 128;
-        const g = data[p + 1] + amount[(u + (u >> 8)) >> 8];
-        u = texture[p + 2] * ta + 128;
-        const bl = data[p + 2] + amount[(u + (u >> 8)) >> 8];
-        data[p] = r > 255 ? 255 : r;
-        data[p + 1] = g > 255 ? 255 : g;
-        data[p + 2] = bl > 255 ? 255 : bl;
-      }
-    }
+    const px = s.words.acquire(data);
+    if (s.mode === 'color') addColorRows(px, s.addR, s.addG, s.addB, width, left, right, top, bottom);
+    else addTextureRows(px, s.texture, s.sum, width, left, right, top, bottom);
+    s.words.release(data, px);
   },
 });
