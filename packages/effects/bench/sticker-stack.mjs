@@ -12,7 +12,7 @@
 // straight through, as the pipeline runs it.
 import { parseArgs } from 'node:util';
 import { createStickerStack } from '@stickerkey/effects';
-import { renderFrame } from '@stickerkey/fixtures';
+import { renderCloseUp } from '@stickerkey/fixtures';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,22 +30,7 @@ const zoom = Number(args.zoom);
 const frames = Number(args.frames);
 const warmup = Number(args.warmup);
 
-/** The fixture frame rendered zoom times larger, cropped to width x height (feet kept in view). */
-function zoomedFixtureFrame() {
-  const rw = Math.round((width * zoom) / 2) * 2;
-  const rh = Math.round((height * zoom) / 2) * 2;
-  const big = renderFrame({ screen: args.screen, width: rw, height: rh, fps: 24 }, 30, new Uint8Array(rw * rh * 4));
-  const out = new Uint8Array(width * height * 4);
-  const ox = (rw - width) >> 1;
-  const oy = Math.min(rh - height, ((rh - height) >> 1) + Math.round((rh - height) / 4));
-  for (let y = 0; y < height; y++) {
-    const from = ((y + oy) * rw + ox) * 4;
-    out.set(big.subarray(from, from + width * 4), y * width * 4);
-  }
-  return out;
-}
-
-const source = zoomedFixtureFrame();
+const source = renderCloseUp({ screen: args.screen, width, height, fps: 24 }, 30, zoom);
 const stages = createStickerStack({ preset: 'sticker' });
 const size = { width, height };
 const frame = { data: source.slice(), width, height, index: 0, pts: 0 };
