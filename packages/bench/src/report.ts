@@ -86,7 +86,12 @@ export function microTable(micro: readonly MicroResult[]): string {
   if (micro.length === 0) return '';
   const sizes = [...new Set(micro.map((m) => m.size))];
   const names = [...new Set(micro.map((m) => m.name))];
-  const lines = [`| effect | ${sizes.map((s) => `${s} ms/frame`).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`];
+  // The header says how much of the frame the character covers: cost follows it.
+  const header = (size: string): string => {
+    const covered = micro.find((m) => m.size === size)?.pixelCoverage;
+    return covered === undefined ? `${size} ms/frame` : `${size} ms/frame (character ${f(covered * 100, 0)}% of the pixels)`;
+  };
+  const lines = [`| effect | ${sizes.map(header).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`];
   for (const name of names) {
     lines.push(`| ${name} | ${sizes.map((size) => { const m = micro.find((r) => r.name === name && r.size === size); return m ? `${f(m.msPerFrame, 2)} ±${f(m.rme, 1)}%` : '—'; }).join(' | ')} |`);
   }
