@@ -54,6 +54,8 @@ interface State {
   spans: RowSpans;
   /** Per row: the columns whose distance the 5x5 windows of the visible pixels read. */
   windows: RowSpans;
+  /** Heights of five consecutive rows (row r at (r % 5) * width), for the 5x5 windows. */
+  heights: Float64Array;
   /** 5x5 gradient kernels: Sobel / 8 smoothed by a 3x3 box (hides the distance's pixel steps). */
   kernelX: Float32Array;
   kernelY: Float32Array;
@@ -98,25 +100,41 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
   const yMax = height - 1;
   const spanLeft = s.spans.left;
   const spanRight = s.spans.right;
+  // Each height is read by the 25 windows around it: computed once per pixel into a ring of the
+  // five rows the windows of row y span (row r in slot r % 5), over each row's window columns
+  // (where the distances are). Kept in doubles, so the sums below are exactly what computing them
+  // in the window gave. 46,000 band pixels read 1.2 million heights on the 1080p bench frame.
+  const ring = s.heights;
+  const winLeft = s.windows.left;
+  const winRight = s.windows.right;
+  let nextRow = bt - 2 > 0 ? bt - 2 : 0;
   for (let y = bt; y < bb; y++) {
+    for (const last = y + 2 < yMax ? y + 2 : yMax; nextRow <= last; nextRow++) {
+      const slot = (nextRow % 5) * width;
+      const row = nextRow * width;
+      for (let x = winLeft[nextRow]!, end = winRight[nextRow]!; x < end; x++) {
+        // Height from the distance (by table) plus the pixel's own coverage, which places
+        // the edge between pixels: the binary distance alone shows its staircase.
+        const d2 = dist[row + x]!;
+        let h = d2 < entries ? heightOf[d2 | 0]! + data[((row + x) << 2) + 3]! * INV255 : thickness;
+        if (h > thickness) h = thickness;
+        ring[slot + x] = h;
+      }
+    }
     const mid = y * width;
     const from = spanLeft[y]!;
     const to = spanRight[y]!;
     for (let x = from, p = (mid + from) << 2; x < to; x++, p += 4) {
       // Distance first: the flat inside (most of the box) is skipped on one contiguous read.
       if (dist[mid + x]! >= flatFrom || data[p + 3] === 0) continue;
-      const here = mid + x;
       let gx = 0;
       let gy = 0;
       if (x >= 2 && x <= xMax - 2 && y >= 2 && y <= yMax - 2) {
         // The whole window inside the frame (always, on a padded canvas): no clamping.
-        for (let j = 0, k = 0, row = here - 2 * width - 2; j < 5; j++, row += width) {
+        for (let j = 0, k = 0; j < 5; j++) {
+          const row = ((y - 2 + j) % 5) * width + x - 2;
           for (let q = row, end = row + 5; q < end; q++, k++) {
-            // Height from the distance (by table) plus the pixel's own coverage, which places
-            // the edge between pixels: the binary distance alone shows its staircase.
-            const d2 = dist[q]!;
-            let h = d2 < entries ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : thickness;
-            if (h > thickness) h = thickness;
+            const h = ring[q]!;
             gx += kernelX[k]! * h;
             gy += kernelY[k]! * h;
           }
@@ -190,6 +208,7 @@ export const alphaBevel = defineEffect({
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
       spans: createRowSpans(size.height),
       windows: createRowSpans(size.height),
+      heights: new Float64Array(5 * size.width),
       kernelX: kernels.kx,
       kernelY: kernels.ky,
     };
