@@ -20,6 +20,10 @@
  *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3);
  *   dilateRound(matte, width, height, bounds, 2.5, ds);       // grow by 2.5 px
  *   erodeRound(matte, width, height, bounds, 2.5, ds);        // shrink by 2.5 px
+ *   // only near the character: per row, the columns within 13 px of its span on rows within 13
+ *   findRowSpans(frame.data, width, height, bounds, 128, spans, 4, 3);
+ *   widenRowSpans(spans, width, height, bounds, 13, windows);
+ *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3, windows);
  *   ```
  *   Squared distances between pixel centres are integers, so callers can map them through a
  *   lookup table indexed by the squared distance instead of taking a square root per pixel.
