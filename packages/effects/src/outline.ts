@@ -15,7 +15,15 @@
  * margin = width + softness + 1; `frame.alphaBounds` grows by it.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
+import {
+  createDistanceScratch,
+  createRowSpans,
+  findRowSpans,
+  squaredDistance,
+  widenRowSpans,
+  type DistanceScratch,
+  type RowSpans,
+} from './internal/morphology.js';
 
 const options = [
   { name: 'width', type: 'number', default: 12, min: 0, max: 200, unit: 'px', help: 'Width of the border around the character' },
@@ -38,6 +46,10 @@ interface State {
   reach: number;
   distance: DistanceScratch;
   rect: Bounds;
+  /** Per row: first and one-past-last character pixel (alpha >= 128). */
+  spans: RowSpans;
+  /** Per row: the columns within reach of the character (the spans, widened on both axes). */
+  windows: RowSpans;
 }
 
 function marginOf(o: { width: number; softness: number }): number {
@@ -78,6 +90,8 @@ export const outline = defineEffect({
       reach: Math.sqrt(entries),
       distance: createDistanceScratch(size),
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
+      spans: createRowSpans(size.height),
+      windows: createRowSpans(size.height),
     };
   },
 
@@ -94,12 +108,24 @@ export const outline = defineEffect({
     rect.bottom = ab ? Math.min(height, ab.bottom + margin) : height;
     const { left, top, right, bottom } = rect;
 
-    squaredDistance(data, width, height, rect, 128, false, s.distance, s.reach, 4, 3);
+    // Only pixels within reach of a character pixel (alpha >= 128) can get any border: per row,
+    // the columns within reach of the character's span on the rows within reach. Elsewhere in the
+    // box (half of it, for a standing character) neither the distance nor the composite does any
+    // work. The distance is exact below `reach`; a reach of r px rounds up to a cap of ceil(r), so
+    // the windows reach ceil(r) - 1 px, beyond which every distance is >= ceil(r).
+    const { spans, windows } = s;
+    findRowSpans(data, width, height, rect, 128, spans, 4, 3);
+    widenRowSpans(spans, width, height, rect, Math.ceil(s.reach) - 1, windows);
+    squaredDistance(data, width, height, rect, 128, false, s.distance, s.reach, 4, 3, windows);
 
     const dist = s.distance.dist;
     const entries = cover.length;
+    const winLeft = windows.left;
+    const winRight = windows.right;
     for (let y = top; y < bottom; y++) {
-      for (let x = left, q = y * width + left, p = q << 2; x < right; x++, q++, p += 4) {
+      const from = winLeft[y]!;
+      const to = winRight[y]!;
+      for (let x = from, q = y * width + from, p = q << 2; x < to; x++, q++, p += 4) {
         const ac = data[p + 3]!;
         if (ac === 255) continue;
         const d2 = dist[q]!;

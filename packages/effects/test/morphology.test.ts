@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   createDistanceScratch,
+  createRowSpans,
   createSquareScratch,
   dilateRound,
   dilateSquare,
   erodeRound,
   erodeSquare,
+  findRowSpans,
   NO_FEATURE,
   squaredDistance,
+  widenRowSpans,
 } from '../src/internal/morphology.js';
 
 function random(n: number, seed: number): Uint8Array {
@@ -93,6 +96,93 @@ describe('distance transform', () => {
     // inverted: distance to the pixels below the threshold
     squaredDistance(Uint8Array.from([0, 0, 0, 0, 0, 200]), 3, 2, b, 128, true, scratch);
     expect(Array.from(scratch.dist)).toEqual([0, 0, 0, 0, 0, 1]);
+  });
+});
+
+/** Squared distance from (x, y) to the nearest pixel of `b` that isFeature, or NO_FEATURE. */
+function bruteDistance(w: number, b: { left: number; top: number; right: number; bottom: number }, isFeature: (i: number) => boolean, x: number, y: number): number {
+  let best = NO_FEATURE;
+  for (let j = b.top; j < b.bottom; j++)
+    for (let i = b.left; i < b.right; i++) if (isFeature(j * w + i)) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
+  return best;
+}
+
+/** A matte of soft-edged blobs with holes and speckle, so rows have several runs, partial alpha and empty rows. */
+function blobs(w: number, h: number, seed: number): Uint8Array {
+  const noise = random(w * h + 30, seed);
+  const m = new Uint8Array(w * h);
+  for (let k = 0; k < 5; k++) {
+    const cx = (noise[w * h + 3 * k]! / 255) * w;
+    const cy = (noise[w * h + 3 * k + 1]! / 255) * h * 0.8;
+    const r = 2 + (noise[w * h + 3 * k + 2]! / 255) * 9;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const a = Math.max(0, Math.min(255, (r - Math.hypot(x - cx, (y - cy) * 1.3)) * 120));
+        if (a > m[y * w + x]!) m[y * w + x] = a;
+      }
+  }
+  for (let i = 0; i < w * h; i++) if (noise[i]! > 250) m[i] = noise[i]! & 1 ? 255 : 0;
+  return m;
+}
+
+describe('distance transform in row windows', () => {
+  // The contract: outside the windows every answer is already known (no feature within reach;
+  // inverted: a feature), so the transform may skip it. Windows built the way the effects build them.
+  it.each([1, 2, 3, 4, 5, 6])('is exact inside windows within reach of the features, seed %i', (seed) => {
+    const w = 47, h = 38;
+    const src = blobs(w, h, seed);
+    const b = seed % 2 ? { left: 0, top: 0, right: w, bottom: h } : { left: 3, top: 2, right: w - 4, bottom: h - 1 };
+    const scratch = createDistanceScratch({ width: w, height: h });
+    const spans = createRowSpans(h);
+    const windows = createRowSpans(h);
+    for (const maxDistance of [1, 2.5, 4, 7.3]) {
+      const cap = Math.ceil(maxDistance);
+      scratch.dist.fill(seed); // stale values from another frame must never show
+      findRowSpans(src, w, h, b, 128, spans);
+      widenRowSpans(spans, w, h, b, cap - 1, windows);
+      squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows);
+      for (let y = b.top; y < b.bottom; y++)
+        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
+          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
+          const got = scratch.dist[y * w + x]!;
+          if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
+          else expect(got).toBeGreaterThanOrEqual(cap * cap);
+        }
+      for (let y = b.top; y < b.bottom; y++)
+        for (let x = b.left; x < b.right; x++)
+          if (x < windows.left[y]! || x >= windows.right[y]!) expect(bruteDistance(w, b, (i) => src[i]! >= 128, x, y)).toBeGreaterThanOrEqual(cap * cap);
+
+      // Inverted, windows around the visible pixels (outside them all is transparent: features).
+      scratch.dist.fill(seed + 1);
+      findRowSpans(src, w, h, b, 1, spans);
+      widenRowSpans(spans, w, h, b, 2, windows);
+      squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows);
+      for (let y = b.top; y < b.bottom; y++)
+        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
+          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
+          const got = scratch.dist[y * w + x]!;
+          if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
+          else expect(got).toBeGreaterThanOrEqual(cap * cap);
+        }
+    }
+  });
+
+  it('finds the span of values >= threshold on each row and widens it over neighbouring rows', () => {
+    const w = 8, h = 5;
+    const m = new Uint8Array(w * h);
+    m[1 * w + 2] = 200;
+    m[1 * w + 5] = 128;
+    m[3 * w + 7] = 255;
+    m[3 * w + 0] = 127; // below the threshold
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    const spans = createRowSpans(h);
+    findRowSpans(m, w, h, b, 128, spans);
+    expect([...spans.left]).toEqual([0, 2, 0, 7, 0]);
+    expect([...spans.right]).toEqual([0, 6, 0, 8, 0]);
+    const widened = createRowSpans(h);
+    widenRowSpans(spans, w, h, b, 1, widened);
+    expect([...widened.left]).toEqual([1, 1, 1, 6, 6]);
+    expect([...widened.right]).toEqual([7, 7, 8, 8, 8]);
   });
 });
 

@@ -20,6 +20,10 @@
  *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3);
  *   dilateRound(matte, width, height, bounds, 2.5, ds);       // grow by 2.5 px
  *   erodeRound(matte, width, height, bounds, 2.5, ds);        // shrink by 2.5 px
+ *   // only near the character: per row, the columns within 13 px of its span on rows within 13
+ *   findRowSpans(frame.data, width, height, bounds, 128, spans, 4, 3);
+ *   widenRowSpans(spans, width, height, bounds, 13, windows);
+ *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3, windows);
  *   ```
  *   Squared distances between pixel centres are integers, so callers can map them through a
  *   lookup table indexed by the squared distance instead of taking a square root per pixel.
@@ -66,6 +70,8 @@ export interface DistanceScratch {
   readonly f: Float64Array;
   readonly v: Int32Array;
   readonly z: Float64Array;
+  /** Per frame row: the columns the transform works on (the whole rectangle unless given windows). */
+  readonly rows: RowSpans;
 }
 
 export function createDistanceScratch(size: FrameSize): DistanceScratch {
@@ -77,7 +83,85 @@ export function createDistanceScratch(size: FrameSize): DistanceScratch {
     f: new Float64Array(line),
     v: new Int32Array(line),
     z: new Float64Array(line + 1),
+    rows: createRowSpans(size.height),
   };
+}
+
+/**
+ * One column interval [left[y], right[y]) per frame row y; empty when right <= left. Made in
+ * prepare, filled per frame by `findRowSpans` and `widenRowSpans`.
+ */
+export interface RowSpans {
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+}
+
+export function createRowSpans(height: number): RowSpans {
+  return { left: new Int32Array(height), right: new Int32Array(height) };
+}
+
+/**
+ * For each row of `bounds`: its first and one-past-last column whose value is >= `threshold`
+ * (empty, left = right = bounds.left, when there is none). Reads a row from both ends and stops at
+ * its first such pixel, so the inside of a character is not read. Rows outside `bounds` are not set.
+ */
+export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
+  if (!clampBounds(bounds, width, height)) return;
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const { left, right } = out;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width;
+    let first = x0;
+    let i = (row + x0) * stride + offset;
+    while (first < x1 && data[i]! < threshold) {
+      first++;
+      i += stride;
+    }
+    if (first === x1) {
+      left[y] = x0;
+      right[y] = x0;
+      continue;
+    }
+    let end = x1;
+    i = (row + x1 - 1) * stride + offset;
+    while (data[i]! < threshold) {
+      end--;
+      i -= stride;
+    }
+    left[y] = first;
+    right[y] = end;
+  }
+}
+
+/**
+ * `out` for each row y of `bounds`: the union of the spans of rows y - r .. y + r, widened by r on
+ * both sides and clipped to `bounds` (empty spans count for nothing): every pixel within r px
+ * (on both axes) of a pixel of a span. `out` must not be `spans`.
+ */
+export function widenRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
+  if (!clampBounds(bounds, width, height)) return;
+  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const { left, right } = spans;
+  for (let y = y0; y < y1; y++) {
+    let lo = x1;
+    let hi = x0;
+    const from = y - r > y0 ? y - r : y0;
+    const to = y + r + 1 < y1 ? y + r + 1 : y1;
+    for (let yy = from; yy < to; yy++) {
+      const l = left[yy]!;
+      const rr = right[yy]!;
+      if (rr <= l) continue;
+      if (l < lo) lo = l;
+      if (rr > hi) hi = rr;
+    }
+    if (hi <= lo) {
+      out.left[y] = x0;
+      out.right[y] = x0;
+    } else {
+      out.left[y] = lo - r > x0 ? lo - r : x0;
+      out.right[y] = hi + r < x1 ? hi + r : x1;
+    }
+  }
 }
 
 const rect = new Int32Array(4);
@@ -186,6 +270,13 @@ export function erodeSquare(data: Uint8Array, width: number, height: number, bou
  * NO_FEATURE). It lets the row pass ignore every pixel that far from a feature in its column.
  * `stride` and `offset` read one channel of interleaved data in place: (4, 3) is the alpha of
  * an RGBA frame, which saves copying it out.
+ *
+ * `windows` (optional) restricts the work to one column interval per row (clipped to `bounds`),
+ * for a caller who knows every pixel of `bounds` outside them already has its answer:
+ * NO_FEATURE-or-more (no feature within maxDistance on both axes) or, with `invert`, 0 (a feature).
+ * Only the windows are written then (and, where a window is wider than the one above it, the
+ * row above gets that answer under the difference); read nothing outside them. A character
+ * covers only part of its box: per row, the columns within reach of its edge are about half of it.
  */
 export function squaredDistance(
   data: Uint8Array,
@@ -198,11 +289,27 @@ export function squaredDistance(
   maxDistance = Infinity,
   stride = 1,
   offset = 0,
+  windows?: RowSpans,
 ): void {
   if (!clampBounds(bounds, width, height)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { dist, v, z } = scratch;
   const fv = scratch.f;
+  // Without windows, every row's window is the whole rectangle. The clip runs for every caller
+  // (same code, same type feedback whoever calls first).
+  const rows = windows ?? scratch.rows;
+  const winLeft = rows.left;
+  const winRight = rows.right;
+  if (!windows) {
+    winLeft.fill(x0, y0, y1);
+    winRight.fill(x1, y0, y1);
+  }
+  for (let y = y0; y < y1; y++) {
+    const l = winLeft[y]!;
+    const r = winRight[y]!;
+    winLeft[y] = l < x0 ? x0 : l;
+    winRight[y] = r > x1 ? x1 : r;
+  }
   // Column distances are counted up to `cap`; a pixel with no feature within `cap` in its column
   // holds FAR instead (which is >= cap^2, so it is already a valid answer for it): the row pass
   // then only has to write pixels near a feature, not the whole rectangle.
@@ -215,7 +322,8 @@ export function squaredDistance(
   const inverted = invert ? 1 : 0;
   const flip = 255 * inverted;
   const t = threshold + inverted * (256 - 2 * threshold); // v < t  <=>  255 - v >= 256 - t
-  const n = x1 - x0;
+  // The answer outside the windows: no feature near, or (inverted) a feature.
+  const outside = far * (1 - inverted);
   // Once row y has its column distances, row y - lag can no longer change (see below).
   const lag = cap - 1;
 
@@ -232,10 +340,21 @@ export function squaredDistance(
     if (y >= y1) {
       // past the rectangle: only the row passes still due
     } else if (y === y0) {
-      for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
+      const xl = winLeft[y]!, xr = winRight[y]!;
+      for (let x = xl, i = (row + xl) * stride + offset; x < xr; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
     } else {
       const above = row - width;
-      for (let x = x0, i = (row + x0) * stride + offset; x < x1; x++, i += stride) {
+      const xl = winLeft[y]!, xr = winRight[y]!;
+      // Where this window reaches past the one above, the row above holds its known answer, which
+      // the column scan below reads. (fill() with an empty range is a no-op: it runs for every
+      // caller, so V8 has its feedback whoever calls first.)
+      const al = winLeft[y - 1]!, ar = winRight[y - 1]!;
+      if (ar <= al) dist.fill(outside, above + xl, above + xr);
+      else {
+        dist.fill(outside, above + xl, above + (al < xr ? al : xr));
+        dist.fill(outside, above + (ar > xl ? ar : xl), above + xr);
+      }
+      for (let x = xl, i = (row + xl) * stride + offset; x < xr; x++, i += stride) {
         const up = dist[above + x]!;
         if ((data[i]! ^ flip) >= t) {
           dist[row + x] = 0;
@@ -253,7 +372,11 @@ export function squaredDistance(
         }
       }
     }
-    if (y - lag >= y0) envelopeRow(dist, (y - lag) * width + x0, n, cap, v, fv, z);
+    const done = y - lag;
+    if (done >= y0) {
+      const xl = winLeft[done]!;
+      envelopeRow(dist, done * width + xl, winRight[done]! - xl, cap, v, fv, z);
+    }
   }
 }
 
