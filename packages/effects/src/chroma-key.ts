@@ -697,18 +697,16 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edge
     const x = i - y * width;
     const x0 = x > 1 ? x - 2 : 0, x1 = x < width - 2 ? x + 2 : width - 1;
     const y0 = y > 1 ? y - 2 : 0, y1 = y < height - 2 ? y + 2 : height - 1;
-    let fr = 0, fg = 0, fb = 0, n = 0, clear = 0;
+    // First only count the opaque and the clear neighbours, branch-free on 32-bit words: where
+    // screen, edges and character mix, a branch on each alpha mispredicts, and many edges have no
+    // opaque neighbour at all (a prop near the screen's colour keyed partly transparent across
+    // its whole area: 4 in 5 of the bench frame's 50k edges), so they need nothing more.
+    let n = 0, clear = 0;
     for (let yy = y0; yy <= y1; yy++) {
-      for (let xx = x0, q = yy * stride + x0 * 4; xx <= x1; xx++, q += 4) {
-        const a = data[q + 3]!;
-        if (a !== 255) {
-          if (a === 0) clear++;
-          continue;
-        }
-        fr += data[q]!;
-        fg += data[q + 1]!;
-        fb += data[q + 2]!;
-        n++;
+      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
+        const a = px[w]! >>> 24;
+        n += (a + 1) >> 8; // 1 for 255 only
+        clear += (a - 1) >>> 31; // 1 for 0 only
       }
     }
     if (n === 0) continue;
@@ -717,6 +715,16 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edge
     if (clear === 0 && n >= INTERIOR_OPAQUE) {
       edgeA[k] = 1;
       continue;
+    }
+    let fr = 0, fg = 0, fb = 0;
+    for (let yy = y0; yy <= y1; yy++) {
+      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
+        const v = px[w]!;
+        const opaque = -(((v >>> 24) + 1) >> 8); // all ones for alpha 255, else 0
+        fr += v & opaque & 255;
+        fg += (v >>> 8) & opaque & 255;
+        fb += (v >>> 16) & opaque & 255;
+      }
     }
     const inv = 1 / n;
     const sr = edgeS[k * 3]!, sg = edgeS[k * 3 + 1]!, sb = edgeS[k * 3 + 2]!;
