@@ -230,15 +230,23 @@ export interface ChromaKeyState {
   readonly nodeInv: Float32Array;
   readonly nodeInvL: Float32Array;
   readonly nodeRgb: Float32Array;
-  /** Per column, the fraction from its left grid node to the next; per cell, the column it ends at. */
+  /** Per column, the fraction from its left grid node to the next and its cell; per cell, the column it ends at. */
   readonly fracX: Float32Array;
+  readonly cellOf: Int32Array;
   readonly cellEnd: Int32Array;
+  /** Grid cells per pixel along x. */
+  readonly xStep: number;
+  /** The screen test's weights: t = (core - halfBal * |diff|) * inv, core and diff dot products with RGB, then halfBal. */
+  readonly screenTest: Float64Array;
   /** The grid interpolated to the current row (values and differences to the next node). */
   readonly rowInv: Float64Array;
   readonly rowDInv: Float64Array;
   readonly rowInvL: Float64Array;
   readonly rowDInvL: Float64Array;
   readonly rowRgb: Float64Array;
+  /** The row's pixels that keyScreenRow found not to be screen: their x and local screen term. */
+  readonly rowKept: Int32Array;
+  readonly rowKeptInv: Float64Array;
   /** Edge pixels found by the keying pass: byte offset, provisional alpha, input alpha, local screen. */
   readonly edgeIdx: Int32Array;
   readonly edgeA: Float32Array;
@@ -356,11 +364,13 @@ export const chromaKey = defineEffect({
       nodeRgb[n * 3 + 2] = b;
     }
     const fracX = new Float32Array(width);
+    const cellOf = new Int32Array(width);
     const cellEnd = new Int32Array(cols - 1);
     for (let x = 0; x < width; x++) {
       const fx = width > 1 ? (x * (cols - 1)) / (width - 1) : 0;
       const c = Math.min(cols - 2, Math.floor(fx));
       fracX[x] = fx - c;
+      cellOf[x] = c;
       cellEnd[c] = x + 1;
     }
     // Cells no column falls in (a grid finer than the frame) end where the previous one did.
@@ -395,6 +405,16 @@ export const chromaKey = defineEffect({
       }
     }
     const luma = LUMA_R * basis[3]! + LUMA_G * basis[4]! + LUMA_B * basis[5]!;
+    // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
+    // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
+    // folds into one dot product (core). Six products, not nine. ref = hi * kHi + lo * kLo =
+    // mean + (kHi - 0.5) * |o1 - o2|, as a weight of the spread: halfBal.
+    // prettier-ignore
+    const screenTest = Float64Array.of(
+      1.5 * basis[3]! - 0.5, 1.5 * basis[4]! - 0.5, 1.5 * basis[5]! - 0.5,
+      basis[0]! - basis[6]!, basis[1]! - basis[7]!, basis[2]! - basis[8]!,
+      0.5 * (kHi - kLo),
+    );
     return {
       width,
       height,
@@ -422,12 +442,17 @@ export const chromaKey = defineEffect({
       nodeInvL,
       nodeRgb,
       fracX,
+      cellOf,
       cellEnd,
+      xStep: width > 1 ? (cols - 1) / (width - 1) : 0,
+      screenTest,
       rowInv: new Float64Array(cols),
       rowDInv: new Float64Array(cols),
       rowInvL: new Float64Array(cols),
       rowDInvL: new Float64Array(cols),
       rowRgb: new Float64Array(cols * 3),
+      rowKept: new Int32Array(width),
+      rowKeptInv: new Float64Array(width),
       edgeIdx: new Int32Array(edgeCap),
       edgeA: new Float32Array(edgeCap),
       edgeAin: new Uint8Array(edgeCap),
@@ -508,16 +533,56 @@ function key(st: ChromaKeyState, frame: Frame): void {
   if (data !== frame.data) frame.data.set(data);
 }
 
+/**
+ * The screen test for row y, the one part of the keying pass that runs on every pixel: screen
+ * pixels become transparent black (so no later filter can pull screen colour into an edge); the
+ * others are listed in rowKept with their local screen term, for keyPixels to key; canvas padding
+ * (alpha 0) stays as it is. Returns how many were listed. A tight loop of its own, with only what
+ * the test needs in hand (V8 inlines the function into keyPixels, the loop stays separate): inside
+ * keyPixels' loop, among all the edge and despill state, the same test cost half as much again per
+ * pixel (measured at 1080p: a frame of screen alone 6.2 -> 4.1 ms, the bench frame at zoom 1
+ * 11.3 -> 10.1 ms).
+ */
+function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
+  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim } = st;
+  const w = st.screenTest;
+  const k0 = w[0]!, k1 = w[1]!, k2 = w[2]!, q0 = w[3]!, q1 = w[4]!, q2 = w[5]!, halfBal = w[6]!;
+  let kept = 0;
+  // Cell by cell, so the local screen term advances by one addition per pixel.
+  for (let cell = 0, x = 0, i = y * width; cell < cols - 1; cell++) {
+    const xEnd = cellEnd[cell]!;
+    const slope = rowDInv[cell]! * xStep;
+    let inv = x < width ? rowInv[cell]! + rowDInv[cell]! * fracX[x]! : 0;
+    for (; x < xEnd; x++, i++, inv += slope) {
+      // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
+      const v = px[i]!;
+      if (v >>> 24 === 0) continue; // canvas padding: stays transparent
+      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+      const core = k0 * r + k1 * g + k2 * b;
+      const diff = q0 * r + q1 * g + q2 * b;
+      // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
+      // on it mispredicts half the time (measured: a third of the loop's cost).
+      const t = (core - halfBal * Math.abs(diff)) * inv;
+      if (t >= oneMinusSim) {
+        px[i] = 0;
+        continue;
+      }
+      rowKept[kept] = x;
+      rowKeptInv[kept] = inv;
+      kept++;
+    }
+  }
+  return kept;
+}
+
 function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void {
-  const { width, height, basis, cols, rows, nodeInv, nodeInvL, nodeRgb, cellEnd, fracX, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
-  const xStep = width > 1 ? (cols - 1) / (width - 1) : 0;
+  const { width, height, cols, rows, nodeInv, nodeInvL, nodeRgb, fracX, cellOf, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
+  const { rowKept, rowKeptInv } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
-  const k0 = 1.5 * basis[3]! - 0.5, k1 = 1.5 * basis[4]! - 0.5, k2 = 1.5 * basis[5]! - 0.5;
-  const q0 = basis[0]! - basis[6]!, q1 = basis[1]! - basis[7]!, q2 = basis[2]! - basis[8]!;
-  const { oneMinusSim, invSoft, kHi, kLo, dHi, dLo, strength, cr, cg, cb } = st;
-  // ref = hi * kHi + lo * kLo = mean + (kHi - 0.5) * |o1 - o2| ... as weights of the spread.
-  const halfBal = 0.5 * (kHi - kLo);
+  const w = st.screenTest;
+  const k0 = w[0]!, k1 = w[1]!, k2 = w[2]!, q0 = w[3]!, q1 = w[4]!, q2 = w[5]!, halfBal = w[6]!;
+  const { oneMinusSim, invSoft, dHi, dLo, strength, cr, cg, cb } = st;
   const halfBias = 0.5 * (dHi - dLo);
   const { protectStart, protectFull, invProtect } = st;
   const despill = strength > 0;
@@ -552,106 +617,96 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
       rowDInvL[i] = rowInvL[i + 1]! - rowInvL[i]!;
     }
 
+    // The refinement needs the input alpha after keying, to keep the padding transparent.
+    if (inAlpha !== null) {
+      for (let i = y * width, end = i + width; i < end; i++) inAlpha[i] = px[i]! >>> 24;
+    }
+    const kept = keyScreenRow(st, px, y);
+
     let first = -1, last = -1;
-    // Cell by cell, so the local screen term advances by one addition per pixel.
-    for (let cell = 0, x = 0, p = y * width * 4; cell < cols - 1; cell++) {
-      const xEnd = cellEnd[cell]!;
-      const slope = rowDInv[cell]! * xStep;
-      let inv = x < width ? rowInv[cell]! + rowDInv[cell]! * fracX[x]! : 0;
-      for (; x < xEnd; x++, p += 4, inv += slope) {
-        // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
-        const v = px[p >> 2]!;
-        const ain = v >>> 24;
-        // The refinement needs the input alpha after keying, to keep the padding transparent.
-        if (inAlpha !== null) inAlpha[p >> 2] = ain;
-        if (ain === 0) continue; // canvas padding: stays transparent
-        const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
-        // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
-        // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
-        // folds into one dot product. Six products, not nine.
-        const core = k0 * r + k1 * g + k2 * b;
-        const diff = q0 * r + q1 * g + q2 * b;
-        // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
-        // on it mispredicts half the time (measured: a third of the loop's cost).
-        const spread = Math.abs(diff);
-        let t = (core - halfBal * spread) * inv;
-        if (t >= oneMinusSim) {
-          // Screen (most of the frame, so tested first): transparent black, so no later filter
-          // can pull screen colour into an edge.
-          px[p >> 2] = 0;
-          continue;
+    for (let k = 0; k < kept; k++) {
+      const x = rowKept[k]!;
+      const inv = rowKeptInv[k]!;
+      const cell = cellOf[x]!;
+      const p = (y * width + x) * 4;
+      const v = px[p >> 2]!;
+      const ain = v >>> 24;
+      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+      // The same arithmetic as keyScreenRow's, which found t below 1 - similarity.
+      const core = k0 * r + k1 * g + k2 * b;
+      const diff = q0 * r + q1 * g + q2 * b;
+      const spread = Math.abs(diff);
+      let t = (core - halfBal * spread) * inv;
+      if (t > 0) {
+        // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
+        // the pixel is darker than the local screen (by less than the shadow limit), judge the
+        // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
+        const kb = (r + g + b) * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
+        if (kb < 1 && kb > shadowLo) {
+          const tn = t / kb;
+          t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
         }
-        if (t > 0) {
-          // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
-          // the pixel is darker than the local screen (by less than the shadow limit), judge the
-          // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-          const kb = (r + g + b) * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
-          if (kb < 1 && kb > shadowLo) {
-            const tn = t / kb;
-            t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
-          }
-        }
-        const af = (oneMinusSim - t) * invSoft;
+      }
+      const af = (oneMinusSim - t) * invSoft;
 
-        if (af <= 0) {
-          // Shadow on the screen.
-          px[p >> 2] = 0;
-          continue;
-        }
+      if (af <= 0) {
+        // Shadow on the screen.
+        px[p >> 2] = 0;
+        continue;
+      }
 
-        if (af >= 1) {
-          // Opaque: only spill to limit; most pixels have none and are left untouched.
-          if (first < 0) first = x;
-          last = x;
-          if (!despill) continue;
-          let d = (core - halfBias * spread) * strength;
-          if (d <= 0) continue;
-          // Away from the outline, spill is a small excess on a colour far from the screen; an
-          // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
-          // fades out. Near the outline, despillNearOutline despills it in full after all.
-          if (t > protectStart) {
-            if (x < pLeft) pLeft = x;
-            if (x >= pRight) pRight = x + 1;
-            if (y < pTop) pTop = y;
-            pBottom = y + 1;
-            sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
-            if (t >= protectFull) continue;
-            d *= (protectFull - t) * invProtect;
-          }
-          const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
-          data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
-          data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
-          data[p + 2] = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
-          continue;
-        }
-
-        // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
-        // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
-        const alpha = (af * ain + 0.5) | 0;
-        if (alpha === 0) {
-          data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
-          continue;
-        }
+      if (af >= 1) {
+        // Opaque: only spill to limit; most pixels have none and are left untouched.
         if (first < 0) first = x;
         last = x;
-        const q = cell * 3;
-        const f = fracX[x]!;
-        const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
-        const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
-        const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
-        if (edges < edgeCap) {
-          edgeIdx[edges] = p;
-          edgeA[edges] = af;
-          edgeAin[edges] = ain;
-          edgeS[edges * 3] = sr;
-          edgeS[edges * 3 + 1] = sg;
-          edgeS[edges * 3 + 2] = sb;
-          edges++;
-          // Below 255, so that pass 2 never takes it for an opaque neighbour.
-          data[p + 3] = alpha < 255 ? alpha : 254;
-        } else {
-          finishEdge(st, data, p, af, ain, sr, sg, sb);
+        if (!despill) continue;
+        let d = (core - halfBias * spread) * strength;
+        if (d <= 0) continue;
+        // Away from the outline, spill is a small excess on a colour far from the screen; an
+        // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
+        // fades out. Near the outline, despillNearOutline despills it in full after all.
+        if (t > protectStart) {
+          if (x < pLeft) pLeft = x;
+          if (x >= pRight) pRight = x + 1;
+          if (y < pTop) pTop = y;
+          pBottom = y + 1;
+          sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
+          if (t >= protectFull) continue;
+          d *= (protectFull - t) * invProtect;
         }
+        const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
+        data[p] = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
+        data[p + 1] = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
+        data[p + 2] = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
+        continue;
+      }
+
+      // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
+      // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
+      const alpha = (af * ain + 0.5) | 0;
+      if (alpha === 0) {
+        data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
+        continue;
+      }
+      if (first < 0) first = x;
+      last = x;
+      const q = cell * 3;
+      const f = fracX[x]!;
+      const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
+      const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
+      const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
+      if (edges < edgeCap) {
+        edgeIdx[edges] = p;
+        edgeA[edges] = af;
+        edgeAin[edges] = ain;
+        edgeS[edges * 3] = sr;
+        edgeS[edges * 3 + 1] = sg;
+        edgeS[edges * 3 + 2] = sb;
+        edges++;
+        // Below 255, so that pass 2 never takes it for an opaque neighbour.
+        data[p + 3] = alpha < 255 ? alpha : 254;
+      } else {
+        finishEdge(st, data, p, af, ain, sr, sg, sb);
       }
     }
     if (first >= 0) {
@@ -689,7 +744,6 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
  */
 function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): void {
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
-  const stride = width * 4;
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k]!;
     const i = p >> 2;
@@ -697,18 +751,16 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edge
     const x = i - y * width;
     const x0 = x > 1 ? x - 2 : 0, x1 = x < width - 2 ? x + 2 : width - 1;
     const y0 = y > 1 ? y - 2 : 0, y1 = y < height - 2 ? y + 2 : height - 1;
-    let fr = 0, fg = 0, fb = 0, n = 0, clear = 0;
+    // First only count the opaque and the clear neighbours, branch-free on 32-bit words: where
+    // screen, edges and character mix, a branch on each alpha mispredicts, and many edges have no
+    // opaque neighbour at all (a prop near the screen's colour keyed partly transparent across
+    // its whole area: 4 in 5 of the bench frame's 50k edges), so they need nothing more.
+    let n = 0, clear = 0;
     for (let yy = y0; yy <= y1; yy++) {
-      for (let xx = x0, q = yy * stride + x0 * 4; xx <= x1; xx++, q += 4) {
-        const a = data[q + 3]!;
-        if (a !== 255) {
-          if (a === 0) clear++;
-          continue;
-        }
-        fr += data[q]!;
-        fg += data[q + 1]!;
-        fb += data[q + 2]!;
-        n++;
+      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
+        const a = px[w]! >>> 24;
+        n += (a + 1) >> 8; // 1 for 255 only
+        clear += (a - 1) >>> 31; // 1 for 0 only
       }
     }
     if (n === 0) continue;
@@ -717,6 +769,16 @@ function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edge
     if (clear === 0 && n >= INTERIOR_OPAQUE) {
       edgeA[k] = 1;
       continue;
+    }
+    let fr = 0, fg = 0, fb = 0;
+    for (let yy = y0; yy <= y1; yy++) {
+      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
+        const v = px[w]!;
+        const opaque = -(((v >>> 24) + 1) >> 8); // all ones for alpha 255, else 0
+        fr += v & opaque & 255;
+        fg += (v >>> 8) & opaque & 255;
+        fb += (v >>> 16) & opaque & 255;
+      }
     }
     const inv = 1 / n;
     const sr = edgeS[k * 3]!, sg = edgeS[k * 3 + 1]!, sb = edgeS[k * 3 + 2]!;
@@ -784,11 +846,14 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
     const row = (y >> shift) * cols;
     const i1 = y * width + x1;
     // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
-    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much).
-    for (let cx = r.left, i = y * width + x0; i < i1; cx++) {
+    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much). A
+    // cell already found in an earlier row of it is not read again: most of the box is screen,
+    // found on a cell's first row (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
+    for (let cx = r.left, i = y * width + x0; i < i1; cx++, i += cell) {
+      if (cells[row + cx] !== 0) continue;
       const end = i + cell < i1 ? i + cell : i1;
       let all = 0xffffffff;
-      for (; i < end; i++) all &= px[i]!;
+      for (let w = i; w < end; w++) all &= px[w]!;
       if (all >>> 24 !== 255) cells[row + cx] = 255;
     }
   }
