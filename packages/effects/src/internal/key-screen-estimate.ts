@@ -4,13 +4,18 @@
  * one lamp), and a single colour — what ffmpeg's chromakey takes — is too bright for the corners
  * and too dark for the hot spot. The keyer interpolates the grid bilinearly.
  *
- * Steps, all robust to the character covering part of the screen:
+ * Steps, all robust to the character covering part of the screen (a character that barely moves
+ * covers the same cells in every sample frame, and hides the screen there), the way a keyer
+ * builds a clean plate:
  * 1. the dominant hue: a circular histogram of the hue of saturated pixels, smoothed, its peak;
  * 2. the global screen colour: per-channel medians of the pixels near that hue;
- * 3. local colours: per grid node, medians of the pixels that look like screen (same hue, a
- *    clear share of the global excess) in the node's cell, over all sample frames; then again,
- *    keeping only pixels close to the local estimate, so edges and screen-coloured props count less;
- * 4. nodes never seen (covered by the character in every sample) are filled from their neighbours.
+ * 3. local colours: per grid node, the pixels of its cell that are the screen under some lighting
+ *    (the global colour's chromaticity, see screenTest: props near the screen's hue and outline
+ *    mixes are not), over all sample frames; medians of their brighter half, since the screen
+ *    beside the character is often in its cast shadow. A node with few such pixels, or much
+ *    darker than its neighbours (shadowed), is unknown;
+ * 4. unknown nodes take their brightest known neighbour, growing inward: an estimate too bright
+ *    keys the screen there as a shadow, one too dark keys near-screen props partly transparent.
  * Pixels with alpha 0 (canvas padding) are ignored. Runs once per job: it may allocate.
  */
 import type { Frame, Rgb } from '@stickerkey/core';
@@ -33,6 +38,14 @@ const MIN_CHROMA = 24;
 const HUE_WINDOW = (25 / 180) * Math.PI;
 /** Samples a node needs before its median is trusted. */
 const MIN_NODE_SAMPLES = 24;
+/** Chromaticity distance from the global screen's, as a share of its distance from grey (see screenTest). */
+const SCREEN_CHROMA_TOLERANCE = 0.2;
+/** Below this share of the global screen's brightness, chromaticity is too noisy to judge. */
+const MIN_SCREEN_BRIGHTNESS = 0.25;
+/** Share of a cell's pixels that must be screen for its node to be trusted. */
+const MIN_NODE_SHARE = 0.02;
+/** A node darker (in screen excess) than this share of its brightest known neighbour is shadowed. */
+const SHADOWED_NODE = 0.8;
 
 /** A screen estimate that is the same colour everywhere (an explicit `#rrggbb`). */
 export function uniformScreen(color: Rgb): ScreenEstimate {
@@ -50,14 +63,14 @@ function hueDistance(a: number, b: number): number {
   return d > Math.PI ? 2 * Math.PI - d : d;
 }
 
-function medianOf(hist: Uint32Array, offset: number, count: number): number {
+function medianOf(hist: Uint32Array, offset: number, count: number, bins = 256): number {
   const half = count / 2;
   let acc = 0;
-  for (let v = 0; v < 256; v++) {
+  for (let v = 0; v < bins; v++) {
     acc += hist[offset + v]!;
     if (acc >= half) return v;
   }
-  return 255;
+  return bins - 1;
 }
 
 /** Step in pixels between the samples read: about 250k samples per frame is plenty for medians. */
@@ -143,7 +156,7 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
     b: medianOf(globalHist, 512, globalCount),
   };
   const basis = screenBasis(global);
-  const globalExcess = Math.max(1, excessOf(basis, global.r, global.g, global.b, 1));
+  const isScreen = screenTest(global);
 
   // 3. Local colours on a grid of about 6 cells across the short side.
   const { width, height } = frames[0]!;
@@ -151,14 +164,14 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
   const cols = Math.max(2, Math.round((width - 1) / cell) + 1);
   const rows = Math.max(2, Math.round((height - 1) / cell) + 1);
   const nodes = cols * rows;
-  const hist = new Uint32Array(nodes * 3 * 256);
+  const read = new Uint32Array(nodes);
   const counts = new Uint32Array(nodes);
-  const rgb = new Float32Array(nodes * 3);
-  const known = new Uint8Array(nodes);
+  const brightnessHist = new Uint32Array(nodes * 766);
+  const brightFrom = new Uint16Array(nodes);
+  const hist = new Uint32Array(nodes * 3 * 256);
 
-  const gather = (accept: (r: number, g: number, b: number, node: number) => boolean): void => {
-    hist.fill(0);
-    counts.fill(0);
+  /** Calls `visit` with every sampled pixel of every frame and its node. */
+  const sample = (visit: (r: number, g: number, b: number, node: number) => void): void => {
     for (const frame of frames) {
       const { data, width: w, height: h } = frame;
       const step = strideFor(frame);
@@ -168,48 +181,106 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
         const rowNode = Math.round(y * syn) * cols;
         for (let x = 0, p = y * w * 4; x < w; x += step, p += 4 * step) {
           if (data[p + 3] === 0) continue;
-          const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
-          const node = rowNode + Math.round(x * sxn);
-          if (!accept(r, g, b, node)) continue;
-          const o = node * 768;
-          hist[o + r]!++;
-          hist[o + 256 + g]!++;
-          hist[o + 512 + b]!++;
-          counts[node]!++;
+          visit(data[p]!, data[p + 1]!, data[p + 2]!, rowNode + Math.round(x * sxn));
         }
       }
     }
-    for (let n = 0; n < nodes; n++) {
-      known[n] = counts[n]! >= MIN_NODE_SAMPLES ? 1 : 0;
-      if (!known[n]) continue;
-      rgb[n * 3] = medianOf(hist, n * 768, counts[n]!);
-      rgb[n * 3 + 1] = medianOf(hist, n * 768 + 256, counts[n]!);
-      rgb[n * 3 + 2] = medianOf(hist, n * 768 + 512, counts[n]!);
-    }
-    fillUnknown(rgb, known, cols, rows, global);
   };
 
-  // First pass: anything of the screen's hue with at least a fifth of its excess (a screen in
-  // a dark corner can be much darker than the median, so the threshold is loose).
-  gather((r, g, b) => {
-    if (excessOf(basis, r, g, b, 1) < 0.2 * globalExcess) return false;
-    return hueDistance(hueOf(r, g, b), peakHue) <= HUE_WINDOW;
+  // 3a. Per cell, the brightness of its screen pixels: the estimate takes the brighter half,
+  // since the screen under and beside the character is often in its cast shadow.
+  sample((r, g, b, node) => {
+    read[node]!++;
+    if (!isScreen(r, g, b)) return;
+    brightnessHist[node * 766 + r + g + b]!++;
+    counts[node]!++;
   });
-  // Second pass: only pixels close to their node's first estimate, which drops edge pixels
-  // (screen mixed with the character) and props of a similar hue.
-  const first = rgb.slice();
-  gather((r, g, b, node) => {
-    const nr = first[node * 3]!, ng = first[node * 3 + 1]!, nb = first[node * 3 + 2]!;
-    const local = Math.max(1, excessOf(basis, nr, ng, nb, 1));
-    const e = excessOf(basis, r, g, b, 1);
-    if (e < 0.75 * local || e > 1.3 * local) return false;
-    const dr = r - nr, dg = g - ng, db = b - nb;
-    return dr * dr + dg * dg + db * db <= 0.25 * local * local;
+  for (let n = 0; n < nodes; n++) brightFrom[n] = medianOf(brightnessHist, n * 766, counts[n]!, 766);
+  // 3b. Per-channel medians of the brighter half.
+  const bright = new Uint32Array(nodes);
+  sample((r, g, b, node) => {
+    if (r + g + b < brightFrom[node]! || !isScreen(r, g, b)) return;
+    const o = node * 768;
+    hist[o + r]!++;
+    hist[o + 256 + g]!++;
+    hist[o + 512 + b]!++;
+    bright[node]!++;
   });
+  const rgb = new Float32Array(nodes * 3);
+  const known = new Uint8Array(nodes);
+  for (let n = 0; n < nodes; n++) {
+    // A cell the character covers in every sample frame still holds a few screen-coloured
+    // pixels at its outline; too few to be the screen there.
+    if (counts[n]! < Math.max(MIN_NODE_SAMPLES, MIN_NODE_SHARE * read[n]!)) continue;
+    known[n] = 1;
+    rgb[n * 3] = medianOf(hist, n * 768, bright[n]!);
+    rgb[n * 3 + 1] = medianOf(hist, n * 768 + 256, bright[n]!);
+    rgb[n * 3 + 2] = medianOf(hist, n * 768 + 512, bright[n]!);
+  }
+  dropShadowedNodes(rgb, known, cols, rows, basis);
+  // 4. Nodes with no trusted estimate.
+  fillUnknown(rgb, known, cols, rows, global);
   return { cols, rows, rgb, global };
 }
 
-/** Nodes without samples take the mean of their known neighbours, growing inward; none: global. */
+/**
+ * Whether a colour is the screen's under some lighting: a lamp scales the screen's colour and
+ * keeps its chromaticity (r, g, b over their sum), so a pixel is screen when its chromaticity is
+ * within SCREEN_CHROMA_TOLERANCE of the global screen's, measured against how far that is from
+ * grey. Props near the screen's hue (a teal belly on green, 55% away) and outline pixels that
+ * mix the screen with the character fail; a shadow, a darker copy of the screen, passes.
+ */
+function screenTest(global: Rgb): (r: number, g: number, b: number) => boolean {
+  const sum = Math.max(1, global.r + global.g + global.b);
+  const cr = global.r / sum, cg = global.g / sum, cb = global.b / sum;
+  const fromGrey2 = (cr - 1 / 3) ** 2 + (cg - 1 / 3) ** 2 + (cb - 1 / 3) ** 2;
+  const tolerance2 = SCREEN_CHROMA_TOLERANCE * SCREEN_CHROMA_TOLERANCE * fromGrey2;
+  const minSum = MIN_SCREEN_BRIGHTNESS * sum;
+  return (r, g, b) => {
+    const s = r + g + b;
+    if (s < minSum) return false;
+    const dr = r / s - cr, dg = g / s - cg, db = b / s - cb;
+    return dr * dr + dg * dg + db * db <= tolerance2;
+  };
+}
+
+/**
+ * Marks unknown the nodes much darker than their brightest known neighbour: a cell whose
+ * visible screen is mostly in the character's cast shadow. A lit screen falls off a few percent
+ * per cell; a node wrongly dropped is filled a little too bright, which the keyer takes for a
+ * shadow and still keys out, while one left too dark keys the character's own near-screen
+ * colours partly transparent.
+ */
+function dropShadowedNodes(rgb: Float32Array, known: Uint8Array, cols: number, rows: number, basis: Float64Array): void {
+  const excess = new Float64Array(known.length);
+  for (let n = 0; n < known.length; n++) {
+    if (known[n]) excess[n] = excessOf(basis, rgb[n * 3]!, rgb[n * 3 + 1]!, rgb[n * 3 + 2]!, 1);
+  }
+  const shadowed: number[] = [];
+  for (let j = 0; j < rows; j++) {
+    for (let i = 0; i < cols; i++) {
+      const n = j * cols + i;
+      if (!known[n]) continue;
+      let brightest = 0;
+      for (let dj = -1; dj <= 1; dj++) {
+        for (let di = -1; di <= 1; di++) {
+          const ii = i + di, jj = j + dj;
+          if ((di === 0 && dj === 0) || ii < 0 || jj < 0 || ii >= cols || jj >= rows) continue;
+          const m = jj * cols + ii;
+          if (known[m] && excess[m]! > brightest) brightest = excess[m]!;
+        }
+      }
+      if (excess[n]! < SHADOWED_NODE * brightest) shadowed.push(n);
+    }
+  }
+  for (const n of shadowed) known[n] = 0;
+}
+
+function brightnessOf(rgb: Float32Array, node: number): number {
+  return rgb[node * 3]! + rgb[node * 3 + 1]! + rgb[node * 3 + 2]!;
+}
+
+/** Unknown nodes take their brightest known neighbour, growing inward; none known: global. */
 function fillUnknown(rgb: Float32Array, known: Uint8Array, cols: number, rows: number, global: Rgb): void {
   let missing = 0;
   for (let n = 0; n < known.length; n++) if (!known[n]) missing++;
@@ -229,23 +300,19 @@ function fillUnknown(rgb: Float32Array, known: Uint8Array, cols: number, rows: n
       for (let i = 0; i < cols; i++) {
         const n = j * cols + i;
         if (known[n]) continue;
-        let r = 0, g = 0, b = 0, k = 0;
+        let brightest = -1;
         for (let dj = -1; dj <= 1; dj++) {
           for (let di = -1; di <= 1; di++) {
             const ii = i + di, jj = j + dj;
             if (ii < 0 || jj < 0 || ii >= cols || jj >= rows) continue;
             const m = jj * cols + ii;
-            if (!known[m]) continue;
-            r += rgb[m * 3]!;
-            g += rgb[m * 3 + 1]!;
-            b += rgb[m * 3 + 2]!;
-            k++;
+            if (known[m] && (brightest < 0 || brightnessOf(rgb, m) > brightnessOf(rgb, brightest))) brightest = m;
           }
         }
-        if (k === 0) continue;
-        rgb[n * 3] = r / k;
-        rgb[n * 3 + 1] = g / k;
-        rgb[n * 3 + 2] = b / k;
+        if (brightest < 0) continue;
+        rgb[n * 3] = rgb[brightest * 3]!;
+        rgb[n * 3 + 1] = rgb[brightest * 3 + 1]!;
+        rgb[n * 3 + 2] = rgb[brightest * 3 + 2]!;
         next[n] = 1;
         missing--;
       }
