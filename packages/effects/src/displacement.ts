@@ -299,14 +299,15 @@ export const displacement = defineEffect({
 
     const pixels = s.words.acquire(data);
 
-    // Copy the source box into the bordered scratch (a word loop: subarray() per row would allocate),
-    // noting on each row where its visible pixels start and end (empty: left > right).
+    // Note on each row of the source box where its visible pixels start and end, and copy that
+    // span into the bordered scratch (a word loop: subarray() per row would allocate). Outside
+    // the spans the scratch stays transparent, which samples exactly like the transparent pixels
+    // there: a transparent tap has no weight whatever its colour.
     const stride = width + 2;
     const { spanLeft, spanRight } = s;
     const aMask = A_MASK; // a local: each read of an imported binding is a checked load
     for (let y = st; y < sb; y++) {
       const row = y * width;
-      for (let x = sl, j = (y + 1) * stride + 1; x < sr; x++) scratch[j + x] = pixels[row + x]!;
       let first = sl;
       while (first < sr && (pixels[row + first]! & aMask) === 0) first++;
       let last = sr - 1;
@@ -314,6 +315,7 @@ export const displacement = defineEffect({
       // An empty row spans nothing: left past right, so it widens no window below.
       spanLeft[y] = first < sr ? first : sr;
       spanRight[y] = first < sr ? last + 1 : sl;
+      for (let x = first, j = (y + 1) * stride + 1; x <= last; x++) scratch[j + x] = pixels[row + x]!;
     }
 
     const left = r.left;
@@ -370,8 +372,9 @@ export const displacement = defineEffect({
 
     // Leave the scratch transparent for the next frame (fill() takes no allocation).
     for (let y = st; y < sb; y++) {
-      const j = (y + 1) * stride + sl + 1;
-      scratch.fill(0, j, j + (sr - sl));
+      if (spanRight[y]! <= spanLeft[y]!) continue;
+      const j = (y + 1) * stride + 1;
+      scratch.fill(0, j + spanLeft[y]!, j + spanRight[y]!);
     }
     s.words.release(data, pixels);
     if (bounds) {
