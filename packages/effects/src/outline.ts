@@ -87,6 +87,15 @@ function composite(s: State, data: Uint8Array, top: number, bottom: number): voi
         if (d2 >= entries) continue; // beyond the border (also "no character at all")
         const ao = cover[d2 | 0]!;
         if (ao === 0) continue;
+        if (ac === 0) {
+          // Nothing over the border (most of it): the formula below gives exactly its colour
+          // (C * under / under rounds back to C) at alpha Ao, without the division.
+          data[p] = cr;
+          data[p + 1] = cg;
+          data[p + 2] = cb;
+          data[p + 3] = ao;
+          continue;
+        }
         // Character over border: A = Ac + Ao(1 - Ac); C = (Cc Ac + Co Ao (1 - Ac)) / A.
         const under = ao * (255 - ac);
         const a = ac * 255 + under;
