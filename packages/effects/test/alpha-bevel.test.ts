@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStage, InvalidOptionError } from '@stickerkey/core';
+import { computeAlphaBounds, createStage, InvalidOptionError, type Frame } from '@stickerkey/core';
 import { alphaBevel } from '../src/alpha-bevel.js';
 import { frameFrom, growthOver, pixelAt, setupEffect } from './support/run-effect.js';
 import { cloneFrame, greenExcess, keyedCharacter } from './support/sticker-frames.js';
@@ -84,6 +84,86 @@ describe('alpha-bevel golden', () => {
     stage.process(a);
     stage.process(b);
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+});
+
+describe('alpha-bevel model', () => {
+  /**
+   * The model evaluated directly, in doubles: heights from a brute-force distance to the nearest
+   * transparent pixel (alpha < 128) plus the pixel's own alpha, capped at the thickness; the 5x5
+   * smoothed Sobel, clamped at the frame's edge; then the lighting. Returns the expected colours.
+   */
+  function bevelModel(f: Frame, t: number, angleDeg: number, intensity: number, light: readonly number[]): Uint8Array {
+    const { width: w, height: h, data } = f;
+    const heights = new Float64Array(w * h);
+    const reach = Math.ceil(t) + 2;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let d2 = Infinity;
+        for (let j = Math.max(0, y - reach); j <= Math.min(h - 1, y + reach); j++)
+          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++) if (data[(j * w + i) * 4 + 3]! < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
+        heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3]! / 255);
+      }
+    const smooth = [1, 3, 4, 3, 1];
+    const derive = [-1, -1, 0, 1, 1];
+    const lx = Math.sin((angleDeg * Math.PI) / 180);
+    const ly = -Math.cos((angleDeg * Math.PI) / 180);
+    const out = data.slice();
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const p = (y * w + x) * 4;
+        if (data[p + 3] === 0) continue;
+        let gx = 0;
+        let gy = 0;
+        for (let j = 0; j < 5; j++)
+          for (let i = 0; i < 5; i++) {
+            const hh = heights[Math.min(h - 1, Math.max(0, y + j - 2)) * w + Math.min(w - 1, Math.max(0, x + i - 2))]!;
+            gx += (smooth[j]! * derive[i]! * hh) / 72;
+            gy += (derive[j]! * smooth[i]! * hh) / 72;
+          }
+        const facing = -(gx * lx + gy * ly);
+        for (let c = 0; c < 3; c++) {
+          const v = data[p + c]!;
+          if (facing > 0) out[p + c] = Math.floor(v + (light[c]! - v) * Math.min(1, facing) * intensity + 0.5);
+          else if (facing < 0) out[p + c] = Math.floor(v * (1 - Math.min(1, -facing) * intensity) + 0.5);
+        }
+      }
+    return out;
+  }
+
+  // A ring (its hole gives rows two runs, its body an inside the distances skip) and a disc cut by
+  // the frame's corner (windows clamped at the edge), soft-edged, with colour ramps.
+  function character(): Frame {
+    const f = frameFrom(96, 72, (x, y) => {
+      const ring = Math.min(30.5 - Math.hypot(x - 52, y - 37), Math.hypot(x - 52, y - 37) - 9.5);
+      const corner = 12.5 - Math.hypot(x - 3, y - 5);
+      const a = Math.round(255 * Math.min(1, Math.max(0, Math.max(ring, corner) + 0.5)));
+      return a === 0 ? [0, 255, 0, 0] : [40 + x * 2, 90 + y, 230 - y * 2, a];
+    });
+    f.alphaBounds = computeAlphaBounds(f, { left: 0, top: 0, right: 0, bottom: 0 });
+    return f;
+  }
+
+  it.each([
+    [3, -60, 0.6],
+    [6.5, 135, 1],
+  ])('matches a direct evaluation of the model within one level, thickness %f, light %i deg', async (t, angle, intensity) => {
+    const stage = await setupEffect(alphaBevel, { edgeThickness: t, lightAngle: angle, lightIntensity: intensity, lightColor: '#ffe0a0' }, 96, 72);
+    for (const withBounds of [true, false]) {
+      const f = character();
+      if (!withBounds) delete f.alphaBounds;
+      const source = f.data.slice();
+      const want = bevelModel(f, t, angle, intensity, [255, 224, 160]);
+      stage.process(f);
+      let lit = 0;
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) {
+        worst = Math.max(worst, Math.abs(f.data[i]! - want[i]!));
+        if (want[i] !== source[i]) lit++;
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(lit).toBeGreaterThan(1000);
+    }
   });
 });
 

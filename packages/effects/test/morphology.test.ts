@@ -8,6 +8,8 @@ import {
   erodeRound,
   erodeSquare,
   findRowSpans,
+  findSolidRuns,
+  narrowRowSpans,
   NO_FEATURE,
   squaredDistance,
   widenRowSpans,
@@ -108,13 +110,13 @@ function bruteDistance(w: number, b: { left: number; top: number; right: number;
 }
 
 /** A matte of soft-edged blobs with holes and speckle, so rows have several runs, partial alpha and empty rows. */
-function blobs(w: number, h: number, seed: number): Uint8Array {
+function blobs(w: number, h: number, seed: number, scale = 1): Uint8Array {
   const noise = random(w * h + 30, seed);
   const m = new Uint8Array(w * h);
   for (let k = 0; k < 5; k++) {
     const cx = (noise[w * h + 3 * k]! / 255) * w;
     const cy = (noise[w * h + 3 * k + 1]! / 255) * h * 0.8;
-    const r = 2 + (noise[w * h + 3 * k + 2]! / 255) * 9;
+    const r = (2 + (noise[w * h + 3 * k + 2]! / 255) * 9) * scale;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const a = Math.max(0, Math.min(255, (r - Math.hypot(x - cx, (y - cy) * 1.3)) * 120));
@@ -165,6 +167,104 @@ describe('distance transform in row windows', () => {
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
     }
+  });
+
+  // The inside the effects skip: solid runs narrowed by 1 (features, features above) or, inverted,
+  // by cap - 1 (no feature that near). Big blobs, so that both have an inside to skip.
+  it.each([1, 2, 3, 4])('is exact around an inside it skips, seed %i', (seed) => {
+    const w = 83, h = 64;
+    const src = blobs(w, h, seed, 2.5);
+    const b = seed % 2 ? { left: 0, top: 0, right: w, bottom: h } : { left: 3, top: 2, right: w - 4, bottom: h - 1 };
+    const scratch = createDistanceScratch({ width: w, height: h });
+    const spans = createRowSpans(h);
+    const windows = createRowSpans(h);
+    const runs = createRowSpans(h);
+    const inside = createRowSpans(h);
+    const skippedPixels = () => {
+      let n = 0;
+      for (let y = b.top; y < b.bottom; y++) n += Math.max(0, inside.right[y]! - inside.left[y]!);
+      return n;
+    };
+    for (const maxDistance of [1, 2.5, 4, 7.3]) {
+      const cap = Math.ceil(maxDistance);
+      scratch.dist.fill(seed);
+      findRowSpans(src, w, h, b, 128, spans);
+      findSolidRuns(src, w, h, b, 255, spans, runs);
+      narrowRowSpans(runs, w, h, b, 1, inside);
+      expect(skippedPixels()).toBeGreaterThan(200);
+      widenRowSpans(spans, w, h, b, cap - 1, windows);
+      squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows, inside);
+      for (let y = b.top; y < b.bottom; y++)
+        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
+          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
+          const got = scratch.dist[y * w + x]!;
+          if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
+          else expect(got).toBeGreaterThanOrEqual(cap * cap);
+        }
+
+      scratch.dist.fill(seed + 1);
+      findRowSpans(src, w, h, b, 1, spans);
+      findSolidRuns(src, w, h, b, 128, spans, runs);
+      narrowRowSpans(runs, w, h, b, cap - 1, inside);
+      if (cap < 5) expect(skippedPixels()).toBeGreaterThan(50);
+      widenRowSpans(spans, w, h, b, 2, windows);
+      squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows, inside);
+      for (let y = b.top; y < b.bottom; y++)
+        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
+          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
+          const got = scratch.dist[y * w + x]!;
+          if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
+          else expect(got).toBeGreaterThanOrEqual(cap * cap);
+        }
+    }
+  });
+
+  it('takes an inside right up to the edge of the features (their ends are the nearest to the rest)', () => {
+    const w = 24, h = 14;
+    const m = new Uint8Array(w * h);
+    for (let y = 3; y < 11; y++) m.fill(255, y * w + 6, y * w + 17);
+    m[7 * w + 2] = 255;
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    const windows = createRowSpans(h);
+    windows.right.fill(w);
+    const inside = createRowSpans(h);
+    for (let y = 4; y < 11; y++) {
+      inside.left[y] = 6;
+      inside.right[y] = 17;
+    }
+    const scratch = createDistanceScratch({ width: w, height: h });
+    squaredDistance(m, w, h, b, 128, false, scratch, 5, 1, 0, windows, inside);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const want = bruteDistance(w, b, (i) => m[i]! >= 128, x, y);
+        if (want < 25) expect(scratch.dist[y * w + x], `(${x}, ${y})`).toBe(want);
+        else expect(scratch.dist[y * w + x]).toBeGreaterThanOrEqual(25);
+      }
+  });
+
+  it('finds the longest solid run inside each span and narrows runs to what lies r px inside them', () => {
+    const w = 10, h = 4;
+    const m = new Uint8Array(w * h);
+    m.fill(255, 0 * w + 1, 0 * w + 3); // two runs, the second longer
+    m.fill(255, 0 * w + 4, 0 * w + 8);
+    m.fill(255, 1 * w + 0, 1 * w + 9);
+    m[1 * w + 5] = 254; // below the threshold: splits the row into 0..5 and 6..9
+    m.fill(200, 2 * w + 2, 2 * w + 6); // features, but not solid
+    m.fill(255, 3 * w + 2, 3 * w + 10);
+    const b = { left: 0, top: 0, right: w, bottom: h };
+    const spans = createRowSpans(h);
+    const runs = createRowSpans(h);
+    findRowSpans(m, w, h, b, 128, spans);
+    findSolidRuns(m, w, h, b, 255, spans, runs);
+    expect([...runs.left]).toEqual([4, 0, 0, 2]);
+    expect([...runs.right]).toEqual([8, 5, 0, 10]);
+    const narrowed = createRowSpans(h);
+    runs.left.set([1, 0, 1, 0]);
+    runs.right.set([9, 10, 8, 10]);
+    narrowRowSpans(runs, w, h, b, 1, narrowed);
+    // Rows 0 and 3 have a row outside the rectangle within r: nothing.
+    expect([...narrowed.left]).toEqual([0, 2, 2, 0]);
+    expect([...narrowed.right]).toEqual([0, 7, 7, 0]);
   });
 
   it('finds the span of values >= threshold on each row and widens it over neighbouring rows', () => {
