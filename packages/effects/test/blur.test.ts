@@ -2,13 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   blurChannel,
   blurChannelF32,
+  blurChannelF32Spans,
+  blurChannelSpans,
   blurReach,
   blurRgba,
   blurSigma,
   boxRadiiForSigma,
   createBlurScratch,
   createBlurScratchF32,
+  createSpanBlurScratchF32,
+  createSpanBlurScratchU8,
 } from '../src/internal/blur.js';
+import { createRowSpans, visibleSpans } from '../src/internal/row-spans.js';
 
 /** Reference: the same box passes computed naively, with clamped edges, in float. */
 function naiveBox(src: number[], w: number, h: number, radii: number[]): number[] {
@@ -122,5 +127,117 @@ describe('blurRgba', () => {
       blurChannel(planes[c]!, w, h, b, radii, s1);
       for (let i = 0; i < w * h; i++) expect(rgba[i * 4 + c]).toBe(planes[c]![i]);
     }
+  });
+});
+
+describe('span blurs', () => {
+  /**
+   * A matte shaped like a keyed character's on a w x h plane: per row one span of values (runs of
+   * 255 inside, ramps at the ends, an occasional hole), 0 elsewhere, and some rows empty. Writes
+   * the spans it used.
+   */
+  function randomMatte(w: number, h: number, next: () => number, spans: { left: Int32Array; right: Int32Array }): number[] {
+    const values = new Array<number>(w * h).fill(0);
+    const cx = next() * w;
+    const half = 2 + next() * w * 0.4;
+    for (let y = 0; y < h; y++) {
+      spans.left[y] = spans.right[y] = 0;
+      if (next() < 0.15) continue;
+      const from = Math.max(0, Math.floor(cx - half * (0.5 + next())));
+      const to = Math.min(w, Math.ceil(cx + half * (0.5 + next())));
+      if (to <= from) continue;
+      for (let x = from; x < to; x++) {
+        const edge = Math.min(x - from, to - 1 - x);
+        values[y * w + x] = edge > 3 ? (next() < 0.05 ? 0 : 255) : Math.floor(next() * 256);
+      }
+      spans.left[y] = from;
+      spans.right[y] = to;
+    }
+    return values;
+  }
+
+  const cases = [
+    { radii: [2, 2, 2], w: 61, h: 47, bounds: { left: 0, top: 0, right: 61, bottom: 47 } },
+    { radii: [2, 2, 3], w: 61, h: 47, bounds: { left: 5, top: 3, right: 58, bottom: 40 } },
+    { radii: [1], w: 23, h: 31, bounds: { left: 0, top: 2, right: 23, bottom: 31 } },
+    { radii: [3, 4], w: 40, h: 40, bounds: { left: 0, top: 0, right: 40, bottom: 40 } },
+    { radii: [7, 8, 8], w: 90, h: 70, bounds: { left: 0, top: 0, right: 90, bottom: 70 } },
+  ];
+
+  it('give blurChannel\'s result and its non-zero extent, over a sequence of random mattes on one scratch', () => {
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+    for (const { radii, w, h, bounds } of cases) {
+      const scratch = createSpanBlurScratchU8({ width: w, height: h });
+      const spans = createRowSpans(h);
+      const data = new Uint8Array(w * h);
+      for (let round = 0; round < 6; round++) {
+        // The caller's part of the contract: 0 outside the spans (last round's result cleared).
+        data.fill(0);
+        const values = randomMatte(w, h, next, spans);
+        for (let y = bounds.top; y < bounds.bottom; y++) {
+          for (let x = bounds.left; x < bounds.right; x++) data[y * w + x] = values[y * w + x]!;
+          if (spans.left[y]! < bounds.left) spans.left[y] = bounds.left;
+          if (spans.right[y]! > bounds.right) spans.right[y] = bounds.right;
+        }
+        const full = data.slice();
+        blurChannel(full, w, h, bounds, radii, createBlurScratch({ width: w, height: h }, 1));
+        blurChannelSpans(data, w, h, bounds, radii, spans, scratch);
+        expect(Array.from(data)).toEqual(Array.from(full));
+        let outside = 0;
+        for (let y = bounds.top; y < bounds.bottom; y++)
+          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y]! || x >= spans.right[y]!)) outside++;
+        expect(outside).toBe(0);
+        expect(scratch.plane.every((v) => v === 0)).toBe(true);
+      }
+    }
+  });
+
+  it('give blurChannelF32\'s result exactly, over a sequence of random height fields on one scratch', () => {
+    let seed = 5;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+    for (const { radii, w, h, bounds } of cases) {
+      const scratch = createSpanBlurScratchF32({ width: w, height: h });
+      const spans = createRowSpans(h);
+      const data = new Float32Array(w * h);
+      for (let round = 0; round < 6; round++) {
+        data.fill(0);
+        const values = randomMatte(w, h, next, spans);
+        const scale = round % 2 === 0 ? 10 / 255 : 1.7; // a bevel's px per alpha level, and another
+        for (let y = bounds.top; y < bounds.bottom; y++) {
+          for (let x = bounds.left; x < bounds.right; x++) data[y * w + x] = values[y * w + x]! * scale;
+          if (spans.left[y]! < bounds.left) spans.left[y] = bounds.left;
+          if (spans.right[y]! > bounds.right) spans.right[y] = bounds.right;
+        }
+        const full = data.slice();
+        blurChannelF32(full, w, h, bounds, radii, createBlurScratchF32({ width: w, height: h }));
+        blurChannelF32Spans(data, w, h, bounds, radii, spans, scratch);
+        let differ = 0;
+        for (let i = 0; i < data.length; i++) if (data[i] !== full[i]) differ++;
+        expect(differ).toBe(0);
+        let outside = 0;
+        for (let y = bounds.top; y < bounds.bottom; y++)
+          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y]! || x >= spans.right[y]!)) outside++;
+        expect(outside).toBe(0);
+        expect(scratch.plane.every((v) => v === 0)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('visibleSpans', () => {
+  it('finds the first and last visible pixel of each row of the box, and nothing on an empty row', () => {
+    const w = 37, h = 5;
+    const rgba = new Uint8Array(w * h * 4).fill(200);
+    for (let i = 3; i < rgba.length; i += 4) rgba[i] = 0;
+    const visible = [[], [0], [36], [3, 4, 20], [1, 9, 10, 11, 35]];
+    visible.forEach((xs, y) => xs.forEach((x) => (rgba[(y * w + x) * 4 + 3] = 1)));
+    const spans = createRowSpans(h);
+    visibleSpans(rgba, w, { left: 0, top: 0, right: w, bottom: h }, spans);
+    expect(Array.from(spans.left)).toEqual([0, 0, 36, 3, 1]);
+    expect(Array.from(spans.right)).toEqual([0, 1, 37, 21, 36]);
+    // Within a box: what lies outside it is not looked at.
+    visibleSpans(rgba, w, { left: 2, top: 3, right: 30, bottom: 5 }, spans);
+    expect([spans.left[3], spans.right[3], spans.left[4], spans.right[4]]).toEqual([3, 21, 9, 12]);
   });
 });
