@@ -18,8 +18,18 @@
  * transparent pixels are skipped and there is nothing to premultiply. margin = 0.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { blurChannelF32, blurReach, boxRadiiForSigma, createBlurScratchF32, type BlurScratchF32 } from './internal/blur.js';
+import {
+  blurChannelF32,
+  blurChannelF32Spans,
+  blurReach,
+  boxRadiiForSigma,
+  createBlurScratchF32,
+  createSpanBlurScratchF32,
+  type BlurScratchF32,
+  type SpanBlurScratchF32,
+} from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
+import { createRowSpans, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -90,7 +100,16 @@ interface State extends Light {
   row0: Int32Array;
   row1: Int32Array;
   rowW: Float32Array;
+  /** Scale 1: the full blur's scratch. */
   blur: BlurScratchF32;
+  /** Scale 2: the span blur's scratch. */
+  spanBlur: SpanBlurScratchF32;
+  /** Per frame row: first and last visible pixel. */
+  visible: RowSpans;
+  /** Per grid row (scale 2): where the heights may be non-zero (the rest of `heights` is 0). */
+  heightSpans: RowSpans;
+  /** The frame's alpha box, or the whole frame. */
+  box: Bounds;
   rect: Bounds;
 }
 
@@ -219,7 +238,11 @@ export const surfaceBevel = defineEffect({
       row0: rows.i0,
       row1: rows.i1,
       rowW: Float32Array.from(rows.w),
-      blur: createBlurScratchF32({ width: gw, height: gh }),
+      blur: createBlurScratchF32(scale === 1 ? { width: gw, height: gh } : { width: 0, height: 0 }),
+      spanBlur: createSpanBlurScratchF32(scale === 1 ? { width: 0, height: 0 } : { width: gw, height: gh }),
+      visible: createRowSpans(scale === 1 ? 0 : height),
+      heightSpans: createRowSpans(scale === 1 ? 0 : gh),
+      box: { left: 0, top: 0, right: 0, bottom: 0 },
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
@@ -251,23 +274,7 @@ export const surfaceBevel = defineEffect({
       for (let y = top; y < bottom; y++) {
         for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p]! * hs;
       }
-    } else {
-      const k = hs * 0.25;
-      for (let gy = top; gy < bottom; gy++) {
-        const ya = 2 * gy;
-        const rowA = ya * width;
-        const rowB = (ya + 1 < height ? ya + 1 : ya) * width;
-        for (let gx = left, q = gy * gw + left; gx < right; gx++, q++) {
-          const xa = 2 * gx;
-          const xb = xa + 1 < width ? xa + 1 : xa;
-          heights[q] =
-            (data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!) * k;
-        }
-      }
-    }
-    blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
-
-    if (scale === 1) {
+      blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
       // 2a. Full resolution: Sobel straight from the heights, light each visible pixel.
       const xMax = width - 1;
       const yMax = height - 1;
@@ -297,14 +304,79 @@ export const surfaceBevel = defineEffect({
       return;
     }
 
-    // 2b. Half resolution: gradient on the grid (per frame px: / 2), then read back bilinearly.
+    // Half resolution. Per row, only the columns around the visible pixels hold anything: the
+    // screen around the character (about half of its box) is 0 in the height field and flat in
+    // the gradient, so the field, its blur and its gradient are computed on the row spans only.
+    // `heights` is 0 outside the spans of the last frame: clear those, fill this frame's.
+    const box = s.box;
+    box.left = bl;
+    box.top = bt;
+    box.right = br;
+    box.bottom = bb;
+    const visible = s.visible;
+    visibleSpans(data, width, box, visible);
+    const heightSpans = s.heightSpans;
+    const spanFrom = heightSpans.left;
+    const spanTo = heightSpans.right;
+    for (let gy = 0; gy < gh; gy++) {
+      if (spanFrom[gy]! < spanTo[gy]!) heights.fill(0, gy * gw + spanFrom[gy]!, gy * gw + spanTo[gy]!);
+      spanFrom[gy] = spanTo[gy] = 0;
+    }
+    const k = hs * 0.25;
+    for (let gy = top; gy < bottom; gy++) {
+      const ya = 2 * gy;
+      const yb = ya + 1 < height ? ya + 1 : ya;
+      // The cells holding a visible pixel of either frame row.
+      let lo = br;
+      let hi = bl;
+      if (ya >= bt && ya < bb && visible.left[ya]! < visible.right[ya]!) {
+        lo = visible.left[ya]!;
+        hi = visible.right[ya]!;
+      }
+      if (yb >= bt && yb < bb && visible.left[yb]! < visible.right[yb]!) {
+        if (visible.left[yb]! < lo) lo = visible.left[yb]!;
+        if (visible.right[yb]! > hi) hi = visible.right[yb]!;
+      }
+      if (lo >= hi) continue;
+      const from = lo >> 1;
+      const to = ((hi - 1) >> 1) + 1;
+      spanFrom[gy] = from;
+      spanTo[gy] = to;
+      const rowA = ya * width;
+      const rowB = yb * width;
+      for (let gx = from, q = gy * gw + from; gx < to; gx++, q++) {
+        const xa = 2 * gx;
+        const xb = xa + 1 < width ? xa + 1 : xa;
+        heights[q] =
+          (data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!) * k;
+      }
+    }
+    // From here heightSpans holds, per grid row, where the blurred heights may be non-zero.
+    blurChannelF32Spans(heights, gw, gh, rect, s.radii, heightSpans, s.spanBlur);
+
+    // 2b. Gradient on the grid (per frame px: / 2), then read back bilinearly. Computed on each
+    // row's span and the one above it, one cell wider: all that the 2x2 widening of the flags
+    // below reads (it looks one cell right and one row down).
     const { gradX, gradY, quiet } = s;
     const gxMax = gw - 1;
     for (let gy = top; gy < bottom; gy++) {
+      let from = right;
+      let to = left;
+      if (spanFrom[gy]! < spanTo[gy]!) {
+        from = spanFrom[gy]!;
+        to = spanTo[gy]!;
+      }
+      if (gy > top && spanFrom[gy - 1]! < spanTo[gy - 1]!) {
+        if (spanFrom[gy - 1]! < from) from = spanFrom[gy - 1]!;
+        if (spanTo[gy - 1]! > to) to = spanTo[gy - 1]!;
+      }
+      if (from >= to) continue;
+      from = from - 1 > left ? from - 1 : left;
+      to = to + 1 < right ? to + 1 : right;
       const up = (gy > top ? gy - 1 : top) * gw;
       const mid = gy * gw;
       const down = (gy < bottom - 1 ? gy + 1 : gy) * gw;
-      for (let gx = left; gx < right; gx++) {
+      for (let gx = from; gx < to; gx++) {
         const xl = gx > left ? gx - 1 : left;
         const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
         const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
@@ -323,7 +395,7 @@ export const surfaceBevel = defineEffect({
     for (let gy = top; gy < bottom; gy++) {
       const mid = gy * gw;
       const down = gy + 1 < bottom ? gw : 0;
-      for (let gx = left, q = mid + left; gx < right; gx++, q++) {
+      for (let gx = spanFrom[gy]!, q = mid + gx, to = spanTo[gy]!; gx < to; gx++, q++) {
         const r = gx + 1 < right ? 1 : 0;
         quiet[q] = quiet[q]! & quiet[q + r]! & quiet[q + down]! & quiet[q + down + r]!;
       }
@@ -332,19 +404,24 @@ export const surfaceBevel = defineEffect({
     const { col0, col1, colW, row0, row1, rowW, loud, firstX } = s;
     let loudRow = -1;
     for (let y = bt; y < bb; y++) {
+      // Only the visible pixels are lit; they read cells within the spans of both grid rows.
+      const visibleTo = visible.right[y]!;
+      if (visible.left[y]! >= visibleTo) continue;
       const ra = row0[y]! * gw;
       const rb = row1[y]! * gw;
       const wy = rowW[y]!;
       const mid = y * width;
       if (useQuiet && ra !== loudRow) {
         // Two frame rows read each grid row: for each of its cells, the next one not quiet.
-        for (let c = right - 1, next = right; c >= left; c--) {
+        const from = spanFrom[row0[y]!]!;
+        const to = spanTo[row0[y]!]!;
+        for (let c = to - 1, next = to; c >= from; c--) {
           if (quiet[ra + c] !== 1) next = c;
           loud[c] = next;
         }
         loudRow = ra;
       }
-      for (let x = bl; x < br; x++) {
+      for (let x = visible.left[y]!; x < visibleTo; x++) {
         const i0 = col0[x]!;
         if (useQuiet && quiet[ra + i0] === 1) {
           // Flat up to the next loud cell (the inside, the far outside): jump to the first pixel
