@@ -108,6 +108,11 @@ interface State extends Light {
   visible: RowSpans;
   /** Per grid row (scale 2): where the heights may be non-zero (the rest of `heights` is 0). */
   heightSpans: RowSpans;
+  /** Per grid row (scale 2): a run of cells at full height (opaque inside), before and after the blur. */
+  fullRuns: RowSpans;
+  /** Per grid row (scale 2): a run of cells whose gradient is 0, then one whose 2x2 flag is quiet. */
+  flatRuns: RowSpans;
+  quietRuns: RowSpans;
   /** The frame's alpha box, or the whole frame. */
   box: Bounds;
   rect: Bounds;
@@ -242,6 +247,9 @@ export const surfaceBevel = defineEffect({
       spanBlur: createSpanBlurScratchF32(scale === 1 ? { width: 0, height: 0 } : { width: gw, height: gh }),
       visible: createRowSpans(scale === 1 ? 0 : height),
       heightSpans: createRowSpans(scale === 1 ? 0 : gh),
+      fullRuns: createRowSpans(scale === 1 ? 0 : gh),
+      flatRuns: createRowSpans(scale === 1 ? 0 : gh),
+      quietRuns: createRowSpans(scale === 1 ? 0 : gh),
       box: { left: 0, top: 0, right: 0, bottom: 0 },
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
@@ -318,11 +326,18 @@ export const surfaceBevel = defineEffect({
     const heightSpans = s.heightSpans;
     const spanFrom = heightSpans.left;
     const spanTo = heightSpans.right;
+    const { fullRuns, flatRuns, quietRuns } = s;
     for (let gy = 0; gy < gh; gy++) {
       if (spanFrom[gy]! < spanTo[gy]!) heights.fill(0, gy * gw + spanFrom[gy]!, gy * gw + spanTo[gy]!);
       spanFrom[gy] = spanTo[gy] = 0;
+      fullRuns.left[gy] = fullRuns.right[gy] = 0;
     }
+    // The inside of the character is at full height, and stays there through the blur but for
+    // the reach from its edge: per row its longest run of opaque cells is passed to the blur, which
+    // skips it and says where the result is still full; there the gradient is 0 and need not be
+    // computed either. Over the spans, the inside is most of the work saved.
     const k = hs * 0.25;
+    const fullHeight = Math.fround(1020 * k);
     for (let gy = top; gy < bottom; gy++) {
       const ya = 2 * gy;
       const yb = ya + 1 < height ? ya + 1 : ya;
@@ -344,15 +359,34 @@ export const surfaceBevel = defineEffect({
       spanTo[gy] = to;
       const rowA = ya * width;
       const rowB = yb * width;
+      let runFrom = -1;
+      let fullFrom = 0;
+      let fullTo = 0;
       for (let gx = from, q = gy * gw + from; gx < to; gx++, q++) {
         const xa = 2 * gx;
         const xb = xa + 1 < width ? xa + 1 : xa;
-        heights[q] =
-          (data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!) * k;
+        const sum = data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!;
+        heights[q] = sum * k;
+        if (sum === 1020) {
+          if (runFrom < 0) runFrom = gx;
+        } else if (runFrom >= 0) {
+          if (gx - runFrom > fullTo - fullFrom) {
+            fullFrom = runFrom;
+            fullTo = gx;
+          }
+          runFrom = -1;
+        }
       }
+      if (runFrom >= 0 && to - runFrom > fullTo - fullFrom) {
+        fullFrom = runFrom;
+        fullTo = to;
+      }
+      fullRuns.left[gy] = fullFrom;
+      fullRuns.right[gy] = fullTo;
     }
-    // From here heightSpans holds, per grid row, where the blurred heights may be non-zero.
-    blurChannelF32Spans(heights, gw, gh, rect, s.radii, heightSpans, s.spanBlur);
+    // From here heightSpans holds, per grid row, where the blurred heights may be non-zero, and
+    // fullRuns where they are still exactly fullHeight.
+    blurChannelF32Spans(heights, gw, gh, rect, s.radii, heightSpans, s.spanBlur, fullRuns, fullHeight);
 
     // 2b. Gradient on the grid (per frame px: / 2), then read back bilinearly. Computed on each
     // row's span and the one above it, one cell wider: all that the 2x2 widening of the flags
@@ -373,10 +407,27 @@ export const surfaceBevel = defineEffect({
       if (from >= to) continue;
       from = from - 1 > left ? from - 1 : left;
       to = to + 1 < right ? to + 1 : right;
-      const up = (gy > top ? gy - 1 : top) * gw;
+      const gyUp = gy > top ? gy - 1 : top;
+      const gyDown = gy < bottom - 1 ? gy + 1 : gy;
+      const up = gyUp * gw;
       const mid = gy * gw;
-      const down = (gy < bottom - 1 ? gy + 1 : gy) * gw;
+      const down = gyDown * gw;
+      // Cells whose 3x3 neighbourhood lies in the full runs of the three rows: gradient 0.
+      let flatFrom = Math.max(fullRuns.left[gyUp]!, fullRuns.left[gy]!, fullRuns.left[gyDown]!) + 1;
+      let flatTo = Math.min(fullRuns.right[gyUp]!, fullRuns.right[gy]!, fullRuns.right[gyDown]!) - 1;
+      if (flatFrom < from) flatFrom = from;
+      if (flatTo > to) flatTo = to;
+      if (flatFrom >= flatTo) flatFrom = flatTo = to;
+      flatRuns.left[gy] = flatFrom;
+      flatRuns.right[gy] = flatTo;
+      gradX.fill(0, mid + flatFrom, mid + flatTo);
+      gradY.fill(0, mid + flatFrom, mid + flatTo);
+      quiet.fill(1, mid + flatFrom, mid + flatTo);
       for (let gx = from; gx < to; gx++) {
+        if (gx === flatFrom) {
+          gx = flatTo - 1;
+          continue;
+        }
         const xl = gx > left ? gx - 1 : left;
         const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
         const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
@@ -392,10 +443,25 @@ export const surfaceBevel = defineEffect({
     // Cells whose 2x2 read-back neighbourhood is flat: the inside of the character, most of it.
     // One byte read there instead of eight floats. In place, left to right and top down: the
     // right and lower neighbours read are still the per-cell flags.
+    // Where a cell and its right neighbour are flat on this row and the next, the flag stays 1.
     for (let gy = top; gy < bottom; gy++) {
       const mid = gy * gw;
       const down = gy + 1 < bottom ? gw : 0;
-      for (let gx = spanFrom[gy]!, q = mid + gx, to = spanTo[gy]!; gx < to; gx++, q++) {
+      const from = spanFrom[gy]!;
+      const to = spanTo[gy]!;
+      if (from >= to) continue;
+      const gyDown = gy + 1 < bottom ? gy + 1 : gy;
+      let quietFrom = Math.max(flatRuns.left[gy]!, flatRuns.left[gyDown]!, from);
+      let quietTo = Math.min(flatRuns.right[gy]!, flatRuns.right[gyDown]!, to + 1) - 1;
+      if (quietFrom >= quietTo) quietFrom = quietTo = to;
+      quietRuns.left[gy] = quietFrom;
+      quietRuns.right[gy] = quietTo;
+      for (let gx = from, q = mid + gx; gx < to; gx++, q++) {
+        if (gx === quietFrom) {
+          gx = quietTo - 1;
+          q = mid + gx;
+          continue;
+        }
         const r = gx + 1 < right ? 1 : 0;
         quiet[q] = quiet[q]! & quiet[q + r]! & quiet[q + down]! & quiet[q + down + r]!;
       }
@@ -415,7 +481,14 @@ export const surfaceBevel = defineEffect({
         // Two frame rows read each grid row: for each of its cells, the next one not quiet.
         const from = spanFrom[row0[y]!]!;
         const to = spanTo[row0[y]!]!;
+        const quietFrom = quietRuns.left[row0[y]!]!;
+        const quietTo = quietRuns.right[row0[y]!]!;
         for (let c = to - 1, next = to; c >= from; c--) {
+          if (c === quietTo - 1 && quietFrom < quietTo) {
+            loud.fill(next, quietFrom, quietTo);
+            c = quietFrom;
+            continue;
+          }
           if (quiet[ra + c] !== 1) next = c;
           loud[c] = next;
         }
