@@ -72,6 +72,8 @@ interface State {
   matte: Uint8Array;
   /** Per grid row: where the matte may be non-zero (this frame's, until the next one clears it). */
   matteSpans: RowSpans;
+  /** Per grid row: a run of cells at 255 (opaque inside), before and after the blur. */
+  fullRuns: RowSpans;
   /** Per frame row: first and last visible pixel of the character. */
   visible: RowSpans;
   /** The source rectangle, as the Bounds visibleSpans takes. */
@@ -133,6 +135,7 @@ export const dropShadow = defineEffect({
       rowW: fixedWeights(rows.w),
       matte: new Uint8Array(gw * gh),
       matteSpans: createRowSpans(gh),
+      fullRuns: createRowSpans(gh),
       visible: createRowSpans(size.height),
       source: { left: 0, top: 0, right: 0, bottom: 0 },
       nextLit: new Int32Array(gw + 1),
@@ -173,12 +176,14 @@ export const dropShadow = defineEffect({
     //    only over the cells that hold a visible pixel: the rest of the matte is 0 (where the last
     //    frame wrote, it is cleared first). Per row the visible span is about half the
     //    character's box; the blur and the composite below follow these spans too.
-    const { matteSpans, visible } = s;
+    //    Each row's longest run of 255 (the opaque inside) lets the blur skip it.
+    const { matteSpans, visible, fullRuns } = s;
     const spanFrom = matteSpans.left;
     const spanTo = matteSpans.right;
     for (let gy = 0; gy < gh; gy++) {
       if (spanFrom[gy]! < spanTo[gy]!) matte.fill(0, gy * gw + spanFrom[gy]!, gy * gw + spanTo[gy]!);
       spanFrom[gy] = spanTo[gy] = 0;
+      fullRuns.left[gy] = fullRuns.right[gy] = 0;
     }
     const source = s.source;
     source.left = sl;
@@ -196,7 +201,24 @@ export const dropShadow = defineEffect({
         spanFrom[gy] = from;
         spanTo[gy] = to;
         const row = gy * gw;
-        for (let gx = from, p = ((y * width + from - dx) << 2) + 3; gx < to; gx++, p += 4) matte[row + gx] = data[p]!;
+        let runFrom = -1;
+        for (let gx = from, p = ((y * width + from - dx) << 2) + 3; gx < to; gx++, p += 4) {
+          const v = data[p]!;
+          matte[row + gx] = v;
+          if (v === 255) {
+            if (runFrom < 0) runFrom = gx;
+          } else if (runFrom >= 0) {
+            if (gx - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
+              fullRuns.left[gy] = runFrom;
+              fullRuns.right[gy] = gx;
+            }
+            runFrom = -1;
+          }
+        }
+        if (runFrom >= 0 && to - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
+          fullRuns.left[gy] = runFrom;
+          fullRuns.right[gy] = to;
+        }
       }
     } else {
       for (let gy = gt; gy < gb; gy++) {
@@ -231,8 +253,23 @@ export const dropShadow = defineEffect({
         if (okA && okB) {
           fastFrom = Math.min(to, Math.max(from, Math.ceil((sl + dx) / 2)));
           fastTo = Math.max(fastFrom, Math.min(to, Math.floor((sr + dx - 1) / 2)));
+          let runFrom = -1;
           for (let gx = fastFrom, pa = ((rowA + 2 * gx - dx) << 2) + 3, pb = ((rowB + 2 * gx - dx) << 2) + 3; gx < fastTo; gx++, pa += 8, pb += 8) {
-            matte[row + gx] = (data[pa]! + data[pa + 4]! + data[pb]! + data[pb + 4]! + 2) >> 2;
+            const v = (data[pa]! + data[pa + 4]! + data[pb]! + data[pb + 4]! + 2) >> 2;
+            matte[row + gx] = v;
+            if (v === 255) {
+              if (runFrom < 0) runFrom = gx;
+            } else if (runFrom >= 0) {
+              if (gx - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
+                fullRuns.left[gy] = runFrom;
+                fullRuns.right[gy] = gx;
+              }
+              runFrom = -1;
+            }
+          }
+          if (runFrom >= 0 && fastTo - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
+            fullRuns.left[gy] = runFrom;
+            fullRuns.right[gy] = fastTo;
           }
         }
         for (let gx = from; gx < to; gx++) {
@@ -266,7 +303,7 @@ export const dropShadow = defineEffect({
     gridRect.top = gt;
     gridRect.right = gr;
     gridRect.bottom = gb;
-    blurChannelSpans(matte, gw, gh, gridRect, s.radii, matteSpans, s.blur);
+    blurChannelSpans(matte, gw, gh, gridRect, s.radii, matteSpans, s.blur, fullRuns, 255);
 
     // 3. Character over shadow, premultiplied maths in straight alpha:
     //    A = Ac + As(1 - Ac);  C = (Cc Ac + Cs As (1 - Ac)) / A.
