@@ -13,8 +13,10 @@
  * character's colour is weighted by its alpha, so the colour a keyer left in transparent pixels
  * (green garbage) has no weight and never shows. Straight alpha out.
  *
- * Work is limited to the alpha bounds (when the frame has them) and their shifted, blurred copy;
- * `frame.alphaBounds` grows to cover the shadow. margin = distance + what the blur reaches.
+ * Work is limited to the alpha bounds (when the frame has them) and their shifted, blurred copy,
+ * and within them to each row's visible span and what the blur spreads from it: the matte is 0
+ * elsewhere. `frame.alphaBounds` grows to cover the shadow. margin = distance + what the blur
+ * reaches.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { blurChannelSpans, blurReach, boxRadiiForSigma, createSpanBlurScratchU8, type SpanBlurScratchU8 } from './internal/blur.js';

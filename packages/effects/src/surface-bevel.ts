@@ -12,7 +12,10 @@
  *
  * A wide bevel (blur sigma >= 3 px) builds its height field and gradient at half resolution and
  * reads the gradient back bilinearly: the field is smooth, so nothing is lost, and the blur costs
- * a quarter. The texture's own gradient is computed once per job (prepare), at full resolution.
+ * a quarter. It is computed only on each row's visible span and what the blur spreads from it
+ * (the screen around the character is flat at 0), and not over the opaque inside, flat at full
+ * height: the cost follows the bevel band. The texture's own gradient is computed once per job
+ * (prepare), at full resolution.
  *
  * Only colour changes, alpha stays: no colour is filtered (the height field comes from alpha), so
  * transparent pixels are skipped and there is nothing to premultiply. margin = 0.
