@@ -12,14 +12,27 @@
  *
  * A wide bevel (blur sigma >= 3 px) builds its height field and gradient at half resolution and
  * reads the gradient back bilinearly: the field is smooth, so nothing is lost, and the blur costs
- * a quarter. The texture's own gradient is computed once per job (prepare), at full resolution.
+ * a quarter. It is computed only on each row's visible span and what the blur spreads from it
+ * (the screen around the character is flat at 0), and not over the opaque inside, flat at full
+ * height: the cost follows the bevel band. The texture's own gradient is computed once per job
+ * (prepare), at full resolution.
  *
  * Only colour changes, alpha stays: no colour is filtered (the height field comes from alpha), so
  * transparent pixels are skipped and there is nothing to premultiply. margin = 0.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { blurChannelF32, blurReach, boxRadiiForSigma, createBlurScratchF32, type BlurScratchF32 } from './internal/blur.js';
+import {
+  blurChannelF32,
+  blurChannelF32Spans,
+  blurReach,
+  boxRadiiForSigma,
+  createBlurScratchF32,
+  createSpanBlurScratchF32,
+  type BlurScratchF32,
+  type SpanBlurScratchF32,
+} from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
+import { createRowSpans, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -90,7 +103,21 @@ interface State extends Light {
   row0: Int32Array;
   row1: Int32Array;
   rowW: Float32Array;
+  /** Scale 1: the full blur's scratch. */
   blur: BlurScratchF32;
+  /** Scale 2: the span blur's scratch. */
+  spanBlur: SpanBlurScratchF32;
+  /** Per frame row: first and last visible pixel. */
+  visible: RowSpans;
+  /** Per grid row (scale 2): where the heights may be non-zero (the rest of `heights` is 0). */
+  heightSpans: RowSpans;
+  /** Per grid row (scale 2): a run of cells at full height (opaque inside), before and after the blur. */
+  fullRuns: RowSpans;
+  /** Per grid row (scale 2): a run of cells whose gradient is 0, then one whose 2x2 flag is quiet. */
+  flatRuns: RowSpans;
+  quietRuns: RowSpans;
+  /** The frame's alpha box, or the whole frame. */
+  box: Bounds;
   rect: Bounds;
 }
 
@@ -219,7 +246,14 @@ export const surfaceBevel = defineEffect({
       row0: rows.i0,
       row1: rows.i1,
       rowW: Float32Array.from(rows.w),
-      blur: createBlurScratchF32({ width: gw, height: gh }),
+      blur: createBlurScratchF32(scale === 1 ? { width: gw, height: gh } : { width: 0, height: 0 }),
+      spanBlur: createSpanBlurScratchF32(scale === 1 ? { width: 0, height: 0 } : { width: gw, height: gh }),
+      visible: createRowSpans(scale === 1 ? 0 : height),
+      heightSpans: createRowSpans(scale === 1 ? 0 : gh),
+      fullRuns: createRowSpans(scale === 1 ? 0 : gh),
+      flatRuns: createRowSpans(scale === 1 ? 0 : gh),
+      quietRuns: createRowSpans(scale === 1 ? 0 : gh),
+      box: { left: 0, top: 0, right: 0, bottom: 0 },
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
     };
   },
@@ -251,23 +285,7 @@ export const surfaceBevel = defineEffect({
       for (let y = top; y < bottom; y++) {
         for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p]! * hs;
       }
-    } else {
-      const k = hs * 0.25;
-      for (let gy = top; gy < bottom; gy++) {
-        const ya = 2 * gy;
-        const rowA = ya * width;
-        const rowB = (ya + 1 < height ? ya + 1 : ya) * width;
-        for (let gx = left, q = gy * gw + left; gx < right; gx++, q++) {
-          const xa = 2 * gx;
-          const xb = xa + 1 < width ? xa + 1 : xa;
-          heights[q] =
-            (data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!) * k;
-        }
-      }
-    }
-    blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
-
-    if (scale === 1) {
+      blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
       // 2a. Full resolution: Sobel straight from the heights, light each visible pixel.
       const xMax = width - 1;
       const yMax = height - 1;
@@ -297,14 +315,122 @@ export const surfaceBevel = defineEffect({
       return;
     }
 
-    // 2b. Half resolution: gradient on the grid (per frame px: / 2), then read back bilinearly.
+    // Half resolution. Per row, only the columns around the visible pixels hold anything: the
+    // screen around the character (about half of its box) is 0 in the height field and flat in
+    // the gradient, so the field, its blur and its gradient are computed on the row spans only.
+    // `heights` is 0 outside the spans of the last frame: clear those, fill this frame's.
+    const box = s.box;
+    box.left = bl;
+    box.top = bt;
+    box.right = br;
+    box.bottom = bb;
+    const visible = s.visible;
+    visibleSpans(data, width, box, visible);
+    const heightSpans = s.heightSpans;
+    const spanFrom = heightSpans.left;
+    const spanTo = heightSpans.right;
+    const { fullRuns, flatRuns, quietRuns } = s;
+    for (let gy = 0; gy < gh; gy++) {
+      if (spanFrom[gy]! < spanTo[gy]!) heights.fill(0, gy * gw + spanFrom[gy]!, gy * gw + spanTo[gy]!);
+      spanFrom[gy] = spanTo[gy] = 0;
+      fullRuns.left[gy] = fullRuns.right[gy] = 0;
+    }
+    // The inside of the character is at full height, and stays there through the blur but for
+    // the reach from its edge: per row its longest run of opaque cells is passed to the blur, which
+    // skips it and says where the result is still full; there the gradient is 0 and need not be
+    // computed either. Over the spans, the inside is most of the work saved.
+    const k = hs * 0.25;
+    const fullHeight = Math.fround(1020 * k);
+    for (let gy = top; gy < bottom; gy++) {
+      const ya = 2 * gy;
+      const yb = ya + 1 < height ? ya + 1 : ya;
+      // The cells holding a visible pixel of either frame row.
+      let lo = br;
+      let hi = bl;
+      if (ya >= bt && ya < bb && visible.left[ya]! < visible.right[ya]!) {
+        lo = visible.left[ya]!;
+        hi = visible.right[ya]!;
+      }
+      if (yb >= bt && yb < bb && visible.left[yb]! < visible.right[yb]!) {
+        if (visible.left[yb]! < lo) lo = visible.left[yb]!;
+        if (visible.right[yb]! > hi) hi = visible.right[yb]!;
+      }
+      if (lo >= hi) continue;
+      const from = lo >> 1;
+      const to = ((hi - 1) >> 1) + 1;
+      spanFrom[gy] = from;
+      spanTo[gy] = to;
+      const rowA = ya * width;
+      const rowB = yb * width;
+      let runFrom = -1;
+      let fullFrom = 0;
+      let fullTo = 0;
+      for (let gx = from, q = gy * gw + from; gx < to; gx++, q++) {
+        const xa = 2 * gx;
+        const xb = xa + 1 < width ? xa + 1 : xa;
+        const sum = data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!;
+        heights[q] = sum * k;
+        if (sum === 1020) {
+          if (runFrom < 0) runFrom = gx;
+        } else if (runFrom >= 0) {
+          if (gx - runFrom > fullTo - fullFrom) {
+            fullFrom = runFrom;
+            fullTo = gx;
+          }
+          runFrom = -1;
+        }
+      }
+      if (runFrom >= 0 && to - runFrom > fullTo - fullFrom) {
+        fullFrom = runFrom;
+        fullTo = to;
+      }
+      fullRuns.left[gy] = fullFrom;
+      fullRuns.right[gy] = fullTo;
+    }
+    // From here heightSpans holds, per grid row, where the blurred heights may be non-zero, and
+    // fullRuns where they are still exactly fullHeight.
+    blurChannelF32Spans(heights, gw, gh, rect, s.radii, heightSpans, s.spanBlur, fullRuns, fullHeight);
+
+    // 2b. Gradient on the grid (per frame px: / 2), then read back bilinearly. Computed on each
+    // row's span and the one above it, one cell wider: all that the 2x2 widening of the flags
+    // below reads (it looks one cell right and one row down).
     const { gradX, gradY, quiet } = s;
     const gxMax = gw - 1;
     for (let gy = top; gy < bottom; gy++) {
-      const up = (gy > top ? gy - 1 : top) * gw;
+      let from = right;
+      let to = left;
+      if (spanFrom[gy]! < spanTo[gy]!) {
+        from = spanFrom[gy]!;
+        to = spanTo[gy]!;
+      }
+      if (gy > top && spanFrom[gy - 1]! < spanTo[gy - 1]!) {
+        if (spanFrom[gy - 1]! < from) from = spanFrom[gy - 1]!;
+        if (spanTo[gy - 1]! > to) to = spanTo[gy - 1]!;
+      }
+      if (from >= to) continue;
+      from = from - 1 > left ? from - 1 : left;
+      to = to + 1 < right ? to + 1 : right;
+      const gyUp = gy > top ? gy - 1 : top;
+      const gyDown = gy < bottom - 1 ? gy + 1 : gy;
+      const up = gyUp * gw;
       const mid = gy * gw;
-      const down = (gy < bottom - 1 ? gy + 1 : gy) * gw;
-      for (let gx = left; gx < right; gx++) {
+      const down = gyDown * gw;
+      // Cells whose 3x3 neighbourhood lies in the full runs of the three rows: gradient 0.
+      let flatFrom = Math.max(fullRuns.left[gyUp]!, fullRuns.left[gy]!, fullRuns.left[gyDown]!) + 1;
+      let flatTo = Math.min(fullRuns.right[gyUp]!, fullRuns.right[gy]!, fullRuns.right[gyDown]!) - 1;
+      if (flatFrom < from) flatFrom = from;
+      if (flatTo > to) flatTo = to;
+      if (flatFrom >= flatTo) flatFrom = flatTo = to;
+      flatRuns.left[gy] = flatFrom;
+      flatRuns.right[gy] = flatTo;
+      gradX.fill(0, mid + flatFrom, mid + flatTo);
+      gradY.fill(0, mid + flatFrom, mid + flatTo);
+      quiet.fill(1, mid + flatFrom, mid + flatTo);
+      for (let gx = from; gx < to; gx++) {
+        if (gx === flatFrom) {
+          gx = flatTo - 1;
+          continue;
+        }
         const xl = gx > left ? gx - 1 : left;
         const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
         const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
@@ -320,10 +446,25 @@ export const surfaceBevel = defineEffect({
     // Cells whose 2x2 read-back neighbourhood is flat: the inside of the character, most of it.
     // One byte read there instead of eight floats. In place, left to right and top down: the
     // right and lower neighbours read are still the per-cell flags.
+    // Where a cell and its right neighbour are flat on this row and the next, the flag stays 1.
     for (let gy = top; gy < bottom; gy++) {
       const mid = gy * gw;
       const down = gy + 1 < bottom ? gw : 0;
-      for (let gx = left, q = mid + left; gx < right; gx++, q++) {
+      const from = spanFrom[gy]!;
+      const to = spanTo[gy]!;
+      if (from >= to) continue;
+      const gyDown = gy + 1 < bottom ? gy + 1 : gy;
+      let quietFrom = Math.max(flatRuns.left[gy]!, flatRuns.left[gyDown]!, from);
+      let quietTo = Math.min(flatRuns.right[gy]!, flatRuns.right[gyDown]!, to + 1) - 1;
+      if (quietFrom >= quietTo) quietFrom = quietTo = to;
+      quietRuns.left[gy] = quietFrom;
+      quietRuns.right[gy] = quietTo;
+      for (let gx = from, q = mid + gx; gx < to; gx++, q++) {
+        if (gx === quietFrom) {
+          gx = quietTo - 1;
+          q = mid + gx;
+          continue;
+        }
         const r = gx + 1 < right ? 1 : 0;
         quiet[q] = quiet[q]! & quiet[q + r]! & quiet[q + down]! & quiet[q + down + r]!;
       }
@@ -332,19 +473,31 @@ export const surfaceBevel = defineEffect({
     const { col0, col1, colW, row0, row1, rowW, loud, firstX } = s;
     let loudRow = -1;
     for (let y = bt; y < bb; y++) {
+      // Only the visible pixels are lit; they read cells within the spans of both grid rows.
+      const visibleTo = visible.right[y]!;
+      if (visible.left[y]! >= visibleTo) continue;
       const ra = row0[y]! * gw;
       const rb = row1[y]! * gw;
       const wy = rowW[y]!;
       const mid = y * width;
       if (useQuiet && ra !== loudRow) {
         // Two frame rows read each grid row: for each of its cells, the next one not quiet.
-        for (let c = right - 1, next = right; c >= left; c--) {
+        const from = spanFrom[row0[y]!]!;
+        const to = spanTo[row0[y]!]!;
+        const quietFrom = quietRuns.left[row0[y]!]!;
+        const quietTo = quietRuns.right[row0[y]!]!;
+        for (let c = to - 1, next = to; c >= from; c--) {
+          if (c === quietTo - 1 && quietFrom < quietTo) {
+            loud.fill(next, quietFrom, quietTo);
+            c = quietFrom;
+            continue;
+          }
           if (quiet[ra + c] !== 1) next = c;
           loud[c] = next;
         }
         loudRow = ra;
       }
-      for (let x = bl; x < br; x++) {
+      for (let x = visible.left[y]!; x < visibleTo; x++) {
         const i0 = col0[x]!;
         if (useQuiet && quiet[ra + i0] === 1) {
           // Flat up to the next loud cell (the inside, the far outside): jump to the first pixel

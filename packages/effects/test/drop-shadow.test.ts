@@ -134,6 +134,17 @@ describe('drop-shadow golden', () => {
           if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(pixelAt(a, x, y)[3]).toBe(0);
     }
   });
+
+  it('a character one or two pixels wide casts its soft shadow (the half-resolution grid once looped forever on it)', async () => {
+    for (const wide of [1, 2]) {
+      const stage = await setupEffect(dropShadow, { softness: 6, distance: 0, opacity: 100 }, 40, 40);
+      const f = frameFrom(40, 40, (x, y) => (x >= 10 && x < 10 + wide && y >= 10 && y < 20 ? [200, 100, 50, 255] : [...GREEN]));
+      stage.process(f);
+      expect(pixelAt(f, 10, 15)).toEqual([200, 100, 50, 255]);
+      expect(pixelAt(f, 7, 15)[3]).toBeGreaterThan(0);
+      expect(pixelAt(f, 12 + wide, 15)[3]).toBeGreaterThan(0);
+    }
+  });
 });
 
 describe('drop-shadow fringe', () => {
@@ -172,6 +183,24 @@ describe('drop-shadow determinism and memory', () => {
     a.process(fa);
     b.process(fb);
     expect(Buffer.from(fa.data).equals(Buffer.from(fb.data))).toBe(true);
+  });
+
+  it('a frame comes out the same whatever the stage processed before (nothing of a bigger shadow left behind)', async () => {
+    // The shadow matte is kept between frames and cleared only where the last frame wrote.
+    const w = 160, h = 120;
+    const covers = [1.3, 0.05, 0.6, 0, 0.3, 0.02];
+    for (const opts of [{}, { softness: 0 }, { shadowOnly: true }, { distance: 30, direction: 300, softness: 9 }]) {
+      const reused = await setupEffect(dropShadow, opts, w, h);
+      for (const cover of covers) {
+        const source = keyedCharacter({ width: w, height: h, cover });
+        const fresh = cloneFrame(source);
+        (await setupEffect(dropShadow, opts, w, h)).process(fresh);
+        const again = cloneFrame(source);
+        reused.process(again);
+        expect(Buffer.from(again.data).equals(Buffer.from(fresh.data))).toBe(true);
+        expect(again.alphaBounds).toEqual(fresh.alphaBounds);
+      }
+    }
   });
 
   it('no heap or array-buffer growth over 1,000 apply calls', async () => {

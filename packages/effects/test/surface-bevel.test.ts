@@ -173,6 +173,23 @@ describe('surface-bevel determinism and memory', () => {
     expect(Buffer.from(fa.data).equals(Buffer.from(fb.data))).toBe(true);
   });
 
+  it('a frame comes out the same whatever the stage processed before (nothing of a bigger character left behind)', async () => {
+    // The wide bevel keeps its height field between frames and clears only where it wrote.
+    const w = 160, h = 120;
+    const covers = [1.3, 0.05, 0.6, 0, 0.3, 0.02];
+    for (const opts of [{}, { size: 24, soften: 3 }, { direction: 'down', textureDepth: 60 }]) {
+      const reused = await setupEffect(surfaceBevel, opts, w, h);
+      for (const cover of covers) {
+        const source = keyedCharacter({ width: w, height: h, cover });
+        const fresh = cloneFrame(source);
+        (await setupEffect(surfaceBevel, opts, w, h)).process(fresh);
+        const again = cloneFrame(source);
+        reused.process(again);
+        expect(Buffer.from(again.data).equals(Buffer.from(fresh.data))).toBe(true);
+      }
+    }
+  });
+
   it('no heap or array-buffer growth over 1,000 apply calls', async () => {
     for (const opts of [{}, { size: 4, textureDepth: 50 }]) {
       const stage = await setupEffect(surfaceBevel, opts, 160, 120);
