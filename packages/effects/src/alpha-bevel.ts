@@ -15,17 +15,8 @@
  * transparent pixels are skipped. margin = 0.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import {
-  createDistanceScratch,
-  createRowSpans,
-  findRowSpans,
-  findSolidRuns,
-  narrowRowSpans,
-  squaredDistance,
-  widenRowSpans,
-  type DistanceScratch,
-  type RowSpans,
-} from './internal/morphology.js';
+import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
+import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
   { name: 'edgeThickness', type: 'number', default: 3, min: 0, max: 100, unit: 'px', help: 'Width of the bevelled band inside the alpha edge' },

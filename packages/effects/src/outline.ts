@@ -15,17 +15,8 @@
  * margin = width + softness + 1; `frame.alphaBounds` grows by it.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import {
-  createDistanceScratch,
-  createRowSpans,
-  findRowSpans,
-  findSolidRuns,
-  narrowRowSpans,
-  squaredDistance,
-  widenRowSpans,
-  type DistanceScratch,
-  type RowSpans,
-} from './internal/morphology.js';
+import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
+import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
   { name: 'width', type: 'number', default: 12, min: 0, max: 200, unit: 'px', help: 'Width of the border around the character' },

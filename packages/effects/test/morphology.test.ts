@@ -1,19 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   createDistanceScratch,
-  createRowSpans,
   createSquareScratch,
   dilateRound,
   dilateSquare,
   erodeRound,
   erodeSquare,
-  findRowSpans,
-  findSolidRuns,
-  narrowRowSpans,
   NO_FEATURE,
   squaredDistance,
-  widenRowSpans,
 } from '../src/internal/morphology.js';
+import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans } from '../src/internal/row-spans.js';
 
 function random(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);

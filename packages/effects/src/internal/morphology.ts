@@ -20,7 +20,8 @@
  *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3);
  *   dilateRound(matte, width, height, bounds, 2.5, ds);       // grow by 2.5 px
  *   erodeRound(matte, width, height, bounds, 2.5, ds);        // shrink by 2.5 px
- *   // only near the character: per row, the columns within 13 px of its span on rows within 13
+ *   // only near the character (spans from ./row-spans.ts): per row, the columns within 13 px
+ *   // of its span on rows within 13
  *   findRowSpans(frame.data, width, height, bounds, 128, spans, 4, 3);
  *   widenRowSpans(spans, width, height, bounds, 13, windows);
  *   squaredDistance(frame.data, width, height, bounds, 128, false, ds, 14, 4, 3, windows);
@@ -39,6 +40,7 @@
  * expanded by the radius (plus one), or the grown edge is cut off.
  */
 import type { Bounds, FrameSize } from '@stickerkey/core';
+import { createRowSpans, type RowSpans } from './row-spans.js';
 
 /** Squared distance written where no feature pixel exists in the rectangle. */
 export const NO_FEATURE = 1e20;
@@ -92,148 +94,6 @@ export function createDistanceScratch(size: FrameSize): DistanceScratch {
     rows: createRowSpans(size.height),
     skipped: createRowSpans(size.height),
   };
-}
-
-/**
- * One column interval [left[y], right[y]) per frame row y; empty when right <= left. Made in
- * prepare, filled per frame by `findRowSpans` and `widenRowSpans`.
- */
-export interface RowSpans {
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-}
-
-export function createRowSpans(height: number): RowSpans {
-  return { left: new Int32Array(height), right: new Int32Array(height) };
-}
-
-/**
- * For each row of `bounds`: its first and one-past-last column whose value is >= `threshold`
- * (empty, left = right = bounds.left, when there is none). Reads a row from both ends and stops at
- * its first such pixel, so the inside of a character is not read. Rows outside `bounds` are not set.
- */
-export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
-  if (!clampBounds(bounds, width, height)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
-  const { left, right } = out;
-  for (let y = y0; y < y1; y++) {
-    const row = y * width;
-    let first = x0;
-    let i = (row + x0) * stride + offset;
-    while (first < x1 && data[i]! < threshold) {
-      first++;
-      i += stride;
-    }
-    if (first === x1) {
-      left[y] = x0;
-      right[y] = x0;
-      continue;
-    }
-    let end = x1;
-    i = (row + x1 - 1) * stride + offset;
-    while (data[i]! < threshold) {
-      end--;
-      i -= stride;
-    }
-    left[y] = first;
-    right[y] = end;
-  }
-}
-
-/**
- * `out` for each row y of `bounds`: the union of the spans of rows y - r .. y + r, widened by r on
- * both sides and clipped to `bounds` (empty spans count for nothing): every pixel within r px
- * (on both axes) of a pixel of a span. `out` must not be `spans`.
- */
-export function widenRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
-  if (!clampBounds(bounds, width, height)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
-  const { left, right } = spans;
-  for (let y = y0; y < y1; y++) {
-    let lo = x1;
-    let hi = x0;
-    const from = y - r > y0 ? y - r : y0;
-    const to = y + r + 1 < y1 ? y + r + 1 : y1;
-    for (let yy = from; yy < to; yy++) {
-      const l = left[yy]!;
-      const rr = right[yy]!;
-      if (rr <= l) continue;
-      if (l < lo) lo = l;
-      if (rr > hi) hi = rr;
-    }
-    if (hi <= lo) {
-      out.left[y] = x0;
-      out.right[y] = x0;
-    } else {
-      out.left[y] = lo - r > x0 ? lo - r : x0;
-      out.right[y] = hi + r < x1 ? hi + r : x1;
-    }
-  }
-}
-
-/**
- * For each row of `bounds`: the longest run of consecutive pixels whose value is >= `threshold`
- * inside the row's span (`spans`, from `findRowSpans`); empty (left = right = bounds.left) when
- * there is none. The inside of a character, which `narrowRowSpans` turns into the part of each
- * row that `squaredDistance` and its callers can skip. Rows outside `bounds` are not set.
- */
-export function findSolidRuns(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, spans: RowSpans, out: RowSpans, stride = 1, offset = 0): void {
-  if (!clampBounds(bounds, width, height)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
-  for (let y = y0; y < y1; y++) {
-    const row = y * width;
-    const end = spans.right[y]! < x1 ? spans.right[y]! : x1;
-    let x = spans.left[y]! > x0 ? spans.left[y]! : x0;
-    let bestLeft = x0;
-    let bestLength = 0;
-    let i = (row + x) * stride + offset;
-    while (x < end) {
-      while (x < end && data[i]! < threshold) {
-        x++;
-        i += stride;
-      }
-      const start = x;
-      while (x < end && data[i]! >= threshold) {
-        x++;
-        i += stride;
-      }
-      if (x - start > bestLength) {
-        bestLength = x - start;
-        bestLeft = start;
-      }
-    }
-    out.left[y] = bestLeft;
-    out.right[y] = bestLeft + bestLength;
-  }
-}
-
-/**
- * `out` for each row y of `bounds`: the columns whose whole (2r+1)x(2r+1) square lies inside the
- * spans of rows y - r .. y + r (their intersection, narrowed by r on both sides); empty where any
- * of those rows is outside `bounds` or empty. The mirror of `widenRowSpans`; `out` must not be `spans`.
- */
-export function narrowRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
-  if (!clampBounds(bounds, width, height)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, y1 = rect[3]!;
-  const { left, right } = spans;
-  for (let y = y0; y < y1; y++) {
-    let lo = x0;
-    let hi = 0x7fffffff;
-    if (y - r < y0 || y + r >= y1) hi = lo;
-    for (let yy = y - r; yy <= y + r && hi > lo; yy++) {
-      if (left[yy]! > lo) lo = left[yy]!;
-      if (right[yy]! < hi) hi = right[yy]!;
-    }
-    lo += r;
-    hi -= r;
-    if (hi <= lo) {
-      out.left[y] = x0;
-      out.right[y] = x0;
-    } else {
-      out.left[y] = lo;
-      out.right[y] = hi;
-    }
-  }
 }
 
 const rect = new Int32Array(4);
