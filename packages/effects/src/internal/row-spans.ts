@@ -75,15 +75,22 @@ function clampToFrame(bounds: Bounds, width: number, height: number): boolean {
  * For each row of `bounds`: its first and one-past-last column whose value is >= `threshold`
  * (empty, left = right = bounds.left, when there is none). Reads a row from both ends and stops at
  * its first such pixel, so the inside of a character is not read. Rows outside `bounds` are not set.
+ * Eight values at a time while the OR of them is below the threshold (no value exceeds their
+ * OR, so then every one is below it).
  */
 export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
   if (!clampToFrame(bounds, width, height)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { left, right } = out;
+  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     let first = x0;
     let i = (row + x0) * stride + offset;
+    while (first + 8 <= x1 && (data[i]! | data[i + s]! | data[i + s2]! | data[i + s3]! | data[i + s4]! | data[i + s5]! | data[i + s6]! | data[i + s7]!) < threshold) {
+      first += 8;
+      i += s8;
+    }
     while (first < x1 && data[i]! < threshold) {
       first++;
       i += stride;
@@ -95,6 +102,10 @@ export function findRowSpans(data: Uint8Array, width: number, height: number, bo
     }
     let end = x1;
     i = (row + x1 - 1) * stride + offset;
+    while (end - 8 > first && (data[i]! | data[i - s]! | data[i - s2]! | data[i - s3]! | data[i - s4]! | data[i - s5]! | data[i - s6]! | data[i - s7]!) < threshold) {
+      end -= 8;
+      i -= s8;
+    }
     while (data[i]! < threshold) {
       end--;
       i -= stride;
@@ -144,6 +155,9 @@ export function widenRowSpans(spans: RowSpans, width: number, height: number, bo
 export function findSolidRuns(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, spans: RowSpans, out: RowSpans, stride = 1, offset = 0): void {
   if (!clampToFrame(bounds, width, height)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  // Eight values at a time along a run while the AND of them reaches the threshold (no value is
+  // below their AND, so then every one does).
+  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     const end = spans.right[y]! < x1 ? spans.right[y]! : x1;
@@ -157,6 +171,10 @@ export function findSolidRuns(data: Uint8Array, width: number, height: number, b
         i += stride;
       }
       const start = x;
+      while (x + 8 <= end && (data[i]! & data[i + s]! & data[i + s2]! & data[i + s3]! & data[i + s4]! & data[i + s5]! & data[i + s6]! & data[i + s7]!) >= threshold) {
+        x += 8;
+        i += s8;
+      }
       while (x < end && data[i]! >= threshold) {
         x++;
         i += stride;
