@@ -9,8 +9,9 @@
  * The default texture is the procedural `grain` (the dark complement of the paper grain: light
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
-import { defineEffect, parseColor, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -35,6 +36,9 @@ interface State {
   addG: number;
   addB: number;
   words: PixelWords;
+  /** Per row, the visible pixels' columns (found per frame: the blend skips the screen around the character). */
+  spans: RowSpans;
+  box: Bounds;
 }
 
 /**
@@ -65,15 +69,15 @@ function premultipliedTexture(bytes: Uint8Array): Uint32Array {
 }
 
 /**
- * The texture added over the box, on words: one load and one store per pixel and one table load
+ * The texture added over each row's visible span, on words: one load and one store per pixel and one table load
  * per channel. A function of its own, so that V8 optimises the loop apart from apply, and the
  * imported constants are read once into locals: each read of an imported binding is a checked
  * load. Measured at 1080p, a fifth of the frame covered: 3.5 ms with bytes inside apply, 3.1 ms so.
  */
-function addTextureRows(px: Uint32Array, texture: Uint32Array, sum: Uint8Array, width: number, left: number, right: number, top: number, bottom: number): void {
+function addTextureRows(px: Uint32Array, texture: Uint32Array, sum: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
   const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
-    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+    for (let i = y * width + spans.left[y]!, end = y * width + spans.right[y]!; i < end; i++) {
       const v = px[i]!;
       if ((v & aMask) === 0) continue;
       const t = texture[i]!;
@@ -85,11 +89,11 @@ function addTextureRows(px: Uint32Array, texture: Uint32Array, sum: Uint8Array, 
   }
 }
 
-/** The flat colour added over the box, on words. */
-function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, left: number, right: number, top: number, bottom: number): void {
+/** The flat colour added over each row's visible span, on words. */
+function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, spans: RowSpans, top: number, bottom: number): void {
   const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
-    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+    for (let i = y * width + spans.left[y]!, end = y * width + spans.right[y]!; i < end; i++) {
       const v = px[i]!;
       if ((v & aMask) === 0) continue;
       const r = ((v >>> rs) & 255) + addR;
@@ -132,6 +136,8 @@ export const addBlend = defineEffect({
       addG: amount[g]!,
       addB: amount[b]!,
       words: new PixelWords(),
+      spans: createRowSpans(height),
+      box: { left: 0, top: 0, right: width, bottom: height },
     };
   },
 
@@ -139,14 +145,12 @@ export const addBlend = defineEffect({
     if (s.mode === 'none') return;
     const { width, height } = s;
     const data = frame.data;
-    const b = frame.alphaBounds;
-    const left = b ? b.left : 0;
-    const right = b ? b.right : width;
-    const top = b ? b.top : 0;
-    const bottom = b ? b.bottom : height;
+    const box = frame.alphaBounds ?? fullFrame(s.box, width, height);
+    if (box.right <= box.left || box.bottom <= box.top) return;
+    visibleSpans(data, width, box, s.spans);
     const px = s.words.acquire(data);
-    if (s.mode === 'color') addColorRows(px, s.addR, s.addG, s.addB, width, left, right, top, bottom);
-    else addTextureRows(px, s.texture, s.sum, width, left, right, top, bottom);
+    if (s.mode === 'color') addColorRows(px, s.addR, s.addG, s.addB, width, s.spans, box.top, box.bottom);
+    else addTextureRows(px, s.texture, s.sum, width, s.spans, box.top, box.bottom);
     s.words.release(data, px);
   },
 });

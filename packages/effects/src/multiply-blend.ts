@@ -10,8 +10,9 @@
  * character). A texture's own alpha is honoured: it is laid over white first, so its transparent
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
-import { defineEffect, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -29,6 +30,9 @@ interface State {
   /** Result by (texture value << 8 | colour): c * lerp(255, t, opacity) / 255 rounded, so opacity and rounding cost nothing per pixel. */
   product: Uint8Array;
   words: PixelWords;
+  /** Per row, the visible pixels' columns (found per frame: the blend skips the screen around the character). */
+  spans: RowSpans;
+  box: Bounds;
   identity: boolean;
 }
 
@@ -64,16 +68,16 @@ function textureOverWhite(bytes: Uint8Array): Uint32Array {
 }
 
 /**
- * The blend over the box, on words: one load and one store per pixel instead of four of each.
+ * The blend over each row's visible span, on words: one load and one store per pixel instead of four of each.
  * A function of its own, so that V8 optimises the loop apart from apply (whose first runs take
  * other paths), and imported constants are read once, into locals: each read of an imported
  * binding is a checked load. Measured at 1080p, a fifth of the frame covered: 3.9 ms with bytes
  * inside apply, 3.0 ms so (median of four runs each, interleaved).
  */
-function multiplyRows(px: Uint32Array, texture: Uint32Array, product: Uint8Array, width: number, left: number, right: number, top: number, bottom: number): void {
+function multiplyRows(px: Uint32Array, texture: Uint32Array, product: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
   const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
-    for (let i = y * width + left, end = y * width + right; i < end; i++) {
+    for (let i = y * width + spans.left[y]!, end = y * width + spans.right[y]!; i < end; i++) {
       const v = px[i]!;
       if ((v & aMask) === 0) continue;
       const t = texture[i]!;
@@ -105,21 +109,21 @@ export const multiplyBlend = defineEffect({
       for (let c = 0; c < 256; c++) product[(t << 8) | c] = mul255(c, factor);
     }
     const words = new PixelWords();
-    if (!texture) return { width, height, texture: new Uint32Array(0), product, words, identity: true };
-    return { width, height, texture: textureOverWhite(textureAtSize(texture, size)), product, words, identity: false };
+    const spans = createRowSpans(height);
+    const box = { left: 0, top: 0, right: width, bottom: height };
+    if (!texture) return { width, height, texture: new Uint32Array(0), product, words, spans, box, identity: true };
+    return { width, height, texture: textureOverWhite(textureAtSize(texture, size)), product, words, spans, box, identity: false };
   },
 
   apply(s: State, frame: Frame): void {
     if (s.identity) return;
     const { width, height, texture, product } = s;
     const data = frame.data;
-    const b = frame.alphaBounds;
-    const left = b ? b.left : 0;
-    const right = b ? b.right : width;
-    const top = b ? b.top : 0;
-    const bottom = b ? b.bottom : height;
+    const box = frame.alphaBounds ?? fullFrame(s.box, width, height);
+    if (box.right <= box.left || box.bottom <= box.top) return;
+    visibleSpans(data, width, box, s.spans);
     const px = s.words.acquire(data);
-    multiplyRows(px, texture, product, width, left, right, top, bottom);
+    multiplyRows(px, texture, product, width, s.spans, box.top, box.bottom);
     s.words.release(data, px);
   },
 });

@@ -60,6 +60,15 @@ export function visibleSpans(data: Uint8Array, width: number, box: Bounds, spans
   }
 }
 
+/** `box` set to the whole frame: the bounds to scan when a frame carries none. Returns `box`. */
+export function fullFrame(box: Bounds, width: number, height: number): Bounds {
+  box.left = 0;
+  box.top = 0;
+  box.right = width;
+  box.bottom = height;
+  return box;
+}
+
 const rect = new Int32Array(4);
 
 /** `bounds` clamped to the frame, into `rect`; false when that leaves nothing. */
