@@ -10,7 +10,7 @@
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import { A_MASK, B_SHIFT, G_SHIFT, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -47,22 +47,13 @@ interface State {
  * shared through the texture cache, no copy.
  */
 function premultipliedTexture(bytes: Uint8Array): Uint32Array {
-  let opaque = true;
-  for (let p = 3; p < bytes.length; p += 4) {
-    if (bytes[p] !== 255) {
-      opaque = false;
-      break;
-    }
-  }
-  if (opaque) return textureWords(bytes);
+  if (isOpaque(bytes)) return textureWords(bytes);
   const out = new Uint8Array(bytes.length);
   for (let p = 0; p < bytes.length; p += 4) {
     const ta = bytes[p + 3]!;
-    // t * ta / 255 rounded, without a division.
-    for (let c = 0; c < 3; c++) {
-      const u = bytes[p + c]! * ta + 128;
-      out[p + c] = (u + (u >> 8)) >> 8;
-    }
+    out[p] = mul255(bytes[p]!, ta);
+    out[p + 1] = mul255(bytes[p + 1]!, ta);
+    out[p + 2] = mul255(bytes[p + 2]!, ta);
     out[p + 3] = 255;
   }
   return new Uint32Array(out.buffer);

@@ -11,7 +11,7 @@
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
 import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { A_MASK, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import { A_MASK, B_SHIFT, G_SHIFT, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -36,26 +36,13 @@ interface State {
   identity: boolean;
 }
 
-/** round(a * b / 255) for a, b in 0..255, without a division: t = a*b + 128; (t + (t >> 8)) >> 8. */
-function mul255(a: number, b: number): number {
-  const t = a * b + 128;
-  return (t + (t >> 8)) >> 8;
-}
-
 /**
  * The texture as words, laid over white first when it has transparency (so its transparent parts
  * multiply by 1). An opaque texture (the procedural paper, most files) is used as it is: shared
  * through the texture cache, no copy.
  */
 function textureOverWhite(bytes: Uint8Array): Uint32Array {
-  let opaque = true;
-  for (let p = 3; p < bytes.length; p += 4) {
-    if (bytes[p] !== 255) {
-      opaque = false;
-      break;
-    }
-  }
-  if (opaque) return textureWords(bytes);
+  if (isOpaque(bytes)) return textureWords(bytes);
   const flat = new Uint8Array(bytes.length);
   for (let p = 0; p < bytes.length; p += 4) {
     const ta = bytes[p + 3]!;

@@ -30,7 +30,7 @@
  *   columns where it may be non-zero, and give the same result as the full blur.
  */
 import type { Bounds, FrameSize } from '@stickerkey/core';
-import type { RowSpans } from './row-spans.js';
+import { clampToFrame, type RowSpans } from './row-spans.js';
 
 /** Caller-owned buffers for the Uint8 blurs: one plane the size of the frame, one row of sums. */
 export interface BlurScratch {
@@ -136,14 +136,6 @@ export function blurSigma(radii: readonly number[]): number {
   return Math.sqrt(v);
 }
 
-function clampBounds(bounds: Bounds, width: number, height: number, out: Int32Array): boolean {
-  out[0] = Math.max(0, bounds.left);
-  out[1] = Math.max(0, bounds.top);
-  out[2] = Math.min(width, bounds.right);
-  out[3] = Math.min(height, bounds.bottom);
-  return out[2]! > out[0]! && out[3]! > out[1]!;
-}
-
 // Module-level so that apply stays allocation-free; blurs are synchronous, never re-entered.
 const rect = new Int32Array(4);
 
@@ -206,7 +198,7 @@ export function blurChannel(
   scratch: BlurScratch,
 ): void {
   const passes = radii.length;
-  if (passes === 0 || !clampBounds(bounds, width, height, rect)) return;
+  if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const tmp = scratch.plane;
   // Passes alternate data -> tmp -> data ...; 2*passes is even, so the result lands in data.
@@ -279,7 +271,7 @@ export function blurChannelF32(
   scratch: BlurScratchF32,
 ): void {
   const passes = radii.length;
-  if (passes === 0 || !clampBounds(bounds, width, height, rect)) return;
+  if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const tmp = scratch.plane;
   let k = 0;
@@ -374,7 +366,7 @@ export function blurRgba(
   scratch: BlurScratch,
 ): void {
   const passes = radii.length;
-  if (passes === 0 || !clampBounds(bounds, width, height, rect)) return;
+  if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const tmp = scratch.plane;
   let k = 0;
@@ -625,7 +617,7 @@ export function blurChannelSpans(
   level = 0,
 ): void {
   const passes = radii.length;
-  if (passes === 0 || !clampBounds(bounds, width, height, rect)) return;
+  if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);
@@ -805,7 +797,7 @@ export function blurChannelF32Spans(
   level = 0,
 ): void {
   const passes = radii.length;
-  if (passes === 0 || !clampBounds(bounds, width, height, rect)) return;
+  if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);

@@ -40,7 +40,7 @@
  * expanded by the radius (plus one), or the grown edge is cut off.
  */
 import type { Bounds, FrameSize } from '@stickerkey/core';
-import { createRowSpans, type RowSpans } from './row-spans.js';
+import { clampToFrame, createRowSpans, type RowSpans } from './row-spans.js';
 
 /** Squared distance written where no feature pixel exists in the rectangle. */
 export const NO_FEATURE = 1e20;
@@ -96,15 +96,8 @@ export function createDistanceScratch(size: FrameSize): DistanceScratch {
   };
 }
 
+/** The rectangle a call works on, clamped to the frame: scratch shared by the functions below. */
 const rect = new Int32Array(4);
-
-function clampBounds(bounds: Bounds, width: number, height: number): boolean {
-  rect[0] = Math.max(0, bounds.left);
-  rect[1] = Math.max(0, bounds.top);
-  rect[2] = Math.min(width, bounds.right);
-  rect[3] = Math.min(height, bounds.bottom);
-  return rect[2]! > rect[0]! && rect[3]! > rect[1]!;
-}
 
 // ---------------------------------------------------------------- square (van Herk / Gil-Werman)
 
@@ -166,7 +159,7 @@ function squareMorph(
   flip: number,
 ): void {
   const r = Math.round(radius);
-  if (r <= 0 || !clampBounds(bounds, width, height)) return;
+  if (r <= 0 || !clampToFrame(bounds, width, height, rect)) return;
   if (r > scratch.maxRadius) {
     throw new RangeError(`Radius ${r} exceeds the ${scratch.maxRadius} px this scratch was made for`);
   }
@@ -232,7 +225,7 @@ export function squaredDistance(
   windows?: RowSpans,
   inner?: RowSpans,
 ): void {
-  if (!clampBounds(bounds, width, height)) return;
+  if (!clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { dist, v, z } = scratch;
   const fv = scratch.f;

@@ -44,6 +44,18 @@ export class PixelWords {
   }
 }
 
+/** round(a * b / 255) for a, b in 0..255, without a division: t = a*b + 128; (t + (t >> 8)) >> 8. */
+export function mul255(a: number, b: number): number {
+  const t = a * b + 128;
+  return (t + (t >> 8)) >> 8;
+}
+
+/** Whether every pixel of RGBA bytes is opaque: such a texture needs no flattening and is shared as it is. */
+export function isOpaque(bytes: Uint8Array): boolean {
+  for (let p = 3; p < bytes.length; p += 4) if (bytes[p] !== 255) return false;
+  return true;
+}
+
 /** Read-only words of a texture (shared, so never written): a view when aligned, else a copy. For prepare. */
 export function textureWords(data: Uint8Array): Uint32Array {
   if ((data.byteOffset & 3) === 0) return new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);

@@ -71,13 +71,13 @@ export function fullFrame(box: Bounds, width: number, height: number): Bounds {
 
 const rect = new Int32Array(4);
 
-/** `bounds` clamped to the frame, into `rect`; false when that leaves nothing. */
-function clampToFrame(bounds: Bounds, width: number, height: number): boolean {
-  rect[0] = Math.max(0, bounds.left);
-  rect[1] = Math.max(0, bounds.top);
-  rect[2] = Math.min(width, bounds.right);
-  rect[3] = Math.min(height, bounds.bottom);
-  return rect[2]! > rect[0]! && rect[3]! > rect[1]!;
+/** `bounds` clamped to the frame, into `out` (left, top, right, bottom); false when that leaves nothing. */
+export function clampToFrame(bounds: Bounds, width: number, height: number, out: Int32Array): boolean {
+  out[0] = Math.max(0, bounds.left);
+  out[1] = Math.max(0, bounds.top);
+  out[2] = Math.min(width, bounds.right);
+  out[3] = Math.min(height, bounds.bottom);
+  return out[2]! > out[0]! && out[3]! > out[1]!;
 }
 
 /**
@@ -88,7 +88,7 @@ function clampToFrame(bounds: Bounds, width: number, height: number): boolean {
  * OR, so then every one is below it).
  */
 export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
-  if (!clampToFrame(bounds, width, height)) return;
+  if (!clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { left, right } = out;
   const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
@@ -130,7 +130,7 @@ export function findRowSpans(data: Uint8Array, width: number, height: number, bo
  * (on both axes) of a pixel of a span. `out` must not be `spans`.
  */
 export function widenRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
-  if (!clampToFrame(bounds, width, height)) return;
+  if (!clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
@@ -162,7 +162,7 @@ export function widenRowSpans(spans: RowSpans, width: number, height: number, bo
  * row that `squaredDistance` and its callers can skip. Rows outside `bounds` are not set.
  */
 export function findSolidRuns(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, spans: RowSpans, out: RowSpans, stride = 1, offset = 0): void {
-  if (!clampToFrame(bounds, width, height)) return;
+  if (!clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
   // Eight values at a time along a run while the AND of them reaches the threshold (no value is
   // below their AND, so then every one does).
@@ -204,7 +204,7 @@ export function findSolidRuns(data: Uint8Array, width: number, height: number, b
  * of those rows is outside `bounds` or empty. The mirror of `widenRowSpans`; `out` must not be `spans`.
  */
 export function narrowRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
-  if (!clampToFrame(bounds, width, height)) return;
+  if (!clampToFrame(bounds, width, height, rect)) return;
   const x0 = rect[0]!, y0 = rect[1]!, y1 = rect[3]!;
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
