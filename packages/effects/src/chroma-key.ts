@@ -282,6 +282,12 @@ export interface ChromaKeyState {
   /** Box of the opaque pixels the keying pass spared (despillProtect); cells the distances cover. */
   readonly spillRect: Bounds;
   readonly spillDistRect: Bounds;
+  /**
+   * Per row, the columns [visibleLeft, visibleRight) from its first to its last pixel with alpha
+   * above 0 after keying (empty when none): all alpha 0 outside, as spillDistances needs to know.
+   */
+  readonly visibleLeft: Int32Array;
+  readonly visibleRight: Int32Array;
   readonly bounds: Bounds;
   readonly refine: Refine | null;
   /** 32-bit views of the frame buffers seen (see pixelsOf), and an aligned copy for odd offsets. */
@@ -485,6 +491,8 @@ export const chromaKey = defineEffect({
       spillDist: protecting ? createDistanceScratch({ width: spillCols, height: spillRows }) : null,
       spillRect: { left: 0, top: 0, right: 0, bottom: 0 },
       spillDistRect: { left: 0, top: 0, right: 0, bottom: 0 },
+      visibleLeft: new Int32Array(height),
+      visibleRight: new Int32Array(height),
       bounds: { left: 0, top: 0, right: 0, bottom: 0 },
       refine: prepareRefine(o, size),
       views: [],
@@ -635,7 +643,7 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
 
 function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void {
   const { width, height, cols, rows, nodeInv, nodeInvL, nodeRgb, fracX, cellOf, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
-  const { rowKept, rowKeptInv, rowSpan } = st;
+  const { rowKept, rowKeptInv, rowSpan, visibleLeft, visibleRight } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
   const w = st.screenTest;
@@ -774,6 +782,8 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
       if (first < 0 || plainFirst < first) first = plainFirst;
       if (plainLast > last) last = plainLast;
     }
+    visibleLeft[y] = first;
+    visibleRight[y] = last + 1;
     if (first >= 0) {
       if (first < left) left = first;
       if (last + 1 > right) right = last + 1;
@@ -907,14 +917,37 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
   const x0 = r.left << shift, x1 = Math.min(width, r.right << shift);
   const y0 = r.top << shift, y1 = Math.min(height, r.bottom << shift);
   const cell = 1 << shift;
+  const { visibleLeft, visibleRight } = st;
   for (let y = y0; y < y1; y++) {
     const row = (y >> shift) * cols;
+    // Outside the row's visible span every alpha is 0: cells reaching out of it are features
+    // without reading them (at 1080p zoom 1.4 the spared box is the character's, half of it
+    // screen around the character).
+    const vl = visibleLeft[y]!, vr = visibleRight[y]!;
+    let ca = r.right, cb = r.right;
+    if (vr > vl) {
+      ca = (vl + cell - 1) >> shift; // first cell starting in the span
+      cb = vr >= x1 ? r.right : vr >> shift; // cells before cb end in it
+      if (ca < r.left) ca = r.left;
+      if (cb > r.right) cb = r.right;
+      if (cb < ca) cb = ca;
+    }
+    for (let cx = r.left; cx < ca; cx++) cells[row + cx] = 255;
+    for (let cx = cb; cx < r.right; cx++) cells[row + cx] = 255;
     const i1 = y * width + x1;
     // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
-    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much). A
-    // cell already found in an earlier row of it is not read again: most of the box is screen,
-    // found on a cell's first row (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
-    for (let cx = r.left, i = y * width + x0; i < i1; cx++, i += cell) {
+    // pixel (per-pixel tests cost twice as much). A cell already found in an earlier row of it is
+    // not read again (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
+    let cx = ca, i = y * width + (ca << shift);
+    if (cell === 4) {
+      // The usual cell at 1080p, in four loads of its own: with the loop over a cell's words the
+      // function took half as long again (profile, 1080p zoom 1.4: 0.75 against 0.47 ms).
+      for (; cx < cb && i + 4 <= i1; cx++, i += 4) {
+        if (cells[row + cx] !== 0) continue;
+        if ((px[i]! & px[i + 1]! & px[i + 2]! & px[i + 3]!) >>> 24 !== 255) cells[row + cx] = 255;
+      }
+    }
+    for (; cx < cb; cx++, i += cell) {
       if (cells[row + cx] !== 0) continue;
       const end = i + cell < i1 ? i + cell : i1;
       let all = 0xffffffff;
