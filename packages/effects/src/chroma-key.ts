@@ -244,9 +244,22 @@ export interface ChromaKeyState {
   readonly rowInvL: Float64Array;
   readonly rowDInvL: Float64Array;
   readonly rowRgb: Float64Array;
-  /** The row's pixels that keyScreenRow found not to be screen: their x and local screen term. */
+  /**
+   * The row's pixels that keyScreenRow left for keyPixels (neither screen nor plain, see tPlain):
+   * their x and local screen term.
+   */
   readonly rowKept: Int32Array;
   readonly rowKeptInv: Float64Array;
+  /**
+   * A pixel with t at most this is plain: opaque, no shadow test, not spared (0, the opaque limit
+   * and protectStart, less a margin so that (oneMinusSim - t) * invSoft cannot round below 1).
+   * keyScreenRow finishes those itself but for the few with spill, which it lists with their
+   * despill amount for despillRow; rowSpan gets the row's first and last plain x and that count.
+   */
+  readonly tPlain: number;
+  readonly rowSpill: Int32Array;
+  readonly rowSpillD: Float64Array;
+  readonly rowSpan: Int32Array;
   /** Edge pixels found by the keying pass: byte offset, provisional alpha, input alpha, local screen. */
   readonly edgeIdx: Int32Array;
   readonly edgeA: Float32Array;
@@ -269,6 +282,12 @@ export interface ChromaKeyState {
   /** Box of the opaque pixels the keying pass spared (despillProtect); cells the distances cover. */
   readonly spillRect: Bounds;
   readonly spillDistRect: Bounds;
+  /**
+   * Per row, the columns [visibleLeft, visibleRight) from its first to its last pixel with alpha
+   * above 0 after keying (empty when none): all alpha 0 outside, as spillDistances needs to know.
+   */
+  readonly visibleLeft: Int32Array;
+  readonly visibleRight: Int32Array;
   readonly bounds: Bounds;
   readonly refine: Refine | null;
   /** 32-bit views of the frame buffers seen (see pixelsOf), and an aligned copy for odd offsets. */
@@ -415,12 +434,14 @@ export const chromaKey = defineEffect({
       basis[0]! - basis[6]!, basis[1]! - basis[7]!, basis[2]! - basis[8]!,
       0.5 * (kHi - kLo),
     );
+    const invSoft = 1 / Math.max(1e-4, o.softness);
+    const tPlain = Math.min(0, 1 - o.similarity - 1 / invSoft, protectStart) - 1e-6;
     return {
       width,
       height,
       basis,
       oneMinusSim: 1 - o.similarity,
-      invSoft: 1 / Math.max(1e-4, o.softness),
+      invSoft,
       kHi,
       kLo,
       dHi,
@@ -453,6 +474,10 @@ export const chromaKey = defineEffect({
       rowRgb: new Float64Array(cols * 3),
       rowKept: new Int32Array(width),
       rowKeptInv: new Float64Array(width),
+      tPlain,
+      rowSpill: new Int32Array(width),
+      rowSpillD: new Float64Array(width),
+      rowSpan: new Int32Array(3),
       edgeIdx: new Int32Array(edgeCap),
       edgeA: new Float32Array(edgeCap),
       edgeAin: new Uint8Array(edgeCap),
@@ -466,6 +491,8 @@ export const chromaKey = defineEffect({
       spillDist: protecting ? createDistanceScratch({ width: spillCols, height: spillRows }) : null,
       spillRect: { left: 0, top: 0, right: 0, bottom: 0 },
       spillDistRect: { left: 0, top: 0, right: 0, bottom: 0 },
+      visibleLeft: new Int32Array(height),
+      visibleRight: new Int32Array(height),
       bounds: { left: 0, top: 0, right: 0, bottom: 0 },
       refine: prepareRefine(o, size),
       views: [],
@@ -535,19 +562,24 @@ function key(st: ChromaKeyState, frame: Frame): void {
 
 /**
  * The screen test for row y, the one part of the keying pass that runs on every pixel: screen
- * pixels become transparent black (so no later filter can pull screen colour into an edge); the
- * others are listed in rowKept with their local screen term, for keyPixels to key; canvas padding
- * (alpha 0) stays as it is. Returns how many were listed. A tight loop of its own, with only what
- * the test needs in hand (V8 inlines the function into keyPixels, the loop stays separate): inside
- * keyPixels' loop, among all the edge and despill state, the same test cost half as much again per
- * pixel (measured at 1080p: a frame of screen alone 6.2 -> 4.1 ms, the bench frame at zoom 1
- * 11.3 -> 10.1 ms).
+ * pixels become transparent black (so no later filter can pull screen colour into an edge);
+ * canvas padding (alpha 0) stays as it is. Plain pixels (see tPlain: most of the character, the
+ * bench frame's orange and skin) are finished here too, as they need nothing more than the test
+ * already computed: bounds, and spill listed for despillRow (1 in 16 of them has any). The rest
+ * are listed in rowKept with their local screen term, for keyPixels to key. Returns how many were
+ * listed. A tight loop of its own, with only what the test needs in hand (V8 inlines the function
+ * into keyPixels, the loop stays separate): inside keyPixels' loop, among all the edge and despill
+ * state, the same test cost half as much again per pixel (measured at 1080p: a frame of screen
+ * alone 6.2 -> 4.1 ms, the bench frame at zoom 1 11.3 -> 10.1 ms). Plain pixels listed for
+ * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
   const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim } = st;
+  const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
   const k0 = w[0]!, k1 = w[1]!, k2 = w[2]!, q0 = w[3]!, q1 = w[4]!, q2 = w[5]!, halfBal = w[6]!;
-  let kept = 0;
+  const halfBias = 0.5 * (st.dHi - st.dLo);
+  let kept = 0, spills = 0, first = -1, last = -1;
   // Cell by cell, so the local screen term advances by one addition per pixel.
   for (let cell = 0, x = 0, i = y * width; cell < cols - 1; cell++) {
     const xEnd = cellEnd[cell]!;
@@ -562,9 +594,22 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
       const diff = q0 * r + q1 * g + q2 * b;
       // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
       // on it mispredicts half the time (measured: a third of the loop's cost).
-      const t = (core - halfBal * Math.abs(diff)) * inv;
+      const spread = Math.abs(diff);
+      const t = (core - halfBal * spread) * inv;
       if (t >= oneMinusSim) {
         px[i] = 0;
+        continue;
+      }
+      if (t <= tPlain) {
+        if (first < 0) first = x;
+        last = x;
+        // keyPixels' despill amount, the same arithmetic (0 with despill 0).
+        const d = (core - halfBias * spread) * strength;
+        if (d > 0) {
+          rowSpill[spills] = x;
+          rowSpillD[spills] = d;
+          spills++;
+        }
         continue;
       }
       rowKept[kept] = x;
@@ -572,12 +617,33 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
       kept++;
     }
   }
+  const span = st.rowSpan;
+  span[0] = first;
+  span[1] = last;
+  span[2] = spills;
   return kept;
+}
+
+/** Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit). */
+function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
+  const { rowSpill, rowSpillD, cr, cg, cb } = st;
+  const row = y * st.width;
+  for (let k = 0, n = st.rowSpan[2]!; k < n; k++) {
+    const i = row + rowSpill[k]!;
+    const d = rowSpillD[k]!;
+    const v = px[i]!;
+    const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+    const nr = r - d * cr, ng = g - d * cg, nb = b - d * cb;
+    const r8 = nr <= 0 ? 0 : nr >= 255 ? 255 : (nr + 0.5) | 0;
+    const g8 = ng <= 0 ? 0 : ng >= 255 ? 255 : (ng + 0.5) | 0;
+    const b8 = nb <= 0 ? 0 : nb >= 255 ? 255 : (nb + 0.5) | 0;
+    px[i] = (v & 0xff000000) | (b8 << 16) | (g8 << 8) | r8;
+  }
 }
 
 function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void {
   const { width, height, cols, rows, nodeInv, nodeInvL, nodeRgb, fracX, cellOf, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
-  const { rowKept, rowKeptInv } = st;
+  const { rowKept, rowKeptInv, rowSpan, visibleLeft, visibleRight } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
   const w = st.screenTest;
@@ -622,6 +688,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
       for (let i = y * width, end = i + width; i < end; i++) inAlpha[i] = px[i]! >>> 24;
     }
     const kept = keyScreenRow(st, px, y);
+    despillRow(st, px, y);
 
     let first = -1, last = -1;
     for (let k = 0; k < kept; k++) {
@@ -656,7 +723,7 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
       }
 
       if (af >= 1) {
-        // Opaque: only spill to limit; most pixels have none and are left untouched.
+        // Opaque but not plain (near the screen's colour: maybe spared): spill to limit.
         if (first < 0) first = x;
         last = x;
         if (!despill) continue;
@@ -709,6 +776,14 @@ function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): void 
         finishEdge(st, data, p, af, ain, sr, sg, sb);
       }
     }
+    // Plain pixels are opaque: they count for the bounds like those keyed here.
+    const plainFirst = rowSpan[0]!, plainLast = rowSpan[1]!;
+    if (plainFirst >= 0) {
+      if (first < 0 || plainFirst < first) first = plainFirst;
+      if (plainLast > last) last = plainLast;
+    }
+    visibleLeft[y] = first;
+    visibleRight[y] = last + 1;
     if (first >= 0) {
       if (first < left) left = first;
       if (last + 1 > right) right = last + 1;
@@ -842,14 +917,37 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
   const x0 = r.left << shift, x1 = Math.min(width, r.right << shift);
   const y0 = r.top << shift, y1 = Math.min(height, r.bottom << shift);
   const cell = 1 << shift;
+  const { visibleLeft, visibleRight } = st;
   for (let y = y0; y < y1; y++) {
     const row = (y >> shift) * cols;
+    // Outside the row's visible span every alpha is 0: cells reaching out of it are features
+    // without reading them (at 1080p zoom 1.4 the spared box is the character's, half of it
+    // screen around the character).
+    const vl = visibleLeft[y]!, vr = visibleRight[y]!;
+    let ca = r.right, cb = r.right;
+    if (vr > vl) {
+      ca = (vl + cell - 1) >> shift; // first cell starting in the span
+      cb = vr >= x1 ? r.right : vr >> shift; // cells before cb end in it
+      if (ca < r.left) ca = r.left;
+      if (cb > r.right) cb = r.right;
+      if (cb < ca) cb = ca;
+    }
+    for (let cx = r.left; cx < ca; cx++) cells[row + cx] = 255;
+    for (let cx = cb; cx < r.right; cx++) cells[row + cx] = 255;
     const i1 = y * width + x1;
     // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
-    // pixel (this scan covers the whole character's box; per-pixel tests cost twice as much). A
-    // cell already found in an earlier row of it is not read again: most of the box is screen,
-    // found on a cell's first row (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
-    for (let cx = r.left, i = y * width + x0; i < i1; cx++, i += cell) {
+    // pixel (per-pixel tests cost twice as much). A cell already found in an earlier row of it is
+    // not read again (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
+    let cx = ca, i = y * width + (ca << shift);
+    if (cell === 4) {
+      // The usual cell at 1080p, in four loads of its own: with the loop over a cell's words the
+      // function took half as long again (profile, 1080p zoom 1.4: 0.75 against 0.47 ms).
+      for (; cx < cb && i + 4 <= i1; cx++, i += 4) {
+        if (cells[row + cx] !== 0) continue;
+        if ((px[i]! & px[i + 1]! & px[i + 2]! & px[i + 3]!) >>> 24 !== 255) cells[row + cx] = 255;
+      }
+    }
+    for (; cx < cb; cx++, i += cell) {
       if (cells[row + cx] !== 0) continue;
       const end = i + cell < i1 ? i + cell : i1;
       let all = 0xffffffff;
