@@ -308,9 +308,13 @@ export const displacement = defineEffect({
     const aMask = A_MASK; // a local: each read of an imported binding is a checked load
     for (let y = st; y < sb; y++) {
       const row = y * width;
+      // From each end, eight pixels per test while their alpha is all 0 (no alpha exceeds the OR of
+      // them): most of the box around a character is screen.
       let first = sl;
+      for (let p = row + first; first + 8 <= sr && ((pixels[p]! | pixels[p + 1]! | pixels[p + 2]! | pixels[p + 3]! | pixels[p + 4]! | pixels[p + 5]! | pixels[p + 6]! | pixels[p + 7]!) & aMask) === 0; p += 8) first += 8;
       while (first < sr && (pixels[row + first]! & aMask) === 0) first++;
       let last = sr - 1;
+      for (let p = row + last; last - 8 >= first && ((pixels[p]! | pixels[p - 1]! | pixels[p - 2]! | pixels[p - 3]! | pixels[p - 4]! | pixels[p - 5]! | pixels[p - 6]! | pixels[p - 7]!) & aMask) === 0; p -= 8) last -= 8;
       while (last > first && (pixels[row + last]! & aMask) === 0) last--;
       // An empty row spans nothing: left past right, so it widens no window below.
       spanLeft[y] = first < sr ? first : sr;

@@ -230,6 +230,25 @@ describe('displacement inside the alpha bounds', () => {
     expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
   });
 
+  it('sparse rows: every visible pixel is moved, wherever it lies in its row (spans are found several pixels per test)', async () => {
+    // One or two visible pixels per row, at every column in turn, inside a box much wider than
+    // them: a whole-pixel map makes the expected output an exact shift.
+    const w = 37;
+    const h = 40;
+    const stage = await setupEffect(displacement, { map: await flatMap(0, 128), horizontal: 3, vertical: 3, edges: 'transparent' }, w, h);
+    const visibleAt = (x: number, y: number) => x === y % w || x === (y * 7 + 3) % w;
+    const colour = (x: number, y: number) => [x * 6, y * 5, 77, 100 + ((x + y) % 150)] as const;
+    const make = () => frameFrom(w, h, (x, y) => (visibleAt(x, y) ? [...colour(x, y)] : [0, 255, 0, 0]));
+    for (const withBounds of [false, true]) {
+      const f = make();
+      if (withBounds) f.alphaBounds = computeAlphaBounds(f, { left: 0, top: 0, right: 0, bottom: 0 });
+      run(stage, f);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) expect(pixelAt(f, x, y), `${x},${y}`).toEqual(x >= 3 && visibleAt(x - 3, y) ? [...colour(x - 3, y)] : [0, 0, 0, 0]);
+      }
+    }
+  });
+
   it('an empty alpha box is left untouched', async () => {
     const stage = await setupEffect(displacement, {}, 8, 8);
     const f = frameFrom(8, 8, () => [0, 255, 0, 0], { left: 0, top: 0, right: 0, bottom: 0 });
