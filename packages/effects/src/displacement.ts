@@ -327,7 +327,17 @@ export const displacement = defineEffect({
       // An empty row spans nothing: left past right, so it widens no window below.
       spanLeft[y] = first < sr ? first : sr;
       spanRight[y] = first < sr ? last + 1 : sl;
-      for (let x = first, j = (y + 1) * stride + 1; x <= last; x++) scratch[j + x] = pixels[row + x]!;
+      // Four words per iteration, so the loop compare and increments are paid once per four words.
+      let j = (y + 1) * stride + 1 + first;
+      let k = row + first;
+      const end = row + last + 1;
+      for (; k + 4 <= end; k += 4, j += 4) {
+        scratch[j] = pixels[k]!;
+        scratch[j + 1] = pixels[k + 1]!;
+        scratch[j + 2] = pixels[k + 2]!;
+        scratch[j + 3] = pixels[k + 3]!;
+      }
+      for (; k < end; k++, j++) scratch[j] = pixels[k]!;
     }
 
     const left = r.left;
