@@ -161,6 +161,37 @@ describe('displacement golden (against the analytic reference)', () => {
     expect(moved).toBeGreaterThan(200); // the map really moved the edge
   });
 
+  it('opaque: exactly the integer bilinear of the taps (1/64 px weights, rounded half up), on random colours', async () => {
+    // The opaque path weights two bytes per multiply; this pins it to the plain 2D formula, with
+    // every byte value and every fraction, where a carry between bytes would show.
+    const w = 80;
+    const h = 60;
+    const maxX = 4.7;
+    const maxY = 3.3;
+    const stage = await setupEffect(displacement, { horizontal: maxX, vertical: maxY, scale: 9, octaves: 3, seed: 11 }, w, h);
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24);
+    const src = frameFrom(w, h, () => [random(), random(), random(), 255]);
+    const out = run(stage, { ...src, data: src.data.slice() });
+    const map = generateTexture({ procedural: 'noise', seed: 11, scale: 9, octaves: 3 }, { width: w, height: h });
+    const at = (x: number, y: number, c: number) => src.data[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 4 + c]!;
+    for (let y = 0, p = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, p += 4) {
+        const fx = x * 64 + Math.round(((map[p]! - 128) / 128) * maxX * 64);
+        const fy = y * 64 + Math.round(((map[p + 1]! - 128) / 128) * maxY * 64);
+        const x0 = Math.floor(fx / 64);
+        const y0 = Math.floor(fy / 64);
+        const wx = fx - x0 * 64;
+        const wy = fy - y0 * 64;
+        const expected = [0, 1, 2].map(
+          (c) =>
+            ((64 - wx) * (64 - wy) * at(x0, y0, c) + wx * (64 - wy) * at(x0 + 1, y0, c) + (64 - wx) * wy * at(x0, y0 + 1, c) + wx * wy * at(x0 + 1, y0 + 1, c) + 2048) >> 12,
+        );
+        expect(pixelAt(out, x, y), `${x},${y}`).toEqual([...expected, 255]);
+      }
+    }
+  });
+
   it('a whole-pixel map is an exact shift', async () => {
     const stage = await setupEffect(displacement, { map: await flatMap(0, 128), horizontal: 3, vertical: 3, edges: 'transparent' }, 16, 8);
     const src = frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]);
@@ -228,6 +259,25 @@ describe('displacement inside the alpha bounds', () => {
     odd.process(b); // twice: the second frame reuses the aligned buffer made for the first
     plain.process(a);
     expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+  });
+
+  it('sparse rows: every visible pixel is moved, wherever it lies in its row (spans are found several pixels per test)', async () => {
+    // One or two visible pixels per row, at every column in turn, inside a box much wider than
+    // them: a whole-pixel map makes the expected output an exact shift.
+    const w = 37;
+    const h = 40;
+    const stage = await setupEffect(displacement, { map: await flatMap(0, 128), horizontal: 3, vertical: 3, edges: 'transparent' }, w, h);
+    const visibleAt = (x: number, y: number) => x === y % w || x === (y * 7 + 3) % w;
+    const colour = (x: number, y: number) => [x * 6, y * 5, 77, 100 + ((x + y) % 150)] as const;
+    const make = () => frameFrom(w, h, (x, y) => (visibleAt(x, y) ? [...colour(x, y)] : [0, 255, 0, 0]));
+    for (const withBounds of [false, true]) {
+      const f = make();
+      if (withBounds) f.alphaBounds = computeAlphaBounds(f, { left: 0, top: 0, right: 0, bottom: 0 });
+      run(stage, f);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) expect(pixelAt(f, x, y), `${x},${y}`).toEqual(x >= 3 && visibleAt(x - 3, y) ? [...colour(x - 3, y)] : [0, 0, 0, 0]);
+      }
+    }
   });
 
   it('an empty alpha box is left untouched', async () => {
