@@ -1,8 +1,11 @@
 /**
  * Proves the gate: a baseline measured here without injection, then `bench:check` with the
- * bench-only fault injection (an extra 300 MB held by a stage; a 2x slower effect stack) must
+ * bench-only fault injection (an extra 300 MB held by a stage; a frame loop 3x slower) must
  * fail, and without injection must pass. Real runs: fixture clip, full stack, real ffmpeg.
  * Short on purpose (360p, 2 s, 2 repeats, decode|encode reference only); needs `pnpm build`.
+ * On a clip this short, start-up (probe, sample frames, textures, the encoder's flush) is most of
+ * the job now that the stack is fast: a 2x slower loop moved the throughput ratio by 14%, inside
+ * the gate's 15%, so the test slows it 3x, which no noise reaches.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,7 +34,7 @@ function bench(command: string, inject?: string) {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bench:check gate', () => {
-  it('measures a baseline, fails on +300 MB and on a 2x slower stack, passes without injection', () => {
+  it('measures a baseline, fails on +300 MB and on a 3x slower frame loop, passes without injection', () => {
     const update = bench('update-baseline');
     expect(update.code, update.out).toBe(0);
     const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as Baseline;
@@ -43,7 +46,7 @@ describe('bench:check gate', () => {
     expect(memory.code, memory.out).toBe(1);
     expect(memory.out).toMatch(/\| 360p-2s-green-p12-webm \| peak tree MB \|.*\*\*FAIL\*\*/);
 
-    const slow = bench('check', 'slow:2');
+    const slow = bench('check', 'slow:3');
     expect(slow.code, slow.out).toBe(1);
     expect(slow.out).toMatch(/\| 360p-2s-green-p12-webm \| (CPU )?throughput ratio vs ffmpeg \|.*\*\*FAIL\*\*/);
 
