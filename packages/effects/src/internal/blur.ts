@@ -63,6 +63,9 @@ export interface SpanBlurScratch<Plane extends Uint8Array | Float32Array, Sums e
   readonly rowRight: Int32Array;
   readonly runs: readonly [Int32Array, Int32Array, Int32Array, Int32Array];
 }
+// The box passes come in twins, one for Uint8 mattes and one for Float32 height fields, with the
+// same body: one function taking either array type would see both at each access and V8 would
+// compile it for both (polymorphic loads), which costs the hot loops more than the copy costs us.
 export type SpanBlurScratchU8 = SpanBlurScratch<Uint8Array, Int32Array>;
 export type SpanBlurScratchF32 = SpanBlurScratch<Float32Array, Float64Array>;
 
