@@ -21,7 +21,7 @@
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { blurChannelSpans, blurReach, boxRadiiForSigma, createSpanBlurScratchU8, type SpanBlurScratchU8 } from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
-import { createRowSpans, visibleSpans, type RowSpans } from './internal/row-spans.js';
+import { createRowSpans, findSolidRuns, visibleSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
   { name: 'color', type: 'color', default: '#000000', help: 'Colour of the shadow' },
@@ -178,7 +178,6 @@ export const dropShadow = defineEffect({
     //    only over the cells that hold a visible pixel: the rest of the matte is 0 (where the last
     //    frame wrote, it is cleared first). Per row the visible span is about half the
     //    character's box; the blur and the composite below follow these spans too.
-    //    Each row's longest run of 255 (the opaque inside) lets the blur skip it.
     const { matteSpans, visible, fullRuns } = s;
     const spanFrom = matteSpans.left;
     const spanTo = matteSpans.right;
@@ -203,24 +202,7 @@ export const dropShadow = defineEffect({
         spanFrom[gy] = from;
         spanTo[gy] = to;
         const row = gy * gw;
-        let runFrom = -1;
-        for (let gx = from, p = ((y * width + from - dx) << 2) + 3; gx < to; gx++, p += 4) {
-          const v = data[p]!;
-          matte[row + gx] = v;
-          if (v === 255) {
-            if (runFrom < 0) runFrom = gx;
-          } else if (runFrom >= 0) {
-            if (gx - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
-              fullRuns.left[gy] = runFrom;
-              fullRuns.right[gy] = gx;
-            }
-            runFrom = -1;
-          }
-        }
-        if (runFrom >= 0 && to - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
-          fullRuns.left[gy] = runFrom;
-          fullRuns.right[gy] = to;
-        }
+        for (let gx = from, p = ((y * width + from - dx) << 2) + 3; gx < to; gx++, p += 4) matte[row + gx] = data[p]!;
       }
     } else {
       for (let gy = gt; gy < gb; gy++) {
@@ -255,23 +237,8 @@ export const dropShadow = defineEffect({
         if (okA && okB) {
           fastFrom = Math.min(to, Math.max(from, Math.ceil((sl + dx) / 2)));
           fastTo = Math.max(fastFrom, Math.min(to, Math.floor((sr + dx - 1) / 2)));
-          let runFrom = -1;
           for (let gx = fastFrom, pa = ((rowA + 2 * gx - dx) << 2) + 3, pb = ((rowB + 2 * gx - dx) << 2) + 3; gx < fastTo; gx++, pa += 8, pb += 8) {
-            const v = (data[pa]! + data[pa + 4]! + data[pb]! + data[pb + 4]! + 2) >> 2;
-            matte[row + gx] = v;
-            if (v === 255) {
-              if (runFrom < 0) runFrom = gx;
-            } else if (runFrom >= 0) {
-              if (gx - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
-                fullRuns.left[gy] = runFrom;
-                fullRuns.right[gy] = gx;
-              }
-              runFrom = -1;
-            }
-          }
-          if (runFrom >= 0 && fastTo - runFrom > fullRuns.right[gy]! - fullRuns.left[gy]!) {
-            fullRuns.left[gy] = runFrom;
-            fullRuns.right[gy] = fastTo;
+            matte[row + gx] = (data[pa]! + data[pa + 4]! + data[pb]! + data[pb + 4]! + 2) >> 2;
           }
         }
         for (let gx = from; gx < to; gx++) {
@@ -305,6 +272,8 @@ export const dropShadow = defineEffect({
     gridRect.top = gt;
     gridRect.right = gr;
     gridRect.bottom = gb;
+    // Each row's longest run of 255 in the matte (the opaque inside), which the blur skips.
+    findSolidRuns(matte, gw, gh, gridRect, 255, matteSpans, fullRuns);
     blurChannelSpans(matte, gw, gh, gridRect, s.radii, matteSpans, s.blur, fullRuns, 255);
 
     // 3. Character over shadow, premultiplied maths in straight alpha:
