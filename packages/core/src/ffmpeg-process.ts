@@ -24,11 +24,16 @@ export interface FfmpegProcess {
   kill(): void;
 }
 
-export function spawnFfmpeg(args: readonly string[]): FfmpegProcess {
+export interface SpawnOptions {
+  /** Pipes opened on fds 3, 4, ... for outputs written to `pipe:3` and up (several outputs at once). */
+  extraPipes?: number;
+}
+
+export function spawnFfmpeg(args: readonly string[], options: SpawnOptions = {}): FfmpegProcess {
   // `level+info` tags each line with its level: the `-benchmark` figures are info lines, and
   // only warnings and errors go to the tail that error messages quote.
   const child = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const)],
   });
   const tail: string[] = [];
   let partial = '';

@@ -30,4 +30,6 @@ export {
   type ProcessMemory,
   type MemoryMonitorOptions,
 } from './memory.js';
+export { sampleFrames, listKeyframes, pickKeyframes, type SampleOptions, type SampleResult, type KeyframeList } from './sample-frames.js';
+export { reapedChildrenCpuSeconds } from './process-cpu.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';

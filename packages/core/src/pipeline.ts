@@ -17,7 +17,9 @@ import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
 import { parseColor } from './options.js';
-import { probe, type ProbeLimits, type ProbeResult } from './probe.js';
+import { reapedChildrenCpuSeconds } from './process-cpu.js';
+import { probe, type ProbeLimits } from './probe.js';
+import { sampleFrames } from './sample-frames.js';
 import { verifyAlpha } from './verify.js';
 
 export interface Progress {
@@ -73,7 +75,10 @@ export interface PipelineResult {
   /** Rate of the encoded stream. */
   fps: number;
   wallSeconds: number;
-  /** Node plus both ffmpeg children. */
+  /**
+   * The whole process tree: Node (all its threads) plus every child the job spawned (ffprobe,
+   * the sample decode, decoder, encoder, the alpha check). See process-cpu.ts.
+   */
   cpuSeconds: number;
   framesPerSecond: number;
   peakProcessRss: number;
@@ -132,6 +137,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  const childrenCpuStart = reapedChildrenCpuSeconds();
+  // Where /proc is missing: the children that report their own CPU (ffmpeg's -benchmark).
+  let reportedChildrenCpu = 0;
   const monitor = new MemoryMonitor({ jobId: options.jobId, log: options.log }).start();
   const logEvery = options.logEvery ?? 10;
   const emit = (progress: Omit<Progress, 'treeRss' | 'processRss' | 'elapsedSeconds'>) =>
@@ -171,7 +179,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const canvas: FrameSize = { width: source.width + pad.left + pad.right, height: source.height + pad.top + pad.bottom };
 
     emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
-    const context: PreloadContext = { size: canvas, signal, sampleFrames: (count) => sampleFrames(source, pad, canvas, count) };
+    const context: PreloadContext = {
+      size: canvas,
+      signal,
+      sampleFrames: async (count) => {
+        const sampled = await sampleFrames({ input: source, pad, canvas, count });
+        reportedChildrenCpu += sampled.cpuSeconds;
+        return sampled.frames;
+      },
+    };
     for (const stage of stages) {
       await stage.setup(context);
       checkAborted(signal);
@@ -238,6 +254,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     monitor.mark('after cleanup');
     monitor.stop();
     const cpu = process.cpuUsage(cpuStart);
+    const childrenCpuEnd = reapedChildrenCpuSeconds();
+    const childrenCpu =
+      childrenCpuStart !== undefined && childrenCpuEnd !== undefined
+        ? childrenCpuEnd - childrenCpuStart
+        : reportedChildrenCpu + decoded.cpuSeconds + encoded.cpuSeconds;
     const wallSeconds = (performance.now() - started) / 1000;
     return {
       output: options.output,
@@ -248,7 +269,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       height: canvas.height,
       fps: posterize && options.holdFrames ? source.fps : rate,
       wallSeconds,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6 + decoded.cpuSeconds + encoded.cpuSeconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6 + childrenCpu,
       framesPerSecond: frames / wallSeconds,
       peakProcessRss: monitor.peaks.processRss,
       peakChildrenRss: monitor.peaks.childrenRss,
@@ -275,23 +296,4 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-/**
- * `count` frames spread over the clip at canvas size, for one-off estimates in `preload`
- * (the screen colour). Allocated here, once per job, not from the pool. Each frame is fetched
- * by its own short decode that seeks first: a `select` over the whole stream would decode every
- * frame of a long clip just to keep six.
- */
-async function sampleFrames(source: ProbeResult, pad: ReturnType<typeof canvasPadding>, canvas: FrameSize, count: number): Promise<Frame[]> {
-  const wanted = Math.max(1, Math.min(count, source.frameCount));
-  const frames: Frame[] = [];
-  for (let k = 0; k < wanted; k++) {
-    const pool = new FramePool(canvas, 1);
-    const at = (source.duration * (k + 0.5)) / wanted;
-    const decoder = new FrameDecoder({ input: source, pad, pool, seek: at, maxFrames: 1 });
-    for await (const frame of decoder) frames.push({ ...frame, index: k, pts: at });
-    await decoder.process.exited;
-  }
-  return frames;
 }

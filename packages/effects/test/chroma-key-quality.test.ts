@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createStage, ffmpegBinary, type Frame } from '@stickerkey/core';
+import { createStage, ffmpegBinary, probe, sampleFrames, type Frame } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { chromaKey } from '../src/chroma-key.js';
 
@@ -155,23 +155,9 @@ function measuredScreen(clip: Clip, frames: Uint8Array[]): string {
 async function ours(clip: Clip, source: Uint8Array[]): Promise<Uint8Array[]> {
   const size = { width: clip.width, height: clip.height };
   const stage = createStage(chromaKey, {});
-  // Preload samples frames spread over the clip, as the pipeline's sampleFrames does.
-  await stage.setup({
-    size,
-    sampleFrames: async (count) => {
-      const raw = await runFfmpeg([
-        '-i', clip.video,
-        '-vf', `select='not(mod(n\\,${Math.max(1, Math.floor(clip.frames / count))}))',format=rgba`,
-        '-vsync', '0', '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
-      ]);
-      const bytes = clip.width * clip.height * 4;
-      const frames: Frame[] = [];
-      for (let k = 0; k * bytes < raw.length; k++) {
-        frames.push({ data: new Uint8Array(raw.buffer, raw.byteOffset + k * bytes, bytes), ...size, index: k, pts: 0 });
-      }
-      return frames;
-    },
-  });
+  // Preload samples the clip's keyframes exactly as the pipeline does (the fixtures have one).
+  const input = await probe(clip.video);
+  await stage.setup({ size, sampleFrames: async (count) => (await sampleFrames({ input, canvas: size, count })).frames });
   return source.map((data, k) => {
     const frame: Frame = { data: data.slice(), ...size, index: k, pts: 0 };
     stage.process(frame);

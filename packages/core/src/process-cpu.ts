@@ -1,0 +1,32 @@
+/**
+ * CPU time of the whole process tree, the figure a 1-CPU container pays in wall time.
+ *
+ * A job's children are many and short-lived besides the decoder and encoder (ffprobe for the
+ * probe and the keyframe list, the sample decode, the alpha check), and ffprobe reports no CPU
+ * of its own. The kernel adds every child's CPU to its parent's `cutime`/`cstime` when the parent
+ * reaps it (libuv does, as soon as it exits), so the change of those two over a job counts every
+ * child it spawned, exactly. It also counts the children of other jobs running in the same
+ * process at the same time, as `process.cpuUsage()` counts their threads: per-job figures are
+ * exact when jobs run one per process (the CLI, one worker per container).
+ */
+import { readFileSync } from 'node:fs';
+
+/** Linux's USER_HZ: /proc reports times in these ticks, 100 on every mainstream architecture. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds of this process's reaped children so far, or undefined where /proc is missing. */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name may contain spaces and parentheses: fields are counted after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 and 17 of proc(5), cutime and cstime; fields[0] is field 3 (state).
+  const cutime = Number(fields[13]);
+  const cstime = Number(fields[14]);
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;
+  return (cutime + cstime) / TICKS_PER_SECOND;
+}
