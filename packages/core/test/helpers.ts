@@ -17,12 +17,20 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 /** An H.264 yuv420p clip of ffmpeg's testsrc2 (moving pattern, frame counter), like an upload. */
 export async function makeClip(
   path: string,
-  { width = 320, height = 180, fps = 24, seconds = 2, faststart = true }: { width?: number; height?: number; fps?: number; seconds?: number; faststart?: boolean } = {},
+  {
+    width = 320,
+    height = 180,
+    fps = 24,
+    seconds = 2,
+    faststart = true,
+    gop,
+  }: { width?: number; height?: number; fps?: number; seconds?: number; faststart?: boolean; /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number } = {},
 ): Promise<string> {
   await run(ffmpegBinary(), [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    ...(gop ? ['-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0'] : []),
     ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
   ]);

@@ -147,7 +147,8 @@ describe('runPipeline: failures leave nothing behind', () => {
 });
 
 describe('runPipeline: preload context', () => {
-  it('gives stages padded sample frames spread over the clip, each decoded by a short seek', async () => {
+  it('gives stages padded sample frames: the keyframes nearest to times spread over the clip', async () => {
+    const keyframeEverySecond = await makeClip(join(dir, 'gop24.mp4'), { width: 160, height: 90, fps: 24, seconds: 10, gop: 24 });
     const seen: { width: number; height: number; pts: number; corner: number; centre: number; hash: number }[] = [];
     const sampler: Stage = {
       name: 'sampler',
@@ -162,12 +163,28 @@ describe('runPipeline: preload context', () => {
       },
       process() {},
     };
-    await runPipeline({ input: tenSeconds, output: join(dir, 'sampled.mov'), stages: [sampler], posterize: 8 });
+    await runPipeline({ input: keyframeEverySecond, output: join(dir, 'sampled.mov'), stages: [sampler], posterize: 8 });
     expect(seen).toHaveLength(3);
     for (const s of seen) expect(s).toMatchObject({ width: 166, height: 96, corner: 0, centre: 255 });
     expect(seen.map((s) => Math.round(s.pts))).toEqual([2, 5, 8]);
     // Three different moments of a moving test pattern: three different pictures.
     expect(new Set(seen.map((s) => s.hash)).size).toBe(3);
+  });
+
+  it('samples a clip with one keyframe once, however many frames are asked for (no decode from the start per sample)', async () => {
+    const pts: number[] = [];
+    const sampler: Stage = {
+      name: 'sampler',
+      margin: 0,
+      producesAlpha: false,
+      async setup(ctx) {
+        for (const frame of await ctx.sampleFrames(6)) pts.push(frame.pts);
+      },
+      process() {},
+    };
+    // makeClip's default GOP is x264's 250 frames: one keyframe in this 240-frame clip.
+    await runPipeline({ input: tenSeconds, output: join(dir, 'sampled-once.mov'), stages: [sampler], posterize: 8 });
+    expect(pts).toEqual([0]);
   });
 });
 
