@@ -257,7 +257,7 @@ function slowWarning(version: string, bundled: boolean): string {
   return (
     `ffmpeg is ${what}: its VP9 encoder took ${c.ratio}x the CPU of ${c.reference} for the same frames with our WebM settings ` +
     `(and wrote ${c.bytesRatio}x the bytes; ${c.realtimeRatio}x the CPU at realtime speed), and it decodes uploads with decoders that lack years of security fixes. ` +
-    'Install a current ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or set FFMPEG_PATH/FFPROBE_PATH'
+    'Install a current ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or set FFMPEG_PATH/FFPROBE_PATH.'
   );
 }
 
@@ -445,7 +445,7 @@ export function ffmpegIdentity(): FfmpegIdentity {
 /** One line for a start-up log: `ffmpeg 5.1.9-0+deb12u1 (path: /usr/bin/ffmpeg)`, plus a warning when slow. */
 export function ffmpegStartupLine(info: FfmpegInfo = ffmpegInfo()): string {
   // ffprobe is named only when it does not come from the same place as ffmpeg.
-  const paired = info.ffprobe.source === info.source && (info.source === 'bundled' || dirname(info.ffprobe.path) === dirname(info.path));
+  const paired = info.ffprobe.source === info.source && (info.source !== 'path' || dirname(info.ffprobe.path) === dirname(info.path));
   const probe = paired ? '' : `, ffprobe ${info.ffprobe.version} (${info.ffprobe.source}: ${info.ffprobe.path})`;
   const slow = info.slow ? ` [SLOW: VP9 takes ${BUNDLED_VP9_COST.ratio}x the CPU of a current ffmpeg; see \`stickerkey doctor\`]` : '';
   return `ffmpeg ${info.version} (${info.source}: ${info.path})${probe}${slow}`;
