@@ -272,7 +272,17 @@ export interface ResolveOptions {
  * not exist or does not run.
  */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, options: ResolveOptions = {}): FfmpegInfo {
-  const bundled = options.bundled ?? bundledBinaries();
+  // Looked up only when needed: @ffmpeg-installer throws on a platform it has no build for, and
+  // such a machine must still be able to use FFMPEG_PATH or PATH.
+  let fallback: { ffmpeg: string; ffprobe: string } | Error | undefined = options.bundled;
+  const bundled = (): { ffmpeg: string; ffprobe: string } | Error => {
+    try {
+      fallback ??= bundledBinaries();
+    } catch (error) {
+      fallback = error instanceof Error ? error : new Error(String(error));
+    }
+    return fallback;
+  };
   const passedOver: FfmpegInfo['passedOver'] = [];
   const warnings: string[] = [];
 
@@ -299,20 +309,22 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, options: Res
     }
     source = found ? 'path' : 'bundled';
     if (!found) {
-      path = bundled.ffmpeg;
-      const inspected = inspectFfmpeg(path);
+      const own = bundled();
+      const inspected = own instanceof Error ? `there is none for this platform (${own.message})` : inspectFfmpeg(own.ffmpeg);
       if (typeof inspected === 'string') {
         throw new InvalidOptionError(
-          `Expected an ffmpeg on PATH or the bundled build at ${path} but ${passedOver.length > 0 ? 'none on PATH qualified and ' : 'PATH has none and '}the bundled build does not run: ${inspected}. Install ffmpeg or set FFMPEG_PATH`,
+          `Expected a qualifying ffmpeg on PATH or the bundled build but ${passedOver.length > 0 ? 'none on PATH qualified' : 'PATH has none'} and the bundled build does not run: ${inspected}. Install ffmpeg or set FFMPEG_PATH`,
           'environment.FFMPEG_PATH',
         );
       }
+      path = (own as { ffmpeg: string }).ffmpeg;
       found = inspected;
     }
   }
   path = path!;
 
-  const isBundled = real(path) === real(bundled.ffmpeg);
+  const own = source === 'path' ? undefined : bundled();
+  const isBundled = own !== undefined && !(own instanceof Error) && real(path) === real(own.ffmpeg);
   const slow = isBundled || tooOld(found.libavcodec);
   if (slow) warnings.push(slowWarning(found.version, isBundled));
   // Too old implies slow, already said; what it lacks is said here (an FFMPEG_PATH is used as given).
@@ -345,7 +357,7 @@ function resolveFfprobe(
   ffmpegPath: string,
   ffmpegSource: FfmpegSource,
   ffmpegIsBundled: boolean,
-  bundled: { ffmpeg: string; ffprobe: string },
+  bundled: () => { ffmpeg: string; ffprobe: string } | Error,
   passedOver: FfmpegInfo['passedOver'],
   warnings: string[],
 ): FfprobeInfo {
@@ -363,8 +375,9 @@ function resolveFfprobe(
     return undefined;
   };
   if (ffmpegIsBundled) {
-    const own = tryOne(bundled.ffprobe);
-    if (own) return { path: bundled.ffprobe, version: own.version, source: 'bundled' };
+    const { ffprobe } = bundled() as { ffprobe: string }; // the bundled ffmpeg was found, so the lookup worked
+    const own = tryOne(ffprobe);
+    if (own) return { path: ffprobe, version: own.version, source: 'bundled' };
   }
   const beside = [...new Set([join(dirname(ffmpegPath), `ffprobe${EXE}`), join(dirname(real(ffmpegPath)), `ffprobe${EXE}`)])];
   for (const path of beside) {
@@ -379,15 +392,16 @@ function resolveFfprobe(
       return { path, version: other.version, source: 'path' };
     }
   }
-  const fallback = tryOne(bundled.ffprobe);
-  if (!fallback) {
+  const last = bundled();
+  const fallback = last instanceof Error ? undefined : tryOne(last.ffprobe);
+  if (last instanceof Error || !fallback) {
     throw new InvalidOptionError(
       `Expected an ffprobe beside ${ffmpegPath}, on PATH or bundled, but none runs. Install ffmpeg (it ships ffprobe) or set FFPROBE_PATH`,
       'environment.FFPROBE_PATH',
     );
   }
   warnings.push(`ffprobe is the bundled build (${fallback.version}): none beside ffmpeg at ${ffmpegPath} and none on PATH; set FFPROBE_PATH to choose`);
-  return { path: bundled.ffprobe, version: fallback.version, source: 'bundled' };
+  return { path: last.ffprobe, version: fallback.version, source: 'bundled' };
 }
 
 // ---------------------------------------------------------------------------------------------
