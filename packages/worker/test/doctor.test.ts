@@ -8,9 +8,13 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_VP9_COST, bundledBinaries, resolveFfmpeg, type FfmpegInfo } from '@stickerkey/core';
+import { BUNDLED_VP9_COST, bundledBinaries, resetFfmpegResolution, resolveFfmpeg, type FfmpegInfo } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
+import { loadQueueConfig } from '../src/queue-config.js';
+import { createQueueWorker } from '../src/queue-worker.js';
 import { expectOneLineError, runCli } from './helpers.js';
 
 const bundled = bundledBinaries();
@@ -115,5 +119,37 @@ describe('stickerkey render says which ffmpeg ran', () => {
     const run = await runCli(['render', clip, '-o', output], { env: { ...clean(), FFMPEG_PATH: '/nonexistent/ffmpeg' } });
     expect(run.code).toBe(2);
     expectOneLineError(run, 'INVALID_OPTION');
+  });
+});
+
+describe('the queue worker says which ffmpeg at start (real Redis)', () => {
+  it('logs one ffmpeg line, and a warning with the measured cost on the bundled build', async () => {
+    const saved = { FFMPEG_PATH: process.env.FFMPEG_PATH, FFPROBE_PATH: process.env.FFPROBE_PATH };
+    Object.assign(process.env, onBundled);
+    resetFfmpegResolution();
+    const records: Array<{ level: number; msg: string; ffmpeg?: unknown }> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        for (const line of String(chunk).split('\n')) if (line) records.push(JSON.parse(line) as { level: number; msg: string });
+        callback();
+      },
+    });
+    const config = loadQueueConfig({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', QUEUE_NAME: `doctor-${process.pid}` });
+    const worker = createQueueWorker(config, { logger: pino(stream), autorun: false });
+    try {
+      const line = records.find((r) => r.msg.startsWith('ffmpeg '));
+      expect(line).toMatchObject({ level: 30, ffmpeg: { path: bundled.ffmpeg, source: 'env', slow: true } });
+      expect(line!.msg).toMatch(/^ffmpeg N-47683-\S+ \(env: .*\) \[SLOW: VP9 takes [\d.]+x the CPU/);
+      const warnings = records.filter((r) => r.level === 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toContain(`its VP9 encoder took ${BUNDLED_VP9_COST.ratio}x the CPU`);
+    } finally {
+      await worker.close(0);
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      resetFfmpegResolution();
+    }
   });
 });
