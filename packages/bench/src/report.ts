@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ffmpegInfo } from '@stickerkey/core';
 import { machineInfo } from './baseline.js';
 import { combinedChartSpec, renderSvg, runChartSpec } from './charts.js';
 import { gateTable, type GateRow, type GateThresholds } from './gates.js';
@@ -24,6 +25,14 @@ export interface BenchReport {
   verdict: string;
   micro: MicroResult[];
   runs: RunMeasure[];
+  /** Which ffmpeg every run used (ours and the references); writeReport fills it in. */
+  ffmpeg?: { path: string; version: string; source: string; slow: boolean; ffprobe: string };
+}
+
+/** This process's ffmpeg, as the report records it: the bench's children inherit the same answer. */
+export function benchFfmpeg(): NonNullable<BenchReport['ffmpeg']> {
+  const info = ffmpegInfo();
+  return { path: info.path, version: info.version, source: info.source, slow: info.slow, ffprobe: info.ffprobe.path };
 }
 
 const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
@@ -105,6 +114,9 @@ export function summaryMarkdown(report: BenchReport): string {
     '',
     `${report.createdAt} · Node ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.totalMemMb} MB RAM`,
     '',
+    ...(report.ffmpeg
+      ? [`ffmpeg ${report.ffmpeg.version} (${report.ffmpeg.source}: \`${report.ffmpeg.path}\`)${report.ffmpeg.slow ? ' · **the slow bundled 2018 build: figures are not those of a current ffmpeg**' : ''}`, '']
+      : []),
     `**Verdict: ${report.verdict}**`,
     '',
     '## Runs (medians)',
@@ -140,7 +152,8 @@ export function typicalRuns(runs: readonly RunMeasure[], summaries: readonly Cas
   }).filter(Boolean);
 }
 
-export async function writeReport(dir: string, report: BenchReport): Promise<string[]> {
+export async function writeReport(dir: string, input: BenchReport): Promise<string[]> {
+  const report: BenchReport = { ...input, ffmpeg: input.ffmpeg ?? benchFfmpeg() };
   await mkdir(join(dir, 'charts'), { recursive: true });
   const written: string[] = [];
   const write = async (name: string, content: string) => {

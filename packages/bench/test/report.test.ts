@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderSvg, runChartSpec, combinedChartSpec } from '../src/charts.js';
-import { profileTable, summaryMarkdown, summaryTable } from '../src/report.js';
+import { ffmpegInfo } from '@stickerkey/core';
+import { benchFfmpeg, profileTable, summaryMarkdown, summaryTable } from '../src/report.js';
 import { summarize } from '../src/summary.js';
 import { defineCase } from '../src/cases.js';
 import type { RunMeasure } from '../src/types.js';
@@ -52,6 +53,13 @@ describe('summarize', () => {
     expect(profileTable([s])).toContain('| frame 20 | 340 (Node 120) |');
     const md = summaryMarkdown({ createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, throughputDrop: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, throughput: 0.15 }, lengthGrowth: 0.1 }, summaries: [s], gates: [], verdict: 'pass', micro: [], runs: batch });
     expect(md).toContain('Expected Memory Profile');
+  });
+  it('says which ffmpeg ran, and flags the slow bundled build', () => {
+    const base = { createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, throughputDrop: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, throughput: 0.15 }, lengthGrowth: 0.1 }, summaries: [], gates: [], verdict: 'pass', micro: [], runs: [] };
+    const ffmpeg = { path: '/usr/bin/ffmpeg', version: '5.1.9', source: 'path', slow: false, ffprobe: '/usr/bin/ffprobe' };
+    expect(summaryMarkdown({ ...base, ffmpeg })).toContain('\nffmpeg 5.1.9 (path: `/usr/bin/ffmpeg`)\n');
+    expect(summaryMarkdown({ ...base, ffmpeg: { ...ffmpeg, source: 'bundled', slow: true } })).toContain('**the slow bundled 2018 build');
+    expect(benchFfmpeg()).toMatchObject({ path: ffmpegInfo().path, version: ffmpegInfo().version, source: ffmpegInfo().source });
   });
 });
 

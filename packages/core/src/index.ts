@@ -2,7 +2,24 @@ export * from './errors.js';
 export * from './frame.js';
 export * from './options.js';
 export * from './effect.js';
-export { ffmpegBinary, ffprobeBinary, ffmpegCommand } from './ffmpeg.js';
+export {
+  ffmpegBinary,
+  ffprobeBinary,
+  ffmpegCommand,
+  ffmpegInfo,
+  ffmpegIdentity,
+  ffmpegStartupLine,
+  resolveFfmpeg,
+  resetFfmpegResolution,
+  bundledBinaries,
+  FFMPEG_REQUIREMENTS,
+  BUNDLED_VP9_COST,
+  type FfmpegInfo,
+  type FfmpegIdentity,
+  type FfmpegSource,
+  type FfprobeInfo,
+  type ResolveOptions,
+} from './ffmpeg.js';
 export { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
 export { probe, DEFAULT_LIMITS, type ProbeLimits, type ProbeResult } from './probe.js';
 export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, type DecodeOptions } from './decode.js';

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CancelledError, InvalidOptionError, UnsupportedInputError } from './errors.js';
+import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
 import { FrameDecoder, FramePool } from './decode.js';
 import { FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
@@ -89,6 +90,8 @@ export interface PipelineResult {
   encoderMaxRss: number;
   timeline: MemorySample[];
   hasAlpha: boolean;
+  /** Which ffmpeg ran (FFMPEG_PATH, PATH or the bundled build). */
+  ffmpeg: FfmpegIdentity;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -131,6 +134,8 @@ function validate(options: PipelineOptions): OutputFormat {
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const format = validate(options);
+  // Resolved before any work: a broken FFMPEG_PATH is refused here, not inside a child.
+  const ffmpeg = ffmpegIdentity();
   const stages = options.stages ?? [];
   const signal = options.signal;
   checkAborted(signal);
@@ -278,6 +283,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       encoderMaxRss: encoded.maxRss,
       timeline: monitor.timeline,
       hasAlpha,
+      ffmpeg,
     };
   } catch (error) {
     decoder?.kill();

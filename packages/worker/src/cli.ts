@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, describeOptions } from '@stickerkey/core';
+import { CancelledError, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -15,6 +15,7 @@ import { effectNames, listEffects } from './stages.js';
 import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
+import { doctor } from './doctor.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -100,6 +101,8 @@ async function render(input: string | undefined, flags: RenderFlags, effects: re
   const log = (line: string) => (held ? held.push(line) : display.log(line));
   try {
     const job = await jobFromFlags(input, flags, effects);
+    // Which ffmpeg will run, held with the memory lines (and refused here if FFMPEG_PATH is broken).
+    log(ffmpegStartupLine());
     const result: RenderResult = await renderJob(job, {
       signal: controller.signal,
       onProgress: (p) => {
@@ -280,6 +283,16 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .action((flags: { json?: boolean }) => {
       printEffects(flags.json ?? false);
       onExit(0);
+    });
+  program
+    .command('doctor')
+    .description('which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)')
+    .option('--json', 'as JSON')
+    .action((flags: { json?: boolean }) => {
+      const report = doctor({ json: flags.json ?? false });
+      process.stdout.write(report.stdout);
+      process.stderr.write(report.stderr);
+      onExit(report.exitCode);
     });
   program
     .command('worker')

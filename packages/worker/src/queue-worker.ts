@@ -19,11 +19,14 @@ import { DelayedError, UnrecoverableError, Worker, type Job as BullJob } from 'b
 import pino, { type Logger } from 'pino';
 import {
   CancelledError,
+  ffmpegInfo,
+  ffmpegStartupLine,
   InvalidOptionError,
   LimitExceededError,
   isStickerkeyError,
   probe,
   sampleProcessTree,
+  type FfmpegIdentity,
   type ProbeLimits,
   type Progress,
 } from '@stickerkey/core';
@@ -70,6 +73,8 @@ export interface QueueJobResult {
   /** Delay of this process's main event loop (the one renewing locks) while the job rendered. */
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   renderedInThread: boolean;
+  /** Which ffmpeg rendered it (FFMPEG_PATH, PATH or the bundled build). */
+  ffmpeg: FfmpegIdentity;
 }
 
 export interface JobProgressData {
@@ -124,6 +129,8 @@ export class QueueWorker {
     private readonly options: QueueWorkerOptions = {},
   ) {
     this.logger = options.logger ?? pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+    // Before any connection opens: a broken FFMPEG_PATH stops the worker here, naming the variable.
+    const ffmpeg = ffmpegInfo();
     this.model = options.model ?? MEMORY_MODEL;
     this.baseline = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
     this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baseline));
@@ -150,6 +157,8 @@ export class QueueWorker {
       },
       `stickerkey worker on queue ${config.queueName}: up to ${config.maxConcurrentJobs} jobs within ${round(config.memoryBudget / MB)} MB`,
     );
+    this.logger.info({ ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, slow: ffmpeg.slow } }, ffmpegStartupLine(ffmpeg));
+    for (const warning of ffmpeg.warnings) this.logger.warn({ ffmpeg: ffmpeg.path }, warning);
   }
 
   /** What the idle process holds, bytes: the part of the budget no job can have. */
@@ -334,6 +343,7 @@ export class QueueWorker {
       admissionWaitMs,
       eventLoopDelay: { p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max) },
       renderedInThread: this.config.renderInThread,
+      ffmpeg: result.ffmpeg,
     };
   }
 

@@ -1,0 +1,64 @@
+/**
+ * The fallback keeps working: every output format round-trips on the bundled 2018 build, chosen
+ * through FFMPEG_PATH/FFPROBE_PATH exactly as an operator would. Other test files run on whatever
+ * ffmpeg resolves first (a current one on CI), so without this file a format could silently break
+ * on a bare machine. vitest runs each test file in its own process, so the variables set here
+ * reach no other file.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledBinaries, ffmpegInfo, probe, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
+import { countFrames, decodeAll, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
+
+const bundled = bundledBinaries();
+let dir: string;
+let cleanup: () => Promise<void>;
+let clip: string;
+
+beforeAll(async () => {
+  process.env.FFMPEG_PATH = bundled.ffmpeg;
+  process.env.FFPROBE_PATH = bundled.ffprobe;
+  resetFfmpegResolution();
+  ({ dir, cleanup } = await tempDir());
+  clip = await makeClip(join(dir, 'clip.mp4'), { width: 160, height: 90, fps: 24, seconds: 1 });
+});
+afterAll(async () => {
+  await cleanup();
+  delete process.env.FFMPEG_PATH;
+  delete process.env.FFPROBE_PATH;
+  resetFfmpegResolution();
+});
+
+describe('the bundled 2018 build as the fallback', () => {
+  it('is what FFMPEG_PATH/FFPROBE_PATH select here, flagged slow', () => {
+    expect(ffmpegInfo()).toMatchObject({ path: bundled.ffmpeg, source: 'env', slow: true, ffprobe: { path: bundled.ffprobe, source: 'env' } });
+  });
+
+  it.each([
+    ['webm', true],
+    ['mov', true],
+    ['gif', true],
+    ['mp4', false],
+  ] as [OutputFormat, boolean][])('round-trips %s on it, keeping alpha where the format has it', async (format, alpha) => {
+    const output = join(dir, `bundled.${format}`);
+    const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
+    expect(result).toMatchObject({ format, frames: 24, width: 160, height: 90, hasAlpha: alpha });
+    expect(result.ffmpeg).toEqual({ path: bundled.ffmpeg, version: ffmpegInfo().version, source: 'env' });
+    const info = await probe(output);
+    expect([info.width, info.height, info.hasAlpha]).toEqual([160, 90, alpha]);
+    expect(await countFrames(output)).toBe(24);
+    const rgba = await decodeAll(output, { alphaDecoder: format === 'webm' });
+    const frame = rgba.subarray(0, 160 * 90 * 4);
+    const at = (x: number, y: number, c: number) => frame[(y * 160 + x) * 4 + c]!;
+    if (alpha) {
+      expect(at(10, 45, 3)).toBeLessThan(16); // left half keyed out
+      expect(at(150, 45, 3)).toBeGreaterThan(240); // right half kept
+    } else {
+      // mp4: the transparent half is flattened onto the requested red background.
+      expect(at(10, 45, 0)).toBeGreaterThan(200);
+      expect(at(10, 45, 1)).toBeLessThan(60);
+      expect(at(150, 45, 3)).toBe(255);
+    }
+    expect(await partialFiles(dir)).toEqual([]);
+  });
+});
