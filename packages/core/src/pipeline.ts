@@ -73,6 +73,8 @@ export interface PipelineResult {
   /** Rate of the encoded stream. */
   fps: number;
   wallSeconds: number;
+  /** Job start to the first frame leaving the stack: probe, set-up (screen estimate, textures), first decode. */
+  setupSeconds: number;
   /** Node plus both ffmpeg children. */
   cpuSeconds: number;
   framesPerSecond: number;
@@ -248,6 +250,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       height: canvas.height,
       fps: posterize && options.holdFrames ? source.fps : rate,
       wallSeconds,
+      setupSeconds: (firstFrameAt - started) / 1000,
       cpuSeconds: (cpu.user + cpu.system) / 1e6 + decoded.cpuSeconds + encoded.cpuSeconds,
       framesPerSecond: frames / wallSeconds,
       peakProcessRss: monitor.peaks.processRss,
