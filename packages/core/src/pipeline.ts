@@ -73,8 +73,6 @@ export interface PipelineResult {
   /** Rate of the encoded stream. */
   fps: number;
   wallSeconds: number;
-  /** Job start to the first frame leaving the stack: probe, set-up (screen estimate, textures), first decode. */
-  setupSeconds: number;
   /** Node plus both ffmpeg children. */
   cpuSeconds: number;
   framesPerSecond: number;
@@ -86,6 +84,8 @@ export interface PipelineResult {
   encoderMaxRss: number;
   timeline: MemorySample[];
   hasAlpha: boolean;
+  /** Job start to the first frame leaving the stack: probe, set-up (screen estimate, textures), first decode. */
+  setupSeconds: number;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -250,7 +250,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       height: canvas.height,
       fps: posterize && options.holdFrames ? source.fps : rate,
       wallSeconds,
-      setupSeconds: (firstFrameAt - started) / 1000,
       cpuSeconds: (cpu.user + cpu.system) / 1e6 + decoded.cpuSeconds + encoded.cpuSeconds,
       framesPerSecond: frames / wallSeconds,
       peakProcessRss: monitor.peaks.processRss,
@@ -260,6 +259,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       encoderMaxRss: encoded.maxRss,
       timeline: monitor.timeline,
       hasAlpha,
+      setupSeconds: (firstFrameAt - started) / 1000,
     };
   } catch (error) {
     decoder?.kill();
