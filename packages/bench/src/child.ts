@@ -21,10 +21,15 @@ export interface ChildJob {
   jobId: string;
   /** Print a progress line about every this many frames (0: never). */
   progressEvery?: number;
+  /** Extra runPipeline options (the case's `pipeline`, e.g. `{ fitMemory: true }`), passed through as data. */
+  pipeline?: Record<string, unknown>;
 }
 
 export interface ChildResult {
-  pipeline: PipelineResult;
+  /** Absent when the pipeline refused the job (then `refused` says why). */
+  pipeline?: PipelineResult;
+  /** A typed error (a stable `code`) the pipeline refused the job with; the runner decides whether the case allows it. */
+  refused?: { code: string; message: string };
   /** Date.now() just before runPipeline: aligns the pipeline's timeline with the parent's samples. */
   pipelineStartedAt: number;
   /** VmHWM of this Node process, read just before exiting. */
@@ -41,23 +46,35 @@ async function main(): Promise<void> {
   const stages = injectStages(createStickerStack({ preset: 'sticker' }), parseInjection(injectSpec));
   const every = job.progressEvery ?? 0;
   const pipelineStartedAt = Date.now();
-  const pipeline = await runPipeline({
-    input: job.input,
-    output: job.output,
-    stages,
-    posterize: job.posterize,
-    format: job.format,
-    jobId: job.jobId,
-    onProgress: every
-      ? (p) => {
-          if (p.stage === 'frames' && p.frame % every === 0) {
-            process.stdout.write(`progress ${p.frame}/${p.totalFrames} ${p.fps.toFixed(1)} fps tree ${(p.treeRss / 2 ** 20).toFixed(0)} MB\n`);
+  // Options a newer core may know (fitMemory, memoryBudget): spread in as data, not typed here.
+  const extra = job.pipeline ?? {};
+  let pipeline: PipelineResult | undefined;
+  let refused: ChildResult['refused'];
+  try {
+    pipeline = await runPipeline({
+      ...extra,
+      input: job.input,
+      output: job.output,
+      stages,
+      posterize: job.posterize,
+      format: job.format,
+      jobId: job.jobId,
+      onProgress: every
+        ? (p) => {
+            if (p.stage === 'frames' && p.frame % every === 0) {
+              process.stdout.write(`progress ${p.frame}/${p.totalFrames} ${p.fps.toFixed(1)} fps tree ${(p.treeRss / 2 ** 20).toFixed(0)} MB\n`);
+            }
           }
-        }
-      : undefined,
-  });
+        : undefined,
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string') throw error;
+    refused = { code, message: (error as Error).message };
+  }
   const result: ChildResult = {
-    pipeline,
+    ...(pipeline ? { pipeline } : {}),
+    ...(refused ? { refused } : {}),
     pipelineStartedAt,
     nodeHwm: readHwm('self'),
     injected: injectSpec ?? null,

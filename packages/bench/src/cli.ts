@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * stickerkey-bench: `run` (the suite, or --quick), `check` (against baseline.json),
- * `update-baseline`, `doctor` (one replay under Clinic Doctor).
+ * `update-baseline`, `target` (issue 8's target cases and table), `doctor` (one replay under
+ * Clinic Doctor).
  * Exit codes: 0 pass, 1 regression/budget/gate failure (or Clinic unavailable), 2 bad usage or a
  * run that could not complete.
  */
@@ -70,8 +71,8 @@ function withSuiteOptions(command: Command, defaults: { repeat: number; micro: b
 }
 
 async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Promise<void> {
-  // The gates need only decode|encode; run adds the others for the report.
-  const defaultRefs: ReferenceKind[] = mode !== 'run' ? ['pipe'] : flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds];
+  // The gates need only decode|encode; run adds the others for the report. Target cases name their own.
+  const defaultRefs: ReferenceKind[] = mode === 'target' ? ['pipe', 'filtergraph'] : mode !== 'run' ? ['pipe'] : flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds];
   const options: SuiteOptions = {
     mode,
     quick: flags.quick ?? false,
@@ -84,7 +85,7 @@ async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Pr
     budgetMb: flags.budgetMb,
     baselinePath: flags.baseline,
     outDir: flags.out.endsWith('/') ? flags.out : `${flags.out}/`,
-    micro: flags.micro && !flags.quick,
+    micro: (flags.micro ?? false) && !flags.quick,
     strict: flags.strict ?? false,
     inject: flags.inject,
     log: (line) => console.log(line),
@@ -105,6 +106,17 @@ withSuiteOptions(program.command('check').description('run the quick or full set
 
 withSuiteOptions(program.command('update-baseline').description('run the quick or full set and write baseline.json (cases not run keep their figures)'), { repeat: 3, micro: false })
   .action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
+
+program
+  .command('target')
+  .description("issue 8's targets: 1080p 10 s one-keyframe job vs floor and filtergraph, its 60 s twin, 720p, 4K refused or fitted; a table of met / not met (exit 0 unless a run breaks)")
+  .option('--only <ids...>', 'only the cases whose id contains one of these', [])
+  .option('--repeat <n>', 'runs per case (default 1: the 60 s case alone takes minutes)', positiveInt('--repeat'))
+  .option('--budget-mb <mb>', 'memory budget the 4K case must be refused or fitted under, MB', positiveInt('--budget-mb'), 1536)
+  .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+  .action((flags: Pick<Flags, 'only' | 'repeat' | 'budgetMb' | 'out'>) =>
+    suite('target', { ...flags, quickSeconds: 5, quickHeight: 720, maxReruns: 0, baseline: defaultBaselinePath, micro: false }, { repeat: 1 }),
+  );
 
 program
   .command('micro')

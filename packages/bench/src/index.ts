@@ -14,3 +14,5 @@ export { writeReport, summaryMarkdown, summaryTable, profileTable, referenceTabl
 export { renderSvg, runChartSpec, combinedChartSpec } from './charts.js';
 export { parseInjection, injectStages, type Injection } from './inject.js';
 export type { MicroResult } from './micro.js';
+export { evaluateTargets, targetInputs, targetTable, targetVerdict, type TargetRow, type TargetInputs, type TargetStatus } from './targets.js';
+export { benchFfmpeg, type BenchFfmpeg } from './report.js';

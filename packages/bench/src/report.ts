@@ -10,6 +10,7 @@ import { machineInfo } from './baseline.js';
 import { combinedChartSpec, renderSvg, runChartSpec } from './charts.js';
 import { gateTable, type GateRow, type GateThresholds } from './gates.js';
 import type { MicroResult } from './micro.js';
+import { targetTable, type TargetRow } from './targets.js';
 import type { CaseSummary, RunMeasure } from './types.js';
 
 export const defaultResultsDir = fileURLToPath(new URL('../../../bench-results/', import.meta.url));
@@ -26,11 +27,21 @@ export interface BenchReport {
   micro: MicroResult[];
   runs: RunMeasure[];
   /** Which ffmpeg every run used (ours and the references); writeReport fills it in. */
-  ffmpeg?: { path: string; version: string; source: string; slow: boolean; ffprobe: string };
+  ffmpeg?: BenchFfmpeg;
+  /** Issue 8's targets, for `target` runs (targets.ts). */
+  targets?: TargetRow[];
+}
+
+export interface BenchFfmpeg {
+  path: string;
+  version: string;
+  source: string;
+  slow: boolean;
+  ffprobe: string;
 }
 
 /** This process's ffmpeg, as the report records it: the bench's children inherit the same answer. */
-export function benchFfmpeg(): NonNullable<BenchReport['ffmpeg']> {
+export function benchFfmpeg(): BenchFfmpeg {
   const info = ffmpegInfo();
   return { path: info.path, version: info.version, source: info.source, slow: info.slow, ffprobe: info.ffprobe.path };
 }
@@ -52,16 +63,20 @@ export function summaryTable(summaries: readonly CaseSummary[]): string {
   return lines.join('\n');
 }
 
+/** What each run costs: what a 1-CPU container pays (CPU s per output s), the file, the memory, the set-up. */
 export function referenceTable(summaries: readonly CaseSummary[]): string {
   const lines = [
-    '| case | run | wall s | CPU s | fps | peak tree RSS MB |',
-    '|---|---|---:|---:|---:|---:|',
+    '| case | run | wall s | CPU s (tree) | CPU s per output s | fps | output MB | peak tree RSS MB | set-up |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const MB = 2 ** 20;
   for (const s of summaries) {
-    lines.push(`| ${s.id} | stickerkey | ${f(s.wallSeconds)} | ${f(s.cpuSeconds)} | ${f(s.fps)} | ${f(s.peakTreeMb, 0)} |`);
+    const ours = s.refused ? `stickerkey (refused [${s.refused.code}])` : 'stickerkey';
+    const setup = Number.isFinite(s.setupSeconds) ? `${f(s.setupSeconds)} s (${f(s.setupShare * 100, 1)}%)` : '—';
+    lines.push(`| ${s.id} | ${ours} | ${f(s.wallSeconds)} | ${f(s.cpuSeconds)} | ${f(s.cpuPerOutputSecond)} | ${f(s.fps)} | ${f(s.outputBytes / MB)} | ${f(s.peakTreeMb, 0)} | ${setup} |`);
     for (const [kind, r] of Object.entries(s.refs)) {
-      const name = kind === 'pipe' ? 'ffmpeg decode \\| encode (2 processes)' : kind === 'single' ? 'ffmpeg decode+encode (1 process)' : 'ffmpeg filtergraph (whole job)';
-      lines.push(`| ${s.id} | ${name} | ${f(r.wallSeconds)} | ${f(r.cpuSeconds)} | ${f(r.fps)} | ${f(r.peakTreeMb, 0)} |`);
+      const name = kind === 'pipe' ? 'floor: ffmpeg decode \\| encode (2 processes)' : kind === 'single' ? 'ffmpeg decode+encode (1 process)' : 'ffmpeg filtergraph (whole job)';
+      lines.push(`| ${s.id} | ${name} | ${f(r.wallSeconds)} | ${f(r.cpuSeconds)} | ${f(r.cpuPerOutputSecond)} | ${f(r.fps)} | ${f(r.outputBytes / MB)} | ${f(r.peakTreeMb, 0)} | — |`);
     }
   }
   return lines.join('\n');
@@ -119,6 +134,7 @@ export function summaryMarkdown(report: BenchReport): string {
       : []),
     `**Verdict: ${report.verdict}**`,
     '',
+    ...(report.targets ? ['## Targets (issue 8; reported, not gated)', '', targetTable(report.targets), ''] : []),
     '## Runs (medians)',
     '',
     'Ratios are ours ÷ the ffmpeg reference measured in the same run (time: wall; CPU: user+sys of the whole tree; memory: peak tree RSS). ' +
@@ -126,7 +142,7 @@ export function summaryMarkdown(report: BenchReport): string {
     '',
     summaryTable(summaries),
     '',
-    '## References',
+    '## Cost per run (medians; CPU s per output s is the real-time factor on one CPU)',
     '',
     referenceTable(summaries),
     '',

@@ -4,7 +4,7 @@
  * machine's load hits both and cancels in the ratios). A case whose batch is too noisy to
  * judge is rerun, up to `maxReruns` times.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,13 +78,14 @@ export class Runner {
 
   async runCase(c: BenchCase): Promise<CaseSummary> {
     const { repeat, maxReruns, thresholds, baseline } = this.options;
-    const fixture = await ensureFixture({ screen: c.screen, height: c.height, seconds: c.seconds });
+    const fixture = await ensureFixture({ screen: c.screen, height: c.height, seconds: c.seconds, ...(c.gop === undefined ? {} : { gop: c.gop }) });
     const prepared: Prepared = {
       fixture,
       sourceSeconds: fixture.frames / fixture.fps,
       screenColor: await sampleScreenColor(fixture.video),
       referenceInputs: new Map(),
     };
+    const references = c.refs ?? this.options.references;
     this.log(`▶ ${c.id}: ${fixture.width}x${fixture.height}, ${fixture.frames} source frames, ${repeat} repeat(s)`);
     let summary: CaseSummary | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -92,7 +93,8 @@ export class Runner {
       for (let r = 1; r <= repeat; r++) {
         const ours = await this.runOurs(c, prepared, attempt, r);
         batch.push(ours.measure);
-        for (const kind of this.options.references) batch.push(await this.runReference(kind, c, prepared, ours.canvas, attempt, r));
+        // A refused job has no canvas to match, and nothing to compare.
+        if (ours.canvas) for (const kind of references) batch.push(await this.runReference(kind, c, prepared, ours.canvas, attempt, r));
       }
       this.measures.push(...batch);
       summary = summarize(c, batch, prepared.sourceSeconds, attempt);
@@ -106,16 +108,21 @@ export class Runner {
       this.log(`  ${c.id}: inconclusive (${noisy.join(', ')}), rerunning (batch ${attempt + 1} of at most ${maxReruns + 1})`);
     }
     const s = summary;
+    if (s.refused) {
+      this.log(`✔ ${c.id}: refused [${s.refused.code}] after ${s.wallSeconds.toFixed(2)} s, peak tree ${s.peakTreeMb.toFixed(0)} MB: ${s.refused.message}`);
+      return s;
+    }
     this.log(
       `✔ ${c.id}: ${s.frames} frames, ${s.fps.toFixed(2)} fps, ${s.sourceSecondsPerSecond.toFixed(2)} src-s/s, ` +
         `peak tree ${s.peakTreeMb.toFixed(0)} MB (Node ${s.peakNodeMb.toFixed(0)} MB)` +
         (s.timeRatio.pipe ? `, time x${s.timeRatio.pipe.toFixed(2)} of decode+encode` : '') +
-        (s.timeRatio.filtergraph ? `, x${s.timeRatio.filtergraph.toFixed(2)} of filtergraph` : ''),
+        (s.timeRatio.filtergraph ? `, x${s.timeRatio.filtergraph.toFixed(2)} of filtergraph` : '') +
+        `, ${s.cpuPerOutputSecond.toFixed(2)} CPU s per output s, set-up ${(s.setupShare * 100).toFixed(1)}% of wall`,
     );
     return s;
   }
 
-  private async runOurs(c: BenchCase, prepared: Prepared, attempt: number, repeat: number): Promise<{ measure: RunMeasure; canvas: FrameSize }> {
+  private async runOurs(c: BenchCase, prepared: Prepared, attempt: number, repeat: number): Promise<{ measure: RunMeasure; canvas: FrameSize | null }> {
     const base = join(this.workDir, `ours-${c.id}-${attempt}-${repeat}`);
     const job: ChildJob = {
       input: prepared.fixture.video,
@@ -125,6 +132,7 @@ export class Runner {
       resultPath: `${base}.result.json`,
       jobId: `bench-${c.id}`,
       progressEvery: 0,
+      ...(c.pipeline ? { pipeline: { ...c.pipeline } } : {}),
     };
     await writeFile(`${base}.job.json`, JSON.stringify(job));
     const env = { ...process.env };
@@ -134,8 +142,10 @@ export class Runner {
       throw new Error(`Expected the bench child for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`);
     }
     const result = JSON.parse(await readFile(job.resultPath, 'utf8')) as ChildResult;
+    if (result.refused) return { measure: this.refusedMeasure(c, result, m, attempt, repeat), canvas: null };
+    const outputBytes = (await stat(job.output)).size;
     await rm(job.output, { force: true });
-    const p = result.pipeline;
+    const p = result.pipeline!;
     const offset = result.pipelineStartedAt - m.spawnedAt;
     const milestones = p.timeline
       .filter((s) => s.label !== undefined)
@@ -152,6 +162,12 @@ export class Runner {
       cpuSeconds: Number.isFinite(m.cpuSeconds) ? m.cpuSeconds : p.cpuSeconds,
       fps: p.frames / p.wallSeconds,
       sourceSecondsPerSecond: prepared.sourceSeconds / p.wallSeconds,
+      outputSeconds: p.frames / p.fps,
+      outputBytes,
+      // A core without setupSeconds (older branch): unknown, not zero.
+      setupSeconds: typeof p.setupSeconds === 'number' ? p.setupSeconds : null,
+      canvas: { width: p.width, height: p.height },
+      ...('ffmpeg' in p ? { ffmpeg: (p as { ffmpeg?: unknown }).ffmpeg } : {}),
       peakNodeRss: Math.max(m.peakRootRss, nodeHwm, p.peakProcessRss),
       peakTreeRss: Math.max(m.peakTreeRss, p.peakTreeRss),
       // Node's own peak plus each ffmpeg child's maxrss (-benchmark): an upper bound.
@@ -169,6 +185,38 @@ export class Runner {
         `peak tree ${MB(measure.peakTreeRss)} MB, Node ${MB(measure.peakNodeRss!)} MB${measure.injected ? ` (inject ${measure.injected})` : ''}`,
     );
     return { measure, canvas: { width: p.width, height: p.height } };
+  }
+
+  /** A job the pipeline refused: an outcome when the case allows LIMIT_EXCEEDED, otherwise the run failed. */
+  private refusedMeasure(c: BenchCase, result: ChildResult, m: Awaited<ReturnType<typeof measureTree>>, attempt: number, repeat: number): RunMeasure {
+    const refused = result.refused!;
+    if (!(c.mayRefuse && refused.code === 'LIMIT_EXCEEDED')) {
+      throw new Error(`Expected the bench child for ${c.id} to finish the job but the pipeline failed with [${refused.code}] ${refused.message}`);
+    }
+    const nodeHwm = Math.max(result.nodeHwm, m.rootHwm);
+    this.log(`  [ours ${repeat}/${this.options.repeat}] ${c.id}: refused [${refused.code}] ${refused.message}`);
+    return {
+      kind: 'ours',
+      caseId: c.id,
+      attempt,
+      repeat,
+      frames: 0,
+      wallSeconds: m.wallSeconds,
+      processWallSeconds: m.wallSeconds,
+      cpuSeconds: m.cpuSeconds,
+      fps: 0,
+      sourceSecondsPerSecond: 0,
+      outputSeconds: 0,
+      outputBytes: 0,
+      setupSeconds: null,
+      refused,
+      peakNodeRss: Math.max(m.peakRootRss, nodeHwm),
+      peakTreeRss: m.peakTreeRss,
+      hwmSum: m.processes.reduce((sum, p) => sum + p.hwm, 0),
+      processes: m.processes,
+      samples: m.samples,
+      milestones: [],
+    };
   }
 
   private async referenceJob(c: BenchCase, prepared: Prepared, canvas: FrameSize, output: string): Promise<ReferenceJob> {
@@ -204,6 +252,7 @@ export class Runner {
       throw new Error(`Expected the ${kind} reference for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`);
     }
     const frames = await countFrames(output, ffprobeBinary());
+    const outputBytes = (await stat(output)).size;
     await rm(output, { force: true });
     const measure: RunMeasure = {
       kind,
@@ -216,6 +265,9 @@ export class Runner {
       cpuSeconds: m.cpuSeconds,
       fps: frames / m.wallSeconds,
       sourceSecondsPerSecond: prepared.sourceSeconds / m.wallSeconds,
+      outputSeconds: frames / c.posterize,
+      outputBytes,
+      setupSeconds: null,
       peakNodeRss: null,
       peakTreeRss: m.peakTreeRss,
       hwmSum: m.processes.reduce((sum, p) => sum + p.hwm, 0),

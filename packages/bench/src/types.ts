@@ -29,6 +29,12 @@ export interface ProcessPeak {
   hwm: number;
 }
 
+/** A job the pipeline refused before work, with its stable code (LIMIT_EXCEEDED for a 4K clip over the budget). */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
 export interface RunMeasure {
   kind: RunKind;
   caseId: string;
@@ -45,6 +51,18 @@ export interface RunMeasure {
   cpuSeconds: number;
   fps: number;
   sourceSecondsPerSecond: number;
+  /** Length of the output video (frames at the posterized rate); 0 when refused. */
+  outputSeconds: number;
+  /** Size of the output file; 0 when refused. */
+  outputBytes: number;
+  /** Ours: job start to the first frame leaving the stack (PipelineResult.setupSeconds); null for references. */
+  setupSeconds: number | null;
+  /** Ours: the canvas the pipeline encoded (a fitted 4K job shows its scaled size). */
+  canvas?: { width: number; height: number };
+  /** Ours, when the pipeline refused the job (only in cases that allow it). */
+  refused?: Refusal;
+  /** Ours: the pipeline's own account of its ffmpeg (`result.ffmpeg`), when it gives one. */
+  ffmpeg?: unknown;
   /** Peak RSS of the Node process (ours only). Bytes. */
   peakNodeRss: number | null;
   /** Peak of the summed RSS of the tree: sampled from outside, and from inside by the pipeline. */
@@ -61,8 +79,11 @@ export interface RunMeasure {
 export interface ReferenceSummary {
   wallSeconds: number;
   cpuSeconds: number;
+  /** CPU seconds per second of output video: a 1-CPU container's real-time factor. */
+  cpuPerOutputSecond: number;
   fps: number;
   peakTreeMb: number;
+  outputBytes: number;
 }
 
 export interface ProfileRow {
@@ -83,6 +104,16 @@ export interface CaseSummary {
   cpuSeconds: number;
   fps: number;
   sourceSecondsPerSecond: number;
+  outputSeconds: number;
+  outputBytes: number;
+  /** CPU seconds of the whole tree per second of output video: on one CPU, the real-time factor. */
+  cpuPerOutputSecond: number;
+  setupSeconds: number;
+  /** setupSeconds / wallSeconds, median over the repeats. */
+  setupShare: number;
+  /** Set when every run of ours was refused (then the figures above are the refusal's). */
+  refused: Refusal | null;
+  canvas: { width: number; height: number } | null;
   peakNodeMb: number;
   peakTreeMb: number;
   hwmSumMb: number;
@@ -98,11 +129,18 @@ export interface CaseSummary {
    * on a 1-CPU container (what our users run), and far less sensitive to a busy machine than wall time.
    */
   cpuThroughputRatio: number;
+  /**
+   * Our CPU seconds per frame / the same repeat's floor (decode|encode) CPU seconds per frame,
+   * median: what the throughput gate compares. CPU time barely moves when the machine is busy,
+   * wall time does. Equal to 1 / cpuThroughputRatio.
+   */
+  floorCpuRatio: number;
   /** Per-repeat values behind the gated medians. */
   peakTreeMbs: number[];
   throughputRatios: number[];
   cpuThroughputRatios: number[];
-  spread: { peakTree: number; throughputRatio: number; cpuThroughputRatio: number };
+  floorCpuRatios: number[];
+  spread: { peakTree: number; throughputRatio: number; cpuThroughputRatio: number; floorCpuRatio: number };
   /** Memory by pipeline milestone, from the run with the median peak. */
   profile: ProfileRow[];
 }

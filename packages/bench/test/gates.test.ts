@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decide, defaultThresholds, gateCase, gateLength, gateTable, overall } from '../src/gates.js';
+import { baselineFloorCpuRatio, decide, defaultThresholds, gateCase, gateLength, gateTable, overall } from '../src/gates.js';
 import { baselineFrom, type Baseline } from '../src/baseline.js';
 import { defineCase } from '../src/cases.js';
 import { median, spread } from '../src/stats.js';
 import type { CaseSummary } from '../src/types.js';
 
-function summary(id: string, peaks: number[], ratios: number[], overrides: Partial<CaseSummary> = {}): CaseSummary {
+/** `cpuRatios`: our CPU per frame over the floor's, per repeat (what the throughput gate reads). */
+function summary(id: string, peaks: number[], cpuRatios: number[], overrides: Partial<CaseSummary> = {}): CaseSummary {
   const c = defineCase({ height: 720, seconds: 5, screen: 'green', posterize: 12, format: 'webm' });
   return {
     id,
@@ -18,6 +19,13 @@ function summary(id: string, peaks: number[], ratios: number[], overrides: Parti
     cpuSeconds: 8,
     fps: 12,
     sourceSecondsPerSecond: 1,
+    outputSeconds: 5,
+    outputBytes: 1e6,
+    cpuPerOutputSecond: 1.6,
+    setupSeconds: 0.5,
+    setupShare: 0.1,
+    refused: null,
+    canvas: { width: 1300, height: 740 },
     peakNodeMb: 200,
     peakTreeMb: median(peaks),
     hwmSumMb: 0,
@@ -25,12 +33,14 @@ function summary(id: string, peaks: number[], ratios: number[], overrides: Parti
     timeRatio: {},
     cpuRatio: {},
     memoryRatio: {},
-    throughputRatio: median(ratios),
-    cpuThroughputRatio: median(ratios),
+    throughputRatio: 1 / median(cpuRatios),
+    cpuThroughputRatio: 1 / median(cpuRatios),
+    floorCpuRatio: median(cpuRatios),
     peakTreeMbs: peaks,
-    throughputRatios: ratios,
-    cpuThroughputRatios: ratios,
-    spread: { peakTree: spread(peaks), throughputRatio: spread(ratios), cpuThroughputRatio: spread(ratios) },
+    throughputRatios: cpuRatios.map((r) => 1 / r),
+    cpuThroughputRatios: cpuRatios.map((r) => 1 / r),
+    floorCpuRatios: cpuRatios,
+    spread: { peakTree: spread(peaks), throughputRatio: spread(cpuRatios), cpuThroughputRatio: spread(cpuRatios), floorCpuRatio: spread(cpuRatios) },
     profile: [],
     ...overrides,
   };
@@ -41,7 +51,7 @@ function baseline(cases: Baseline['cases']): Baseline {
 }
 
 const t = defaultThresholds;
-const base = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.8, fps: 12, frames: 60, runs: 3 } });
+const base = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.8, floorCpuRatio: 1.25, fps: 12, frames: 60, runs: 3 } });
 
 describe('stats', () => {
   it('takes the median of odd and even counts and the relative spread', () => {
@@ -72,20 +82,21 @@ describe('decide', () => {
 
 describe('gateCase', () => {
   it('passes a case like its baseline', () => {
-    const rows = gateCase(summary('a', [505, 510, 498], [0.79, 0.81, 0.8]), base, t);
+    const rows = gateCase(summary('a', [505, 510, 498], [1.24, 1.27, 1.25]), base, t);
     expect(overall(rows)).toBe('pass');
-    expect(rows.map((r) => r.metric)).toEqual(['peak tree MB (budget)', 'peak tree MB', 'throughput ratio vs ffmpeg', 'CPU throughput ratio vs ffmpeg']);
+    expect(rows.map((r) => r.metric)).toEqual(['peak tree MB (budget)', 'peak tree MB', 'CPU s vs floor (decode|encode)']);
   });
   it('fails when peak tree memory rises more than 10%', () => {
-    const rows = gateCase(summary('a', [800, 805, 798], [0.8, 0.8, 0.8]), base, t);
+    const rows = gateCase(summary('a', [800, 805, 798], [1.25, 1.25, 1.25]), base, t);
     expect(rows.find((r) => r.metric === 'peak tree MB')!.status).toBe('fail');
     expect(overall(rows)).toBe('fail');
   });
-  it('fails when the throughput ratio drops more than 15%', () => {
-    const rows = gateCase(summary('a', [500, 500, 500], [0.41, 0.4, 0.42]), base, t);
-    const row = rows.find((r) => r.metric === 'throughput ratio vs ffmpeg')!;
+  it('fails when our CPU over the floor\'s rises more than 15%', () => {
+    const rows = gateCase(summary('a', [500, 500, 500], [1.5, 1.48, 1.52]), base, t);
+    const row = rows.find((r) => r.metric === 'CPU s vs floor (decode|encode)')!;
+    expect(row.limit).toBeCloseTo(1.25 * 1.15);
     expect(row.status).toBe('fail');
-    expect(row.change).toBeCloseTo(0.41 / 0.8 - 1);
+    expect(row.change).toBeCloseTo(1.5 / 1.25 - 1);
   });
   it('fails a case over the budget even without a baseline', () => {
     const rows = gateCase(summary('new-case', [1600, 1610, 1620], [1, 1, 1]), null, t);
@@ -93,7 +104,7 @@ describe('gateCase', () => {
     expect(rows[1].status).toBe('new');
   });
   it('is inconclusive, not failed, on a noisy batch straddling the limit', () => {
-    const rows = gateCase(summary('a', [520, 560, 600], [0.8, 0.8, 0.8]), base, t);
+    const rows = gateCase(summary('a', [520, 560, 600], [1.25, 1.25, 1.25]), base, t);
     expect(overall(rows)).toBe('inconclusive');
   });
 });
@@ -113,13 +124,14 @@ describe('gateLength', () => {
 
 describe('baseline and table', () => {
   it('keeps cases it did not measure and rounds what it did', () => {
-    const next = baselineFrom([summary('b', [300.123, 300.2, 299.9], [0.912345, 0.9, 0.91])], 1536, base);
+    const next = baselineFrom([summary('b', [300.123, 300.2, 299.9], [1.912345, 1.9, 1.91])], 1536, base);
     expect(Object.keys(next.cases).sort()).toEqual(['a', 'b']);
     expect(next.cases.b.peakTreeMb).toBe(300.1);
-    expect(next.cases.b.throughputRatio).toBe(0.91);
+    expect(next.cases.b.floorCpuRatio).toBe(1.91);
+    expect(next.cases.b.cpuThroughputRatio).toBe(0.5236);
   });
   it('lists only what regressed when asked', () => {
-    const rows = [...gateCase(summary('a', [800, 805, 798], [0.8, 0.8, 0.8]), base, t)];
+    const rows = [...gateCase(summary('a', [800, 805, 798], [1.25, 1.25, 1.25]), base, t)];
     const table = gateTable(rows, true);
     expect(table).toContain('**FAIL**');
     expect(table).toContain('+60.0%');
@@ -127,16 +139,23 @@ describe('baseline and table', () => {
   });
 });
 
-describe('CPU throughput gate', () => {
-  it('fails when frames per CPU-second drop more than 15% even if wall-clock throughput held', () => {
-    const s = summary('a', [500, 500, 500], [0.8, 0.8, 0.8], { cpuThroughputRatio: 0.5, cpuThroughputRatios: [0.5, 0.52, 0.49] });
+describe('CPU gate against the floor', () => {
+  it('gates CPU, not wall time: a collapsed wall-clock ratio alone (a busy machine) does not fail', () => {
+    const s = summary('a', [500, 500, 500], [1.25, 1.26, 1.24], { throughputRatio: 0.3, throughputRatios: [0.3, 0.31, 0.29] });
     const rows = gateCase(s, base, t);
-    expect(rows.find((r) => r.metric === 'throughput ratio vs ffmpeg')!.status).toBe('pass');
-    expect(rows.find((r) => r.metric === 'CPU throughput ratio vs ffmpeg')!.status).toBe('fail');
+    expect(overall(rows)).toBe('pass');
+    expect(rows.some((r) => r.metric.startsWith('throughput'))).toBe(false);
   });
-  it('is skipped against a baseline written before it was measured', () => {
+  it('reads an older baseline\'s CPU throughput ratio as the inverse of the CPU ratio', () => {
+    const old = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.4, fps: 12, frames: 60, runs: 3 } });
+    expect(baselineFloorCpuRatio(old.cases.a)).toBeCloseTo(2.5);
+    const row = gateCase(summary('a', [500], [3]), old, t).find((r) => r.metric === 'CPU s vs floor (decode|encode)')!;
+    expect(row.baseline).toBeCloseTo(2.5);
+    expect(row.status).toBe('fail'); // 3 > 2.5 * 1.15
+  });
+  it('is skipped against a baseline with no CPU figure at all', () => {
     const old = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, fps: 12, frames: 60, runs: 3 } });
     const rows = gateCase(summary('a', [500], [0.8]), old, t);
-    expect(rows.some((r) => r.metric === 'CPU throughput ratio vs ffmpeg')).toBe(false);
+    expect(rows.some((r) => r.metric.startsWith('CPU'))).toBe(false);
   });
 });

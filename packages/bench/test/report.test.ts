@@ -22,6 +22,9 @@ function run(kind: RunMeasure['kind'], repeat: number, fps: number, peakMb: numb
     cpuSeconds: 90 / fps,
     fps,
     sourceSecondsPerSecond: 5 / (60 / fps),
+    outputSeconds: 5,
+    outputBytes: kind === 'ours' ? 2e6 : 1.5e6,
+    setupSeconds: kind === 'ours' ? 0.6 : null,
     peakNodeRss: kind === 'ours' ? 150 * MB : null,
     peakTreeRss: peakMb * MB,
     hwmSum: peakMb * MB * 1.1,
@@ -41,6 +44,13 @@ describe('summarize', () => {
     expect(s.throughputRatio).toBeCloseTo((10 / 20 + 11 / 20) / 2);
     expect(s.memoryRatio.pipe).toBeCloseTo(505 / 400);
     expect(s.timeRatio.filtergraph).toBeCloseTo(((6 + 60 / 11) / 2) / 12);
+    // What a 1-CPU container pays: CPU s per second of output, and the floor's CPU per frame as the gated ratio.
+    expect(s.cpuPerOutputSecond).toBeCloseTo(((90 / 10 + 90 / 11) / 2) / 5);
+    expect(s.refs.pipe!.cpuPerOutputSecond).toBeCloseTo(90 / 20 / 5);
+    expect(s.floorCpuRatio).toBeCloseTo((20 / 10 + 20 / 11) / 2);
+    expect(s.setupShare).toBeCloseTo((0.6 / 6 + 0.6 / (60 / 11)) / 2);
+    expect(s.outputBytes).toBe(2e6);
+    expect(s.refused).toBeNull();
     // seed milestones and the last frame only
     expect(s.profile.map((r) => r.label)).toEqual(['start', 'before posterize time', 'after keying', 'frame 10/60', 'frame 20/60', 'frame 60/60', 'after encoding', 'after cleanup']);
   });
@@ -51,7 +61,7 @@ describe('summarize', () => {
     expect(table).toContain('| 720p-5s-green-p12-webm | 60 |');
     expect(table).toContain('1.26x'); // memory vs decode+encode
     expect(profileTable([s])).toContain('| frame 20 | 340 (Node 120) |');
-    const md = summaryMarkdown({ createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, throughputDrop: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, throughput: 0.15 }, lengthGrowth: 0.1 }, summaries: [s], gates: [], verdict: 'pass', micro: [], runs: batch });
+    const md = summaryMarkdown({ createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 }, summaries: [s], gates: [], verdict: 'pass', micro: [], runs: batch });
     expect(md).toContain('Expected Memory Profile');
   });
   it('says which ffmpeg ran, and flags the slow bundled build', () => {

@@ -92,6 +92,8 @@ export interface PipelineResult {
   hasAlpha: boolean;
   /** Which ffmpeg ran (FFMPEG_PATH, PATH or the bundled build). */
   ffmpeg: FfmpegIdentity;
+  /** Job start to the first frame leaving the stack: probe, set-up (screen estimate, textures), first decode. */
+  setupSeconds: number;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -284,6 +286,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       timeline: monitor.timeline,
       hasAlpha,
       ffmpeg,
+      setupSeconds: (firstFrameAt - started) / 1000,
     };
   } catch (error) {
     decoder?.kill();
