@@ -30,4 +30,21 @@ export {
   type ProcessMemory,
   type MemoryMonitorOptions,
 } from './memory.js';
+export { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
+export {
+  MEMORY_MODEL,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_POOL_SIZE,
+  resolvePoolSize,
+  predictJobMemory,
+  predictedCanvas,
+  fitToMemoryBudget,
+  planMemory,
+  checkMemoryOptions,
+  type MemoryModel,
+  type MemoryPrediction,
+  type MemoryPlan,
+  type MemoryPlanOptions,
+  type PredictOptions,
+} from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';

@@ -21,13 +21,16 @@ import {
   CancelledError,
   InvalidOptionError,
   LimitExceededError,
+  MEMORY_MODEL,
   isStickerkeyError,
+  predictJobMemory,
   probe,
   sampleProcessTree,
+  type MemoryModel,
   type ProbeLimits,
   type Progress,
 } from '@stickerkey/core';
-import { MEMORY_MODEL, MemoryGate, predictJobMemory, type MemoryModel } from './admission.js';
+import { MemoryGate } from './admission.js';
 import { resolveJob, type Job } from './job.js';
 import type { QueueWorkerConfig } from './queue-config.js';
 import { renderJob, type RenderOptions, type RenderResult } from './render.js';
@@ -286,6 +289,9 @@ export class QueueWorker {
     return {
       signal,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
+      // The gate has checked this job against what the running ones leave; the pipeline checks it
+      // again, alone, against the whole budget (its own default would refuse jobs a larger budget admits).
+      memoryBudget: this.config.memoryBudget,
       // The seed-format line is the message itself, so `grep "💾 Memory Usage"` finds it.
       log: (line) => log.info(line),
       onProgress: (p) => {
