@@ -289,9 +289,10 @@ export class QueueWorker {
     return {
       signal,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
-      // The gate has checked this job against what the running ones leave; the pipeline checks it
-      // again, alone, against the whole budget (its own default would refuse jobs a larger budget admits).
-      memoryBudget: this.config.memoryBudget,
+      // The gate has already admitted this job by the same model, against what the measured idle
+      // process and the running jobs leave of MEMORY_BUDGET_MB: a stricter check than the
+      // pipeline's lone-job one, whose default budget would refuse what a larger MEMORY_BUDGET_MB admits.
+      memoryBudget: Number.POSITIVE_INFINITY,
       // The seed-format line is the message itself, so `grep "💾 Memory Usage"` finds it.
       log: (line) => log.info(line),
       onProgress: (p) => {
