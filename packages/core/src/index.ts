@@ -32,7 +32,9 @@ export {
 } from './memory.js';
 export { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
 export {
-  MEMORY_MODEL,
+  MEMORY_MODELS,
+  defaultMemoryModel,
+  ffmpegBuild,
   DEFAULT_MEMORY_BUDGET,
   DEFAULT_POOL_SIZE,
   resolvePoolSize,
@@ -42,6 +44,7 @@ export {
   planMemory,
   checkMemoryOptions,
   type MemoryModel,
+  type FfmpegBuild,
   type MemoryPrediction,
   type MemoryPlan,
   type MemoryPlanOptions,

@@ -3,7 +3,7 @@
  * it, so that runPipeline (and through it the CLI) refuses or scales down what would not fit, and
  * the queue worker admits jobs by the same figures.
  *
- * The model is data (MEMORY_MODEL) and deliberately simple: a constant per format plus a slope
+ * The model is data (MEMORY_MODELS, one per ffmpeg build) and deliberately simple: a constant per format plus a slope
  * per megapixel of canvas for the encoder, the same for the decoder, the frame pool at its real
  * size, a per-job allowance for the Node side (effect scratch, texture cache, render thread) and
  * the idle process under it. The container's limit counts the whole process tree, and the VP9
@@ -14,6 +14,7 @@ import { canvasPadding, paddedSize } from './canvas.js';
 import type { Stage } from './effect.js';
 import type { OutputFormat } from './encode.js';
 import { InvalidOptionError, LimitExceededError } from './errors.js';
+import { ffmpegBinary } from './ffmpeg.js';
 import { frameBytes, type FrameSize } from './frame.js';
 
 const MB = 1024 * 1024;
@@ -29,46 +30,104 @@ export function resolvePoolSize(requested?: number): number {
 /** A 2 GB container less room for the system and a margin for the model's error: 1536 MB. */
 export const DEFAULT_MEMORY_BUDGET = 1536 * MB;
 
-/**
- * All figures in MB (MB per megapixel of canvas for the slopes).
- *
- * Where they come from: runPipeline results on this project's fixtures, on the 2-core development
- * machine, posterize 8: each ffmpeg child's own high-water mark from `-benchmark` (decoderMaxRss,
- * encoderMaxRss) and the sampled peaks (peakProcessRss, peakTreeRss). Preset `none` for each format
- * at 360p/720p/1080p gave the encoder lines; preset `sticker` to WebM gave the Node side.
- * `node packages/worker/scripts/fit-memory-model.mjs` re-measures and prints the fitted lines.
- *
- *   encoder maxrss    640x360   1280x720   1920x1080        sticker, webm   724x444  1364x804  2004x1164
- *     webm              118       298        588              encoder         144       346       665
- *     mov                32        73        140              decoder          42        75       110
- *     gif                41        49         88              process RSS     159       150       230
- *     mp4                44       121        257              tree peak       273       538       973
- *
- * An idle worker process (modules, BullMQ, sharp loaded) holds about 88 MB; a render thread adds
- * about 10 MB. The lines are least-squares fits rounded UP with 10-20% headroom: over-predicting
- * costs some concurrency or a smaller output, under-predicting costs an OOM kill. The sum of the
- * children's own peaks bounds the tree's peak from above (they do not all peak at once).
- */
-export const MEMORY_MODEL = {
+interface Line {
+  baseMb: number;
+  perMegapixelMb: number;
+}
+
+/** All figures in MB (MB per megapixel of canvas for the slopes). */
+export interface MemoryModel {
   /** The idle process (Node, sharp, the effect modules; BullMQ in the worker), counted once per process. */
-  processBaselineMb: 110,
+  processBaselineMb: number;
   /** Node-side memory a job adds besides its frame pool: effect state, textures, its render thread when used. */
-  perJob: { baseMb: 70, perMegapixelMb: 25, threadMb: 15 },
+  perJob: Line & { threadMb: number };
   /**
    * The decoder child (H.264 in, padded RGBA out through a pipe). Its megapixels are the larger of
    * the source's and the canvas's: a clip scaled down at decode is still decoded at full size.
    */
-  decoder: { baseMb: 35, perMegapixelMb: 38 },
+  decoder: Line;
   /** The encoder child by format. libvpx-vp9 with its look-ahead dominates everything else. */
-  encoder: {
-    webm: { baseMb: 65, perMegapixelMb: 290 },
-    mov: { baseMb: 25, perMegapixelMb: 68 },
-    gif: { baseMb: 40, perMegapixelMb: 30 },
-    mp4: { baseMb: 25, perMegapixelMb: 135 },
-  } satisfies Record<OutputFormat, { baseMb: number; perMegapixelMb: number }>,
+  encoder: Record<OutputFormat, Line>;
+}
+
+/** The ffmpeg builds the model has figures for: a system ffmpeg (Debian's 5.1 measured), or the npm-bundled 2018 static build. */
+export type FfmpegBuild = 'system' | 'bundled';
+
+/*
+ * Where the figures come from: `node packages/worker/scripts/fit-memory-model.mjs` (it prints the
+ * runs below and the fitted lines), on the 2-core development machine, fixture clips of 2 s at
+ * 24 fps, posterize 8 (16 frames): each ffmpeg child's own high-water mark from `-benchmark`
+ * (decoderMaxRss, encoderMaxRss) and the sampled peaks (peakProcessRss, peakTreeRss). Preset `none`
+ * for each format gave the encoder and decoder lines; preset `sticker` to WebM gave the Node side.
+ * The lines are least-squares fits scaled by 1.15 and rounded up, their base then raised until
+ * every measured point is covered: over-predicting costs some concurrency or a smaller output,
+ * under-predicting costs an OOM kill. The sum of the children's own peaks bounds the tree's peak
+ * from above (they do not all peak at once).
+ *
+ * Keyed by build because the two differ by more than the headroom, in opposite directions: the
+ * static build maps far less (decoder 22 MB at 360p against 65, GIF encoder 23 against 92), while
+ * its 2018 libvpx takes about a quarter more per megapixel. One model covering both would
+ * over-predict the fast path's 1080p sticker job by about half.
+ *
+ * Measured 2026-12-04 (MB; canvas sizes; "tree" is the sampled peak of the whole process tree):
+ *
+ *   system: Debian 12's ffmpeg 5.1.9 (libvpx 1.12)       bundled: @ffmpeg-installer 1.1.0, N-47683 (2018)
+ *   preset none     decoder        encoder       tree      decoder        encoder       tree
+ *   webm  640x360     65             139          313        22             118          249
+ *   webm 1280x720     87             265          460
+ *   webm 1920x1080   125             468          729        76             579          792
+ *   webm 3840x2160   484            1514         2171       255            2070         2562
+ *   mov  640/1080/4K  65/125/330     70/185/582              22/75/255      32/144/545
+ *   gif  640/1080/4K  64/125/425     92/155/382              22/76/255      23/88/306
+ *   mp4  640/1080/4K  65/125/330     89/271/856              22/75/255      44/224/(see below)
+ *   preset sticker, webm: 724x444, 1364x804, 2004x1164, 3924x2244 (system)
+ *     decoder 66, 91, 130, 406; encoder 157, 301, 517, 1610; process 136, 153, 213, 485 (idle 83-90);
+ *     tree 346, 542, 856, 2455: the 4K clip the budget now refuses by default.
+ *
+ * Tree peaks predicted by the system model: 399 for 360p WebM (313 measured), 953 for 1080p (729),
+ * 1041 for the 1080p sticker job (856), 2983 for the 4K sticker job (2455). The encoder settings
+ * change memory most (lag-in-frames, threads, tiles): re-run the script after changing them.
+ */
+const NODE_SIDE = {
+  processBaselineMb: 100,
+  perJob: { baseMb: 35, perMegapixelMb: 35, threadMb: 15 },
+} as const;
+
+export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
+  system: {
+    ...NODE_SIDE,
+    decoder: { baseMb: 70, perMegapixelMb: 50 },
+    encoder: {
+      webm: { baseMb: 125, perMegapixelMb: 200 },
+      mov: { baseMb: 65, perMegapixelMb: 75 },
+      gif: { baseMb: 100, perMegapixelMb: 45 },
+      mp4: { baseMb: 85, perMegapixelMb: 110 },
+    },
+  },
+  bundled: {
+    ...NODE_SIDE,
+    decoder: { baseMb: 20, perMegapixelMb: 35 },
+    encoder: {
+      webm: { baseMb: 80, perMegapixelMb: 280 },
+      mov: { baseMb: 20, perMegapixelMb: 75 },
+      gif: { baseMb: 20, perMegapixelMb: 45 },
+      mp4: { baseMb: 25, perMegapixelMb: 115 },
+    },
+  },
 };
 
-export type MemoryModel = typeof MEMORY_MODEL;
+/**
+ * Which build ffmpegBinary() runs. MERGE NOTE: the ffmpeg-resolve branch reports the binary's
+ * source; once it lands, this becomes that source ('bundled' or not) and this path test goes.
+ */
+export function ffmpegBuild(): FfmpegBuild {
+  return ffmpegBinary().includes('@ffmpeg-installer') ? 'bundled' : 'system';
+}
+
+/** The model for the ffmpeg this process runs. */
+export function defaultMemoryModel(): MemoryModel {
+  return MEMORY_MODELS[ffmpegBuild()];
+}
 
 export interface MemoryPrediction {
   /** Bytes this job adds to the process tree at its peak. */
@@ -104,7 +163,7 @@ export function predictJobMemory(
   format: OutputFormat,
   options: PredictOptions,
 ): MemoryPrediction {
-  const model = options.model ?? MEMORY_MODEL;
+  const model = options.model ?? defaultMemoryModel();
   const frames = options.size ?? { width: source.width, height: source.height };
   const canvas = predictedCanvas(frames, stages);
   const megapixels = (canvas.width * canvas.height) / 1e6;
@@ -155,7 +214,7 @@ export interface MemoryPlanOptions {
   fitMemory?: boolean;
   /** Frames in circulation; default resolvePoolSize(). */
   poolSize?: number;
-  /** Default MEMORY_MODEL. */
+  /** Default defaultMemoryModel(): the figures for the ffmpeg build in use. */
   memoryModel?: MemoryModel;
 }
 

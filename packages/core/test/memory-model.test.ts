@@ -4,7 +4,7 @@ import { isMainThread } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MEMORY_BUDGET,
-  MEMORY_MODEL,
+  defaultMemoryModel,
   fitToMemoryBudget,
   predictJobMemory,
   predictedCanvas,
@@ -40,8 +40,8 @@ describe('the memory model', () => {
     const threaded = predictJobMemory({ width: 1920, height: 1080 }, stages, 'webm', { inThread: true });
     expect(big.bytes).toBeGreaterThan(small.bytes);
     expect(big.parts.encoder).toBeGreaterThan(gif.parts.encoder);
-    expect(threaded.bytes - big.bytes).toBe(MEMORY_MODEL.perJob.threadMb * MB);
-    expect(big.peakBytes - big.bytes).toBe(MEMORY_MODEL.processBaselineMb * MB);
+    expect(threaded.bytes - big.bytes).toBe(defaultMemoryModel().perJob.threadMb * MB);
+    expect(big.peakBytes - big.bytes).toBe(defaultMemoryModel().processBaselineMb * MB);
     expect(big.canvas).toEqual({ width: 1940, height: 1100 });
     // The pool at its real size: 4 RGBA frames of the canvas by default, more when asked.
     expect(big.parts.pool).toBe(4 * 1940 * 1100 * 4);

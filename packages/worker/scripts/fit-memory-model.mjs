@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Re-fits core's MEMORY_MODEL (packages/core/src/memory-model.ts) from real runs on this machine's
+ * Re-fits core's MEMORY_MODELS (packages/core/src/memory-model.ts) from real runs on this machine's
  * ffmpeg: prints what each run measured, the fitted coefficients, and how the committed model and
  * the fitted one predict each run. Figures, not assertions. Run after `pnpm build`, once per ffmpeg
  * (FFMPEG_PATH/FFPROBE_PATH pick it), and again whenever the encoder settings change:
@@ -76,11 +76,12 @@ if (a.case) {
   process.exit(0);
 }
 
-const { MEMORY_MODEL, predictJobMemory, ffmpegBinary } = await import('@stickerkey/core');
+const { defaultMemoryModel, ffmpegBuild, predictJobMemory, ffmpegBinary } = await import('@stickerkey/core');
+const MEMORY_MODEL = defaultMemoryModel();
 const self = fileURLToPath(import.meta.url);
 const ffmpeg = ffmpegBinary();
 const version = execFileSync(ffmpeg, ['-version'], { encoding: 'utf8' }).split('\n')[0];
-console.error(`ffmpeg: ${ffmpeg}: ${version}`);
+console.error(`ffmpeg: ${ffmpeg}: ${version} (the committed model: MEMORY_MODELS.${ffmpegBuild()})`);
 
 const seconds = Number(a.seconds);
 const posterize = Number(a.posterize) || null;
@@ -151,4 +152,4 @@ for (const r of runs) {
     `${`${r.preset} ${r.format} ${r.canvas.width}x${r.canvas.height}`.padEnd(28)}${r.treeMb.toFixed(0).padStart(8)}${predict(MEMORY_MODEL).toFixed(0).padStart(11)}${predict(model).toFixed(0).padStart(8)}`,
   );
 }
-console.log(JSON.stringify({ ffmpeg, version, date: new Date().toISOString().slice(0, 10), runs, fitted }, null, 1));
+console.log(JSON.stringify({ ffmpeg, version, build: ffmpegBuild(), date: new Date().toISOString().slice(0, 10), runs, fitted }, null, 1));

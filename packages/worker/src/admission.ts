@@ -2,7 +2,7 @@
  * Admission by memory: start a job only when its predicted peak fits the budget left by the jobs
  * already running. Counting jobs is not enough: a 1080p WebM job holds several times the memory
  * of a 360p GIF, mostly in the VP9 encoder child, and the container's limit counts the whole
- * process tree. The prediction itself is core's (MEMORY_MODEL, predictJobMemory), the same one
+ * process tree. The prediction itself is core's (MEMORY_MODELS, predictJobMemory), the same one
  * runPipeline checks a lone job against; this module only adds the gate that shares one budget
  * among concurrent jobs.
  */

@@ -21,7 +21,7 @@ import {
   CancelledError,
   InvalidOptionError,
   LimitExceededError,
-  MEMORY_MODEL,
+  defaultMemoryModel,
   isStickerkeyError,
   predictJobMemory,
   probe,
@@ -127,7 +127,7 @@ export class QueueWorker {
     private readonly options: QueueWorkerOptions = {},
   ) {
     this.logger = options.logger ?? pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
-    this.model = options.model ?? MEMORY_MODEL;
+    this.model = options.model ?? defaultMemoryModel();
     this.baseline = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
     this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baseline));
     this.worker = new Worker<Job, QueueJobResult>(config.queueName, (job, token, signal) => this.process(job, token, signal), {
