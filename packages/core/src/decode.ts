@@ -64,12 +64,15 @@ export interface DecodeOptions {
   maxFrames?: number;
   /** Extra filter after fps (e.g. `select`), before conversion to RGBA. */
   selectFilter?: string;
+  /** Size the frames are scaled to before padding (the memory budget's fit); default the source's. */
+  size?: FrameSize;
 }
 
 /** The `-vf` chain: drop frames first (cheap), convert to RGBA, then pad with transparency. */
-export function decodeFilter(fps: number | null | undefined, pad?: DecodeOptions['pad'], selectFilter?: string): string {
+export function decodeFilter(fps: number | null | undefined, pad?: DecodeOptions['pad'], selectFilter?: string, size?: FrameSize): string {
   const filters: string[] = [];
   if (fps) filters.push(`fps=${fps}`);
+  if (size) filters.push(`scale=${size.width}:${size.height}`);
   if (selectFilter) filters.push(selectFilter);
   filters.push('format=rgba');
   if (pad && pad.left + pad.top + pad.right + pad.bottom > 0) {
@@ -124,7 +127,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       '-an',
       '-sn',
       '-vf',
-      decodeFilter(options.fps, options.pad, options.selectFilter),
+      decodeFilter(options.fps, options.pad, options.selectFilter, options.size),
       ...(Number.isFinite(this.maxFrames) ? ['-frames:v', String(this.maxFrames)] : []),
       '-f',
       'rawvideo',

@@ -49,4 +49,24 @@ export {
 } from './memory.js';
 export { sampleFrames, listKeyframes, pickKeyframes, type SampleOptions, type SampleResult, type KeyframeList } from './sample-frames.js';
 export { reapedChildrenCpuSeconds } from './process-cpu.js';
+export { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
+export {
+  MEMORY_MODELS,
+  defaultMemoryModel,
+  ffmpegBuild,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_POOL_SIZE,
+  resolvePoolSize,
+  predictJobMemory,
+  predictedCanvas,
+  fitToMemoryBudget,
+  planMemory,
+  checkMemoryOptions,
+  type MemoryModel,
+  type FfmpegBuild,
+  type MemoryPrediction,
+  type MemoryPlan,
+  type MemoryPlanOptions,
+  type PredictOptions,
+} from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';

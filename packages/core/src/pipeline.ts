@@ -12,11 +12,13 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CancelledError, InvalidOptionError, UnsupportedInputError } from './errors.js';
 import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
+import { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
 import { FrameDecoder, FramePool } from './decode.js';
 import { FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
+import { checkMemoryOptions, planMemory, resolvePoolSize, type MemoryPlanOptions } from './memory-model.js';
 import { parseColor } from './options.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { probe, type ProbeLimits } from './probe.js';
@@ -37,7 +39,7 @@ export interface Progress {
   stage: 'probe' | 'setup' | 'frames' | 'encoding' | 'verify';
 }
 
-export interface PipelineOptions {
+export interface PipelineOptions extends MemoryPlanOptions {
   input: string;
   output: string;
   stages?: readonly Stage[];
@@ -55,8 +57,6 @@ export interface PipelineOptions {
   /** Receives the seed-format memory lines. */
   log?: (line: string) => void;
   jobId?: string | number;
-  /** Frames in circulation; 4 keeps decoder, stages and encoder all busy. */
-  poolSize?: number;
   /** Check the output's alpha; default: when a stage keys and the format has alpha. */
   verifyAlpha?: boolean;
   /** Milestone log every N frames (the seed guide logs every 10). */
@@ -94,21 +94,14 @@ export interface PipelineResult {
   ffmpeg: FfmpegIdentity;
   /** Job start to the first frame leaving the stack: probe, set-up (screen estimate, textures), first decode. */
   setupSeconds: number;
+  /** The memory model's peak for this job (whole tree, bytes), checked against memoryBudget before it started. */
+  predictedPeak: number;
+  /** The source's size when fitMemory scaled the frames down to fit the budget (width/height are then the smaller canvas). */
+  scaledFrom?: FrameSize;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw CancelledError.from(signal);
-}
-
-/** Canvas padding: the largest reach of the stages, then one more column/row to keep sizes even (yuv420 needs it). */
-function canvasPadding(source: FrameSize, stages: readonly Stage[]) {
-  const margin = stages.reduce((sum, stage) => sum + stage.margin, 0);
-  return {
-    left: margin,
-    top: margin,
-    right: margin + ((source.width + 2 * margin) % 2),
-    bottom: margin + ((source.height + 2 * margin) % 2),
-  };
 }
 
 function validate(options: PipelineOptions): OutputFormat {
@@ -127,7 +120,8 @@ function validate(options: PipelineOptions): OutputFormat {
   if (posterize !== undefined && posterize !== null && !(Number.isFinite(posterize) && posterize > 0)) {
     throw new InvalidOptionError(`Expected a positive frame rate for posterize but received ${String(posterize)}`, 'posterize');
   }
-  const poolSize = options.poolSize ?? 4;
+  checkMemoryOptions(options);
+  const poolSize = resolvePoolSize(options.poolSize);
   if (!Number.isInteger(poolSize) || poolSize < 2 || poolSize > 64) {
     throw new InvalidOptionError(`Expected integer between 2 and 64 for poolSize but received ${String(poolSize)}`, 'poolSize');
   }
@@ -170,6 +164,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     emit({ frame: 0, totalFrames: 0, fps: 0, etaSeconds: 0, stage: 'probe' });
     const source = await probe(options.input, options.limits);
     checkAborted(signal);
+    // Before any other work: a job that would not fit the memory budget is refused (or, with
+    // fitMemory, scaled down) while nothing but ffprobe has run.
+    const plan = planMemory(options.input, source, stages, format, options);
     // After the probe: a refused input logs its error alone, not a memory line before it.
     monitor.mark('start');
 
@@ -182,15 +179,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     const rate = posterize ?? source.fps;
     const totalFrames = posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
-    const pad = canvasPadding(source, stages);
-    const canvas: FrameSize = { width: source.width + pad.left + pad.right, height: source.height + pad.top + pad.bottom };
+    const size = plan.size;
+    const pad = canvasPadding(size ?? source, stages);
+    const canvas = paddedSize(size ?? source, pad);
 
     emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
     const context: PreloadContext = {
       size: canvas,
       signal,
       sampleFrames: async (count) => {
-        const sampled = await sampleFrames({ input: source, pad, canvas, count });
+        const sampled = await sampleFrames({ input: source, pad, canvas, count, size });
         reportedChildrenCpu += sampled.cpuSeconds;
         return sampled.frames;
       },
@@ -200,9 +198,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       checkAborted(signal);
     }
 
-    const pool = new FramePool(canvas, options.poolSize ?? 4);
+    const pool = new FramePool(canvas, resolvePoolSize(options.poolSize));
     if (posterize) monitor.mark('before posterize time');
-    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool });
+    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, size });
     if (posterize) monitor.mark('after posterize time');
     monitor.mark('before encoding');
     encoder = new FrameEncoder({
@@ -287,6 +285,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       hasAlpha,
       ffmpeg,
       setupSeconds: (firstFrameAt - started) / 1000,
+      predictedPeak: plan.prediction.peakBytes,
+      ...(size ? { scaledFrom: { width: source.width, height: source.height } } : {}),
     };
   } catch (error) {
     decoder?.kill();

@@ -75,6 +75,8 @@ export interface SampleOptions {
   pad?: DecodeOptions['pad'];
   canvas: FrameSize;
   count: number;
+  /** Size frames are scaled to before padding, as in the main decode (DecodeOptions.size). */
+  size?: FrameSize;
 }
 
 export interface SampleResult {
@@ -87,7 +89,7 @@ export interface SampleResult {
 export async function sampleFrames(options: SampleOptions): Promise<SampleResult> {
   const { input, canvas } = options;
   const times = pickKeyframes(await listKeyframes(input.path), Math.max(1, options.count));
-  const filter = decodeFilter(null, options.pad);
+  const filter = decodeFilter(null, options.pad, undefined, options.size);
   const args: string[] = [];
   for (const t of times) {
     // Half a frame past the keyframe so rounding cannot land the seek on the keyframe before it.

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, InvalidOptionError, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -38,6 +38,8 @@ interface RenderFlags {
   json?: boolean;
   logFormat?: string;
   debug?: boolean;
+  memoryBudget?: string;
+  fitMemory?: boolean;
   [effectSwitch: string]: unknown;
 }
 
@@ -79,6 +81,17 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   return job as unknown as Job;
 }
 
+/** --memory-budget is in MB on the command line, bytes in the library. */
+function memoryFlags(flags: RenderFlags): { memoryBudget?: number; fitMemory?: boolean } {
+  const out: { memoryBudget?: number; fitMemory?: boolean } = flags.fitMemory ? { fitMemory: true } : {};
+  if (flags.memoryBudget === undefined) return out;
+  const mb = Number(flags.memoryBudget);
+  if (flags.memoryBudget.trim() === '' || !Number.isFinite(mb) || mb <= 0) {
+    throw new InvalidOptionError(`Expected a positive number of MB for --memory-budget but received ${JSON.stringify(flags.memoryBudget)}`, 'memoryBudget');
+  }
+  return { ...out, memoryBudget: Math.round(mb * 1024 * 1024) };
+}
+
 async function render(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<number> {
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
@@ -104,6 +117,7 @@ async function render(input: string | undefined, flags: RenderFlags, effects: re
     // Which ffmpeg will run, held with the memory lines (and refused here if FFMPEG_PATH is broken).
     log(ffmpegStartupLine());
     const result: RenderResult = await renderJob(job, {
+      ...memoryFlags(flags),
       signal: controller.signal,
       onProgress: (p) => {
         if (held && p.stage !== 'probe') {
@@ -248,6 +262,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
+    .option('--memory-budget <MB>', 'peak memory of the whole process tree the job may reach; one predicted above it is refused before any work (default 1536)')
+    .option('--fit-memory', 'scale the canvas down until the predicted peak fits --memory-budget, rather than refuse')
     .option('--log-format <format>', 'plain | json (pino) for progress and memory lines on stderr', 'plain')
     .option('-q, --quiet', 'no progress, memory lines or summary; errors only')
     .option('--json', 'print the result (or the error) as JSON on stdout')

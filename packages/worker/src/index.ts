@@ -43,6 +43,7 @@ export {
   type QueueWorkerOptions,
 } from './queue-worker.js';
 export { loadQueueConfig, QUEUE_ENV, type QueueWorkerConfig } from './queue-config.js';
-export { MEMORY_MODEL, MemoryGate, predictJobMemory, predictedCanvas, type MemoryModel, type MemoryPrediction } from './admission.js';
+// The memory model lives in @stickerkey/core (MEMORY_MODELS, predictJobMemory); the gate is the worker's own.
+export { MemoryGate } from './admission.js';
 export { renderInThread } from './threaded-render.js';
 export { enqueueJob, type EnqueueOptions } from './enqueue.js';

@@ -23,14 +23,17 @@ import {
   ffmpegStartupLine,
   InvalidOptionError,
   LimitExceededError,
+  defaultMemoryModel,
   isStickerkeyError,
+  predictJobMemory,
   probe,
   sampleProcessTree,
   type FfmpegIdentity,
+  type MemoryModel,
   type ProbeLimits,
   type Progress,
 } from '@stickerkey/core';
-import { MEMORY_MODEL, MemoryGate, predictJobMemory, type MemoryModel } from './admission.js';
+import { MemoryGate } from './admission.js';
 import { resolveJob, type Job } from './job.js';
 import type { QueueWorkerConfig } from './queue-config.js';
 import { renderJob, type RenderOptions, type RenderResult } from './render.js';
@@ -131,7 +134,7 @@ export class QueueWorker {
     this.logger = options.logger ?? pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
     // Before any connection opens: a broken FFMPEG_PATH stops the worker here, naming the variable.
     const ffmpeg = ffmpegInfo();
-    this.model = options.model ?? MEMORY_MODEL;
+    this.model = options.model ?? defaultMemoryModel();
     this.baseline = options.baselineBytes ?? Math.max(this.model.processBaselineMb * MB, sampleProcessTree().treeRss);
     this.gate = new MemoryGate(Math.max(0, config.memoryBudget - this.baseline));
     this.worker = new Worker<Job, QueueJobResult>(config.queueName, (job, token, signal) => this.process(job, token, signal), {
@@ -295,6 +298,10 @@ export class QueueWorker {
     return {
       signal,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
+      // The gate has already admitted this job by the same model, against what the measured idle
+      // process and the running jobs leave of MEMORY_BUDGET_MB: a stricter check than the
+      // pipeline's lone-job one, whose default budget would refuse what a larger MEMORY_BUDGET_MB admits.
+      memoryBudget: Number.POSITIVE_INFINITY,
       // The seed-format line is the message itself, so `grep "💾 Memory Usage"` finds it.
       log: (line) => log.info(line),
       onProgress: (p) => {

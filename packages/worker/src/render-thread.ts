@@ -13,11 +13,13 @@ import { serializeError, type FromThread, type ToThread } from './thread-message
 interface ThreadInput {
   job: Job;
   limits?: Record<string, number>;
+  memoryBudget?: number;
+  fitMemory?: boolean;
 }
 
 const port = parentPort;
 if (!port) throw new Error('render-thread.js runs as a worker thread, started by renderInThread()');
-const { job, limits } = workerData as ThreadInput;
+const { job, limits, memoryBudget, fitMemory } = workerData as ThreadInput;
 const controller = new AbortController();
 const send = (message: FromThread) => port.postMessage(message);
 
@@ -32,6 +34,8 @@ try {
     log: (line) => send({ type: 'log', line }),
     onStart: (resolved) => send({ type: 'start', job: resolved }),
     ...(limits ? { limits } : {}),
+    ...(memoryBudget !== undefined ? { memoryBudget } : {}),
+    ...(fitMemory ? { fitMemory } : {}),
   });
   // The timeline can hold thousands of samples: the parent only reports peaks.
   send({ type: 'done', result: { ...result, timeline: [] } });

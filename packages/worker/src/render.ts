@@ -14,6 +14,10 @@ export interface RenderOptions {
   /** Receives the memory monitor's seed-format lines (`JOB #1: 💾 Memory Usage at ...`). */
   log?: (line: string) => void;
   limits?: Partial<ProbeLimits>;
+  /** Bytes the whole process tree may reach (core's default: 1536 MB); a job predicted above it is refused before any work. */
+  memoryBudget?: number;
+  /** Scale the canvas down until the predicted peak fits memoryBudget, rather than refuse. */
+  fitMemory?: boolean;
   /** Called once the job is validated and the stages built, before the pipeline starts. */
   onStart?: (job: ResolvedJob) => void;
 }
@@ -40,6 +44,8 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
     format: resolved.format,
     background: resolved.background,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
+    ...(options.fitMemory ? { fitMemory: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.log ? { log: options.log } : {}),

@@ -153,8 +153,9 @@ export function createProgressDisplay(options: DisplayOptions = {}): ProgressDis
 /** The human summary printed after a successful render. */
 export function formatSummary(result: RenderResult): string {
   const from = result.sourceFrames !== result.frames ? ` (from ${result.sourceFrames} source frames)` : '';
+  const scaled = result.scaledFrom ? ` (scaled down from ${result.scaledFrom.width}x${result.scaledFrom.height} to fit the memory budget)` : '';
   return [
-    `Rendered ${result.frames} frames${from} at ${result.width}x${result.height} in ${seconds(result.wallSeconds)}: ${result.framesPerSecond.toFixed(1)} fps`,
+    `Rendered ${result.frames} frames${from} at ${result.width}x${result.height}${scaled} in ${seconds(result.wallSeconds)}: ${result.framesPerSecond.toFixed(1)} fps`,
     `  peak memory: ${mb(result.peakProcessRss)} process RSS, ${mb(result.peakTreeRss)} tree RSS (process + ffmpeg children)`,
     `  output: ${result.output} (${result.format}, ${mb(result.outputBytes)})`,
   ].join('\n');

@@ -27,7 +27,8 @@ export function renderInThread(job: Job, options: RenderOptions = {}): Promise<R
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(new CancelledError());
   const limits: Partial<ProbeLimits> | undefined = options.limits;
-  const thread = new Worker(threadEntry(), { workerData: { job, limits } });
+  const { memoryBudget, fitMemory } = options;
+  const thread = new Worker(threadEntry(), { workerData: { job, limits, memoryBudget, fitMemory } });
   return new Promise<RenderResult>((resolve, reject) => {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probe } from '@stickerkey/core';
+import { predictJobMemory, probe } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { effectNames } from '../src/stages.js';
 import { MEMORY_LINE, alive, descendants, expectOneLineError, finished, processesMentioning, runCli, startCli } from './helpers.js';
@@ -72,6 +72,36 @@ describe('stickerkey render', () => {
 });
 
 describe('bad input: one line on stderr with the code, no stack trace, no output', () => {
+  it('a job predicted above --memory-budget is refused after the probe; --fit-memory renders it smaller instead', async () => {
+    const refusedOut = join(dir, 'over-budget.mp4');
+    const refused = await runCli(['render', clip, '-o', refusedOut, '--preset', 'none', '--memory-budget', '200']);
+    expect(refused.code).toBe(1);
+    expect(expectOneLineError(refused, 'LIMIT_EXCEEDED')).toMatch(
+      /^stickerkey: Expected a predicted peak of at most 200 MB for .* but this job needs about \d+ MB \(640x360 canvas, mp4\); use fitMemory \(--fit-memory\) to scale it down/,
+    );
+    expect(existsSync(refusedOut)).toBe(false);
+
+    // A budget that fits 480x270 but not the full 640x360 (the CLI renders on its main thread).
+    const fits = predictJobMemory({ width: 640, height: 360 }, [], 'mp4', { inThread: false, size: { width: 480, height: 270 } }).peakBytes;
+    const budgetMb = String(Math.ceil(fits / (1024 * 1024)));
+    const output = join(dir, 'fitted.mp4');
+    const run = await runCli(['render', clip, '-o', output, '--preset', 'none', '--memory-budget', budgetMb, '--fit-memory', '--json', '-q']);
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout) as { width: number; height: number; scaledFrom?: { width: number; height: number } };
+    expect(result.scaledFrom).toEqual({ width: 640, height: 360 });
+    expect(result.width).toBeGreaterThanOrEqual(480);
+    expect(result.width).toBeLessThan(640);
+    const out = await probe(output);
+    expect([out.width, out.height]).toEqual([result.width, result.height]);
+    const summary = await runCli(['render', clip, '-o', join(dir, 'fitted-2.mp4'), '--preset', 'none', '--memory-budget', budgetMb, '--fit-memory']);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toMatch(/^Rendered \d+ frames at \d+x\d+ \(scaled down from 640x360 to fit the memory budget\) in /m);
+
+    const bad = await runCli(['render', clip, '-o', join(dir, 'x.mp4'), '--memory-budget', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(expectOneLineError(bad, 'INVALID_OPTION')).toContain('Expected a positive number of MB for --memory-budget but received "lots"');
+  });
+
   it('a missing input file', async () => {
     const output = join(dir, 'missing.webm');
     const run = await runCli(['render', join(dir, 'does-not-exist.mp4'), '-o', output]);
