@@ -31,3 +31,4 @@ export {
   type MemoryMonitorOptions,
 } from './memory.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';
+export { StageLine, framePoolSize, resolveThreads, planHops, THREADS_ENV } from './stage-threads.js';

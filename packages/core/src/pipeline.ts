@@ -18,6 +18,7 @@ import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
 import { parseColor } from './options.js';
 import { probe, type ProbeLimits, type ProbeResult } from './probe.js';
+import { framePoolSize, StageLine } from './stage-threads.js';
 import { verifyAlpha } from './verify.js';
 
 export interface Progress {
@@ -52,8 +53,13 @@ export interface PipelineOptions {
   /** Receives the seed-format memory lines. */
   log?: (line: string) => void;
   jobId?: string | number;
-  /** Frames in circulation; 4 keeps decoder, stages and encoder all busy. */
+  /** Frames in circulation; default framePoolSize(stage threads): enough to keep decoder, stages and encoder all busy. */
   poolSize?: number;
+  /**
+   * Most threads the effect stack may use (default: os.availableParallelism(), also capped by
+   * STICKERKEY_THREADS); 1 runs it in-line on this thread. See stage-threads.ts.
+   */
+  threads?: number;
   /** Check the output's alpha; default: when a stage keys and the format has alpha. */
   verifyAlpha?: boolean;
   /** Milestone log every N frames (the seed guide logs every 10). */
@@ -84,6 +90,8 @@ export interface PipelineResult {
   encoderMaxRss: number;
   timeline: MemorySample[];
   hasAlpha: boolean;
+  /** Worker threads the effect stack ran in (0: in-line). */
+  stageThreads: number;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -127,6 +135,7 @@ function validate(options: PipelineOptions): OutputFormat {
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const format = validate(options);
   const stages = options.stages ?? [];
+  const line = new StageLine(stages, options.threads);
   const signal = options.signal;
   checkAborted(signal);
 
@@ -172,12 +181,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
     emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
     const context: PreloadContext = { size: canvas, signal, sampleFrames: (count) => sampleFrames(source, pad, canvas, count) };
-    for (const stage of stages) {
-      await stage.setup(context);
-      checkAborted(signal);
-    }
+    await line.setup(context);
+    checkAborted(signal);
 
-    const pool = new FramePool(canvas, options.poolSize ?? 4);
+    const pool = new FramePool(canvas, options.poolSize ?? framePoolSize(line.threads), { shared: line.threads > 0 });
     if (posterize) monitor.mark('before posterize time');
     decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool });
     if (posterize) monitor.mark('after posterize time');
@@ -198,9 +205,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     let frames = 0;
     let firstFrameAt = 0;
     if (stages.length > 0) monitor.mark('before sticker effects');
-    for await (const frame of decoder) {
+    for await (const frame of line.run(decoder, pool)) {
       checkAborted(signal);
-      for (const stage of stages) stage.process(frame);
       if (frames === 0) {
         firstFrameAt = performance.now();
         if (keyed) monitor.mark('after keying');
@@ -212,6 +218,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       emit({ frame: frames, totalFrames, fps, etaSeconds: Math.max(0, totalFrames - frames) / fps, stage: 'frames' });
     }
     checkAborted(signal);
+    await line.close();
     if (stages.length > 0) monitor.mark('after sticker effects');
 
     // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload).
@@ -257,10 +264,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       encoderMaxRss: encoded.maxRss,
       timeline: monitor.timeline,
       hasAlpha,
+      stageThreads: line.threads,
     };
   } catch (error) {
     decoder?.kill();
     encoder?.kill();
+    await line.close();
     // Wait for both children to be gone, so "no ffmpeg left behind" holds when we reject.
     await Promise.all([decoder?.process.exited, encoder?.process.exited]);
     await rm(temp, { force: true });

@@ -33,6 +33,7 @@ interface RenderFlags {
   job?: string;
   set?: string[];
   jobId?: string;
+  threads?: string;
   quiet?: boolean;
   json?: boolean;
   logFormat?: string;
@@ -64,6 +65,10 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (flags.background !== undefined) job.background = flags.background;
   if (flags.preset !== undefined) job.preset = flags.preset;
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
+  if (flags.threads !== undefined) {
+    const n = Number(flags.threads);
+    job.threads = flags.threads.trim() !== '' && Number.isFinite(n) ? n : flags.threads;
+  }
   const fileEffects = job.effects;
   let settings =
     typeof fileEffects === 'object' && fileEffects !== null && !Array.isArray(fileEffects)
@@ -245,6 +250,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
+    .option('--threads <n>', 'most threads for the effect stack (1: in-line; default: one per core, capped by STICKERKEY_THREADS)')
     .option('--log-format <format>', 'plain | json (pino) for progress and memory lines on stderr', 'plain')
     .option('-q, --quiet', 'no progress, memory lines or summary; errors only')
     .option('--json', 'print the result (or the error) as JSON on stdout')

@@ -27,6 +27,7 @@ describe('resolveJob', () => {
       background: '#ffffff',
       preset: 'sticker',
       effects: {},
+      threads: 0,
     });
   });
 
