@@ -44,6 +44,12 @@ describe('resolveJob', () => {
     }
   });
 
+  it('takes a cap on the stage threads (0: one per core) and refuses a bad one', () => {
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', threads: '2' as unknown as number }).threads).toBe(2);
+    const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', threads: 1.5 }));
+    expect(error.message).toBe('Expected integer between 0 and 64 for job.threads but received 1.5');
+  });
+
   it('refuses a bad format with the table message', () => {
     const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', format: 'avi' as never }));
     expect(error.message).toBe('Expected one of webm, mov, gif, mp4 for job.format but received "avi" of type string');
