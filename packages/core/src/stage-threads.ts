@@ -24,7 +24,9 @@
  * - output: byte-identical to in-line by construction (same code, same frames, same order).
  * The price is balance: the line runs at the pace of its slowest group. Groups are cut to even
  * out the stages' relative costs (`StageOrigin.cost`, measured per effect by the effects package),
- * so on 2 threads the sticker stack splits about 19 + 16 ms of its 35 ms per 1080p frame.
+ * so on 2 threads the sticker stack splits into keyer + outline + displacement and the other five,
+ * about half of its cost each (25.5 and 25.7 of the 51.5 ms the effects bench measured on a busy
+ * machine).
  *
  * Thread count: `os.availableParallelism()`, capped by the `threads` option (CLI `--threads`) and
  * by the STICKERKEY_THREADS variable, and by the number of stages that can move to a thread. One
