@@ -13,19 +13,30 @@ import { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-proce
 import { frameBytes, type Frame, type FrameSize } from './frame.js';
 import type { ProbeResult } from './probe.js';
 
-/** A fixed set of frame buffers, allocated once per job. */
+/**
+ * A fixed set of frame buffers, allocated once per job. `shared` backs them with
+ * SharedArrayBuffers, so that worker threads running the effect stack (stage-threads.ts) work on
+ * the very same bytes: a frame crosses to a thread as its slot number, never as a copy.
+ */
 export class FramePool {
   private readonly free: Frame[] = [];
   private waiters: Array<() => void> = [];
   readonly size: FrameSize;
   readonly capacity: number;
+  /** Every frame of the pool, by slot: `frames[i]` is slot i, whether free or in use. */
+  readonly frames: readonly Frame[];
 
-  constructor(size: FrameSize, capacity: number) {
+  constructor(size: FrameSize, capacity: number, { shared = false }: { shared?: boolean } = {}) {
     this.size = size;
     this.capacity = capacity;
+    const bytes = frameBytes(size);
+    const frames: Frame[] = [];
     for (let i = 0; i < capacity; i++) {
-      this.free.push({ data: new Uint8Array(frameBytes(size)), width: size.width, height: size.height, index: 0, pts: 0 });
+      const data = new Uint8Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+      frames.push({ data, width: size.width, height: size.height, index: 0, pts: 0 });
     }
+    this.frames = frames;
+    this.free.push(...frames);
   }
 
   /** A free frame, or undefined when all are in flight. */

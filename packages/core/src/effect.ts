@@ -48,35 +48,71 @@ export interface Stage {
   setup(ctx: PreloadContext): Promise<void>;
   /** Per frame, in place. */
   process(frame: Frame): void;
+  /**
+   * How a worker thread rebuilds this stage (see stage-threads.ts). Set by createStage when it is
+   * told where the effect comes from (the effects registry does); absent on a hand-made stage,
+   * which then runs in-line on the pipeline's own thread.
+   */
+  readonly recipe?: StageRecipe;
+}
+
+/** Where an effect module lives, so that a worker thread can import it itself (core never imports effects). */
+export interface StageOrigin {
+  /** File URL of the ES module that exports the effect. */
+  readonly module: string;
+  /** Name of the export that holds the effect. */
+  readonly exportName: string;
+  /** Relative cost per frame, to split the stack evenly across threads; default 1. */
+  readonly cost?: number;
+}
+
+/** What a thread needs to rebuild a stage: the effect's origin and its resolved options. */
+export interface StageRecipe extends Required<StageOrigin> {
+  /** Resolved options: plain data that crosses to a thread by structured clone. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * The job-wide preload alone, on the pipeline's thread with its context (sample frames are
+   * decoded once, textures loaded once): the thread prepares with what this returns, which must
+   * survive structured clone (typed arrays and plain objects do).
+   */
+  preload(ctx: PreloadContext): Promise<unknown>;
+}
+
+/** prepare() once, then a per-frame function that checks the frame's size and applies the effect. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function prepareStage(effect: Effect<any, any, any>, options: any, size: FrameSize, preloaded: unknown): (frame: Frame) => void {
+  const state: unknown = effect.prepare(options, size, preloaded);
+  const { width, height } = size;
+  return (frame) => {
+    // Checked here once for every effect: what prepare() built (tables, scratch) is sized for one canvas.
+    if (frame.width !== width || frame.height !== height) {
+      throw new Error(`Stage ${effect.name} was prepared for ${width}x${height} but received a ${frame.width}x${frame.height} frame`);
+    }
+    effect.apply(state, frame);
+  };
 }
 
 /**
  * Bind an effect to its options. Options are validated here, synchronously, so that a bad
- * option is refused before any file is opened or any process spawned.
+ * option is refused before any file is opened or any process spawned. With `origin`, the stage
+ * carries a recipe and may run in a worker thread.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, input?: OptionsInput): Stage {
+export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, input?: OptionsInput, origin?: StageOrigin): Stage {
   const options = resolveOptions(effect.name, effect.options, input);
-  let state: unknown;
-  let prepared: FrameSize | undefined;
+  const preload = async (ctx: PreloadContext): Promise<unknown> => (effect.preload ? effect.preload(options, ctx) : undefined);
+  let run: ((frame: Frame) => void) | undefined;
   return {
     name: effect.name,
     margin: Math.ceil(effect.margin?.(options) ?? 0),
     producesAlpha: effect.producesAlpha ?? false,
     async setup(ctx) {
-      const preloaded = effect.preload ? await effect.preload(options, ctx) : undefined;
-      state = effect.prepare(options, ctx.size, preloaded);
-      prepared = ctx.size;
+      run = prepareStage(effect, options, ctx.size, await preload(ctx));
     },
     process(frame) {
-      // Checked here once for every effect: what prepare() built (tables, scratch) is sized for one canvas.
-      if (!prepared) throw new Error(`Stage ${effect.name} used before setup()`);
-      if (frame.width !== prepared.width || frame.height !== prepared.height) {
-        throw new Error(
-          `Stage ${effect.name} was prepared for ${prepared.width}x${prepared.height} but received a ${frame.width}x${frame.height} frame`,
-        );
-      }
-      effect.apply(state, frame);
+      if (!run) throw new Error(`Stage ${effect.name} used before setup()`);
+      run(frame);
     },
+    ...(origin ? { recipe: { module: origin.module, exportName: origin.exportName, cost: origin.cost ?? 1, options, preload } } : {}),
   };
 }

@@ -55,7 +55,6 @@ export {
   defaultMemoryModel,
   ffmpegBuild,
   DEFAULT_MEMORY_BUDGET,
-  DEFAULT_POOL_SIZE,
   resolvePoolSize,
   predictJobMemory,
   predictedCanvas,
@@ -70,3 +69,4 @@ export {
   type PredictOptions,
 } from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';
+export { StageLine, framePoolSize, resolveThreads, planHops, stageThreadCount, THREADS_ENV } from './stage-threads.js';

@@ -16,15 +16,16 @@ import type { OutputFormat } from './encode.js';
 import { InvalidOptionError, LimitExceededError } from './errors.js';
 import { ffmpegBinary } from './ffmpeg.js';
 import { frameBytes, type FrameSize } from './frame.js';
+import { framePoolSize } from './stage-threads.js';
 
 const MB = 1024 * 1024;
 
-/** Frames in circulation when the caller does not say: 4 keeps decoder, stages and encoder all busy. */
-export const DEFAULT_POOL_SIZE = 4;
-
-/** The pool a job runs with: the one place the default is applied, for the pipeline and the model alike. */
-export function resolvePoolSize(requested?: number): number {
-  return requested ?? DEFAULT_POOL_SIZE;
+/**
+ * The pool a job runs with: the one place the default is applied, for the pipeline and the model
+ * alike; the default follows the stage threads (framePoolSize, stage-threads.ts).
+ */
+export function resolvePoolSize(requested: number | undefined, stageThreads = 0): number {
+  return requested ?? framePoolSize(stageThreads);
 }
 
 /** A 2 GB container less room for the system and a margin for the model's error: 1536 MB. */
@@ -147,6 +148,8 @@ export interface PredictOptions {
   model?: MemoryModel;
   /** Frames in circulation; default resolvePoolSize(). */
   poolSize?: number;
+  /** Worker threads the effect stack runs in (stageThreadCount); each holds a V8 isolate of its own. */
+  stageThreads?: number;
   /** Size the decoder scales the frames to before padding; default the source's. */
   size?: FrameSize;
 }
@@ -168,8 +171,10 @@ export function predictJobMemory(
   const canvas = predictedCanvas(frames, stages);
   const megapixels = (canvas.width * canvas.height) / 1e6;
   const decoded = Math.max(megapixels, (source.width * source.height) / 1e6);
-  const node = model.perJob.baseMb + model.perJob.perMegapixelMb * megapixels + (options.inThread ? model.perJob.threadMb : 0);
-  const pool = (resolvePoolSize(options.poolSize) * frameBytes(canvas)) / MB;
+  const stageThreads = options.stageThreads ?? 0;
+  const threads = (options.inThread ? 1 : 0) + stageThreads;
+  const node = model.perJob.baseMb + model.perJob.perMegapixelMb * megapixels + threads * model.perJob.threadMb;
+  const pool = (resolvePoolSize(options.poolSize, stageThreads) * frameBytes(canvas)) / MB;
   const decoder = model.decoder.baseMb + model.decoder.perMegapixelMb * decoded;
   const encoder = model.encoder[format].baseMb + model.encoder[format].perMegapixelMb * megapixels;
   const parts = { node: node * MB, pool: pool * MB, decoder: decoder * MB, encoder: encoder * MB };
@@ -214,6 +219,8 @@ export interface MemoryPlanOptions {
   fitMemory?: boolean;
   /** Frames in circulation; default resolvePoolSize(). */
   poolSize?: number;
+  /** Worker threads the effect stack will run in (stageThreadCount). */
+  stageThreads?: number;
   /** Default defaultMemoryModel(): the figures for the ffmpeg build in use. */
   memoryModel?: MemoryModel;
 }
@@ -246,7 +253,7 @@ export function planMemory(
 ): MemoryPlan {
   const budget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
   // A render thread (the queue worker's) costs its own heap: count it where it is true.
-  const predict = { inThread: !isMainThread, poolSize: options.poolSize, model: options.memoryModel };
+  const predict = { inThread: !isMainThread, poolSize: options.poolSize, stageThreads: options.stageThreads, model: options.memoryModel };
   const full = predictJobMemory(source, stages, format, predict);
   if (full.peakBytes <= budget) return { prediction: full };
   const mb = (bytes: number) => Math.ceil(bytes / MB);

@@ -23,6 +23,7 @@ import { parseColor } from './options.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { probe, type ProbeLimits } from './probe.js';
 import { sampleFrames } from './sample-frames.js';
+import { StageLine } from './stage-threads.js';
 import { verifyAlpha } from './verify.js';
 
 export interface Progress {
@@ -57,6 +58,13 @@ export interface PipelineOptions extends MemoryPlanOptions {
   /** Receives the seed-format memory lines. */
   log?: (line: string) => void;
   jobId?: string | number;
+  /** Frames in circulation; default framePoolSize(stage threads): enough to keep decoder, stages and encoder all busy. */
+  poolSize?: number;
+  /**
+   * Most threads the effect stack may use (default: os.availableParallelism(), also capped by
+   * STICKERKEY_THREADS); 1 runs it in-line on this thread. See stage-threads.ts.
+   */
+  threads?: number;
   /** Check the output's alpha; default: when a stage keys and the format has alpha. */
   verifyAlpha?: boolean;
   /** Milestone log every N frames (the seed guide logs every 10). */
@@ -98,6 +106,8 @@ export interface PipelineResult {
   predictedPeak: number;
   /** The source's size when fitMemory scaled the frames down to fit the budget (width/height are then the smaller canvas). */
   scaledFrom?: FrameSize;
+  /** Worker threads the effect stack ran in (0: in-line). */
+  stageThreads: number;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -121,7 +131,7 @@ function validate(options: PipelineOptions): OutputFormat {
     throw new InvalidOptionError(`Expected a positive frame rate for posterize but received ${String(posterize)}`, 'posterize');
   }
   checkMemoryOptions(options);
-  const poolSize = resolvePoolSize(options.poolSize);
+  const poolSize = resolvePoolSize(options.poolSize, 0);
   if (!Number.isInteger(poolSize) || poolSize < 2 || poolSize > 64) {
     throw new InvalidOptionError(`Expected integer between 2 and 64 for poolSize but received ${String(poolSize)}`, 'poolSize');
   }
@@ -133,6 +143,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // Resolved before any work: a broken FFMPEG_PATH is refused here, not inside a child.
   const ffmpeg = ffmpegIdentity();
   const stages = options.stages ?? [];
+  const line = new StageLine(stages, options.threads);
   const signal = options.signal;
   checkAborted(signal);
 
@@ -166,7 +177,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     checkAborted(signal);
     // Before any other work: a job that would not fit the memory budget is refused (or, with
     // fitMemory, scaled down) while nothing but ffprobe has run.
-    const plan = planMemory(options.input, source, stages, format, options);
+    const plan = planMemory(options.input, source, stages, format, { ...options, stageThreads: line.threads });
     // After the probe: a refused input logs its error alone, not a memory line before it.
     monitor.mark('start');
 
@@ -193,12 +204,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         return sampled.frames;
       },
     };
-    for (const stage of stages) {
-      await stage.setup(context);
-      checkAborted(signal);
-    }
+    await line.setup(context);
+    checkAborted(signal);
 
-    const pool = new FramePool(canvas, resolvePoolSize(options.poolSize));
+    const pool = new FramePool(canvas, resolvePoolSize(options.poolSize, line.threads), { shared: line.threads > 0 });
     if (posterize) monitor.mark('before posterize time');
     decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, size });
     if (posterize) monitor.mark('after posterize time');
@@ -219,9 +228,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     let frames = 0;
     let firstFrameAt = 0;
     if (stages.length > 0) monitor.mark('before sticker effects');
-    for await (const frame of decoder) {
+    for await (const frame of line.run(decoder, pool)) {
       checkAborted(signal);
-      for (const stage of stages) stage.process(frame);
       if (frames === 0) {
         firstFrameAt = performance.now();
         if (keyed) monitor.mark('after keying');
@@ -233,6 +241,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       emit({ frame: frames, totalFrames, fps, etaSeconds: Math.max(0, totalFrames - frames) / fps, stage: 'frames' });
     }
     checkAborted(signal);
+    await line.close();
     if (stages.length > 0) monitor.mark('after sticker effects');
 
     // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload).
@@ -287,10 +296,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       setupSeconds: (firstFrameAt - started) / 1000,
       predictedPeak: plan.prediction.peakBytes,
       ...(size ? { scaledFrom: { width: source.width, height: source.height } } : {}),
+      stageThreads: line.threads,
     };
   } catch (error) {
     decoder?.kill();
     encoder?.kill();
+    await line.close();
     // Wait for both children to be gone, so "no ffmpeg left behind" holds when we reject.
     await Promise.all([decoder?.process.exited, encoder?.process.exited]);
     await rm(temp, { force: true });

@@ -3,7 +3,7 @@
  * export (`@stickerkey/effects/<name>` -> `dist/<name>.js`), so a caller that needs one effect
  * loads only that one.
  */
-export { effects, effectNames, getEffect, type AnyEffect, type EffectName } from './registry.js';
+export { effects, effectNames, getEffect, effectOrigin, type AnyEffect, type EffectName } from './registry.js';
 export { STACK_ORDER, PRESETS, createStickerStack, type PresetName, type PresetDefinition, type StickerStackConfig } from './stack.js';
 export { chromaKey } from './chroma-key.js';
 export { outline } from './outline.js';

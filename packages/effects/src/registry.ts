@@ -3,7 +3,7 @@
  * (`@stickerkey/effects/drop-shadow`) and the option prefix (`drop-shadow.opacity`).
  * posterize-time is not here: it is not a per-frame effect (core applies it at decode).
  */
-import type { Effect, OptionTable } from '@stickerkey/core';
+import type { Effect, OptionTable, StageOrigin } from '@stickerkey/core';
 import { addBlend } from './add-blend.js';
 import { alphaBevel } from './alpha-bevel.js';
 import { chromaKey } from './chroma-key.js';
@@ -43,4 +43,38 @@ export const effectNames = Object.keys(effects) as EffectName[];
 /** The effect called `name`, or undefined. */
 export function getEffect(name: string): AnyEffect | undefined {
   return Object.prototype.hasOwnProperty.call(effects, name) ? effects[name as EffectName] : undefined;
+}
+
+/**
+ * Relative CPU cost per frame of each effect with the sticker preset's options: ms per 1080p frame
+ * a fifth covered by the character, from `node packages/effects/bench/sticker-stack.mjs`
+ * (2-core dev machine). Only used to cut the stack into even groups for the stage threads
+ * (core's stage-threads.ts), so rough is fine: re-measure when an effect gets much faster or slower.
+ */
+const RELATIVE_COST: Readonly<Record<EffectName, number>> = {
+  'chroma-key': 10.1,
+  outline: 5.5,
+  displacement: 9.9,
+  'multiply-blend': 3.8,
+  'add-blend': 3.6,
+  'surface-bevel': 7.2,
+  'alpha-bevel': 5.9,
+  'drop-shadow': 5.5,
+};
+
+// Worker threads run plain Node, which cannot load TypeScript: from sources (vitest), the built
+// modules are used, so build first (`pnpm test` does).
+const here = import.meta.url;
+const moduleBase = here.endsWith('.ts') ? new URL('../dist/', here) : new URL('./', here);
+
+/**
+ * Where effect `name` lives (its module's file URL and export, `drop-shadow.js` / `dropShadow`)
+ * and what it costs: what createStage needs so that a worker thread can rebuild the stage.
+ */
+export function effectOrigin(name: EffectName): StageOrigin {
+  return {
+    module: new URL(`${name}.js`, moduleBase).href,
+    exportName: name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+    cost: RELATIVE_COST[name],
+  };
 }

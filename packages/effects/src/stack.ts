@@ -11,7 +11,7 @@
  * effect is refused before any file is opened or process spawned.
  */
 import { createStage, InvalidOptionError, type OptionsInput, type Stage } from '@stickerkey/core';
-import { effects, type EffectName } from './registry.js';
+import { effectOrigin, effects, type EffectName } from './registry.js';
 
 function isEffectName(name: string): name is EffectName {
   return Object.prototype.hasOwnProperty.call(effects, name);
@@ -94,7 +94,7 @@ export function createStickerStack(config: StickerStackConfig = {}): Stage[] {
   const stages: Stage[] = [];
   for (const name of STACK_ORDER) {
     const options = chosen.get(name);
-    if (options) stages.push(createStage(effects[name], options));
+    if (options) stages.push(createStage(effects[name], options, effectOrigin(name)));
   }
   return stages;
 }

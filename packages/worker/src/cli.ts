@@ -34,6 +34,7 @@ interface RenderFlags {
   job?: string;
   set?: string[];
   jobId?: string;
+  threads?: string;
   quiet?: boolean;
   json?: boolean;
   logFormat?: string;
@@ -67,6 +68,10 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (flags.background !== undefined) job.background = flags.background;
   if (flags.preset !== undefined) job.preset = flags.preset;
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
+  if (flags.threads !== undefined) {
+    const n = Number(flags.threads);
+    job.threads = flags.threads.trim() !== '' && Number.isFinite(n) ? n : flags.threads;
+  }
   const fileEffects = job.effects;
   let settings =
     typeof fileEffects === 'object' && fileEffects !== null && !Array.isArray(fileEffects)
@@ -264,6 +269,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
     .option('--memory-budget <MB>', 'peak memory of the whole process tree the job may reach; one predicted above it is refused before any work (default 1536)')
     .option('--fit-memory', 'scale the canvas down until the predicted peak fits --memory-budget, rather than refuse')
+    .option('--threads <n>', 'most threads for the effect stack (1: in-line; default: one per core, capped by STICKERKEY_THREADS)')
     .option('--log-format <format>', 'plain | json (pino) for progress and memory lines on stderr', 'plain')
     .option('-q, --quiet', 'no progress, memory lines or summary; errors only')
     .option('--json', 'print the result (or the error) as JSON on stdout')

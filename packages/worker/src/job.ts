@@ -29,6 +29,8 @@ export interface Job {
   effects?: EffectSettings;
   /** Shown in the memory log lines: `JOB #<id>: 💾 ...`. */
   jobId?: string | number;
+  /** Most threads for the effect stack; 0 or absent: one per core (STICKERKEY_THREADS caps it too). */
+  threads?: number;
 }
 
 /** The job's own settings as data (validation happens once, in core). */
@@ -46,6 +48,14 @@ export const JOB_OPTIONS = [
   { name: 'hold', type: 'boolean', default: false, help: 'keep the source rate, holding each posterized frame' },
   { name: 'background', type: 'color', default: '#ffffff', help: 'colour mp4 output is flattened on' },
   { name: 'preset', type: 'enum', values: ['sticker', 'key', 'none'], default: 'sticker', help: 'starting set of effects' },
+  {
+    name: 'threads',
+    type: 'integer',
+    min: 0,
+    max: 64,
+    default: 0,
+    help: 'most threads for the effect stack (1: in-line); 0: one per core, capped by STICKERKEY_THREADS',
+  },
 ] as const;
 
 export interface ResolvedJob {
@@ -58,9 +68,11 @@ export interface ResolvedJob {
   preset: JobPreset;
   effects: EffectSettings;
   jobId?: string | number;
+  /** 0: one per core. */
+  threads: number;
 }
 
-const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'effects', 'jobId', 'job-id']);
+const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'effects', 'jobId', 'job-id', 'threads']);
 const FORMAT_BY_EXTENSION: Record<string, JobFormat> = { '.webm': 'webm', '.mov': 'mov', '.gif': 'gif', '.mp4': 'mp4' };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -123,6 +135,7 @@ export function resolveJob(job: Job): ResolvedJob {
     hold: job.hold,
     background: job.background,
     preset: job.preset,
+    threads: job.threads,
   } as OptionsInput);
 
   const effects = raw.effects ?? {};
@@ -152,6 +165,7 @@ export function resolveJob(job: Job): ResolvedJob {
     background: scalars.background,
     preset: scalars.preset,
     effects: effects as EffectSettings,
+    threads: scalars.threads,
     ...(jobId !== undefined ? { jobId: jobId as string | number } : {}),
   };
 }

@@ -26,6 +26,7 @@ import {
   defaultMemoryModel,
   isStickerkeyError,
   predictJobMemory,
+  stageThreadCount,
   probe,
   sampleProcessTree,
   type FfmpegIdentity,
@@ -226,7 +227,11 @@ export class QueueWorker {
       const resolved = resolveJob(data);
       const stages = buildStages(resolved.preset, resolved.effects);
       const source = await probe(resolved.input, this.options.limits);
-      const prediction = predictJobMemory(source, stages, resolved.format, { inThread: this.config.renderInThread, model: this.model });
+      const prediction = predictJobMemory(source, stages, resolved.format, {
+        inThread: this.config.renderInThread,
+        stageThreads: stageThreadCount(stages, resolved.threads > 0 ? resolved.threads : undefined),
+        model: this.model,
+      });
       const what = `JOB #${id} (${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`;
       this.refreshBaseline();
       this.logger.info(

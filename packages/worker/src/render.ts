@@ -43,6 +43,7 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
     holdFrames: resolved.hold,
     format: resolved.format,
     background: resolved.background,
+    ...(resolved.threads > 0 ? { threads: resolved.threads } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
     ...(options.fitMemory ? { fitMemory: true } : {}),

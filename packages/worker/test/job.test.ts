@@ -27,6 +27,7 @@ describe('resolveJob', () => {
       background: '#ffffff',
       preset: 'sticker',
       effects: {},
+      threads: 0,
     });
   });
 
@@ -41,6 +42,12 @@ describe('resolveJob', () => {
     for (const posterize of [null, false, 0, 'off']) {
       expect(resolveJob({ input: 'a.mp4', output: 'b.webm', posterize: posterize as never }).posterize).toBeNull();
     }
+  });
+
+  it('takes a cap on the stage threads (0: one per core) and refuses a bad one', () => {
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', threads: '2' as unknown as number }).threads).toBe(2);
+    const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', threads: 1.5 }));
+    expect(error.message).toBe('Expected integer between 0 and 64 for job.threads but received 1.5');
   });
 
   it('refuses a bad format with the table message', () => {
