@@ -42,8 +42,11 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       producesAlpha: false,
       async setup() {},
       process() {
-        // First frame: nothing before it to measure from but the stack itself.
-        frameStart = lastEnd < 0 ? performance.now() : lastEnd;
+        // First frame: nothing before it to measure from but the stack itself. Later frames are
+        // measured from the previous frame's end, in inject-slow: with the stack in stage threads
+        // a frame enters before the one ahead has left, and an end read here would count that
+        // frame's busy-wait again, compounding from frame to frame.
+        if (lastEnd < 0) frameStart = performance.now();
       },
     });
   }
@@ -74,7 +77,7 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       async setup() {},
       process() {
         const now = performance.now();
-        const until = now + (now - frameStart) * extra;
+        const until = now + (now - (lastEnd < 0 ? frameStart : lastEnd)) * extra;
         while (performance.now() < until) {
           // busy-wait: a slowdown that costs CPU, like slower code would
         }
