@@ -95,7 +95,7 @@ export function gateCase(summary: CaseSummary, baseline: Baseline | null, t: Gat
     const limit = baseCpu * (1 + t.cpuIncrease);
     rows.push({
       caseId: summary.id,
-      metric: 'CPU s vs floor (decode|encode)',
+      metric: 'CPU s vs floor',
       baseline: baseCpu,
       current: summary.floorCpuRatio,
       limit,

@@ -48,7 +48,7 @@ describe('bench:check gate', () => {
 
     const slow = bench('check', 'slow:3');
     expect(slow.code, slow.out).toBe(1);
-    expect(slow.out).toMatch(/\| 360p-2s-green-p12-webm \| CPU s vs floor \(decode\|encode\) \|.*\*\*FAIL\*\*/);
+    expect(slow.out).toMatch(/\| 360p-2s-green-p12-webm \| CPU s vs floor \|.*\*\*FAIL\*\*/);
 
     const clean = bench('check');
     expect(clean.code, clean.out).toBe(0);
