@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ffmpegBinary } from './ffmpeg.js';
+import { dieWithParent } from './parent-death.js';
 
 const TAIL_LINES = 20;
 
@@ -27,9 +28,9 @@ export interface FfmpegProcess {
 export function spawnFfmpeg(args: readonly string[]): FfmpegProcess {
   // `level+info` tags each line with its level: the `-benchmark` figures are info lines, and
   // only warnings and errors go to the tail that error messages quote.
-  const child = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // dieWithParent: a SIGKILLed worker must not leave an encoder finishing a temp file (see parent-death.ts).
+  const spawned = dieWithParent(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args]);
+  const child = spawn(spawned.command, spawned.args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const tail: string[] = [];
   let partial = '';
   let cpuSeconds = 0;
