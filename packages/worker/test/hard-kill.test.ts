@@ -111,7 +111,7 @@ describe('a worker SIGKILLed mid-job', { timeout: 180_000 }, () => {
       const victim = startCli(['worker'], { env });
       const victimRun = finished(victim);
       const midJob = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
-      const job = await queue.add('render', { input, output: 'out.webm', preset: 'key' }, { attempts: 2 });
+      const job = await queue.add('render', { input, output: 'out.webm', preset: 'key', posterize: 8 }, { attempts: 2 });
       await midJob;
       const partial = await waitFor('the temp output', async () => (await readdir(folder)).find((name) => PARTIAL_NAME.test(name)));
       expect(partial).toContain(`.out.webm.${victim.pid}-`);
@@ -124,7 +124,7 @@ describe('a worker SIGKILLed mid-job', { timeout: 180_000 }, () => {
 
       // Another worker takes the job once its lock expires, renders it, and sweeps the partial.
       const cfg = loadQueueConfig(env);
-      const rescuer = createQueueWorker(cfg, { logger: pino({ level: 'silent' }) });
+      const rescuer = createQueueWorker(cfg, { logger: pino({ level: process.env.DEBUG_RESCUER ? 'info' : 'silent' }) });
       try {
         const result = (await job.waitUntilFinished(events, 120_000)) as QueueJobResult;
         expect(result.output).toBe(join(folder, 'out.webm'));
