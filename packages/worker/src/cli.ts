@@ -150,6 +150,13 @@ async function runWorker(): Promise<number> {
   // A bad variable is refused here, naming it, before any connection is opened.
   const config = loadQueueConfig();
   const worker = createQueueWorker(config);
+  try {
+    // METRICS_PORT taken: say so and stop, rather than run unobserved.
+    await worker.metricsAddress();
+  } catch (error) {
+    await worker.close(0);
+    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), { code: 'INVALID_OPTION' });
+  }
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

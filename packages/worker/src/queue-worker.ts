@@ -181,11 +181,19 @@ export class QueueWorker {
   private startOperations(): void {
     this.ops = startOpsServer({ port: this.config.metricsPort, host: this.config.metricsHost, metrics: this.metrics!, readiness: () => this.readiness() });
     this.ops.listening.then(
-      (address) => this.logger.info({ metricsPort: address.port }, `metrics on http://${this.config.metricsHost}:${address.port}/metrics, health on /healthz and /readyz`),
+      (address) => {
+        this.logger.info({ metricsPort: address.port }, `metrics on http://${this.config.metricsHost}:${address.port}/metrics, health on /healthz and /readyz`);
+        if (!this.closing) this.sampleQueueCounts();
+      },
       (error: Error) => this.logger.error({ err: error }, `metrics server could not listen on ${this.config.metricsHost}:${this.config.metricsPort}: ${error.message}`),
     );
-    // Counts come from Redis every QUEUE_SAMPLE_SECONDS, not per scrape: many scrapers (or a
-    // scrape storm) then cost Redis nothing more.
+  }
+
+  /**
+   * Counts come from Redis every QUEUE_SAMPLE_SECONDS, not per scrape: many scrapers (or a
+   * scrape storm) then cost Redis nothing more.
+   */
+  private sampleQueueCounts(): void {
     this.countsQueue = new Queue(this.config.queueName, { connection: { url: this.config.redisUrl } });
     this.countsQueue.on('error', (error) => this.logger.warn({ err: error }, `queue counts: ${error.message}`));
     const sample = () => {
