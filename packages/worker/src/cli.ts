@@ -16,7 +16,6 @@ import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
 import { runBatchCommand, type BatchFlags } from './batch.js';
-import { startDashboard } from './dashboard.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -338,6 +337,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new CommanderError(EXIT_USAGE, 'stickerkey.port', `--port must be a whole number between 0 and 65535, not ${JSON.stringify(flags.port)}`);
       }
+      // Loaded here only: bull-board and hono stay out of every other command's start-up.
+      const { startDashboard } = await import('./dashboard.js');
       const dashboard = await startDashboard({ redisUrl: env.redisUrl, queues: flags.queue ?? [env.queueName], host: flags.host, port, allowActions: flags.allowActions ?? false });
       process.stderr.write(`stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`);
       await new Promise<void>((resolve) => {
