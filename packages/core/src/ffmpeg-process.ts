@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ffmpegBinary } from './ffmpeg.js';
+import { dieWithParent } from './parent-death.js';
 
 const TAIL_LINES = 20;
 
@@ -32,7 +33,9 @@ export interface SpawnOptions {
 export function spawnFfmpeg(args: readonly string[], options: SpawnOptions = {}): FfmpegProcess {
   // `level+info` tags each line with its level: the `-benchmark` figures are info lines, and
   // only warnings and errors go to the tail that error messages quote.
-  const child = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args], {
+  // dieWithParent: a SIGKILLed worker must not leave an encoder finishing a temp file (see parent-death.ts).
+  const spawned = dieWithParent(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args]);
+  const child = spawn(spawned.command, spawned.args, {
     stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const)],
   });
   const tail: string[] = [];

@@ -21,6 +21,7 @@ export {
   type ResolveOptions,
 } from './ffmpeg.js';
 export { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
+export { dieWithParent, parentDeathPrefix } from './parent-death.js';
 export { probe, DEFAULT_LIMITS, type ProbeLimits, type ProbeResult } from './probe.js';
 export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, type DecodeOptions } from './decode.js';
 export {

@@ -6,9 +6,36 @@
  * runPipeline checks a lone job against; this module only adds the gate that shares one budget
  * among concurrent jobs.
  */
-import { LimitExceededError, CancelledError } from '@stickerkey/core';
+import {
+  CancelledError,
+  LimitExceededError,
+  predictJobMemory,
+  stageThreadCount,
+  type FrameSize,
+  type MemoryModel,
+  type MemoryPrediction,
+  type Stage,
+} from '@stickerkey/core';
+import type { ResolvedJob } from './job.js';
 
 const MB = 1024 * 1024;
+
+/**
+ * What a resolved job will hold, as the queue worker and the local batch both admit it: core's
+ * prediction for the stage threads the job will really start (job.threads, 0 meaning one per core).
+ */
+export function predictJob(
+  source: FrameSize,
+  stages: readonly Stage[],
+  job: Pick<ResolvedJob, 'format' | 'threads'>,
+  options: { inThread: boolean; model?: MemoryModel },
+): MemoryPrediction {
+  return predictJobMemory(source, stages, job.format, {
+    inThread: options.inThread,
+    stageThreads: stageThreadCount(stages, job.threads > 0 ? job.threads : undefined),
+    ...(options.model ? { model: options.model } : {}),
+  });
+}
 
 interface Waiter {
   bytes: number;

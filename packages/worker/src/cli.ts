@@ -16,6 +16,7 @@ import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
 import { doctor } from './doctor.js';
+import { runBatchCommand, type BatchFlags } from './batch.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -170,6 +171,13 @@ async function runWorker(): Promise<number> {
   // A bad variable is refused here, naming it, before any connection is opened.
   const config = loadQueueConfig();
   const worker = createQueueWorker(config);
+  try {
+    // METRICS_PORT taken: say so and stop, rather than run unobserved.
+    await worker.metricsAddress();
+  } catch (error) {
+    await worker.close(0);
+    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), { code: 'INVALID_OPTION' });
+  }
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -257,7 +265,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   const renderCommand = program
     .command('render')
     .description('key, style and encode one clip')
-    .argument('[input]', 'source clip (or `input` in the job file)')
+    .argument('[inputs...]', 'source clip (or `input` in the job file); with --out-dir, any number of clips, folders or quoted globs')
     .option('-o, --output <path>', 'output file; its extension picks the format unless --format is given')
     .option('--format <format>', 'webm | mov | gif | mp4')
     .option('--posterize <fps>', 'stop-motion frame rate: 12, 8 or any rate below the source (off: keep the source rate)')
@@ -274,6 +282,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('-q, --quiet', 'no progress, memory lines or summary; errors only')
     .option('--json', 'print the result (or the error) as JSON on stdout')
     .option('--debug', 'print stack traces with errors');
+  // Local batches (batch.ts): several inputs rendered into one folder, admitted by memory.
+  renderCommand.option('--out-dir <dir>', 'render every input into this folder as <name>.<format> (a batch: files, folders, quoted globs)');
+  if (!renderCommand.options.some((o) => o.long === '--memory-budget')) {
+    renderCommand.option('--memory-budget <mb>', 'batch: process-tree memory for all running clips (default: MEMORY_BUDGET_MB or 1536)');
+  }
+  renderCommand.option('--max-concurrent <n>', 'batch: most clips rendered at once (default 1; memory admission may run fewer)');
   const reserved = new Set(renderCommand.options.map((o) => o.attributeName()));
   for (const name of effects) {
     if (!reserved.has(camel(name))) renderCommand.option(`--no-${name}`, `switch off ${name}`);
@@ -291,11 +305,17 @@ export function buildProgram(onExit: (code: number) => void): Command {
         'Effects and their options: stickerkey effects',
       ].join('\n'),
     )
-    .action(async (input: string | undefined, flags: RenderFlags) => {
+    .action(async (inputs: string[], flags: RenderFlags) => {
       if (flags.logFormat !== 'plain' && flags.logFormat !== 'json') {
         throw new CommanderError(EXIT_USAGE, 'stickerkey.logFormat', `--log-format must be plain or json, not ${JSON.stringify(flags.logFormat)}`);
       }
-      onExit(await render(input, flags, effects));
+      if (typeof flags.outDir === 'string') {
+        if (flags.output !== undefined) throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
+        const batchFlags = flags as RenderFlags & BatchFlags;
+        return onExit(await runBatchCommand(inputs, batchFlags, (input, output) => jobFromFlags(input, { ...flags, output }, effects)));
+      }
+      if (inputs.length > 1) throw new CommanderError(EXIT_USAGE, 'stickerkey.inputs', `${inputs.length} inputs need --out-dir <dir>; -o names a single output`);
+      onExit(await render(inputs[0], flags, effects));
     });
 
   program
@@ -336,6 +356,33 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--json', 'print the job id (and with --wait the result) as JSON')
     .action(async (file: string, flags: EnqueueFlags) => onExit(await enqueue(file, flags)));
+
+  // The queue view for operators (dashboard.ts): read-only, on 127.0.0.1 unless told otherwise.
+  program
+    .command('dashboard')
+    .description('serve a read-only BullMQ dashboard (bull-board) of the queue until SIGTERM/SIGINT')
+    .option('--port <n>', 'port to listen on', '3000')
+    .option('--host <address>', 'address to bind; 0.0.0.0 exposes it to the network (it has no login of its own)', '127.0.0.1')
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--queue <name>', 'queue to show (repeatable; default: QUEUE_NAME or stickerkey)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--allow-actions', 'let the page retry, remove, promote and clean jobs (default: read-only)')
+    .action(async (flags: { port: string; host: string; redis?: string; queue?: string[]; allowActions?: boolean }) => {
+      const env = loadQueueConfig({ ...process.env, ...(flags.redis ? { REDIS_URL: flags.redis } : {}) });
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw new CommanderError(EXIT_USAGE, 'stickerkey.port', `--port must be a whole number between 0 and 65535, not ${JSON.stringify(flags.port)}`);
+      }
+      // Loaded here only: bull-board and hono stay out of every other command's start-up.
+      const { startDashboard } = await import('./dashboard.js');
+      const dashboard = await startDashboard({ redisUrl: env.redisUrl, queues: flags.queue ?? [env.queueName], host: flags.host, port, allowActions: flags.allowActions ?? false });
+      process.stderr.write(`stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dashboard.close();
+      onExit(0);
+    });
   return program;
 }
 

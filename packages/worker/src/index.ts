@@ -47,3 +47,8 @@ export { loadQueueConfig, QUEUE_ENV, type QueueWorkerConfig } from './queue-conf
 export { MemoryGate } from './admission.js';
 export { renderInThread } from './threaded-render.js';
 export { enqueueJob, type EnqueueOptions } from './enqueue.js';
+// Operations: metrics and health, local batches, stale partial sweeping. (The dashboard is loaded by
+// `stickerkey dashboard` only: bull-board and hono stay out of every other import.)
+export { WorkerMetrics, startOpsServer, type OpsServer, type Readiness, type JobObservation } from './metrics.js';
+export { runBatch, prepareBatch, expandInputs, formatBatchTable, type BatchEntry, type BatchItemResult, type BatchOptions } from './batch.js';
+export { sweepPartials, PARTIAL_NAME, type SweepOptions } from './sweep.js';

@@ -40,6 +40,36 @@ export const QUEUE_ENV = [
     help: 'on SIGTERM/SIGINT, how long running jobs may finish before they are aborted (CANCELLED, retried later)',
   },
   { name: 'RENDER_IN_THREAD', type: 'boolean', default: true, help: 'render each job in its own worker thread so pixel work never blocks lock renewal' },
+  // Operations: the metrics and health server (metrics.ts), the stale partial sweep (sweep.ts), the lock.
+  { name: 'METRICS_PORT', type: 'integer', min: 0, max: 65_535, default: 0, help: 'serve /metrics (Prometheus), /healthz and /readyz on this port; 0 = off' },
+  { name: 'METRICS_HOST', type: 'string', default: '0.0.0.0', help: 'address the metrics and health server listens on' },
+  {
+    name: 'QUEUE_SAMPLE_SECONDS',
+    type: 'number',
+    min: 1,
+    max: 3600,
+    default: 15,
+    unit: 's',
+    help: "how often the queue's waiting/active/delayed/failed counts are read from Redis for /metrics",
+  },
+  {
+    name: 'PARTIAL_SWEEP_AGE_SECONDS',
+    type: 'number',
+    min: 0,
+    max: 86_400,
+    default: 60,
+    unit: 's',
+    help: 'temp outputs (.*.partial) left by a killed worker are removed once their owner is gone and they are this old; 0 is safe when only this machine writes the output folder',
+  },
+  {
+    name: 'LOCK_DURATION_SECONDS',
+    type: 'number',
+    min: 1,
+    max: 3600,
+    default: 30,
+    unit: 's',
+    help: "BullMQ job lock: a killed worker's job goes back to the queue after about this long",
+  },
 ] as const;
 
 export interface QueueWorkerConfig {
@@ -54,6 +84,12 @@ export interface QueueWorkerConfig {
   outputDir: string | undefined;
   closeGraceSeconds: number;
   renderInThread: boolean;
+  /** 0 = no metrics/health server. */
+  metricsPort: number;
+  metricsHost: string;
+  queueSampleSeconds: number;
+  partialSweepAgeSeconds: number;
+  lockDurationSeconds: number;
 }
 
 const MB = 1024 * 1024;
@@ -102,5 +138,10 @@ export function loadQueueConfig(env: NodeJS.ProcessEnv = process.env): QueueWork
     outputDir: outputDir === '' ? undefined : resolve(outputDir),
     closeGraceSeconds: o.CLOSE_GRACE_SECONDS,
     renderInThread: o.RENDER_IN_THREAD,
+    metricsPort: o.METRICS_PORT,
+    metricsHost: o.METRICS_HOST ?? '0.0.0.0',
+    queueSampleSeconds: o.QUEUE_SAMPLE_SECONDS,
+    partialSweepAgeSeconds: o.PARTIAL_SWEEP_AGE_SECONDS,
+    lockDurationSeconds: o.LOCK_DURATION_SECONDS,
   };
 }

@@ -13,9 +13,9 @@
  * running ones finish (aborting them past a grace period: CANCELLED, retried later by BullMQ),
  * every cleanup step in its own try/catch.
  */
-import { resolve, relative, isAbsolute } from 'node:path';
+import { dirname, resolve, relative, isAbsolute } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { DelayedError, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import pino, { type Logger } from 'pino';
 import {
   CancelledError,
@@ -25,8 +25,6 @@ import {
   LimitExceededError,
   defaultMemoryModel,
   isStickerkeyError,
-  predictJobMemory,
-  stageThreadCount,
   probe,
   sampleProcessTree,
   type FfmpegIdentity,
@@ -34,7 +32,9 @@ import {
   type ProbeLimits,
   type Progress,
 } from '@stickerkey/core';
-import { MemoryGate } from './admission.js';
+import { MemoryGate, predictJob } from './admission.js';
+import { QUEUE_STATES, WorkerMetrics, startOpsServer, type OpsServer, type Readiness } from './metrics.js';
+import { sweepPartials } from './sweep.js';
 import { resolveJob, type Job } from './job.js';
 import type { QueueWorkerConfig } from './queue-config.js';
 import { renderJob, type RenderOptions, type RenderResult } from './render.js';
@@ -99,6 +99,11 @@ export interface QueueWorkerOptions {
   autorun?: boolean;
 }
 
+/** How long /readyz waits for Redis to answer PING. */
+const READY_PING_MS = 1000;
+/** How deep the start-up sweep looks under OUTPUT_DIR (outputs may sit in subfolders). */
+const START_SWEEP_DEPTH = 3;
+
 interface Running {
   controller: AbortController;
   admitted: boolean;
@@ -127,6 +132,11 @@ export class QueueWorker {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
   private readonly model: MemoryModel;
+  /** Operations: metrics (METRICS_PORT), the queue-count sampler and the stale partial sweeps. */
+  readonly metrics: WorkerMetrics | undefined;
+  private ops: OpsServer | undefined;
+  private countsQueue: Queue | undefined;
+  private countsTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: QueueWorkerConfig,
@@ -143,6 +153,10 @@ export class QueueWorker {
       connection: { url: config.redisUrl, maxRetriesPerRequest: null },
       concurrency: config.maxConcurrentJobs,
       autorun: options.autorun ?? true,
+      // A SIGKILLed worker's job goes back to the queue once its lock expires: lockDuration is
+      // how long that takes; the stalled check runs as often (BullMQ's defaults: both 30 s).
+      lockDuration: config.lockDurationSeconds * 1000,
+      stalledInterval: config.lockDurationSeconds * 1000,
     });
     // An EventEmitter 'error' with no listener would throw and take the process down.
     this.worker.on('error', (error) => this.logger.error({ err: error }, `queue worker error: ${error.message}`));
@@ -163,6 +177,81 @@ export class QueueWorker {
     );
     this.logger.info({ ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, slow: ffmpeg.slow } }, ffmpegStartupLine(ffmpeg));
     for (const warning of ffmpeg.warnings) this.logger.warn({ ffmpeg: ffmpeg.path }, warning);
+    if (config.metricsPort > 0) {
+      this.metrics = new WorkerMetrics({
+        labels: { queue: config.queueName },
+        gate: () => ({ budget: this.config.memoryBudget, baseline: this.baseline, admitted: this.gate.used }),
+      });
+      this.startOperations();
+    }
+    // Temp outputs of a worker killed earlier (this one's previous life, or another's).
+    if (config.outputDir !== undefined) void this.sweep(config.outputDir, START_SWEEP_DEPTH);
+  }
+
+  /** The metrics and health server, and the sampler of the queue's counts. */
+  private startOperations(): void {
+    this.ops = startOpsServer({ port: this.config.metricsPort, host: this.config.metricsHost, metrics: this.metrics!, readiness: () => this.readiness() });
+    this.ops.listening.then(
+      (address) => {
+        this.logger.info({ metricsPort: address.port }, `metrics on http://${this.config.metricsHost}:${address.port}/metrics, health on /healthz and /readyz`);
+        if (!this.closing) this.sampleQueueCounts();
+      },
+      (error: Error) => this.logger.error({ err: error }, `metrics server could not listen on ${this.config.metricsHost}:${this.config.metricsPort}: ${error.message}`),
+    );
+  }
+
+  /**
+   * Counts come from Redis every QUEUE_SAMPLE_SECONDS, not per scrape: many scrapers (or a
+   * scrape storm) then cost Redis nothing more.
+   */
+  private sampleQueueCounts(): void {
+    this.countsQueue = new Queue(this.config.queueName, { connection: { url: this.config.redisUrl } });
+    this.countsQueue.on('error', (error) => this.logger.warn({ err: error }, `queue counts: ${error.message}`));
+    const sample = () => {
+      this.countsQueue
+        ?.getJobCounts(...QUEUE_STATES)
+        .then((counts) => this.metrics?.setQueueCounts(counts))
+        .catch((error: Error) => this.logger.warn({ err: error }, `queue counts could not be read: ${error.message}`));
+    };
+    sample();
+    this.countsTimer = setInterval(sample, this.config.queueSampleSeconds * 1000);
+    this.countsTimer.unref();
+  }
+
+  /** Resolves with the metrics server's address (METRICS_PORT set), rejects if it could not listen. */
+  async metricsAddress(): Promise<{ host: string; port: number } | undefined> {
+    if (!this.ops) return undefined;
+    const address = await this.ops.listening;
+    return { host: address.address, port: address.port };
+  }
+
+  /** /readyz: taking jobs and Redis answers. Not ready from the first close() (SIGTERM) on. */
+  async readiness(): Promise<Readiness> {
+    if (this.closing) return { ready: false, reason: 'draining: the worker is closing and takes no new jobs' };
+    if (!this.worker.isRunning()) return { ready: false, reason: 'the worker is not taking jobs' };
+    try {
+      const client = await this.worker.client;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${READY_PING_MS} ms`)), READY_PING_MS);
+      });
+      // BullMQ's client interface has no PING; its default client (ioredis) does. INFO otherwise.
+      const pingable = client as unknown as { ping?: () => Promise<unknown> };
+      const answer = typeof pingable.ping === 'function' ? pingable.ping() : client.info();
+      await Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+    } catch (error) {
+      return { ready: false, reason: `Redis does not answer: ${(error as Error).message}` };
+    }
+    return { ready: true, reason: `taking jobs from queue ${this.config.queueName}` };
+  }
+
+  /** Remove stale temp outputs (sweep.ts); logs what it removed, never throws. */
+  private async sweep(dir: string, depth = 0): Promise<void> {
+    await sweepPartials(dir, {
+      depth,
+      minAgeSeconds: this.config.partialSweepAgeSeconds,
+      onRemoved: (path, pid) => this.logger.info({ path, ownerPid: pid }, `removed ${path}: temp output of process ${pid}, which is gone`),
+    });
   }
 
   /** What the idle process holds, bytes: the part of the budget no job can have. */
@@ -220,6 +309,7 @@ export class QueueWorker {
     }
     let release: (() => void) | undefined;
     let histogram: IntervalHistogram | undefined;
+    let output: string | undefined;
     try {
       if (this.closing) throw new CancelledError(`JOB #${id} arrived while the worker was closing; it will be retried`);
       const data = this.jobData(job);
@@ -227,11 +317,7 @@ export class QueueWorker {
       const resolved = resolveJob(data);
       const stages = buildStages(resolved.preset, resolved.effects);
       const source = await probe(resolved.input, this.options.limits);
-      const prediction = predictJobMemory(source, stages, resolved.format, {
-        inThread: this.config.renderInThread,
-        stageThreads: stageThreadCount(stages, resolved.threads > 0 ? resolved.threads : undefined),
-        model: this.model,
-      });
+      const prediction = predictJob(source, stages, resolved, { inThread: this.config.renderInThread, model: this.model });
       const what = `JOB #${id} (${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`;
       this.refreshBaseline();
       this.logger.info(
@@ -239,9 +325,17 @@ export class QueueWorker {
         `${what}: predicted peak ${round(prediction.bytes / MB)} MB, ${round(this.gate.used / MB)} of ${round(this.gate.capacity / MB)} MB in use`,
       );
       const waitStart = Date.now();
-      release = await this.gate.acquire(prediction.bytes, what, controller.signal);
+      this.metrics?.jobsWaitingForMemory.inc();
+      try {
+        release = await this.gate.acquire(prediction.bytes, what, controller.signal);
+      } finally {
+        this.metrics?.jobsWaitingForMemory.dec();
+      }
       entry.admitted = true;
       const startedAt = Date.now();
+      this.metrics?.admissionWait.observe((startedAt - waitStart) / 1000);
+      this.metrics?.jobsRunning.inc();
+      output = resolved.output;
 
       histogram = monitorEventLoopDelay({ resolution: 10 });
       histogram.enable();
@@ -250,6 +344,15 @@ export class QueueWorker {
       const finishedAt = Date.now();
       histogram.disable();
       const summary = this.summary(id, result, prediction.bytes, startedAt, finishedAt, startedAt - waitStart, histogram);
+      this.metrics?.completed({
+        format: summary.format,
+        wallSeconds: summary.wallSeconds,
+        framesPerSecond: summary.fps,
+        admissionWaitSeconds: summary.admissionWaitMs / 1000,
+        predictedBytes: summary.predictedBytes,
+        peakTreeRss: summary.peakTreeRss,
+        baselineBytes: this.baseline,
+      });
       this.logger.info(
         summary,
         `JOB #${id} done: ${summary.frames} frames in ${summary.wallSeconds} s (${summary.fps} fps), peak tree ${round(summary.peakTreeRss / MB)} MB RSS, predicted ${round(summary.predictedBytes / MB)} MB`,
@@ -271,7 +374,11 @@ export class QueueWorker {
       throw this.failure(id, error, controller.signal);
     } finally {
       histogram?.disable();
+      if (entry.admitted) this.metrics?.jobsRunning.dec();
       release?.();
+      // A worker killed during an earlier attempt of this job (or of another one writing here)
+      // left its temp output in this folder: its owner is gone now.
+      if (output !== undefined) void this.sweep(dirname(output));
       if (timeout) clearTimeout(timeout);
       bullSignal?.removeEventListener('abort', onBullAbort);
       this.running.delete(id);
@@ -369,6 +476,7 @@ export class QueueWorker {
     let cause = error;
     if (signal.aborted && isStickerkeyError(signal.reason) && errorCode(error) === 'CANCELLED') cause = signal.reason;
     const code = errorCode(cause);
+    this.metrics?.failed(code);
     const reason = formatErrorLine(cause).replace(/^stickerkey: /, '');
     this.logger.error({ jobId: id, code, err: cause }, `JOB #${id}: ${reason}`);
     if (UNRECOVERABLE.has(code)) return new UnrecoverableError(reason);
@@ -410,6 +518,10 @@ export class QueueWorker {
         // BullMQ's own close: stops fetching, waits for the processors, closes lock renewal and connections.
         ['close the BullMQ worker', () => this.worker.close()],
         ['disarm the grace period', () => clearTimeout(this.graceTimer)],
+        ['stop sampling the queue counts', () => clearInterval(this.countsTimer)],
+        ['close the queue-counts connection', () => this.countsQueue?.close()],
+        // Last: /readyz says 503 and /metrics stays scrapeable for the whole drain.
+        ['close the metrics server', () => this.ops?.close()],
         ['flush the log', () => this.logger.flush()],
       ];
       for (const [name, step] of steps) {
