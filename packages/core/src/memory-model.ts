@@ -14,7 +14,7 @@ import { canvasPadding, paddedSize } from './canvas.js';
 import type { Stage } from './effect.js';
 import type { OutputFormat } from './encode.js';
 import { InvalidOptionError, LimitExceededError } from './errors.js';
-import { ffmpegBinary } from './ffmpeg.js';
+import { ffmpegInfo } from './ffmpeg.js';
 import { frameBytes, type FrameSize } from './frame.js';
 import { framePoolSize } from './stage-threads.js';
 
@@ -123,11 +123,11 @@ export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
 };
 
 /**
- * Which build ffmpegBinary() runs. MERGE NOTE: the ffmpeg-resolve branch reports the binary's
- * source; once it lands, this becomes that source ('bundled' or not) and this path test goes.
+ * Which line of the model the resolved ffmpeg follows: the bundled 2018 build, or one as old
+ * (ffmpeg.ts's `slow`), wherever it was found (FFMPEG_PATH may point at it too); else 'system'.
  */
 export function ffmpegBuild(): FfmpegBuild {
-  return ffmpegBinary().includes('@ffmpeg-installer') ? 'bundled' : 'system';
+  return ffmpegInfo().slow ? 'bundled' : 'system';
 }
 
 /** The model for the ffmpeg this process runs. */
