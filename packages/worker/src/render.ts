@@ -39,6 +39,7 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
     holdFrames: resolved.hold,
     format: resolved.format,
     background: resolved.background,
+    speed: resolved.speed,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
