@@ -146,12 +146,18 @@ describe('encoderResources', () => {
   });
 
   it('bound what x264 and ProRes hold by the frame size: shorter look-ahead and fewer threads at 4K', () => {
-    const small1080 = encoderResources('mp4', 'small', sizes[1]!, 16);
+    const small720 = encoderResources('mp4', 'small', sizes[0]!, 2);
     const small4k = encoderResources('mp4', 'small', sizes[2]!, 16);
-    expect(small1080.lookahead).toBe(40);
+    expect(small720).toEqual({ threads: 2, lookahead: 40, tileColumns: 0 });
+    expect(small4k.threads).toBe(1);
     expect(small4k.lookahead).toBeLessThan(40);
-    // Look-ahead plus frame threads, at about 2 bytes per pixel each, within 256 MB.
-    expect((small4k.lookahead + small4k.threads) * 2 * sizes[2]!.width * sizes[2]!.height).toBeLessThanOrEqual(256 * 2 ** 20);
+    for (const s of sizes) {
+      for (const cores of [1, 2, 16]) {
+        // x264: 3 bytes per pixel per look-ahead frame, 15 per frame thread beyond the first, within 256 MB.
+        const r = encoderResources('mp4', 'small', s, cores);
+        expect((r.lookahead * 3 + (r.threads - 1) * 15) * s.width * s.height).toBeLessThanOrEqual(256 * 2 ** 20);
+      }
+    }
     const prores4k = encoderResources('mov', 'balanced', sizes[2]!, 16);
     expect(prores4k.threads * 10 * sizes[2]!.width * sizes[2]!.height).toBeLessThanOrEqual(256 * 2 ** 20);
   });
