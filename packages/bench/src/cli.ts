@@ -37,6 +37,11 @@ function height(value: string): 360 | 720 | 1080 {
   return Number(value) as 360 | 720 | 1080;
 }
 
+function height2160(value: string): number {
+  if (!['360', '720', '1080', '2160'].includes(value)) throw new InvalidArgumentError(`Expected 360, 720, 1080 or 2160 in --heights but received ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 interface Flags {
   quick?: boolean;
   quickSeconds: number;
@@ -125,6 +130,28 @@ program
   .action(async (flags: { out: string }) => {
     const { runMicroReport } = await import('./suite.js');
     await runMicroReport(flags.out.endsWith('/') ? flags.out : `${flags.out}/`);
+  });
+
+program
+  .command('speed')
+  .description('each encoder speed preset per format and size: CPU, encoder maxrss, bytes and quality against the frames written; bench-results/speed.{json,md}')
+  .option('--heights <list>', 'fixture heights, e.g. 720,1080,2160', '720')
+  .option('--seconds <n>', 'fixture length (posterized to 12 fps)', positiveInt('--seconds'), 2)
+  .option('--formats <list>', 'webm,mov,gif,mp4 or a subset', 'webm,mov,gif,mp4')
+  .option('--speeds <list>', 'fast,balanced,small or a subset', 'fast,balanced,small')
+  .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+  .action(async (flags: { heights: string; seconds: number; formats: string; speeds: string; out: string }) => {
+    const { runSpeedBench, formatSpeedTable, parseList, ENCODER_SPEEDS, OUTPUT_FORMATS } = await import('./speed.js');
+    const heights = flags.heights.split(',').map((h) => height2160(h.trim()));
+    const report = await runSpeedBench({
+      heights,
+      seconds: flags.seconds,
+      formats: parseList(flags.formats, OUTPUT_FORMATS, '--formats'),
+      speeds: parseList(flags.speeds, ENCODER_SPEEDS, '--speeds'),
+      outDir: flags.out,
+      log: (line) => console.error(line),
+    });
+    console.log(formatSpeedTable(report));
   });
 
 program

@@ -6,6 +6,7 @@
  * says the bytes have left it, since stdin writes a view of the buffer, not a copy.
  */
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { FfmpegFailedError, InvalidOptionError } from './errors.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import type { Frame, FrameSize } from './frame.js';
@@ -38,25 +39,157 @@ export interface EncoderSettings {
   background?: string;
   /** Output rate when it differs from the input rate: held frames (posterize with hold). */
   outputFps?: number;
+  /** CPU against bytes, per format: SPEED_PRESETS. Default: DEFAULT_SPEED. */
+  speed?: EncoderSpeed;
+  /** Cores the encoder may use; default os.availableParallelism(). Its threads also follow the frame size (encoderResources). */
+  cores?: number;
+}
+
+export type EncoderSpeed = 'fast' | 'balanced' | 'small';
+export const ENCODER_SPEEDS: readonly EncoderSpeed[] = ['fast', 'balanced', 'small'];
+
+/**
+ * What a 1-CPU container should run, where CPU seconds are wall seconds. WebM at 1080p (2004x1164
+ * canvas, 24 styled frames, ffmpeg 5.1 / libvpx 1.12): realtime cpu-used 6 took 2.7 s of CPU
+ * against 5.5 s for good cpu-used 4 (the former default) and 7.1 s for good cpu-used 2, for 17%
+ * more bytes than good cpu-used 4; see the README's preset table (`pnpm bench:speed`) for quality.
+ */
+export const DEFAULT_SPEED: EncoderSpeed = 'balanced';
+
+/**
+ * The speed presets as data: preset x format -> the codec arguments that trade CPU for bytes.
+ * Everything that does not change with the preset (codec, pixel format, quality target) stays in
+ * encoderArgs; everything that follows the frame size (threads, tiles, look-ahead) comes from
+ * encoderResources. Figures: ffmpeg 5.1 (Debian 12), one run each, CPU = user+sys of ffmpeg.
+ */
+export const SPEED_PRESETS: { readonly [F in OutputFormat]: { readonly [S in EncoderSpeed]: readonly string[] } } = {
+  webm: {
+    // libvpx realtime mode at its fastest setting that ffmpeg accepts (-8..8); at 1080p it saves
+    // little CPU over cpu-used 6 (2.55 against 2.68 s: the RGBA->YUVA conversion and the alpha
+    // encoder's fixed work remain) for 14% more bytes. Since ffmpeg 4.4 codec controls reach the
+    // alpha encoder too; before (the bundled 2018 build) the alpha plane is coded at cpu-used 0.
+    fast: ['-deadline', 'realtime', '-cpu-used', '8'],
+    // realtime cpu-used 6: half the CPU of good cpu-used 4 at 1080p for 17% more bytes.
+    balanced: ['-deadline', 'realtime', '-cpu-used', '6'],
+    // good cpu-used 2: 2.6x the CPU of balanced for 20% fewer bytes than balanced (6% fewer
+    // than good cpu-used 4, which costs 2x balanced). No alt-ref (see encoderArgs), so no look-ahead.
+    small: ['-deadline', 'good', '-cpu-used', '2'],
+  },
+  mov: {
+    // prores_ks with a fixed quantiser: its default rate control tries several quantisers per
+    // slice (3.65 s at 720p, 1.7x the bytes of q 4); a fixed -qscale codes each slice once. A
+    // higher q is both cheaper and smaller, so fast and small share it: q 8, 53 dB colour.
+    fast: ['-qscale:v', '8'],
+    // q 4: 1.0 s at 720p (27% of the rate control's CPU), 57.6 dB colour, 0.59x its bytes.
+    balanced: ['-qscale:v', '4'],
+    small: ['-qscale:v', '8'],
+  },
+  gif: {
+    // No dither: the least work per pixel and the fewest bytes (flat areas LZW-compress best).
+    fast: ['dither=none'],
+    // Bayer ordered dither, scale 5: at 720p less CPU than paletteuse's default error diffusion
+    // (sierra2_4a, the output before presets: 2.0 against 2.6 s), 4% fewer bytes, same PSNR.
+    balanced: ['dither=bayer:bayer_scale=5'],
+    small: ['dither=none'],
+  },
+  mp4: {
+    // x264 superfast: 28% less CPU than veryfast at 1080p (none at 720p) but 2.3x the bytes (no mb-tree, no look-ahead).
+    fast: ['-preset', 'superfast'],
+    // veryfast: the former default; medium is 50-60% more CPU for 1-2% fewer bytes on short clips.
+    balanced: ['-preset', 'veryfast'],
+    small: ['-preset', 'medium'],
+  },
+};
+
+/** x264's own rc-lookahead per preset (x264 common/base.c), the most we ever ask for. */
+const X264_LOOKAHEAD: Record<EncoderSpeed, number> = { fast: 0, balanced: 10, small: 40 };
+
+/**
+ * Memory an encoder may spend on frames it holds beyond the minimum (look-ahead, frame threads).
+ * VP9 alone costs about 150 MB per megapixel of canvas with alpha (two libvpx encoders, each with
+ * its own reference frames and a whole-frame token buffer), whatever these settings: 1.4 GB at a
+ * 3924x2244 canvas with no look-ahead and one thread. What can be bounded is bounded here.
+ */
+const HELD_FRAMES_BUDGET = 256 * 1024 * 1024;
+
+export interface EncoderResources {
+  /** Encoder threads (`-threads`). */
+  threads: number;
+  /** Frames of look-ahead (libvpx lag-in-frames, x264 rc-lookahead); 0 where the format has none. */
+  lookahead: number;
+  /** VP9 tile columns, log2: threads work on tile columns, so there are as many as threads. */
+  tileColumns: number;
+}
+
+/**
+ * Threads, tiles and look-ahead for a canvas: chosen so that the frames the encoder holds beyond
+ * its fixed set stay within HELD_FRAMES_BUDGET whatever the size, and no thread is started that
+ * has no core to run on (each costs memory and, on one core, only adds switching).
+ */
+export function encoderResources(format: OutputFormat, speed: EncoderSpeed, size: FrameSize, cores = availableParallelism()): EncoderResources {
+  const pixels = size.width * size.height;
+  const maxCores = Math.max(1, Math.floor(cores));
+  switch (format) {
+    case 'webm': {
+      // A VP9 tile column is at least 256 pixels wide; each thread encodes one column (row-mt
+      // adds rows within it). One thread: no tiles, which also saves about 1% of bytes.
+      const maxLog2 = Math.max(0, Math.floor(Math.log2(size.width / 256)));
+      const tileColumns = Math.min(maxLog2, Math.ceil(Math.log2(Math.min(maxCores, 8))));
+      // No look-ahead: with auto-alt-ref off it only delays frames (byte-identical output with 8
+      // and 0 frames) while each lagged frame costs two yuva frames with borders: +68 MB at 1080p,
+      // +219 MB at 4K for lag 8.
+      return { threads: Math.min(maxCores, 2 ** tileColumns), lookahead: 0, tileColumns };
+    }
+    case 'mp4': {
+      // Measured at a 3924x2244 canvas (veryfast): each look-ahead frame held 3 bytes per pixel
+      // (lag 10 against 4: +157 MB), each frame thread beyond the first 15 (x264 keeps its own
+      // reference and half-pel planes per thread: +133 MB). Threads take at most a third of the budget.
+      const perLookahead = 3 * pixels;
+      const perThread = 15 * pixels;
+      const threads = Math.min(maxCores, 1 + Math.floor(HELD_FRAMES_BUDGET / 3 / perThread));
+      const left = HELD_FRAMES_BUDGET - (threads - 1) * perThread;
+      return { threads, lookahead: Math.min(X264_LOOKAHEAD[speed], Math.floor(left / perLookahead)), tileColumns: 0 };
+    }
+    case 'mov': {
+      // prores_ks frame threads: each holds a yuva444p10le frame (8 bytes per pixel) and its packet.
+      const frames = Math.max(1, Math.floor(HELD_FRAMES_BUDGET / (10 * pixels)));
+      return { threads: Math.min(maxCores, frames), lookahead: 0, tileColumns: 0 };
+    }
+    case 'gif':
+      // palettegen/paletteuse run in the filter graph, one frame at a time; the GIF encoder has no threads.
+      return { threads: 1, lookahead: 0, tileColumns: 0 };
+  }
+}
+
+/** Refuses anything but a known preset, naming the option as the caller calls it. */
+export function checkSpeed(speed: unknown, option = 'speed'): EncoderSpeed {
+  if (typeof speed === 'string' && (ENCODER_SPEEDS as readonly string[]).includes(speed)) return speed as EncoderSpeed;
+  throw new InvalidOptionError(`Expected ${option} to be one of ${ENCODER_SPEEDS.join(', ')} but received ${JSON.stringify(speed) ?? String(speed)}`, option);
 }
 
 /**
  * The codec arguments for `format`, shared by the pipeline and by the bench's plain-ffmpeg
- * reference so that both encode with exactly the same settings.
+ * references and speed bench, so that all encode with exactly the same settings.
  */
 export function encoderArgs(format: OutputFormat, settings: EncoderSettings): string[] {
+  const speed = settings.speed ?? DEFAULT_SPEED;
+  const preset = SPEED_PRESETS[format][speed];
+  const resources = encoderResources(format, speed, settings.size, settings.cores);
+  const threads = ['-threads', String(resources.threads)];
   const hold = settings.outputFps ? [`fps=${settings.outputFps}`] : [];
   const vf = (filters: string[]): string[] => (filters.length > 0 ? ['-vf', filters.join(',')] : []);
   switch (format) {
     case 'webm':
-      // VP9 with an alpha plane. lag-in-frames is the encoder's look-ahead queue: each frame
-      // of it costs a full-size frame of memory, so it is kept short (about 200 MB at 1080p
-      // separates 25 from 0); row-mt lets a 2-core box use both cores.
+      // VP9 with an alpha plane, which libavcodec codes with a second libvpx encoder; every
+      // setting here reaches both on ffmpeg >= 4.4. No alt-ref frames: VP9 alpha with alt-ref
+      // has produced mismatched colour/alpha packet queues in libavcodec's wrapper, and without
+      // them look-ahead buys nothing (encoderResources). row-mt lets the threads split rows.
       return [
         ...vf([...hold, 'format=yuva420p']),
         '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p',
-        '-b:v', '0', '-crf', '32', '-deadline', 'good', '-cpu-used', '4',
-        '-row-mt', '1', '-lag-in-frames', '8', '-auto-alt-ref', '0',
+        '-b:v', '0', '-crf', '32', ...preset,
+        '-row-mt', '1', ...threads, '-tile-columns', String(resources.tileColumns),
+        '-lag-in-frames', String(resources.lookahead), '-auto-alt-ref', '0',
         '-metadata:s:v:0', 'alpha_mode=1',
       ];
     case 'mov':
@@ -64,6 +197,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       return [
         ...vf([...hold, 'format=yuva444p10le']),
         '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le', '-alpha_bits', '8', '-vendor', 'apl0',
+        ...preset, ...threads,
       ];
     case 'gif':
       // One palette per frame (stats_mode=single, new=1): a clip-wide palette would need the
@@ -71,7 +205,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       return [
         '-filter_complex',
         `[0:v]${[...hold, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1[p];` +
-          `[b][p]paletteuse=new=1:alpha_threshold=128`,
+          `[b][p]paletteuse=new=1:alpha_threshold=128${preset.map((o) => `:${o}`).join('')}`,
         '-loop', '0',
       ];
     case 'mp4': {
@@ -83,7 +217,8 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
         '-filter_complex',
         `color=c=${background}:s=${width}x${height}:r=${settings.fps}[bg];[bg][0:v]overlay=shortest=1:format=auto,` +
           `${[...hold, 'format=yuv420p'].join(',')}`,
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-movflags', '+faststart',
+        '-c:v', 'libx264', ...preset, '-crf', '20', ...threads, '-rc-lookahead', String(resources.lookahead),
+        '-movflags', '+faststart',
       ];
     }
   }

@@ -27,12 +27,19 @@ export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, type DecodeOpt
 export {
   FrameEncoder,
   encoderArgs,
+  encoderResources,
+  checkSpeed,
+  SPEED_PRESETS,
+  ENCODER_SPEEDS,
+  DEFAULT_SPEED,
   rawInputArgs,
   formatFromPath,
   formatHasAlpha,
   OUTPUT_FORMATS,
   type OutputFormat,
   type EncoderSettings,
+  type EncoderSpeed,
+  type EncoderResources,
   type EncodeOptions,
 } from './encode.js';
 export { verifyAlpha, hasTransparentPixels } from './verify.js';

@@ -14,7 +14,7 @@ import { CancelledError, InvalidOptionError, UnsupportedInputError } from './err
 import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
 import { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
 import { FrameDecoder, FramePool } from './decode.js';
-import { FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
+import { checkSpeed, FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type EncoderSpeed, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
@@ -52,6 +52,8 @@ export interface PipelineOptions extends MemoryPlanOptions {
   format?: OutputFormat;
   /** #rrggbb the mp4 output is flattened onto. */
   background?: string;
+  /** Encoder preset, CPU against bytes: fast | balanced | small (default DEFAULT_SPEED, see SPEED_PRESETS). */
+  speed?: EncoderSpeed;
   limits?: Partial<ProbeLimits>;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
@@ -126,6 +128,7 @@ function validate(options: PipelineOptions): OutputFormat {
       throw new InvalidOptionError(`Expected colour as #rrggbb for background but received ${JSON.stringify(options.background)}`, 'background');
     }
   }
+  if (options.speed !== undefined) checkSpeed(options.speed);
   const posterize = options.posterize;
   if (posterize !== undefined && posterize !== null && !(Number.isFinite(posterize) && posterize > 0)) {
     throw new InvalidOptionError(`Expected a positive frame rate for posterize but received ${String(posterize)}`, 'posterize');
@@ -218,6 +221,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       size: canvas,
       fps: rate,
       background: options.background,
+      speed: options.speed,
       outputFps: posterize && options.holdFrames ? source.fps : undefined,
     });
     // The abort may have fired while the children were being created.

@@ -32,6 +32,7 @@ interface RenderFlags {
   hold?: boolean;
   background?: string;
   preset?: string;
+  speed?: string;
   job?: string;
   set?: string[];
   jobId?: string;
@@ -68,6 +69,7 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (flags.hold) job.hold = true;
   if (flags.background !== undefined) job.background = flags.background;
   if (flags.preset !== undefined) job.preset = flags.preset;
+  if (flags.speed !== undefined) job.speed = flags.speed;
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
   if (flags.threads !== undefined) {
     const n = Number(flags.threads);
@@ -272,6 +274,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--hold', 'keep the source frame rate, holding each posterized frame')
     .option('--background <color>', '#rrggbb that mp4 (no alpha) is flattened on')
     .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
+    .option('--speed <speed>', 'fast | balanced | small: encoder CPU against output bytes (default balanced)')
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')

@@ -6,11 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { InvalidOptionError, resolveOptions, type OptionsInput } from '@stickerkey/core';
+import { DEFAULT_SPEED, ENCODER_SPEEDS, InvalidOptionError, resolveOptions, type OptionsInput } from '@stickerkey/core';
 import { parse as parseYaml } from 'yaml';
 
 export type JobFormat = 'webm' | 'mov' | 'gif' | 'mp4';
 export type JobPreset = 'sticker' | 'key' | 'none';
+export type JobSpeed = 'fast' | 'balanced' | 'small';
 /** Per effect: `false` switches it off, `true` on with its defaults, an object tunes it. */
 export type EffectSettings = Record<string, boolean | Record<string, unknown>>;
 
@@ -26,6 +27,8 @@ export interface Job {
   /** `#rrggbb`: what mp4 (no alpha) is flattened on. */
   background?: string;
   preset?: JobPreset;
+  /** Encoder preset, CPU against bytes (core's SPEED_PRESETS); default balanced. */
+  speed?: JobSpeed;
   effects?: EffectSettings;
   /** Shown in the memory log lines: `JOB #<id>: 💾 ...`. */
   jobId?: string | number;
@@ -56,6 +59,7 @@ export const JOB_OPTIONS = [
     default: 0,
     help: 'most threads for the effect stack (1: in-line); 0: one per core, capped by STICKERKEY_THREADS',
   },
+  { name: 'speed', type: 'enum', values: ENCODER_SPEEDS, default: DEFAULT_SPEED, help: 'encoder preset: fast | balanced | small (CPU against bytes)' },
 ] as const;
 
 export interface ResolvedJob {
@@ -66,13 +70,14 @@ export interface ResolvedJob {
   hold: boolean;
   background: string;
   preset: JobPreset;
+  speed: JobSpeed;
   effects: EffectSettings;
   jobId?: string | number;
   /** 0: one per core. */
   threads: number;
 }
 
-const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'effects', 'jobId', 'job-id', 'threads']);
+const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'speed', 'effects', 'jobId', 'job-id', 'threads']);
 const FORMAT_BY_EXTENSION: Record<string, JobFormat> = { '.webm': 'webm', '.mov': 'mov', '.gif': 'gif', '.mp4': 'mp4' };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -136,6 +141,7 @@ export function resolveJob(job: Job): ResolvedJob {
     background: job.background,
     preset: job.preset,
     threads: job.threads,
+    speed: job.speed,
   } as OptionsInput);
 
   const effects = raw.effects ?? {};
@@ -164,6 +170,7 @@ export function resolveJob(job: Job): ResolvedJob {
     hold: scalars.hold,
     background: scalars.background,
     preset: scalars.preset,
+    speed: scalars.speed,
     effects: effects as EffectSettings,
     threads: scalars.threads,
     ...(jobId !== undefined ? { jobId: jobId as string | number } : {}),

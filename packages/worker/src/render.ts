@@ -44,6 +44,7 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
     format: resolved.format,
     background: resolved.background,
     ...(resolved.threads > 0 ? { threads: resolved.threads } : {}),
+    speed: resolved.speed,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
     ...(options.fitMemory ? { fitMemory: true } : {}),

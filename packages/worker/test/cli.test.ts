@@ -146,6 +146,12 @@ describe('bad input: one line on stderr with the code, no stack trace, no output
     expect(existsSync(join(dir, 'x.webm'))).toBe(false);
   });
 
+  it('a bad --speed, refused before the input is looked at', async () => {
+    const run = await runCli(['render', join(dir, 'nothing-here.mp4'), '-o', join(dir, 'x.webm'), '--speed', 'turbo']);
+    expect(run.code).toBe(2);
+    expect(expectOneLineError(run, 'INVALID_OPTION')).toContain('Expected one of fast, balanced, small for job.speed but received "turbo"');
+  });
+
   it('a bad format and a malformed job file', async () => {
     const format = await runCli(['render', clip, '-o', join(dir, 'x.webm'), '--format', 'avi']);
     expect(expectOneLineError(format, 'INVALID_OPTION')).toContain('Expected one of webm, mov, gif, mp4 for job.format but received "avi"');

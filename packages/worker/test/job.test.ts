@@ -26,9 +26,17 @@ describe('resolveJob', () => {
       hold: false,
       background: '#ffffff',
       preset: 'sticker',
+      speed: 'balanced',
       effects: {},
       threads: 0,
     });
+  });
+
+  it('takes an encoder speed preset and refuses an unknown one with the table message', () => {
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', speed: 'small' }).speed).toBe('small');
+    const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', speed: 'turbo' as never }));
+    expect(error.message).toBe('Expected one of fast, balanced, small for job.speed but received "turbo" of type string');
+    expect(error.option).toBe('job.speed');
   });
 
   it('keeps an explicit format over the extension, and numbers given as text', () => {
