@@ -144,7 +144,8 @@ export function targetTable(rows: readonly TargetRow[]): string {
   const lines = ['| target | measured | limit | status |', '|---|---|---:|---|'];
   for (const r of rows) {
     const status = r.status === 'met' ? 'met' : r.status === 'not met' ? '**not met**' : 'not measured';
-    lines.push(`| ${r.target} | ${r.measured.replace(/\|/g, '\\|')} | ${r.limit} | ${status} |`);
+    const cell = (text: string) => text.replace(/\|/g, '\\|'); // a '|' in a cell would split the row
+    lines.push(`| ${cell(r.target)} | ${cell(r.measured)} | ${r.limit} | ${status} |`);
   }
   return lines.join('\n');
 }
