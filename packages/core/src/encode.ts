@@ -6,7 +6,7 @@
  * says the bytes have left it, since stdin writes a view of the buffer, not a copy.
  */
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableCores } from './cores.js';
 import { FfmpegFailedError, InvalidOptionError } from './errors.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import type { Frame, FrameSize } from './frame.js';
@@ -41,7 +41,7 @@ export interface EncoderSettings {
   outputFps?: number;
   /** CPU against bytes, per format: SPEED_PRESETS. Default: DEFAULT_SPEED. */
   speed?: EncoderSpeed;
-  /** Cores the encoder may use; default os.availableParallelism(). Its threads also follow the frame size (encoderResources). */
+  /** Cores the encoder may use; default availableCores() (a container's CPU quota counts). Its threads also follow the frame size (encoderResources). */
   cores?: number;
 }
 
@@ -126,7 +126,7 @@ export interface EncoderResources {
  * its fixed set stay within HELD_FRAMES_BUDGET whatever the size, and no thread is started that
  * has no core to run on (each costs memory and, on one core, only adds switching).
  */
-export function encoderResources(format: OutputFormat, speed: EncoderSpeed, size: FrameSize, cores = availableParallelism()): EncoderResources {
+export function encoderResources(format: OutputFormat, speed: EncoderSpeed, size: FrameSize, cores = availableCores()): EncoderResources {
   const pixels = size.width * size.height;
   const maxCores = Math.max(1, Math.floor(cores));
   switch (format) {

@@ -77,4 +77,5 @@ export {
   type PredictOptions,
 } from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';
+export { availableCores, cgroupCpuQuota } from './cores.js';
 export { StageLine, framePoolSize, resolveThreads, planHops, stageThreadCount, THREADS_ENV } from './stage-threads.js';

@@ -63,7 +63,7 @@ export interface PipelineOptions extends MemoryPlanOptions {
   /** Frames in circulation; default framePoolSize(stage threads): enough to keep decoder, stages and encoder all busy. */
   poolSize?: number;
   /**
-   * Most threads the effect stack may use (default: os.availableParallelism(), also capped by
+   * Most threads the effect stack may use (default: availableCores(), the CPUs capped by a container's CPU quota; also capped by
    * STICKERKEY_THREADS); 1 runs it in-line on this thread. See stage-threads.ts.
    */
   threads?: number;

@@ -28,7 +28,8 @@
  * about half of its cost each (25.5 and 25.7 of the 51.5 ms the effects bench measured on a busy
  * machine).
  *
- * Thread count: `os.availableParallelism()`, capped by the `threads` option (CLI `--threads`) and
+ * Thread count: the cores the process may use (cores.ts: the CPUs, capped by a container's CPU
+ * quota), capped by the `threads` option (CLI `--threads`) and
  * by the STICKERKEY_THREADS variable, and by the number of stages that can move to a thread. One
  * thread means in-line: no worker is started and the stack runs on the pipeline's thread, as it
  * always did. A stage without a recipe (hand-made, in a test or a user's code) cannot be rebuilt
@@ -38,7 +39,6 @@
  * in-line (they are serialized and revived here). Threads are terminated at the end of every job,
  * on failure and on abort.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
   AlphaMissingError,
@@ -50,6 +50,7 @@ import {
   UnsupportedInputError,
   type ErrorCode,
 } from './errors.js';
+import { availableCores } from './cores.js';
 import type { FramePool } from './decode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Bounds, Frame } from './frame.js';
@@ -82,7 +83,7 @@ function checkCount(value: unknown, what: string, option: string): number {
  * STICKERKEY_THREADS. Throws InvalidOptionError for a bad value of either, before any work.
  */
 export function resolveThreads(requested?: number, env: NodeJS.ProcessEnv = process.env): number {
-  let threads = availableParallelism();
+  let threads = availableCores();
   if (requested !== undefined) threads = Math.min(threads, checkCount(requested, 'threads', 'threads'));
   const fromEnv = env[THREADS_ENV];
   if (fromEnv !== undefined && fromEnv !== '') threads = Math.min(threads, checkCount(fromEnv, THREADS_ENV, THREADS_ENV));
