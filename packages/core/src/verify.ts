@@ -2,14 +2,21 @@
  * Alpha verification of a finished output. An encoder can silently drop alpha (a pixel format
  * without it, a muxer that does not flag it, a decoder that ignores it); a keyed job must then
  * fail loudly instead of shipping an opaque video. We decode a few frames through the same
- * alpha-aware decoder a player would need and look for any pixel that is not fully opaque.
+ * alpha-aware decoder a player would need and look for any pixel that is clearly see-through.
  */
 import { AlphaMissingError } from './errors.js';
 import { spawnFfmpeg } from './ffmpeg-process.js';
 import { alphaDecoderArgs } from './decode.js';
 import type { ProbeResult } from './probe.js';
 
-/** Resolves true when some sampled pixel has alpha below 255. Streams; holds no frame. */
+/**
+ * A pixel counts as see-through below this alpha. Not 255: lossy alpha (VP9 at realtime speed)
+ * codes a fully opaque plane as 254 here and there, which would pass an opaque video as keyed;
+ * a keyed frame has its screen at or near 0, far below this.
+ */
+const SEE_THROUGH_BELOW = 128;
+
+/** Resolves true when some sampled pixel is see-through (alpha below SEE_THROUGH_BELOW). Streams; holds no frame. */
 export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3): Promise<boolean> {
   // Spread the samples over the clip: a first frame could be fully covered by the character.
   const every = Math.max(1, Math.floor(output.frameCount / sampleFrames));
@@ -27,7 +34,7 @@ export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3
     if (found) return;
     // Alpha is every 4th byte of the stream; `offset` keeps the phase across chunk boundaries.
     for (let i = (3 - (offset % 4) + 4) % 4; i < chunk.length; i += 4) {
-      if (chunk[i]! < 255) {
+      if (chunk[i]! < SEE_THROUGH_BELOW) {
         found = true;
         ffmpeg.kill();
         break;
