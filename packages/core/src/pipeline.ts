@@ -17,17 +17,20 @@ import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
 import { parseColor } from './options.js';
-import { probe, type ProbeLimits, type ProbeResult } from './probe.js';
+import { colourPlan } from './colour.js';
+import { DEFAULT_LIMITS, probe, type ProbeLimits, type ProbeResult } from './probe.js';
 import { verifyAlpha } from './verify.js';
 
 export interface Progress {
   /** Frames encoded so far. */
   frame: number;
-  totalFrames: number;
+  /** Undefined while unknown: a streamed input (no duration in its header) until its last frame. */
+  totalFrames: number | undefined;
   /** Output frames per second since the first frame. */
   fps: number;
   elapsedSeconds: number;
-  etaSeconds: number;
+  /** Undefined while the total is unknown. */
+  etaSeconds: number | undefined;
   /** Bytes, whole process tree, latest sample. */
   treeRss: number;
   processRss: number;
@@ -65,7 +68,7 @@ export interface PipelineResult {
   format: OutputFormat;
   /** Frames encoded (at the posterized rate). */
   frames: number;
-  /** Frames in the source clip. */
+  /** Frames in the source clip (estimated from the decoded frames when its header has no count). */
   sourceFrames: number;
   /** Canvas size (source plus effect margins). */
   width: number;
@@ -152,8 +155,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    emit({ frame: 0, totalFrames: 0, fps: 0, etaSeconds: 0, stage: 'probe' });
+    emit({ frame: 0, totalFrames: undefined, fps: 0, etaSeconds: undefined, stage: 'probe' });
     const source = await probe(options.input, options.limits);
+    // HDR the resolved ffmpeg cannot tone-map is refused here, before any work.
+    colourPlan(source);
     checkAborted(signal);
     // After the probe: a refused input logs its error alone, not a memory line before it.
     monitor.mark('start');
@@ -166,7 +171,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       );
     }
     const rate = posterize ?? source.fps;
-    const totalFrames = posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
+    let totalFrames =
+      source.frameCount === undefined ? undefined : posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
     const pad = canvasPadding(source, stages);
     const canvas: FrameSize = { width: source.width + pad.left + pad.right, height: source.height + pad.top + pad.bottom };
 
@@ -179,7 +185,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
     const pool = new FramePool(canvas, options.poolSize ?? 4);
     if (posterize) monitor.mark('before posterize time');
-    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool });
+    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, limits: { ...DEFAULT_LIMITS, ...options.limits } });
     if (posterize) monitor.mark('after posterize time');
     monitor.mark('before encoding');
     encoder = new FrameEncoder({
@@ -207,20 +213,23 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       }
       await encoder.write(frame, release);
       frames++;
-      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames}`);
+      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames ?? '?'}`);
       const fps = frames / Math.max(1e-3, (performance.now() - firstFrameAt) / 1000);
-      emit({ frame: frames, totalFrames, fps, etaSeconds: Math.max(0, totalFrames - frames) / fps, stage: 'frames' });
+      const etaSeconds = totalFrames === undefined ? undefined : Math.max(0, totalFrames - frames) / fps;
+      emit({ frame: frames, totalFrames, fps, etaSeconds, stage: 'frames' });
     }
     checkAborted(signal);
     if (stages.length > 0) monitor.mark('after sticker effects');
 
-    // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload).
-    if (frames === 0 || frames < totalFrames * 0.9 - 2) {
+    // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload);
+    // a streamed input has no count to compare with, only the end of its frames.
+    if (frames === 0 || (totalFrames !== undefined && frames < totalFrames * 0.9 - 2)) {
       throw new UnsupportedInputError(
         `Expected about ${totalFrames} frames from ${options.input} but decoding stopped after ${frames}: the file is truncated or damaged`,
         options.input,
       );
     }
+    totalFrames = frames;
     emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'encoding' });
     const encoded = await encoder.finish();
     monitor.mark('after encoding');
@@ -243,7 +252,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       output: options.output,
       format,
       frames,
-      sourceFrames: source.frameCount,
+      sourceFrames: source.frameCount ?? Math.round((frames * source.fps) / rate),
       width: canvas.width,
       height: canvas.height,
       fps: posterize && options.holdFrames ? source.fps : rate,
@@ -281,11 +290,22 @@ function round2(n: number): number {
  * `count` frames spread over the clip at canvas size, for one-off estimates in `preload`
  * (the screen colour). Allocated here, once per job, not from the pool. Each frame is fetched
  * by its own short decode that seeks first: a `select` over the whole stream would decode every
- * frame of a long clip just to keep six.
+ * frame of a long clip just to keep six. A streamed input (no duration, often no index to seek
+ * with) gives one frame a second from its start instead, in one decode.
  */
 async function sampleFrames(source: ProbeResult, pad: ReturnType<typeof canvasPadding>, canvas: FrameSize, count: number): Promise<Frame[]> {
-  const wanted = Math.max(1, Math.min(count, source.frameCount));
   const frames: Frame[] = [];
+  if (source.duration === undefined) {
+    const pool = new FramePool(canvas, 1);
+    const decoder = new FrameDecoder({ input: source, pad, pool, fps: Math.min(1, source.fps), maxFrames: Math.max(1, count) });
+    for await (const frame of decoder) {
+      frames.push({ ...frame, data: frame.data.slice(), index: frames.length, pts: frame.pts });
+      pool.release(frame);
+    }
+    await decoder.process.exited;
+    return frames;
+  }
+  const wanted = Math.max(1, Math.min(count, source.frameCount ?? count));
   for (let k = 0; k < wanted; k++) {
     const pool = new FramePool(canvas, 1);
     const at = (source.duration * (k + 0.5)) / wanted;

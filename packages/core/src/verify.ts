@@ -12,7 +12,8 @@ import type { ProbeResult } from './probe.js';
 /** Resolves true when some sampled pixel has alpha below 255. Streams; holds no frame. */
 export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3): Promise<boolean> {
   // Spread the samples over the clip: a first frame could be fully covered by the character.
-  const every = Math.max(1, Math.floor(output.frameCount / sampleFrames));
+  // (Our outputs always have a count; a streamed file without one is sampled from its start.)
+  const every = Math.max(1, Math.floor((output.frameCount ?? sampleFrames) / sampleFrames));
   const ffmpeg = spawnFfmpeg([
     ...alphaDecoderArgs(output),
     '-i', output.path,
