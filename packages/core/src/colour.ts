@@ -4,8 +4,11 @@
  * for), and HDR / wide-gamut sources are brought to SDR BT.709 first, since that is what every
  * output (VP9, ProRes, GIF, H.264) is tagged as and what their players assume.
  *
- * Untagged sources follow the convention players use: BT.709 from 1280x720 up, BT.601 below;
- * limited range, except the JPEG (yuvj*) formats, which are full.
+ * Untagged sources are read as ffmpeg writes them: BT.601 at every size (swscale's default when
+ * an ffmpeg-based tool converts RGB without tagging, as our own fixture generator does; phones,
+ * cameras and editors tag their files), limited range except the JPEG (yuvj*) formats, which are
+ * full. (Browsers guess BT.709 for untagged HD instead; an untagged HD file made that way shifts
+ * by a few levels, which the keyer's screen estimate follows.)
  *
  * HDR (PQ, HLG) and wide gamut (BT.2020, P3) need zscale (zimg): linearise, convert primaries,
  * tone-map (hable) and re-encode as BT.709. Both ffmpeg builds we ship with or find (the bundled
@@ -79,8 +82,7 @@ export interface ColourPlan {
 export function colourPlan(input: ProbeResult, caps: ColourCapabilities = colourCapabilities()): ColourPlan {
   const colour = input.colour;
   const rgb = RGB_FORMATS.test(input.pixelFormat);
-  const hd = input.codedWidth >= 1280 || input.codedHeight >= 720;
-  const matrixTag = colour.matrix && swsMatrix(colour.matrix) ? colour.matrix : hd ? 'bt709' : 'smpte170m';
+  const matrixTag = colour.matrix && swsMatrix(colour.matrix) ? colour.matrix : 'smpte170m';
   const range = colour.range ?? (/^yuvj/.test(input.pixelFormat) ? 'pc' : 'tv');
   const hdr = colour.transfer !== undefined && HDR_TRANSFERS.has(colour.transfer);
   const wide = colour.primaries !== undefined && WIDE_PRIMARIES.has(colour.primaries);
