@@ -190,7 +190,7 @@ describe('real-world inputs', () => {
     const source = await probe(clip);
     // The average rate: 40 frames over the container's duration (which ends at the last timestamp).
     expect(source.fps).toBeGreaterThan(19.5);
-    expect(source.fps).toBeLessThan(21);
+    expect(source.fps).toBeLessThan(22);
     expect(source.frameCount).toBe(40);
     const frame = 1 / source.fps;
 
