@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       onProgress: every
         ? (p) => {
             if (p.stage === 'frames' && p.frame % every === 0) {
-              process.stdout.write(`progress ${p.frame}/${p.totalFrames} ${p.fps.toFixed(1)} fps tree ${(p.treeRss / 2 ** 20).toFixed(0)} MB\n`);
+              process.stdout.write(`progress ${p.frame}/${p.totalFrames ?? '?'} ${p.fps.toFixed(1)} fps tree ${(p.treeRss / 2 ** 20).toFixed(0)} MB\n`);
             }
           }
         : undefined,

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { decodeFilter, encoderArgs, ffmpegBinary, rawInputArgs, type FrameSize } from '@stickerkey/core';
+import { decodeFilter, encoderArgs, ffmpegBinary, rawInputArgs, type FrameSize, type ProbeResult } from '@stickerkey/core';
 import type { BenchFormat, Screen } from './cases.js';
 
 const run = promisify(execFile);
@@ -28,7 +28,8 @@ export interface ReferenceJob {
   output: string;
   format: BenchFormat;
   posterize: number;
-  source: FrameSize;
+  /** The probed fixture: decodeFilter converts it exactly as the pipeline does (upright, its own matrix and range). */
+  source: ProbeResult;
   /** Padding our pipeline gave the canvas (the stack's margins), so the sizes match. */
   pad: Padding;
   screen: Screen;
@@ -67,7 +68,7 @@ function encoder(job: ReferenceJob) {
 const common = ['-v', 'error', '-nostdin', '-y'];
 
 export function decodeArgs(job: ReferenceJob): string[] {
-  return [...common, '-i', job.input, '-map', '0:v:0', '-an', '-sn', '-vf', decodeFilter(job.posterize, job.pad), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'];
+  return [...common, '-noautorotate', '-i', job.input, '-map', '0:v:0', '-an', '-sn', '-vf', decodeFilter(job.source, { fps: job.posterize, pad: job.pad }), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'];
 }
 
 export function encodeArgs(job: ReferenceJob): string[] {
@@ -76,8 +77,8 @@ export function encodeArgs(job: ReferenceJob): string[] {
 
 export function singleArgs(job: ReferenceJob): string[] {
   const { filter, rest } = splitEncoderFilter(encoder(job));
-  const vf = [decodeFilter(job.posterize, job.pad), filter].filter(Boolean).join(',');
-  return [...common, '-i', job.input, '-map', '0:v:0', '-an', '-sn', '-vf', vf, ...rest, job.output];
+  const vf = [decodeFilter(job.source, { fps: job.posterize, pad: job.pad }), filter].filter(Boolean).join(',');
+  return [...common, '-noautorotate', '-i', job.input, '-map', '0:v:0', '-an', '-sn', '-vf', vf, ...rest, job.output];
 }
 
 export function filtergraph(job: ReferenceJob, encoderFilter: string | null): string {

@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ffmpegBinary, ffprobeBinary, type FrameSize } from '@stickerkey/core';
+import { ffmpegBinary, ffprobeBinary, probe, type FrameSize } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import type { BenchCase } from './cases.js';
 import type { ChildJob, ChildResult } from './child.js';
@@ -220,7 +220,7 @@ export class Runner {
   }
 
   private async referenceJob(c: BenchCase, prepared: Prepared, canvas: FrameSize, output: string): Promise<ReferenceJob> {
-    const source = { width: prepared.fixture.width, height: prepared.fixture.height };
+    const source = await probe(prepared.fixture.video);
     const key = `${canvas.width}x${canvas.height}`;
     let inputs = prepared.referenceInputs.get(key);
     if (!inputs) {

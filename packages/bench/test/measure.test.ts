@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ffmpegBinary, ffprobeBinary } from '@stickerkey/core';
+import { ffmpegBinary, ffprobeBinary, probe } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { measureTree } from '../src/measure.js';
 import { parseStat } from '../src/proc.js';
@@ -58,7 +58,7 @@ describe('ffmpeg references', () => {
 
   it('runs decode|encode, one process and the whole-job filtergraph on a real clip, measured alike', async () => {
     const fx = await ensureFixture({ screen: 'green', height: 360, seconds: 2 });
-    const source = { width: fx.width, height: fx.height };
+    const source = await probe(fx.video);
     const canvas = { width: fx.width + 20, height: fx.height + 20 };
     const map = join(dir, 'map.png');
     const texture = join(dir, 'texture.png');

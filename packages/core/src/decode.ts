@@ -8,10 +8,11 @@
  * frames it drops are never converted to RGBA, never piped, keyed or styled.
  */
 import type { Readable } from 'node:stream';
-import { FfmpegFailedError } from './errors.js';
+import { colourPlan } from './colour.js';
+import { FfmpegFailedError, UnsupportedInputError } from './errors.js';
 import { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
 import { frameBytes, type Frame, type FrameSize } from './frame.js';
-import type { ProbeResult } from './probe.js';
+import { checkDuration, checkFrames, type ProbeLimits, type ProbeResult } from './probe.js';
 
 /**
  * A fixed set of frame buffers, allocated once per job. `shared` backs them with
@@ -64,8 +65,13 @@ export class FramePool {
 
 export interface DecodeOptions {
   input: ProbeResult;
-  /** Target rate for posterize time; null or undefined keeps the source rate. */
+  /** Target rate for posterize time; null or undefined keeps the source's average rate. */
   fps?: number | null;
+  /**
+   * The size frames are scaled to before padding; default: the probe's upright display size.
+   * (A canvas scaled down to fit a memory budget, or a sticker platform's target.)
+   */
+  size?: FrameSize;
   /** Transparent pixels added on every side, so effects that draw outside (shadow, outline) are not clipped. */
   pad?: { left: number; top: number; right: number; bottom: number };
   pool: FramePool;
@@ -75,17 +81,47 @@ export interface DecodeOptions {
   maxFrames?: number;
   /** Extra filter after fps (e.g. `select`), before conversion to RGBA. */
   selectFilter?: string;
-  /** Size the frames are scaled to before padding (the memory budget's fit); default the source's. */
-  size?: FrameSize;
+  /**
+   * Enforced on what actually comes, frame by frame (a streamed WebM's header says nothing, a
+   * damaged one may lie): past them the decoder stops and fails with LIMIT_EXCEEDED.
+   */
+  limits?: ProbeLimits;
 }
 
-/** The `-vf` chain: drop frames first (cheap), convert to RGBA, then pad with transparency. */
-export function decodeFilter(fps: number | null | undefined, pad?: DecodeOptions['pad'], selectFilter?: string, size?: FrameSize): string {
-  const filters: string[] = [];
-  if (fps) filters.push(`fps=${fps}`);
-  if (size) filters.push(`scale=${size.width}:${size.height}`);
+/** The filters that turn the coded picture upright (see ProbeResult.rotation and .mirrored). */
+export function uprightFilters(input: Pick<ProbeResult, 'rotation' | 'mirrored'>): string[] {
+  const mirrored = input.mirrored;
+  switch (input.rotation) {
+    case 90:
+      return [mirrored ? 'transpose=cclock_flip' : 'transpose=clock'];
+    case 270:
+      return [mirrored ? 'transpose=clock_flip' : 'transpose=cclock'];
+    case 180:
+      return mirrored ? ['vflip'] : ['hflip', 'vflip'];
+    default:
+      return mirrored ? ['hflip'] : [];
+  }
+}
+
+/**
+ * The `-vf` chain, every step explicit so that the size we expect is the size we get on every
+ * ffmpeg version (the decoder runs with -noautorotate):
+ * 1. `fps`: posterize, or the source's average rate. Dropped frames go first (cheap); a VFR
+ *    source is resampled by timestamp to a constant rate, since raw frames carry no timestamps
+ *    and the encoder writes them at one rate: the output keeps the source's duration.
+ * 2. the caller's select; 3. upright (transpose/flip), still in YUV, where it is cheapest;
+ * 4. HDR/wide gamut to SDR BT.709 (colour.ts); 5. ONE scale to the display size (square pixels,
+ *    or `size`) that is also the RGBA conversion, with the source's own matrix and range;
+ * 6. transparent padding.
+ */
+export function decodeFilter(input: ProbeResult, options: Pick<DecodeOptions, 'fps' | 'size' | 'pad' | 'selectFilter'> = {}): string {
+  const { pad, selectFilter } = options;
+  const size = options.size ?? input;
+  const colour = colourPlan(input);
+  const filters: string[] = [`fps=${options.fps || input.fps}`];
   if (selectFilter) filters.push(selectFilter);
-  filters.push('format=rgba');
+  filters.push(...uprightFilters(input), ...colour.filters);
+  filters.push([`scale=w=${size.width}:h=${size.height}`, ...colour.scaleOptions].join(':'), 'format=rgba', 'setsar=1');
   if (pad && pad.left + pad.top + pad.right + pad.bottom > 0) {
     filters.push(`pad=iw+${pad.left + pad.right}:ih+${pad.top + pad.bottom}:${pad.left}:${pad.top}:color=black@0`);
   }
@@ -93,11 +129,22 @@ export function decodeFilter(fps: number | null | undefined, pad?: DecodeOptions
 }
 
 /** Input options that make ffmpeg decode an alpha plane where the default decoder would drop it. */
-export function alphaDecoderArgs(input: ProbeResult): string[] {
+export function alphaDecoderArgs(input: Pick<ProbeResult, 'hasAlpha' | 'codec'>): string[] {
   // FFmpeg's native VP8/VP9 decoders ignore the alpha side data of WebM; libvpx reads it.
   if (input.hasAlpha && input.codec === 'vp9') return ['-c:v', 'libvpx-vp9'];
   if (input.hasAlpha && input.codec === 'vp8') return ['-c:v', 'libvpx'];
   return [];
+}
+
+/**
+ * The size ffmpeg says it writes, from the output stream line it prints at info level, e.g.
+ * `Stream #0:0: Video: rawvideo (RGBA / 0x41424752), rgba(pc, gbr/unknown/unknown), 360x640, ...`
+ * (the same shape from the 2018 build to 7.x). Undefined for any other line.
+ */
+export function parseRawOutputStream(line: string): { pixelFormat: string; width: number; height: number } | undefined {
+  const m = /Stream #0:0.*?: Video: rawvideo \([^)]*\), ([a-z0-9]+)(?:\([^)]*\))?, (\d+)x(\d+)/.exec(line);
+  if (!m) return undefined;
+  return { pixelFormat: m[1]!, width: Number(m[2]), height: Number(m[3]) };
 }
 
 /**
@@ -121,24 +168,41 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   private readonly maxFrames: number;
   private exit: FfmpegExit | undefined;
   private readonly stdout: Readable;
+  private readonly input: ProbeResult;
+  private readonly limits: ProbeLimits | undefined;
+  /** ffmpeg's own word on the size it writes matches ours: no frame is handed out before that. */
+  private sizeConfirmed = false;
 
   constructor(options: DecodeOptions) {
     const { input, pool } = options;
+    this.input = input;
     this.pool = pool;
     this.bytes = frameBytes(pool.size);
     this.fps = options.fps || input.fps;
     this.maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
+    this.limits = options.limits;
+    const size = options.size ?? input;
+    const pad = options.pad ?? { left: 0, top: 0, right: 0, bottom: 0 };
+    const expected = { width: size.width + pad.left + pad.right, height: size.height + pad.top + pad.bottom };
+    if (expected.width !== pool.size.width || expected.height !== pool.size.height) {
+      // A caller's bug, not bad input: the pool must hold exactly what the filter chain makes.
+      throw new Error(`Expected a frame pool of ${expected.width}x${expected.height} for ${input.path} but received ${pool.size.width}x${pool.size.height}`);
+    }
+    const filter = decodeFilter(input, options);
     const args = [
       ...(options.seek ? ['-ss', String(options.seek)] : []),
       ...alphaDecoderArgs(input),
+      // The rotation is ours to apply (uprightFilters), explicitly, on every ffmpeg version.
+      '-noautorotate',
       '-i',
       input.path,
       '-map',
       '0:v:0',
       '-an',
       '-sn',
+      '-dn',
       '-vf',
-      decodeFilter(options.fps, options.pad, options.selectFilter, options.size),
+      filter,
       ...(Number.isFinite(this.maxFrames) ? ['-frames:v', String(this.maxFrames)] : []),
       '-f',
       'rawvideo',
@@ -147,6 +211,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       'pipe:1',
     ];
     this.process = spawnFfmpeg(args);
+    this.watchOutputSize(expected);
     this.stdout = this.process.child.stdout!;
     this.stdout.on('data', (chunk: Buffer) => {
       // A chunk already in flight when we paused still arrives: queue it behind the others.
@@ -158,11 +223,53 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       this.exit = exit;
       if (exit.code !== 0) {
         this.fail(new FfmpegFailedError('decode', exit.code, exit.signal, this.produced, this.process.stderrTail()));
+      } else if (!this.sizeConfirmed && (this.produced > 0 || this.current)) {
+        // stderr is fully read once 'close' fired: the size line never came.
+        this.fail(this.sizeError(expected, undefined));
       } else {
         this.ended = true;
         this.notify();
       }
     });
+  }
+
+  /**
+   * Reads ffmpeg's output stream line from stderr and compares it with the size the pool holds.
+   * Raw frames have no header: 640x360 read as 360x640 is the same number of bytes, and would
+   * come out as streaks with exit 0. A mismatch stops the decoder before any frame is handed out.
+   */
+  private watchOutputSize(expected: FrameSize): void {
+    const stderr = this.process.child.stderr!;
+    let inOutput = false;
+    let partial = '';
+    const onData = (chunk: string | Buffer) => {
+      const lines = (partial + String(chunk)).split(/\r|\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('Output #0')) inOutput = true;
+        if (!inOutput) continue;
+        const found = parseRawOutputStream(line);
+        if (!found) continue;
+        stderr.off('data', onData);
+        if (found.width === expected.width && found.height === expected.height && found.pixelFormat === 'rgba') {
+          this.sizeConfirmed = true;
+          this.notify();
+        } else {
+          this.fail(this.sizeError(expected, found));
+          this.kill();
+        }
+        return;
+      }
+    };
+    stderr.on('data', onData);
+  }
+
+  private sizeError(expected: FrameSize, found: { pixelFormat: string; width: number; height: number } | undefined): Error {
+    const got = found ? `${found.width}x${found.height} ${found.pixelFormat}` : 'no output stream line on its stderr';
+    return new UnsupportedInputError(
+      `Expected ffmpeg to decode ${this.input.path} to ${expected.width}x${expected.height} rgba frames but it reported ${got}; refusing to read frames of the wrong size`,
+      this.input.path,
+    );
   }
 
   /** Frames fully read so far. */
@@ -221,10 +328,22 @@ export class FrameDecoder implements AsyncIterable<Frame> {
         this.produced++;
         this.current = undefined;
         this.ready.push(frame);
+        if (this.limits) this.checkLimits(frame.pts, this.limits);
         this.notify();
       }
     }
     return true;
+  }
+
+  /** Limits on what came so far: the frame at `pts`, and the source frames it stands for. */
+  private checkLimits(pts: number, limits: ProbeLimits): void {
+    try {
+      checkDuration(pts, limits, this.input.path);
+      checkFrames(Math.round((this.produced * this.input.fps) / this.fps), limits, this.input.path);
+    } catch (error) {
+      this.fail(error as Error);
+      this.kill();
+    }
   }
 
   private resume(): void {
@@ -246,7 +365,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     let yielded = 0;
     while (yielded < this.maxFrames) {
       if (this.failure) throw this.failure;
-      const frame = this.ready.shift();
+      const frame = this.sizeConfirmed ? this.ready.shift() : undefined;
       if (frame) {
         yielded++;
         yield frame;

@@ -22,8 +22,9 @@ export {
 } from './ffmpeg.js';
 export { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
 export { dieWithParent, parentDeathPrefix } from './parent-death.js';
-export { probe, DEFAULT_LIMITS, type ProbeLimits, type ProbeResult } from './probe.js';
-export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, type DecodeOptions } from './decode.js';
+export { probe, DEFAULT_LIMITS, orientationFromMatrix, type ProbeLimits, type ProbeResult, type ProbeColour } from './probe.js';
+export { colourPlan, colourCapabilities, bt709OutputArgs, BT709_YUV_SCALE, type ColourPlan, type ColourCapabilities } from './colour.js';
+export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, uprightFilters, parseRawOutputStream, type DecodeOptions } from './decode.js';
 export {
   FrameEncoder,
   encoderArgs,

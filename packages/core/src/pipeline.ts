@@ -20,8 +20,9 @@ import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
 import { checkMemoryOptions, planMemory, resolvePoolSize, type MemoryPlanOptions } from './memory-model.js';
 import { parseColor } from './options.js';
+import { colourPlan } from './colour.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
-import { probe, type ProbeLimits } from './probe.js';
+import { DEFAULT_LIMITS, probe, type ProbeLimits } from './probe.js';
 import { sampleFrames } from './sample-frames.js';
 import { StageLine } from './stage-threads.js';
 import { verifyAlpha } from './verify.js';
@@ -29,11 +30,13 @@ import { verifyAlpha } from './verify.js';
 export interface Progress {
   /** Frames encoded so far. */
   frame: number;
-  totalFrames: number;
+  /** Undefined while unknown: a streamed input (no duration in its header) until its last frame. */
+  totalFrames: number | undefined;
   /** Output frames per second since the first frame. */
   fps: number;
   elapsedSeconds: number;
-  etaSeconds: number;
+  /** Undefined while the total is unknown. */
+  etaSeconds: number | undefined;
   /** Bytes, whole process tree, latest sample. */
   treeRss: number;
   processRss: number;
@@ -78,7 +81,7 @@ export interface PipelineResult {
   format: OutputFormat;
   /** Frames encoded (at the posterized rate). */
   frames: number;
-  /** Frames in the source clip. */
+  /** Frames in the source clip (estimated from the decoded frames when its header has no count). */
   sourceFrames: number;
   /** Canvas size (source plus effect margins). */
   width: number;
@@ -175,8 +178,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    emit({ frame: 0, totalFrames: 0, fps: 0, etaSeconds: 0, stage: 'probe' });
+    emit({ frame: 0, totalFrames: undefined, fps: 0, etaSeconds: undefined, stage: 'probe' });
     const source = await probe(options.input, options.limits);
+    // HDR the resolved ffmpeg cannot tone-map is refused here, before any work.
+    colourPlan(source);
     checkAborted(signal);
     // Before any other work: a job that would not fit the memory budget is refused (or, with
     // fitMemory, scaled down) while nothing but ffprobe has run.
@@ -192,7 +197,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       );
     }
     const rate = posterize ?? source.fps;
-    const totalFrames = posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
+    let totalFrames =
+      source.frameCount === undefined ? undefined : posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
     const size = plan.size;
     const pad = canvasPadding(size ?? source, stages);
     const canvas = paddedSize(size ?? source, pad);
@@ -212,7 +218,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
     const pool = new FramePool(canvas, resolvePoolSize(options.poolSize, line.threads), { shared: line.threads > 0 });
     if (posterize) monitor.mark('before posterize time');
-    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, size });
+    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, size, limits: { ...DEFAULT_LIMITS, ...options.limits } });
     if (posterize) monitor.mark('after posterize time');
     monitor.mark('before encoding');
     encoder = new FrameEncoder({
@@ -240,21 +246,24 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       }
       await encoder.write(frame, release);
       frames++;
-      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames}`);
+      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames ?? '?'}`);
       const fps = frames / Math.max(1e-3, (performance.now() - firstFrameAt) / 1000);
-      emit({ frame: frames, totalFrames, fps, etaSeconds: Math.max(0, totalFrames - frames) / fps, stage: 'frames' });
+      const etaSeconds = totalFrames === undefined ? undefined : Math.max(0, totalFrames - frames) / fps;
+      emit({ frame: frames, totalFrames, fps, etaSeconds, stage: 'frames' });
     }
     checkAborted(signal);
     await line.close();
     if (stages.length > 0) monitor.mark('after sticker effects');
 
-    // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload).
-    if (frames === 0 || frames < totalFrames * 0.9 - 2) {
+    // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload);
+    // a streamed input has no count to compare with, only the end of its frames.
+    if (frames === 0 || (totalFrames !== undefined && frames < totalFrames * 0.9 - 2)) {
       throw new UnsupportedInputError(
         `Expected about ${totalFrames} frames from ${options.input} but decoding stopped after ${frames}: the file is truncated or damaged`,
         options.input,
       );
     }
+    totalFrames = frames;
     emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'encoding' });
     const encoded = await encoder.finish();
     monitor.mark('after encoding');
@@ -282,7 +291,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       output: options.output,
       format,
       frames,
-      sourceFrames: source.frameCount,
+      sourceFrames: source.frameCount ?? Math.round((frames * source.fps) / rate),
       width: canvas.width,
       height: canvas.height,
       fps: posterize && options.holdFrames ? source.fps : rate,

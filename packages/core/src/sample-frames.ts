@@ -89,7 +89,9 @@ export interface SampleResult {
 export async function sampleFrames(options: SampleOptions): Promise<SampleResult> {
   const { input, canvas } = options;
   const times = pickKeyframes(await listKeyframes(input.path), Math.max(1, options.count));
-  const filter = decodeFilter(null, options.pad, undefined, options.size);
+  // The main decode's own chain (upright, colour, scale, padding) at the source's rate: a sample
+  // must be the picture the keyer will see.
+  const filter = decodeFilter(input, { pad: options.pad, ...(options.size ? { size: options.size } : {}) });
   const args: string[] = [];
   for (const t of times) {
     // Half a frame past the keyframe so rounding cannot land the seek on the keyframe before it.

@@ -19,7 +19,8 @@ const SEE_THROUGH_BELOW = 128;
 /** Resolves true when some sampled pixel is see-through (alpha below SEE_THROUGH_BELOW). Streams; holds no frame. */
 export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3): Promise<boolean> {
   // Spread the samples over the clip: a first frame could be fully covered by the character.
-  const every = Math.max(1, Math.floor(output.frameCount / sampleFrames));
+  // (Our outputs always have a count; a streamed file without one is sampled from its start.)
+  const every = Math.max(1, Math.floor((output.frameCount ?? sampleFrames) / sampleFrames));
   const ffmpeg = spawnFfmpeg([
     ...alphaDecoderArgs(output),
     '-i', output.path,

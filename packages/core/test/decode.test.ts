@@ -13,9 +13,15 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 describe('decode', () => {
-  it('puts fps first, so dropped frames are never converted, and pads with transparency last', () => {
-    expect(decodeFilter(12, { left: 4, top: 4, right: 5, bottom: 4 })).toBe('fps=12,format=rgba,pad=iw+9:ih+8:4:4:color=black@0');
-    expect(decodeFilter(null)).toBe('format=rgba');
+  it('puts fps first, so dropped frames are never converted, converts with the source matrix and pads with transparency last', async () => {
+    const source = await probe(clip);
+    expect(decodeFilter(source, { fps: 12, pad: { left: 4, top: 4, right: 5, bottom: 4 } })).toBe(
+      'fps=12,scale=w=64:h=36:in_color_matrix=bt601:in_range=tv,format=rgba,setsar=1,pad=iw+9:ih+8:4:4:color=black@0',
+    );
+    // Without posterize, the source's average rate: a VFR source becomes constant rate by timestamp.
+    expect(decodeFilter(source)).toBe('fps=24,scale=w=64:h=36:in_color_matrix=bt601:in_range=tv,format=rgba,setsar=1');
+    // `size`: scaled there before padding (a canvas fitted to a memory budget).
+    expect(decodeFilter(source, { size: { width: 32, height: 18 } })).toBe('fps=24,scale=w=32:h=18:in_color_matrix=bt601:in_range=tv,format=rgba,setsar=1');
   });
 
   it('streams every frame through a fixed pool, padded, with indices and timestamps', async () => {

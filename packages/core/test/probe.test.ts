@@ -60,7 +60,7 @@ describe('probe', () => {
   it('refuses what is over the limits, naming the limit and the value', async () => {
     const size = await refusal(probe(clip, { maxWidth: 160 }));
     expect(size.code).toBe('LIMIT_EXCEEDED');
-    expect(size.message).toBe(`Expected a resolution of at most 160x2160 for ${clip} but received 320x180`);
+    expect(size.message).toBe(`Expected a resolution of at most 160x2160 (either way up) for ${clip} but received 320x180`);
     const duration = await refusal(probe(clip, { maxDurationSeconds: 1 }));
     expect(duration.code).toBe('LIMIT_EXCEEDED');
     expect(duration.message).toMatch(/at most 1 s .* but received 2\.00 s/);

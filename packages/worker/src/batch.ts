@@ -169,7 +169,9 @@ function createDisplay(options: BatchOptions): Display {
       progress(entry, p) {
         const bar = perJob.get(entry.id);
         if (!bar || p.totalFrames === 0) return;
-        if (bar.getTotal() !== p.totalFrames) bar.setTotal(p.totalFrames);
+        // A streamed input's length is unknown until its end: the bar's total follows the frames.
+        const total = p.totalFrames ?? p.frame + 1;
+        if (bar.getTotal() !== total) bar.setTotal(total);
         bar.update(p.frame, { note: `frames ${p.fps > 0 ? `${p.fps.toFixed(1)} fps ` : ''}tree ${mb(p.treeRss)}` });
       },
       finish(entry, result) {
@@ -197,9 +199,11 @@ function createDisplay(options: BatchOptions): Display {
       if (p.totalFrames === 0 || p.stage !== 'frames') return;
       const now = Date.now();
       const due = next.get(entry.id) ?? { frame: 0, at: 0 };
-      if (p.frame < p.totalFrames && p.frame < due.frame && now - due.at < 2000) return;
-      next.set(entry.id, { frame: p.frame + Math.max(1, Math.ceil(p.totalFrames / 10)), at: now });
-      stream.write(`JOB #${entry.id} ${name(entry)}: frame ${p.frame}/${p.totalFrames}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`);
+      // Unknown length (a streamed input): every 2 s, frames without a total.
+      const total = p.totalFrames;
+      if ((total === undefined || p.frame < total) && p.frame < due.frame && now - due.at < 2000) return;
+      next.set(entry.id, { frame: total === undefined ? Infinity : p.frame + Math.max(1, Math.ceil(total / 10)), at: now });
+      stream.write(`JOB #${entry.id} ${name(entry)}: frame ${p.frame}${total === undefined ? '' : `/${total}`}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`);
     },
     finish(entry, result) {
       finished++;

@@ -124,8 +124,9 @@ export async function makeContactSheet(options: ContactSheetOptions): Promise<Co
   const [source, result] = await Promise.all([probe(options.source), probe(options.result)]);
   const size = contactSheetSize(count, cellWidth, source, result);
   const { padding, caption, title } = SHEET_LAYOUT;
-  // Middle of each of `count` equal slices of the shorter clip: never past either end.
-  const duration = Math.min(source.duration, result.duration);
+  // Middle of each of `count` equal slices of the shorter clip: never past either end. (A streamed
+  // source has no duration in its header; the result, which we wrote, always has one.)
+  const duration = Math.min(source.duration ?? Number.POSITIVE_INFINITY, result.duration ?? source.duration ?? 0);
   const times = Array.from({ length: count }, (_, i) => (duration * (i + 0.5)) / count);
 
   const layers: sharp.OverlayOptions[] = [];

@@ -83,7 +83,8 @@ export interface QueueJobResult {
 
 export interface JobProgressData {
   frame: number;
-  totalFrames: number;
+  /** null while unknown (a streamed input, until its last frame). */
+  totalFrames: number | null;
   fps: number;
   treeRssMb: number;
   stage: Progress['stage'];
@@ -417,17 +418,18 @@ export class QueueWorker {
       // The seed-format line is the message itself, so `grep "💾 Memory Usage"` finds it.
       log: (line) => log.info(line),
       onProgress: (p) => {
-        if (p.totalFrames === 0) return;
+        if (p.stage === 'probe') return;
         const now = Date.now();
-        const last = p.frame >= p.totalFrames && p.stage === 'frames';
+        const last = p.totalFrames !== undefined && p.frame >= p.totalFrames && p.stage === 'frames';
         if (!last && now - lastSent < PROGRESS_INTERVAL_MS) return;
         lastSent = now;
-        const data: JobProgressData = { frame: p.frame, totalFrames: p.totalFrames, fps: round(p.fps), treeRssMb: round(p.treeRss / MB), stage: p.stage };
+        const data: JobProgressData = { frame: p.frame, totalFrames: p.totalFrames ?? null, fps: round(p.fps), treeRssMb: round(p.treeRss / MB), stage: p.stage };
         // Not awaited: Redis round trips never hold up the frames. A lost update is only cosmetic.
         job.updateProgress(data as unknown as object).catch((error: Error) => log.warn({ err: error }, `progress update failed: ${error.message}`));
         if (p.frame >= nextLogFrame || last) {
-          nextLogFrame = p.frame + Math.max(1, Math.ceil(p.totalFrames / 10));
-          log.info(data, `JOB #${id}: frame ${p.frame}/${p.totalFrames}, ${data.fps} fps, tree ${data.treeRssMb} MB RSS`);
+          // Unknown total: a line with every progress update (one per PROGRESS_INTERVAL_MS).
+          nextLogFrame = p.frame + (p.totalFrames === undefined ? 1 : Math.max(1, Math.ceil(p.totalFrames / 10)));
+          log.info(data, `JOB #${id}: frame ${p.frame}/${p.totalFrames ?? '?'}, ${data.fps} fps, tree ${data.treeRssMb} MB RSS`);
         }
       },
     };

@@ -14,8 +14,8 @@ export function mb(bytes: number): string {
   return `${(bytes / MB).toFixed(1)} MB`;
 }
 
-function seconds(value: number): string {
-  if (!Number.isFinite(value) || value < 0) return '?';
+function seconds(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value) || value < 0) return '?';
   if (value < 60) return `${value.toFixed(1)} s`;
   const m = Math.floor(value / 60);
   return `${m} min ${Math.round(value - m * 60)} s`;
@@ -53,6 +53,15 @@ const STAGE_LABEL: Record<string, string> = {
 const PLAIN_STEP = 0.1;
 const PLAIN_INTERVAL_MS = 2000;
 
+/** Frames until the next plain line: 10% of a known total; with no total (streamed input) time alone decides. */
+function plainStep(totalFrames: number | undefined): number {
+  return totalFrames === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.ceil(totalFrames * PLAIN_STEP));
+}
+
+function isDone(p: Progress): boolean {
+  return p.totalFrames !== undefined && p.frame >= p.totalFrames;
+}
+
 export function createProgressDisplay(options: DisplayOptions = {}): ProgressDisplay {
   const stream = options.stream ?? process.stderr;
   if (options.quiet) return { onProgress() {}, log() {}, stop() {} };
@@ -68,14 +77,15 @@ export function createProgressDisplay(options: DisplayOptions = {}): ProgressDis
     let lastAt = 0;
     return {
       onProgress(p) {
-        if (p.totalFrames === 0) return;
+        if (p.stage === 'probe') return;
         const now = Date.now();
-        const done = p.frame >= p.totalFrames;
+        const done = isDone(p);
         if (!done && p.frame < next && now - lastAt < PLAIN_INTERVAL_MS) return;
-        next = p.frame + Math.max(1, Math.ceil(p.totalFrames * PLAIN_STEP));
+        next = p.frame + plainStep(p.totalFrames);
         lastAt = now;
         logger.info(
-          { frame: p.frame, totalFrames: p.totalFrames, fps: p.fps, etaSeconds: p.etaSeconds, treeRss: p.treeRss, stage: p.stage },
+          // totalFrames and etaSeconds are left out while unknown (a streamed input).
+          { frame: p.frame, totalFrames: p.totalFrames, fps: p.fps, etaSeconds: p.etaSeconds, elapsedSeconds: p.elapsedSeconds, treeRss: p.treeRss, stage: p.stage },
           'progress',
         );
       },
@@ -93,14 +103,19 @@ export function createProgressDisplay(options: DisplayOptions = {}): ProgressDis
     let lastFrame = -1;
     return {
       onProgress(p) {
-        if (p.totalFrames === 0) return; // still probing: nothing to count yet
+        if (p.stage === 'probe') return; // still probing: nothing to count yet
         const now = Date.now();
-        const done = p.frame >= p.totalFrames;
+        const done = isDone(p);
         if (p.frame === lastFrame) return;
         if (!(done || p.frame >= next || now - lastAt >= PLAIN_INTERVAL_MS)) return;
-        next = p.frame + Math.max(1, Math.ceil(p.totalFrames * PLAIN_STEP));
+        next = p.frame + plainStep(p.totalFrames);
         lastAt = now;
         lastFrame = p.frame;
+        if (p.totalFrames === undefined) {
+          // A streamed input: no total until its last frame, so frames and time, no percentage.
+          stream.write(`progress: frame ${p.frame}, ${seconds(p.elapsedSeconds)} elapsed, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`);
+          return;
+        }
         const pct = p.totalFrames > 0 ? Math.floor((100 * p.frame) / p.totalFrames) : 0;
         stream.write(
           `progress: frame ${p.frame}/${p.totalFrames} (${pct}%), ${p.fps.toFixed(1)} fps, ETA ${seconds(p.etaSeconds)}, tree ${mb(p.treeRss)} RSS\n`,
@@ -130,13 +145,24 @@ export function createProgressDisplay(options: DisplayOptions = {}): ProgressDis
   let lastFps = 0;
   return {
     onProgress(p) {
-      if (p.totalFrames === 0) return;
+      if (p.stage === 'probe') return;
       // The last events (encoder flush, alpha check) report no rate: keep showing the last one.
       if (p.fps > 0) lastFps = p.fps;
-      const payload = { fps: lastFps.toFixed(1), eta_human: seconds(p.etaSeconds), tree: mb(p.treeRss), stage: STAGE_LABEL[p.stage] ?? p.stage };
-      if (!bar) bar = bars.create(p.totalFrames, p.frame, payload);
-      else {
-        if (bar.getTotal() !== p.totalFrames) bar.setTotal(p.totalFrames);
+      const payload = {
+        fps: lastFps.toFixed(1),
+        eta_human: seconds(p.etaSeconds),
+        elapsed: seconds(p.elapsedSeconds),
+        tree: mb(p.treeRss),
+        stage: STAGE_LABEL[p.stage] ?? p.stage,
+      };
+      // A streamed input has no total until its end: a counter of frames and time, no percentage.
+      if (!bar) {
+        bar =
+          p.totalFrames === undefined
+            ? bars.create(0, p.frame, payload, { format: '{value} frames | {elapsed} | {fps} fps | tree {tree} | {stage}' })
+            : bars.create(p.totalFrames, p.frame, payload);
+      } else {
+        if (p.totalFrames !== undefined && bar.getTotal() !== p.totalFrames) bar.setTotal(p.totalFrames);
         bar.update(p.frame, payload);
       }
     },

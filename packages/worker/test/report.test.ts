@@ -58,6 +58,18 @@ describe('plain progress (no terminal)', () => {
     expect(progressLines.at(-1)).toBe('progress: frame 100/100 (100%), 20.0 fps, ETA 0.0 s, tree 300.0 MB RSS');
   });
 
+  it('shows frames and time without a percentage while the total is unknown (a streamed input)', () => {
+    const { stream, text } = capture();
+    const display = createProgressDisplay({ stream, tty: false });
+    display.onProgress({ ...progress(1), totalFrames: undefined, etaSeconds: undefined });
+    display.onProgress({ ...progress(40), totalFrames: undefined, etaSeconds: undefined, elapsedSeconds: 2.5 });
+    display.stop();
+    const lines = text().trim().split('\n');
+    // No total: time alone paces the lines (one per 2 s), so frame 40, right after it, is held back.
+    expect(lines).toEqual(['progress: frame 1, 0.1 s elapsed, 20.0 fps, tree 300.0 MB RSS']);
+    expect(text()).not.toContain('%');
+  });
+
   it('prints nothing when quiet', () => {
     const { stream, text } = capture();
     const display = createProgressDisplay({ stream, tty: false, quiet: true });
