@@ -125,9 +125,9 @@ export function colourPlan(input: ProbeResult, caps: ColourCapabilities = colour
 /**
  * The encoder's side of the same contract (core/src/encode.ts owns its argument list): our RGBA
  * frames are SDR BT.709, so the RGB -> YUV conversion must use the BT.709 matrix (swscale's
- * default for RGB input is BT.601) into limited range, and the stream is tagged so. Put
- * BT709_YUV_SCALE before the `format=yuva420p` / `yuv420p` / `yuva444p10le` step of the webm, mp4
- * and mov chains and add bt709OutputArgs() to their codec options; GIF is RGB and needs neither.
+ * default for RGB input is BT.601) into limited range, and the stream is tagged so. encoderArgs
+ * puts BT709_YUV_SCALE before the `format=` step of the webm, mp4 and mov chains and adds
+ * bt709OutputArgs() to their codec options; GIF is RGB and needs neither.
  */
 export const BT709_YUV_SCALE = 'scale=out_color_matrix=bt709:out_range=tv';
 

@@ -6,6 +6,7 @@
  * says the bytes have left it, since stdin writes a view of the buffer, not a copy.
  */
 import { once } from 'node:events';
+import { BT709_YUV_SCALE, bt709OutputArgs } from './colour.js';
 import { availableCores } from './cores.js';
 import { FfmpegFailedError, InvalidOptionError } from './errors.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
@@ -172,6 +173,9 @@ export function checkSpeed(speed: unknown, option = 'speed'): EncoderSpeed {
  * references and speed bench, so that all encode with exactly the same settings.
  */
 export function encoderArgs(format: OutputFormat, settings: EncoderSettings): string[] {
+  // Our RGBA is BT.709 (decode converts every source to it); swscale's RGB -> YUV default is
+  // BT.601, which would shift every colour a player decodes as BT.709. So the YUV formats convert
+  // with BT.709 and say so in the stream (colour.ts); GIF stays RGB.
   const speed = settings.speed ?? DEFAULT_SPEED;
   const preset = SPEED_PRESETS[format][speed];
   const resources = encoderResources(format, speed, settings.size, settings.cores);
@@ -185,8 +189,8 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // has produced mismatched colour/alpha packet queues in libavcodec's wrapper, and without
       // them look-ahead buys nothing (encoderResources). row-mt lets the threads split rows.
       return [
-        ...vf([...hold, 'format=yuva420p']),
-        '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p',
+        ...vf([...hold, BT709_YUV_SCALE, 'format=yuva420p']),
+        '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', ...bt709OutputArgs(),
         '-b:v', '0', '-crf', '32', ...preset,
         '-row-mt', '1', ...threads, '-tile-columns', String(resources.tileColumns),
         '-lag-in-frames', String(resources.lookahead), '-auto-alt-ref', '0',
@@ -195,8 +199,11 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
     case 'mov':
       // ProRes 4444 keeps a full alpha plane; profile 4 = 4444.
       return [
-        ...vf([...hold, 'format=yuva444p10le']),
-        '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le', '-alpha_bits', '8', '-vendor', 'apl0',
+        ...vf([...hold, BT709_YUV_SCALE, 'format=yuva444p10le']),
+        '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le', '-alpha_bits', '8', '-vendor', 'apl0', ...bt709OutputArgs(),
+        // prores_ks leaves the colour fields of its frame headers (which the mov muxer copies)
+        // unset whatever the options say; this bitstream filter writes them.
+        '-bsf:v', 'prores_metadata=color_primaries=bt709:color_trc=bt709:colorspace=bt709',
         ...preset, ...threads,
       ];
     case 'gif':
@@ -216,8 +223,8 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       return [
         '-filter_complex',
         `color=c=${background}:s=${width}x${height}:r=${settings.fps}[bg];[bg][0:v]overlay=shortest=1:format=auto,` +
-          `${[...hold, 'format=yuv420p'].join(',')}`,
-        '-c:v', 'libx264', ...preset, '-crf', '20', ...threads, '-rc-lookahead', String(resources.lookahead),
+          `${[...hold, BT709_YUV_SCALE, 'format=yuv420p'].join(',')}`,
+        '-c:v', 'libx264', ...bt709OutputArgs(), ...preset, '-crf', '20', ...threads, '-rc-lookahead', String(resources.lookahead),
         '-movflags', '+faststart',
       ];
     }

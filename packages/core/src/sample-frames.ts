@@ -96,7 +96,8 @@ export async function sampleFrames(options: SampleOptions): Promise<SampleResult
   for (const t of times) {
     // Half a frame past the keyframe so rounding cannot land the seek on the keyframe before it.
     // One decoder thread: frame threads would decode frames past the one we want.
-    args.push('-threads', '1', ...alphaDecoderArgs(input), '-ss', String(t + 0.5 / input.fps), '-noaccurate_seek', '-i', input.path);
+    // -noautorotate: the chain turns the picture upright itself, as the main decode's does.
+    args.push('-threads', '1', ...alphaDecoderArgs(input), '-noautorotate', '-ss', String(t + 0.5 / input.fps), '-noaccurate_seek', '-i', input.path);
   }
   times.forEach((_, i) => {
     args.push('-map', `${i}:v:0`, '-an', '-sn', '-vf', filter, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', `pipe:${3 + i}`);

@@ -12,9 +12,11 @@ import {
   ENCODER_SPEEDS,
   encoderArgs,
   encoderResources,
+  FrameDecoder,
   FrameEncoder,
   FramePool,
   OUTPUT_FORMATS,
+  probe,
   runPipeline,
   SPEED_PRESETS,
   type EncoderSpeed,
@@ -161,4 +163,46 @@ describe('encoderResources', () => {
     const prores4k = encoderResources('mov', 'balanced', sizes[2]!, 16);
     expect(prores4k.threads * 10 * sizes[2]!.width * sizes[2]!.height).toBeLessThanOrEqual(256 * 2 ** 20);
   });
+});
+
+describe('colour: outputs are BT.709, converted and tagged', () => {
+  // Saturated colours move most between matrices: red decoded with the other matrix is ~20 levels off.
+  const colours: [number, number, number][] = [
+    [230, 20, 20],
+    [20, 200, 40],
+    [30, 40, 220],
+  ];
+
+  async function solid(format: OutputFormat): Promise<string> {
+    const output = join(dir, `bt709.${format}`);
+    const encoder = new FrameEncoder({ output, format, size, fps: 12 });
+    const pool = new FramePool(size, 3);
+    for (let k = 0; k < colours.length; k++) {
+      const frame = pool.tryAcquire()!;
+      for (let p = 0; p < frame.data.length; p += 4) frame.data.set([...colours[k]!, 255], p);
+      await encoder.write({ ...frame, index: k, pts: k / 12 }, (f) => pool.release(f));
+    }
+    await encoder.finish();
+    return output;
+  }
+
+  for (const format of ['webm', 'mov', 'mp4'] as const) {
+    it(`${format}: tagged BT.709 limited range, and decodes back to the colours written`, async () => {
+      const output = await solid(format);
+      const info = await probe(output);
+      expect(info.colour).toMatchObject({ matrix: 'bt709', range: 'tv', transfer: 'bt709', primaries: 'bt709' });
+      // Read back the way every input is read: with the stream's own matrix and range.
+      const pool = new FramePool(size, 3);
+      const decoder = new FrameDecoder({ input: info, pool });
+      let k = 0;
+      for await (const frame of decoder) {
+        const centre = ((size.height / 2) * size.width + size.width / 2) * 4;
+        const got = [...frame.data.subarray(centre, centre + 3)];
+        got.forEach((v, c) => expect(Math.abs(v - colours[k]![c]!), `${format} frame ${k} channel ${c}: ${got}`).toBeLessThanOrEqual(6));
+        pool.release(frame);
+        k++;
+      }
+      expect(k).toBe(colours.length);
+    });
+  }
 });
