@@ -19,7 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { UnsupportedInputError } from './errors.js';
-import { ffmpegBinary } from './ffmpeg.js';
+import { ffmpegBinary, ffmpegInfo } from './ffmpeg.js';
 import type { ProbeResult } from './probe.js';
 
 /** What the resolved ffmpeg can do for colour; from `ffmpeg -filters`, once per binary. */
@@ -34,6 +34,12 @@ const capabilities = new Map<string, ColourCapabilities>();
 /** The colour filters `binary` has (cached; one `ffmpeg -filters` per binary and process). */
 export function colourCapabilities(binary = ffmpegBinary()): ColourCapabilities {
   let found = capabilities.get(binary);
+  // The resolved ffmpeg was inspected already (and that answer is cached across processes).
+  if (!found && binary === ffmpegInfo().path) {
+    const has = (name: string) => ffmpegInfo().optionalFilters.includes(name);
+    found = { zscale: has('zscale'), tonemap: has('tonemap'), colorspace: has('colorspace') };
+    capabilities.set(binary, found);
+  }
   if (!found) {
     let list = '';
     try {

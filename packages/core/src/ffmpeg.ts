@@ -21,7 +21,8 @@
  * Keeping fluent-ffmpeg behind this module means it could be replaced without touching callers.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
@@ -78,6 +79,8 @@ export interface FfmpegInfo {
   /** Of FFMPEG_REQUIREMENTS.encoders (libvpx-vp9 counts as found only if it encodes yuva420p). */
   encoders: { found: string[]; missing: string[] };
   filters: { found: string[]; missing: string[] };
+  /** Of zscale, tonemap and colorspace: what colour.ts may use for HDR and wide-gamut sources. */
+  optionalFilters: string[];
   /** Meets every requirement (version, encoders, filters). */
   qualifies: boolean;
   /** The bundled 2018 build, or one as old: VP9 several times slower, 2018's decoders. */
@@ -116,7 +119,11 @@ interface Inspection {
   libavcodec: [number, number, number] | undefined;
   encoders: { found: string[]; missing: string[] };
   filters: { found: string[]; missing: string[] };
+  optionalFilters: string[];
 }
+
+/** Filters some inputs need and a build may lack (colour.ts: HDR tone-mapping, wide gamut). */
+const OPTIONAL_FILTERS = ['zscale', 'tonemap', 'colorspace'] as const;
 
 type Query = { ok: true; stdout: string; stderr: string } | { ok: false; why: string };
 
@@ -170,6 +177,7 @@ function inspectFfmpeg(path: string): Inspection | string {
     libavcodec: banner.libavcodec,
     encoders: split(FFMPEG_REQUIREMENTS.encoders, (name) => encoderNames.has(name) && (name !== 'libvpx-vp9' || vp9Alpha)),
     filters: split(FFMPEG_REQUIREMENTS.filters, (name) => filterNames.has(name)),
+    optionalFilters: OPTIONAL_FILTERS.filter((name) => filterNames.has(name)),
   };
 }
 
@@ -340,6 +348,7 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, options: Res
     ffprobe,
     encoders: found.encoders,
     filters: found.filters,
+    optionalFilters: found.optionalFilters,
     qualifies: shortfall(found) === undefined,
     slow,
     warnings,
@@ -422,7 +431,45 @@ function fileStamp(path: string): string {
 }
 
 function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffprobe'>): string {
-  return JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path)]);
+  // Every ffmpeg on PATH is part of the key, not only the one chosen: one installed later in an
+  // earlier directory (CI installs Debian's after a first look) must be found, not hidden by a cache.
+  const candidates = (env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => isAbsolute(dir))
+    .map((dir) => fileStamp(join(dir, `ffmpeg${EXE}`)));
+  return JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path), candidates]);
+}
+
+/**
+ * The answer is also kept in a file, keyed like the inherited one: inspecting a binary costs about
+ * half a second of CPU (four ffmpeg runs that each load a couple of hundred shared libraries), which
+ * every CLI run and every bench child would otherwise pay before its first frame.
+ */
+function diskCachePath(): string {
+  const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
+  return join(tmpdir(), `stickerkey-ffmpeg-${user}.json`);
+}
+
+function fromDiskCache(env: NodeJS.ProcessEnv): FfmpegInfo | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(diskCachePath(), 'utf8')) as CacheEntry;
+    return entry.info && entry.key === cacheKey(env, entry.info) ? entry.info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toDiskCache(entry: CacheEntry): void {
+  const path = diskCachePath();
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    // Written whole under a temp name, then renamed: a reader never sees half a file.
+    writeFileSync(temp, JSON.stringify(entry));
+    renameSync(temp, path);
+  } catch {
+    // A read-only or full temp dir only costs the next process the inspection.
+    rmSync(temp, { force: true });
+  }
 }
 
 function fromInheritedCache(env: NodeJS.ProcessEnv): FfmpegInfo | undefined {
@@ -444,7 +491,11 @@ let resolved: FfmpegInfo | undefined;
  */
 export function ffmpegInfo(): FfmpegInfo {
   if (resolved) return resolved;
-  const info = fromInheritedCache(process.env) ?? resolveFfmpeg(process.env);
+  let info = fromInheritedCache(process.env) ?? fromDiskCache(process.env);
+  if (!info) {
+    info = resolveFfmpeg(process.env);
+    toDiskCache({ key: cacheKey(process.env, info), info });
+  }
   process.env[CACHE_VAR] = JSON.stringify({ key: cacheKey(process.env, info), info } satisfies CacheEntry);
   resolved = info;
   return info;

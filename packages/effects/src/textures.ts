@@ -16,7 +16,6 @@
  * A Texture handed out by the cache is shared: effects read it and never write to it.
  */
 import { stat } from 'node:fs/promises';
-import sharp from 'sharp';
 import { CancelledError, InvalidOptionError, type FrameSize } from '@stickerkey/core';
 
 export interface Texture {
@@ -235,6 +234,9 @@ function reason(error: unknown): string {
 async function decodeFile(path: string, option: string, key: string, size: FrameSize): Promise<Texture> {
   textureCache.countDecode();
   try {
+    // Loaded here, not at the top: the built-in textures are procedural, and every stage thread
+    // imports this module, so most jobs never need libvips (about 70 ms per thread to load).
+    const { default: sharp } = await import('sharp');
     // toColourspace('srgb') makes grey images three channels, so ensureAlpha always gives RGBA.
     const { data, info } = await sharp(path)
       .resize(size.width, size.height, { fit: 'cover' })
