@@ -79,4 +79,14 @@ export {
 } from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';
 export { availableCores, cgroupCpuQuota } from './cores.js';
-export { StageLine, framePoolSize, resolveThreads, planHops, stageThreadCount, THREADS_ENV } from './stage-threads.js';
+export {
+  StageLine,
+  framePoolSize,
+  resolveThreads,
+  planHops,
+  stageThreadCount,
+  serializeError,
+  reviveError,
+  THREADS_ENV,
+  type SerializedError,
+} from './stage-threads.js';
