@@ -5,7 +5,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { descendantPids, ffmpegBinary, type Stage, type StickerkeyError } from '../src/index.js';
+import { expect } from 'vitest';
+import { descendantPids, ffmpegBinary, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -72,6 +73,25 @@ export function leftHalfTransparent(): Stage {
 }
 
 /** A stage that keeps everything opaque but claims to key: the pipeline must catch the missing alpha. */
+/**
+ * The first frame of a 160x90 render through leftHalfTransparent(): with alpha, the left half is
+ * keyed out and the right kept; without (mp4), the left half is flattened onto a red background.
+ */
+export async function expectLeftHalfKeyed(output: string, format: OutputFormat, alpha: boolean): Promise<void> {
+  const rgba = await decodeAll(output, { alphaDecoder: format === 'webm' });
+  const frame = rgba.subarray(0, 160 * 90 * 4);
+  const at = (x: number, y: number, c: number) => frame[(y * 160 + x) * 4 + c]!;
+  if (alpha) {
+    expect(at(10, 45, 3)).toBeLessThan(16); // left half keyed out
+    expect(at(150, 45, 3)).toBeGreaterThan(240); // right half kept
+  } else {
+    // mp4: the transparent half is flattened onto the requested red background.
+    expect(at(10, 45, 0)).toBeGreaterThan(200);
+    expect(at(10, 45, 1)).toBeLessThan(60);
+    expect(at(150, 45, 3)).toBe(255);
+  }
+}
+
 export function claimsAlphaButOpaque(): Stage {
   return { name: 'opaque', margin: 0, producesAlpha: true, async setup() {}, process() {} };
 }
