@@ -9,7 +9,7 @@
  * core defines the contract and runs it; it never imports an effect.
  */
 import type { Frame, FrameSize } from './frame.js';
-import { resolveOptions, type OptionTable, type OptionsInput, type OptionsOf } from './options.js';
+import { resolveOptions, scalePixelOptions, type OptionTable, type OptionsInput, type OptionsOf } from './options.js';
 
 export interface PreloadContext {
   /** Canvas size the effect will see: the source size plus the padding of every margin. */
@@ -54,6 +54,11 @@ export interface Stage {
    * which then runs in-line on the pipeline's own thread.
    */
   readonly recipe?: StageRecipe;
+  /**
+   * The same stage with its pixel options (`unit: 'px'`) scaled by `factor`, for a canvas drawn at
+   * another scale than the source (a sticker platform's target size). Set by createStage.
+   */
+  scaled?(factor: number): Stage;
 }
 
 /** Where an effect module lives, so that a worker thread can import it itself (core never imports effects). */
@@ -99,7 +104,11 @@ export function prepareStage(effect: Effect<any, any, any>, options: any, size: 
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, input?: OptionsInput, origin?: StageOrigin): Stage {
-  const options = resolveOptions(effect.name, effect.options, input);
+  return stageFromOptions(effect, resolveOptions(effect.name, effect.options, input), origin);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function stageFromOptions<T extends OptionTable>(effect: Effect<T, any, any>, options: OptionsOf<T>, origin?: StageOrigin): Stage {
   const preload = async (ctx: PreloadContext): Promise<unknown> => (effect.preload ? effect.preload(options, ctx) : undefined);
   let run: ((frame: Frame) => void) | undefined;
   return {
@@ -113,6 +122,7 @@ export function createStage<T extends OptionTable>(effect: Effect<T, any, any>, 
       if (!run) throw new Error(`Stage ${effect.name} used before setup()`);
       run(frame);
     },
+    scaled: (factor) => stageFromOptions(effect, scalePixelOptions(effect.options, options, factor), origin),
     ...(origin ? { recipe: { module: origin.module, exportName: origin.exportName, cost: origin.cost ?? 1, options, preload } } : {}),
   };
 }

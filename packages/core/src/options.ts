@@ -180,3 +180,23 @@ export function describeOptions(table: OptionTable): string[] {
     return `${spec.name}  ${kind} (default ${String(spec.default)})  ${spec.help}`;
   });
 }
+
+/**
+ * `options` with every option the table gives in pixels (`unit: 'px'`) multiplied by `factor`:
+ * rounded where the table wants an integer, kept within the table's range. The one place a
+ * change of output scale reaches the effects, so a sticker rendered at a platform's 512 px looks
+ * like the same sticker at full size (a 12 px outline around a 1000 px character becomes 6 px
+ * around a 500 px one).
+ */
+export function scalePixelOptions<T extends OptionTable>(table: T, options: OptionsOf<T>, factor: number): OptionsOf<T> {
+  if (!(Number.isFinite(factor) && factor > 0)) throw new Error(`Expected a positive scale factor but received ${String(factor)}`);
+  const scaled: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  for (const spec of table) {
+    if ((spec.type !== 'number' && spec.type !== 'integer') || spec.unit !== 'px') continue;
+    const value = scaled[spec.name] as number;
+    const raw = value * factor;
+    const rounded = spec.type === 'integer' ? Math.round(raw) : raw;
+    scaled[spec.name] = Math.min(spec.max, Math.max(spec.min, rounded));
+  }
+  return scaled as OptionsOf<T>;
+}
