@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { colourPlan } from './colour.js';
 import { FfmpegFailedError, UnsupportedInputError } from './errors.js';
 import { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
-import { frameBytes, type Frame, type FrameSize } from './frame.js';
+import { frameBytes, type Bounds, type Frame, type FrameSize } from './frame.js';
 import { checkDuration, checkFrames, type ProbeLimits, type ProbeResult } from './probe.js';
 
 /**
@@ -72,6 +72,14 @@ export interface DecodeOptions {
    * (A canvas scaled down to fit a memory budget, or a sticker platform's target.)
    */
   size?: FrameSize;
+  /**
+   * The part of the upright display picture to keep (display pixels), cut before the scale so a
+   * crop to the character costs neither conversion nor scaling of the rest; `size` is then the
+   * size that part is scaled to (default: the crop's own size).
+   */
+  crop?: Bounds;
+  /** Decode only the first this many seconds of the source (a sticker platform's duration limit). */
+  duration?: number;
   /** Transparent pixels added on every side, so effects that draw outside (shadow, outline) are not clipped. */
   pad?: { left: number; top: number; right: number; bottom: number };
   pool: FramePool;
@@ -114,18 +122,31 @@ export function uprightFilters(input: Pick<ProbeResult, 'rotation' | 'mirrored'>
  *    or `size`) that is also the RGBA conversion, with the source's own matrix and range;
  * 6. transparent padding.
  */
-export function decodeFilter(input: ProbeResult, options: Pick<DecodeOptions, 'fps' | 'size' | 'pad' | 'selectFilter'> = {}): string {
-  const { pad, selectFilter } = options;
-  const size = options.size ?? input;
+export function decodeFilter(input: ProbeResult, options: Pick<DecodeOptions, 'fps' | 'size' | 'pad' | 'selectFilter' | 'crop'> = {}): string {
+  const { pad, selectFilter, crop } = options;
+  const size = options.size ?? (crop ? { width: crop.right - crop.left, height: crop.bottom - crop.top } : input);
   const colour = colourPlan(input);
   const filters: string[] = [`fps=${options.fps || input.fps}`];
   if (selectFilter) filters.push(selectFilter);
-  filters.push(...uprightFilters(input), ...colour.filters);
+  filters.push(...uprightFilters(input));
+  if (crop) filters.push(cropFilter(input, crop));
+  filters.push(...colour.filters);
   filters.push([`scale=w=${size.width}:h=${size.height}`, ...colour.scaleOptions].join(':'), 'format=rgba', 'setsar=1');
   if (pad && pad.left + pad.top + pad.right + pad.bottom > 0) {
     filters.push(`pad=iw+${pad.left + pad.right}:ih+${pad.top + pad.bottom}:${pad.left}:${pad.top}:color=black@0`);
   }
   return filters.join(',');
+}
+
+/**
+ * `crop` given in display pixels, applied to the upright coded picture: the coded picture may be
+ * narrower or wider than the display (non-square pixels), so the rectangle is taken as a
+ * fraction of the input (iw, ih) rather than as coded pixels. Still in YUV: the cheapest place.
+ */
+function cropFilter(input: FrameSize, crop: Bounds): string {
+  const fx = (n: number) => `iw*${n}/${input.width}`;
+  const fy = (n: number) => `ih*${n}/${input.height}`;
+  return `crop=w=${fx(crop.right - crop.left)}:h=${fy(crop.bottom - crop.top)}:x=${fx(crop.left)}:y=${fy(crop.top)}`;
 }
 
 /** Input options that make ffmpeg decode an alpha plane where the default decoder would drop it. */
@@ -181,7 +202,8 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     this.fps = options.fps || input.fps;
     this.maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
     this.limits = options.limits;
-    const size = options.size ?? input;
+    const crop = options.crop;
+    const size = options.size ?? (crop ? { width: crop.right - crop.left, height: crop.bottom - crop.top } : input);
     const pad = options.pad ?? { left: 0, top: 0, right: 0, bottom: 0 };
     const expected = { width: size.width + pad.left + pad.right, height: size.height + pad.top + pad.bottom };
     if (expected.width !== pool.size.width || expected.height !== pool.size.height) {
@@ -191,6 +213,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     const filter = decodeFilter(input, options);
     const args = [
       ...(options.seek ? ['-ss', String(options.seek)] : []),
+      ...(options.duration !== undefined ? ['-t', String(options.duration)] : []),
       ...alphaDecoderArgs(input),
       // The rotation is ours to apply (uprightFilters), explicitly, on every ffmpeg version.
       '-noautorotate',

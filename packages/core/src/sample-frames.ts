@@ -77,6 +77,8 @@ export interface SampleOptions {
   count: number;
   /** Size frames are scaled to before padding, as in the main decode (DecodeOptions.size). */
   size?: FrameSize;
+  /** Part of the picture kept before scaling, as in the main decode (DecodeOptions.crop). */
+  crop?: DecodeOptions['crop'];
 }
 
 export interface SampleResult {
@@ -91,7 +93,7 @@ export async function sampleFrames(options: SampleOptions): Promise<SampleResult
   const times = pickKeyframes(await listKeyframes(input.path), Math.max(1, options.count));
   // The main decode's own chain (upright, colour, scale, padding) at the source's rate: a sample
   // must be the picture the keyer will see.
-  const filter = decodeFilter(input, { pad: options.pad, ...(options.size ? { size: options.size } : {}) });
+  const filter = decodeFilter(input, { pad: options.pad, ...(options.size ? { size: options.size } : {}), ...(options.crop ? { crop: options.crop } : {}) });
   const args: string[] = [];
   for (const t of times) {
     // Half a frame past the keyframe so rounding cannot land the seek on the keyframe before it.
