@@ -44,7 +44,25 @@ export interface EncoderSettings {
   speed?: EncoderSpeed;
   /** Cores the encoder may use; default availableCores() (a container's CPU quota counts). Its threads also follow the frame size (encoderResources). */
   cores?: number;
+  /** The codec's quality in its own scale, one of QUALITY_STEPS[format]; default the first (the best). */
+  quality?: number;
+  /** Scale the frames to this size before encoding (a byte budget's last resort); default: as written. */
+  outputSize?: FrameSize;
 }
+
+/**
+ * Quality steps per format, best first, in the codec's own scale: what a byte budget may trade
+ * (fit-budget.ts), and the first is what every job encodes with. VP9 and x264: CRF; GIF: the
+ * colours of each frame's palette. The last step is the floor: below it a sticker looks broken
+ * (VP9 above CRF 55 smears the outline into blocks at 512 px), so a budget then trades rate or size.
+ */
+export const QUALITY_STEPS: { readonly [F in OutputFormat]: readonly number[] } = {
+  webm: [32, 36, 40, 45, 50, 55],
+  mp4: [20, 24, 28, 32, 36],
+  gif: [256, 128, 64, 32],
+  // ProRes is an intermediate: its bytes are not what a budget is for.
+  mov: [4],
+};
 
 export type EncoderSpeed = 'fast' | 'balanced' | 'small';
 export const ENCODER_SPEEDS: readonly EncoderSpeed[] = ['fast', 'balanced', 'small'];
@@ -180,7 +198,12 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
   const preset = SPEED_PRESETS[format][speed];
   const resources = encoderResources(format, speed, settings.size, settings.cores);
   const threads = ['-threads', String(resources.threads)];
-  const hold = settings.outputFps ? [`fps=${settings.outputFps}`] : [];
+  const quality = settings.quality ?? QUALITY_STEPS[format][0]!;
+  // Rate and size changes come first in every chain: held frames, or a byte budget's lower rate and size.
+  const reshape = [
+    ...(settings.outputFps ? [`fps=${settings.outputFps}`] : []),
+    ...(settings.outputSize ? [`scale=${settings.outputSize.width}:${settings.outputSize.height}:flags=lanczos`] : []),
+  ];
   const vf = (filters: string[]): string[] => (filters.length > 0 ? ['-vf', filters.join(',')] : []);
   switch (format) {
     case 'webm':
@@ -189,9 +212,9 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // has produced mismatched colour/alpha packet queues in libavcodec's wrapper, and without
       // them look-ahead buys nothing (encoderResources). row-mt lets the threads split rows.
       return [
-        ...vf([...hold, BT709_YUV_SCALE, 'format=yuva420p']),
+        ...vf([...reshape, BT709_YUV_SCALE, 'format=yuva420p']),
         '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', ...bt709OutputArgs(),
-        '-b:v', '0', '-crf', '32', ...preset,
+        '-b:v', '0', '-crf', String(quality), ...preset,
         '-row-mt', '1', ...threads, '-tile-columns', String(resources.tileColumns),
         '-lag-in-frames', String(resources.lookahead), '-auto-alt-ref', '0',
         '-metadata:s:v:0', 'alpha_mode=1',
@@ -199,7 +222,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
     case 'mov':
       // ProRes 4444 keeps a full alpha plane; profile 4 = 4444.
       return [
-        ...vf([...hold, BT709_YUV_SCALE, 'format=yuva444p10le']),
+        ...vf([...reshape, BT709_YUV_SCALE, 'format=yuva444p10le']),
         '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le', '-alpha_bits', '8', '-vendor', 'apl0', ...bt709OutputArgs(),
         // prores_ks leaves the colour fields of its frame headers (which the mov muxer copies)
         // unset whatever the options say; this bitstream filter writes them.
@@ -211,7 +234,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // whole clip before the first frame could be written, i.e. memory growing with length.
       return [
         '-filter_complex',
-        `[0:v]${[...hold, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1[p];` +
+        `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];` +
           `[b][p]paletteuse=new=1:alpha_threshold=128${preset.map((o) => `:${o}`).join('')}`,
         '-loop', '0',
       ];
@@ -223,22 +246,24 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       return [
         '-filter_complex',
         `color=c=${background}:s=${width}x${height}:r=${settings.fps}[bg];[bg][0:v]overlay=shortest=1:format=auto,` +
-          `${[...hold, BT709_YUV_SCALE, 'format=yuv420p'].join(',')}`,
-        '-c:v', 'libx264', ...bt709OutputArgs(), ...preset, '-crf', '20', ...threads, '-rc-lookahead', String(resources.lookahead),
+          `${[...reshape, BT709_YUV_SCALE, 'format=yuv420p'].join(',')}`,
+        '-c:v', 'libx264', ...bt709OutputArgs(), ...preset, '-crf', String(quality), ...threads, '-rc-lookahead', String(resources.lookahead),
         '-movflags', '+faststart',
       ];
     }
   }
 }
 
-/** Input options describing our raw frames to ffmpeg. */
-export function rawInputArgs(size: FrameSize, fps: number): string[] {
-  return ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${size.width}x${size.height}`, '-r', String(fps), '-i', 'pipe:0'];
+/** Input options describing our raw frames to ffmpeg: on its stdin, or in a file of them (a spool). */
+export function rawInputArgs(size: FrameSize, fps: number, source = 'pipe:0'): string[] {
+  return ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${size.width}x${size.height}`, '-r', String(fps), '-i', source];
 }
 
 export interface EncodeOptions extends EncoderSettings {
   output: string;
   format: OutputFormat;
+  /** A file of raw RGBA frames to encode instead of frames written to stdin (a byte budget's re-encodes, fit-budget.ts). */
+  input?: string;
 }
 
 export class FrameEncoder {
@@ -249,7 +274,7 @@ export class FrameEncoder {
   constructor(options: EncodeOptions) {
     const args = [
       '-y',
-      ...rawInputArgs(options.size, options.fps),
+      ...rawInputArgs(options.size, options.fps, options.input),
       ...encoderArgs(options.format, options),
       '-f', MUXER[options.format],
       options.output,
