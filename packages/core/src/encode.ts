@@ -76,14 +76,18 @@ export interface EncoderSettings {
  * Quality steps per format, best first, in the codec's own scale: what a byte budget may trade
  * (fit-budget.ts), and the first is what every job encodes with. VP9 and x264: CRF; GIF: the
  * colours of each frame's palette. The last step is the floor: below it a sticker looks broken
- * (VP9 above CRF 55 smears the outline into blocks at 512 px), so a budget then trades rate or size.
+ * (VP9 above CRF 56 smears the outline into blocks at 512 px), so a budget then trades rate or size.
  */
 export const QUALITY_STEPS: { readonly [F in OutputFormat]: readonly number[] } = {
-  webm: [32, 36, 40, 45, 50, 55],
+  webm: [32, 35, 38, 41, 44, 47, 50, 53, 56],
   mp4: [20, 24, 28, 32, 36],
   gif: [256, 128, 64, 32],
+  // libwebp's quality (0-100, lossy colour; alpha stays lossless).
+  webp: [75, 60, 45, 30, 20],
   // ProRes is an intermediate: its bytes are not what a budget is for.
   mov: [4],
+  // Lossless full RGBA: nothing to trade but rate and size (the value is unused).
+  apng: [0],
 };
 
 export type EncoderSpeed = 'fast' | 'balanced' | 'small';
@@ -279,10 +283,10 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // dispose itself. It takes the RGBA as it is (bgra): libwebp converts to its own YUV (BT.601
       // by the WebP spec, which every decoder assumes), and codes alpha losslessly by default.
       // The WebP muxer plays once unless told: -loop 0 loops forever, as a sticker does.
-      return [...vf(hold), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', '75', ...preset, '-loop', '0'];
+      return [...vf(reshape), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', String(quality), ...preset, '-loop', '0'];
     case 'apng':
       // Full RGBA, never a palette (a palette APNG breaks on iOS: issue 10), playing forever.
-      return [...vf(hold), '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0'];
+      return [...vf(reshape), '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0'];
     case 'mp4': {
       const background = (settings.background ?? '#ffffff').replace('#', '0x');
       // Flatten onto a colour (H.264 has no alpha): the RGBA frames over a colour source of the
