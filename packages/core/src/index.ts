@@ -31,6 +31,7 @@ export {
   encoderResources,
   checkSpeed,
   SPEED_PRESETS,
+  QUALITY_STEPS,
   ENCODER_SPEEDS,
   DEFAULT_SPEED,
   rawInputArgs,
@@ -71,7 +72,6 @@ export {
 } from './memory.js';
 export { sampleFrames, listKeyframes, pickKeyframes, type SampleOptions, type SampleResult, type KeyframeList } from './sample-frames.js';
 export { reapedChildrenCpuSeconds } from './process-cpu.js';
-export { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
 export {
   MEMORY_MODELS,
   defaultMemoryModel,
@@ -90,7 +90,7 @@ export {
   type MemoryPlanOptions,
   type PredictOptions,
 } from './memory-model.js';
-export { runPipeline, type PipelineOptions, type PipelineResult, type Progress } from './pipeline.js';
+export { runPipeline, type PipelineOptions, type PipelineResult, type Progress, type TargetLayout } from './pipeline.js';
 export { availableCores, cgroupCpuQuota } from './cores.js';
 export {
   StageLine,
@@ -103,3 +103,7 @@ export {
   THREADS_ENV,
   type SerializedError,
 } from './stage-threads.js';
+export { canvasPadding, paddedSize, croppedCanvas, stagesMargin, type CanvasPadding, type CroppedCanvas } from './canvas.js';
+export { findCharacterRegion, SEARCH_SIDE, type CharacterRegion, type CharacterSearchOptions } from './character-region.js';
+export { fitBudget, FrameSpool, type FitAttempt, type FitBudgetOptions, type FitResult, type FitTrade } from './fit-budget.js';
+export { renderForTarget, FIT_MODES, FALLBACK_RATES, FALLBACK_SCALES, type FitMode, type TargetRenderOptions, type TargetRenderResult } from './target.js';

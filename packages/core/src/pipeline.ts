@@ -12,8 +12,9 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CancelledError, InvalidOptionError, UnsupportedInputError } from './errors.js';
 import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
-import { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
+import { canvasPadding, paddedSize, type CanvasPadding, type CroppedCanvas } from './canvas.js';
 import { FrameDecoder, FramePool } from './decode.js';
+import type { FrameSpool } from './fit-budget.js';
 import { checkSpeed, FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type EncoderSpeed, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
@@ -74,6 +75,21 @@ export interface PipelineOptions extends MemoryPlanOptions {
   verifyAlpha?: boolean;
   /** Milestone log every N frames (the seed guide logs every 10). */
   logEvery?: number;
+  /**
+   * A canvas cut to the character and scaled to a sticker platform's size, with the part of the
+   * clip to keep: set by renderForTarget (target.ts), which also scales the stages to it.
+   */
+  layout?: TargetLayout;
+  /** Every styled frame is also appended here, raw, for a byte budget's re-encodes (fit-budget.ts). */
+  spool?: FrameSpool;
+}
+
+/** What renderForTarget decides for the pipeline: the cropped canvas, and the time it keeps. */
+export interface TargetLayout extends Pick<CroppedCanvas, 'crop' | 'size' | 'pad' | 'canvas'> {
+  /** Decode only the first this many seconds (a platform's duration, `--fit trim`). */
+  duration?: number;
+  /** Rate the frames are encoded at when it differs from the rate they are taken at (`--fit speed-up`). */
+  playFps?: number;
 }
 
 export interface PipelineResult {
@@ -185,7 +201,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     checkAborted(signal);
     // Before any other work: a job that would not fit the memory budget is refused (or, with
     // fitMemory, scaled down) while nothing but ffprobe has run.
-    const plan = planMemory(options.input, source, stages, format, { ...options, stageThreads: line.threads });
+    const layout = options.layout;
+    // A target's canvas is its own size (fitMemory has nothing to scale): the model sees that.
+    const plan = planMemory(options.input, layout?.size ?? source, stages, format, { ...options, ...(layout ? { fitMemory: false } : {}), stageThreads: line.threads });
     // After the probe: a refused input logs its error alone, not a memory line before it.
     monitor.mark('start');
 
@@ -199,16 +217,18 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const rate = posterize ?? source.fps;
     let totalFrames =
       source.frameCount === undefined ? undefined : posterize ? Math.max(1, Math.round((source.frameCount * posterize) / source.fps)) : source.frameCount;
-    const size = plan.size;
-    const pad = canvasPadding(size ?? source, stages);
-    const canvas = paddedSize(size ?? source, pad);
+    if (totalFrames !== undefined && layout?.duration !== undefined) totalFrames = Math.min(totalFrames, Math.max(1, Math.round(layout.duration * rate)));
+    const size = layout?.size ?? plan.size;
+    const pad = layout?.pad ?? canvasPadding(size ?? source, stages);
+    const canvas = layout?.canvas ?? paddedSize(size ?? source, pad);
+    const crop = layout ? { crop: layout.crop } : {};
 
     emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
     const context: PreloadContext = {
       size: canvas,
       signal,
       sampleFrames: async (count) => {
-        const sampled = await sampleFrames({ input: source, pad, canvas, count, size });
+        const sampled = await sampleFrames({ input: source, pad, canvas, count, size, ...crop });
         reportedChildrenCpu += sampled.cpuSeconds;
         return sampled.frames;
       },
@@ -218,14 +238,23 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
     const pool = new FramePool(canvas, resolvePoolSize(options.poolSize, line.threads), { shared: line.threads > 0 });
     if (posterize) monitor.mark('before posterize time');
-    decoder = new FrameDecoder({ input: source, fps: posterize, pad, pool, size, limits: { ...DEFAULT_LIMITS, ...options.limits } });
+    decoder = new FrameDecoder({
+      input: source,
+      fps: posterize,
+      pad,
+      pool,
+      size,
+      ...crop,
+      ...(layout?.duration !== undefined ? { duration: layout.duration } : {}),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    });
     if (posterize) monitor.mark('after posterize time');
     monitor.mark('before encoding');
     encoder = new FrameEncoder({
       output: temp,
       format,
       size: canvas,
-      fps: rate,
+      fps: layout?.playFps ?? rate,
       background: options.background,
       speed: options.speed,
       outputFps: posterize && options.holdFrames ? source.fps : undefined,
@@ -244,6 +273,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         firstFrameAt = performance.now();
         if (keyed) monitor.mark('after keying');
       }
+      if (options.spool) await options.spool.write(frame);
       await encoder.write(frame, release);
       frames++;
       if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames ?? '?'}`);
@@ -294,7 +324,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       sourceFrames: source.frameCount ?? Math.round((frames * source.fps) / rate),
       width: canvas.width,
       height: canvas.height,
-      fps: posterize && options.holdFrames ? source.fps : rate,
+      fps: posterize && options.holdFrames ? source.fps : (layout?.playFps ?? rate),
       wallSeconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6 + childrenCpu,
       framesPerSecond: frames / wallSeconds,

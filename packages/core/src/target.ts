@@ -1,0 +1,286 @@
+/**
+ * renderForTarget: one call from a green-screen clip to a file a sticker platform accepts.
+ *
+ * The platform's row (platforms.ts) sets the format, the pixels, the rate, the duration and the
+ * byte budget; the caller's own options may tighten them (a lower posterize rate, a format the
+ * platform also takes) but never break them: that is refused before any work. Then:
+ * 1. a key-only pass at a small size finds where the character is over the clip
+ *    (character-region.ts), so no full-resolution frame is styled for nothing;
+ * 2. the canvas becomes that region plus the effects' margins, scaled to the platform's pixels
+ *    (canvas.ts croppedCanvas), and every pixel option of the effects is scaled with it, so the
+ *    sticker looks as it would at full size;
+ * 3. runPipeline decodes only that region, already scaled (crop and scale in the decoder's
+ *    filter chain), styles and encodes it at the target size, spooling the styled frames;
+ * 4. over the budget, fit-budget.ts re-encodes the spool (quality, then rate, then size);
+ * 5. the file is checked against the platform's limits and its alpha, then renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { croppedCanvas } from './canvas.js';
+import { findCharacterRegion } from './character-region.js';
+import { formatFromPath, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
+import { CancelledError, InvalidOptionError, LimitExceededError } from './errors.js';
+import { fitBudget, FrameSpool, type FitAttempt, type FitTrade } from './fit-budget.js';
+import type { Bounds, FrameSize } from './frame.js';
+import { runPipeline, type PipelineOptions, type PipelineResult, type TargetLayout } from './pipeline.js';
+import { largestSizeFor, pixelRuleBreach, platformTarget, type PlatformTarget, type TargetName } from './platforms.js';
+import { reapedChildrenCpuSeconds } from './process-cpu.js';
+import { DEFAULT_LIMITS, probe, type ProbeResult } from './probe.js';
+import { verifyAlpha } from './verify.js';
+
+/** What a target render may trade when the platform's limits cannot be met as asked. */
+export type FitMode = FitTrade | 'speed-up' | 'trim';
+export const FIT_MODES: readonly FitMode[] = ['rate', 'size', 'speed-up', 'trim'];
+
+/** Rates a byte budget may fall back to (`--fit rate`), highest first: down to 8 fps, the slowest stop-motion look. */
+export const FALLBACK_RATES: readonly number[] = [24, 20, 15, 12, 10, 8];
+/** Sizes a byte budget may fall back to (`--fit size`) where the platform's pixels allow, as factors of the fitted canvas. */
+export const FALLBACK_SCALES: readonly number[] = [0.85, 0.7, 0.6, 0.5];
+
+export interface TargetRenderOptions extends Omit<PipelineOptions, 'layout' | 'spool'> {
+  /** The platform (a row of PLATFORM_TARGETS, or its name). */
+  target: TargetName | PlatformTarget;
+  /** What may be traded to meet the limits beyond encoder quality: rate, size (byte budget), speed-up or trim (duration). */
+  fit?: readonly FitMode[];
+}
+
+export interface TargetRenderResult extends PipelineResult {
+  target: TargetName;
+  outputBytes: number;
+  /** Where the character was found over the clip (source display pixels). */
+  character: Bounds;
+  /** The part of the source decoded, and output pixels per source pixel. */
+  crop: Bounds;
+  scale: number;
+  /** Frames the search pass keyed, and the size it ran at. */
+  searchFrames: number;
+  searchSize: FrameSize;
+  /** Every encode of the frames, the first being the pipeline's own; the kept one is `chosen`. */
+  attempts: FitAttempt[];
+  chosen: FitAttempt;
+  /** Seconds of the source kept (`--fit trim`), or the factor it was sped up by (`--fit speed-up`). */
+  trimmedTo?: number;
+  speedUp?: number;
+}
+
+interface Plan {
+  /** Rate frames are taken at, when below the source's (pipeline posterize). */
+  posterize: number | null;
+  layoutTime: Pick<TargetLayout, 'duration' | 'playFps'>;
+  /** Rate of the encoded file. */
+  playFps: number;
+}
+
+/** The options checked against the platform before any file is opened. */
+function checkOptions(options: TargetRenderOptions, target: PlatformTarget): { format: OutputFormat; fit: readonly FitMode[] } {
+  const fit = options.fit ?? [];
+  for (const mode of fit) {
+    if (!FIT_MODES.includes(mode)) throw new InvalidOptionError(`Expected fit to be among ${FIT_MODES.join(', ')} but received ${JSON.stringify(mode)}`, 'fit');
+  }
+  if (fit.includes('trim') && fit.includes('speed-up')) {
+    throw new InvalidOptionError('Expected at most one of trim and speed-up for fit but received both: a clip over the duration is either cut or played faster', 'fit');
+  }
+  let format = options.format;
+  if (format === undefined) {
+    let fromPath: OutputFormat | undefined;
+    try {
+      fromPath = formatFromPath(options.output);
+    } catch {
+      // An extension of no format: the platform's first one is written.
+    }
+    format = fromPath ?? target.formats[0]!;
+  }
+  if (!target.formats.includes(format)) {
+    throw new InvalidOptionError(
+      `Expected format ${target.formats.join(' or ')} for target ${target.name} (${target.label}) but received ${JSON.stringify(format)}` +
+        (options.format === undefined ? ` from the output ${options.output}` : ''),
+      'format',
+    );
+  }
+  if (!OUTPUT_FORMATS.includes(format)) throw new InvalidOptionError(`Expected format to be one of ${OUTPUT_FORMATS.join(', ')} but received ${JSON.stringify(format)}`, 'format');
+  const cap = rateCap(target, undefined);
+  if (options.posterize && options.posterize > cap) {
+    throw new InvalidOptionError(`Expected posterize at most ${cap} fps for target ${target.name} but received ${options.posterize}`, 'posterize');
+  }
+  return { format, fit };
+}
+
+/** The highest rate the platform allows, over a clip of `seconds` (a frame-count limit caps it too). */
+function rateCap(target: PlatformTarget, seconds: number | undefined): number {
+  let cap = target.maxFps ?? Infinity;
+  if (target.minFrameMs) cap = Math.min(cap, 1000 / target.minFrameMs);
+  if (target.frames && seconds) cap = Math.min(cap, target.frames.max / seconds);
+  return cap;
+}
+
+/** Rate and time: the platform's rate cap and duration, met as the caller allows. */
+function planTime(options: TargetRenderOptions, target: PlatformTarget, source: ProbeResult, fit: readonly FitMode[]): Plan {
+  const seconds = source.frameCount !== undefined ? source.frameCount / source.fps : source.duration;
+  const max = target.maxDurationSeconds;
+  let kept = seconds;
+  let speedUp = 1;
+  const time: Plan['layoutTime'] = {};
+  // A frame's worth of tolerance: a 3 s clip whose container says 3.02 s is a 3 s clip.
+  if (max !== undefined && seconds !== undefined && seconds > max + 0.5 / source.fps) {
+    if (fit.includes('trim')) {
+      kept = max;
+      time.duration = max;
+    } else if (fit.includes('speed-up')) {
+      speedUp = seconds / max;
+      kept = max;
+    } else {
+      throw new LimitExceededError(
+        `Expected at most ${max} s for target ${target.name} but ${options.input} lasts ${seconds.toFixed(2)} s; allow --fit trim or --fit speed-up`,
+        'maxDurationSeconds',
+        max,
+        seconds,
+      );
+    }
+  }
+  const cap = rateCap(target, kept);
+  if (options.holdFrames && options.posterize && source.fps > cap) {
+    throw new InvalidOptionError(`Expected no hold for target ${target.name}: holding keeps the source's ${source.fps} fps, above its ${Math.floor(cap)} fps`, 'holdFrames');
+  }
+  // Frames are taken at the asked (posterized) rate, or the source's, within the cap once played
+  // `speedUp` times faster.
+  const asked = options.posterize ?? source.fps;
+  const taken = Math.min(asked, cap / speedUp);
+  const posterize = taken < source.fps - 1e-6 ? roundRate(taken) : null;
+  const playFps = roundRate((posterize ?? source.fps) * speedUp);
+  if (speedUp > 1) time.playFps = playFps;
+  return { posterize, layoutTime: time, playFps: options.holdFrames && posterize ? source.fps : playFps };
+}
+
+/** Rates as ffmpeg's fps filter takes them; three decimals keep a computed cap below the limit. */
+function roundRate(fps: number): number {
+  return Math.floor(fps * 1000) / 1000;
+}
+
+export async function renderForTarget(options: TargetRenderOptions): Promise<TargetRenderResult> {
+  const target = typeof options.target === 'string' ? platformTarget(options.target) : options.target;
+  const { format, fit } = checkOptions(options, target);
+  const signal = options.signal;
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const childrenCpuStart = reapedChildrenCpuSeconds();
+  let reportedChildrenCpu = 0;
+
+  const source = await probe(options.input, options.limits);
+  const plan = planTime(options, target, source, fit);
+  const stages = options.stages ?? [];
+
+  // 1. Where the character is, from the keyer alone at a small size.
+  const keyer = stages.find((stage) => stage.producesAlpha);
+  const search = keyer
+    ? await findCharacterRegion({
+        input: source,
+        keyer,
+        fps: plan.posterize,
+        ...(plan.layoutTime.duration !== undefined ? { duration: plan.layoutTime.duration } : {}),
+        limits: { ...DEFAULT_LIMITS, ...options.limits },
+        ...(signal ? { signal } : {}),
+      })
+    : { bounds: { left: 0, top: 0, right: 0, bottom: 0 }, searchSize: { width: 0, height: 0 }, frames: 0, childCpuSeconds: 0 };
+  reportedChildrenCpu += search.childCpuSeconds;
+  if (signal?.aborted) throw CancelledError.from(signal);
+
+  // 2. The canvas cut to it and scaled to the platform's pixels; the effects scaled with it.
+  const yuv420 = format === 'webm' || format === 'mp4';
+  const cut = croppedCanvas(source, search.bounds, stages, (aspect) => largestSizeFor(target.pixels, aspect), yuv420);
+  const scaled = stages.map((stage) => (stage.scaled ? stage.scaled(cut.scale) : stage));
+  const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime };
+
+  // 3. The pipeline into a hidden name beside the output, spooling the styled frames.
+  const hidden = join(dirname(options.output), `.${basename(options.output)}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  const firstPath = `${hidden}.first`;
+  const spool = target.maxBytes !== undefined ? new FrameSpool(`${hidden}.spool`) : undefined;
+  let kept: string | undefined;
+  try {
+    const result = await runPipeline({
+      ...options,
+      output: firstPath,
+      format,
+      stages: scaled,
+      posterize: plan.posterize,
+      layout,
+      ...(spool ? { spool } : {}),
+    });
+
+    // 4. The byte budget, from the spool.
+    let attempts: FitAttempt[];
+    let chosen: FitAttempt;
+    kept = firstPath;
+    if (spool && target.maxBytes !== undefined) {
+      await spool.close();
+      const fitted = await fitBudget({
+        spool: spool.path,
+        size: cut.canvas,
+        fps: result.fps,
+        format,
+        ...(options.speed ? { speed: options.speed } : {}),
+        maxBytes: target.maxBytes,
+        first: firstPath,
+        rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
+        sizes: smallerSizes(target, cut.canvas, yuv420),
+        trades: fit.filter((mode): mode is FitTrade => mode === 'rate' || mode === 'size'),
+        attemptBase: `${hidden}.attempt`,
+        name: `the ${target.name} sticker of ${options.input}`,
+        ...(signal ? { signal } : {}),
+      });
+      kept = fitted.path;
+      attempts = fitted.attempts;
+      chosen = fitted.chosen;
+      reportedChildrenCpu += attempts.reduce((sum, a) => sum + (a.cpuSeconds ?? 0), 0);
+    } else {
+      const bytes = (await stat(firstPath)).size;
+      chosen = { quality: 0, fps: result.fps, width: result.width, height: result.height, bytes, fits: true };
+      attempts = [chosen];
+    }
+
+    // 5. What the platform will see: its limits and the alpha, then the output appears.
+    const info = await probe(kept, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity });
+    const breach = pixelRuleBreach(target.pixels, info.width, info.height);
+    if (breach) throw new Error(`renderForTarget made a ${target.name} sticker that breaks its pixel rule: ${breach}`);
+    if (kept !== firstPath) await verifyAlpha(info, options.output);
+    await rename(kept, options.output);
+    kept = undefined;
+
+    const cpu = process.cpuUsage(cpuStart);
+    const childrenCpuEnd = reapedChildrenCpuSeconds();
+    const childrenCpu =
+      childrenCpuStart !== undefined && childrenCpuEnd !== undefined ? childrenCpuEnd - childrenCpuStart : reportedChildrenCpu + result.cpuSeconds;
+    const wallSeconds = (performance.now() - started) / 1000;
+    return {
+      ...result,
+      output: options.output,
+      width: chosen.width,
+      height: chosen.height,
+      fps: chosen.fps,
+      wallSeconds,
+      // Where /proc is missing the pipeline's own figure (Node included) stands for its part.
+      cpuSeconds: childrenCpuStart !== undefined && childrenCpuEnd !== undefined ? (cpu.user + cpu.system) / 1e6 + childrenCpu : childrenCpu,
+      target: target.name,
+      outputBytes: chosen.bytes,
+      character: search.bounds,
+      crop: cut.crop,
+      scale: cut.scale,
+      searchFrames: search.frames,
+      searchSize: search.searchSize,
+      attempts,
+      chosen,
+      ...(plan.layoutTime.duration !== undefined ? { trimmedTo: plan.layoutTime.duration } : {}),
+      ...(plan.layoutTime.playFps !== undefined ? { speedUp: plan.layoutTime.playFps / (plan.posterize ?? source.fps) } : {}),
+    };
+  } finally {
+    await Promise.all([spool?.remove(), rm(firstPath, { force: true }), kept ? rm(kept, { force: true }) : undefined]);
+  }
+}
+
+/** Smaller canvases the platform's pixel rule still allows, largest first (none where it fixes the size). */
+function smallerSizes(target: PlatformTarget, canvas: FrameSize, even: boolean): FrameSize[] {
+  const side = (n: number) => (even ? Math.max(2, 2 * Math.round(n / 2)) : Math.max(1, Math.round(n)));
+  return FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) })).filter(
+    (size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined,
+  );
+}
