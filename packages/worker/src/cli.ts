@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, InvalidOptionError, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, InvalidOptionError, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -43,6 +43,8 @@ interface RenderFlags {
   debug?: boolean;
   memoryBudget?: string;
   fitMemory?: boolean;
+  target?: string;
+  fit?: string[];
   [effectSwitch: string]: unknown;
 }
 
@@ -71,6 +73,8 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (flags.preset !== undefined) job.preset = flags.preset;
   if (flags.speed !== undefined) job.speed = flags.speed;
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
+  if (flags.target !== undefined) job.target = flags.target;
+  if (flags.fit !== undefined) job.fit = flags.fit.join(',');
   if (flags.threads !== undefined) {
     const n = Number(flags.threads);
     job.threads = flags.threads.trim() !== '' && Number.isFinite(n) ? n : flags.threads;
@@ -275,6 +279,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--background <color>', '#rrggbb that mp4 (no alpha) is flattened on')
     .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
     .option('--speed <speed>', 'fast | balanced | small: encoder CPU against output bytes (default balanced)')
+    .option('--target <platform>', `a sticker platform (${TARGET_NAMES.join(' | ')}): cut to the character and meet its format, size, rate, duration and bytes`)
+    .option('--fit <trade>', 'with --target, what may be traded to meet its limits: rate | size (bytes), speed-up | trim (duration); repeatable or comma-separated', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
@@ -304,6 +310,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         '  stickerkey render in.mp4 -o out.webm --preset sticker --posterize 12',
         '  stickerkey render in.mp4 -o out.mov --no-drop-shadow --set outline.width=8',
         '  stickerkey render --job job.yaml --format gif',
+        '  stickerkey render clip.mp4 --target telegram -o wave.webm --fit rate',
         '',
         'Effects and their options: stickerkey effects',
       ].join('\n'),

@@ -9,14 +9,18 @@ import { dirname, extname, resolve } from 'node:path';
 import {
   DEFAULT_SPEED,
   ENCODER_SPEEDS,
+  FIT_MODES,
   FORMAT_EXTENSIONS,
   formatForExtension,
   InvalidOptionError,
   OUTPUT_FORMATS,
+  platformTarget,
   resolveOptions,
+  type FitMode,
   type EncoderSpeed,
   type OptionsInput,
   type OutputFormat,
+  type TargetName,
 } from '@stickerkey/core';
 import { parse as parseYaml } from 'yaml';
 
@@ -46,6 +50,10 @@ export interface Job {
   jobId?: string | number;
   /** Most threads for the effect stack; 0 or absent: one per core (STICKERKEY_THREADS caps it too). */
   threads?: number;
+  /** A sticker platform (core's PLATFORM_TARGETS): it sets the format, size, rate, duration and bytes. */
+  target?: TargetName;
+  /** With a target: what may be traded to meet its limits (rate, size, speed-up, trim), a list or comma-separated. */
+  fit?: readonly FitMode[] | string;
 }
 
 /** The job's own settings as data (validation happens once, in core). */
@@ -87,9 +95,11 @@ export interface ResolvedJob {
   jobId?: string | number;
   /** 0: one per core. */
   threads: number;
+  target?: TargetName;
+  fit: readonly FitMode[];
 }
 
-const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'speed', 'effects', 'jobId', 'job-id', 'threads']);
+const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'speed', 'effects', 'jobId', 'job-id', 'threads', 'target', 'fit']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -125,9 +135,12 @@ export function resolveJob(job: Job): ResolvedJob {
     throw new InvalidOptionError(`Expected job.output to differ from job.input but both are ${input}`, 'job.output');
   }
 
+  // The platform first: with a target, an output whose extension names no format gets the platform's own.
+  const target = raw.target === undefined ? undefined : platformTarget(raw.target, 'job.target');
+  const fit = resolveFit(raw.fit, target !== undefined);
   let format: unknown = job.format;
   if (format === undefined) {
-    format = formatForExtension(output);
+    format = formatForExtension(output) ?? target?.formats[0];
     if (format === undefined) {
       throw new InvalidOptionError(
         `Cannot tell the output format of ${output} from its extension; expected ${OUTPUT_FORMATS.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ')}, or give a format`,
@@ -185,7 +198,22 @@ export function resolveJob(job: Job): ResolvedJob {
     effects: effects as EffectSettings,
     threads: scalars.threads,
     ...(jobId !== undefined ? { jobId: jobId as string | number } : {}),
+    ...(target ? { target: target.name } : {}),
+    fit,
   };
+}
+
+/** `fit` as a list of core's FIT_MODES: from a list or a comma-separated text; only with a target. */
+function resolveFit(value: unknown, hasTarget: boolean): readonly FitMode[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? value.split(',').map((mode) => mode.trim()).filter(Boolean) : value;
+  if (!Array.isArray(list) || list.some((mode) => !FIT_MODES.includes(mode as FitMode))) {
+    throw new InvalidOptionError(`Expected job.fit to list some of ${FIT_MODES.join(', ')} but received ${JSON.stringify(value) ?? String(value)}`, 'job.fit');
+  }
+  if (!hasTarget && list.length > 0) {
+    throw new InvalidOptionError(`Expected a target with job.fit (it trades against a platform's limits) but received fit ${list.join(',')} alone`, 'job.fit');
+  }
+  return list as FitMode[];
 }
 
 /**

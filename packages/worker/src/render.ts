@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runPipeline, type PipelineResult, type ProbeLimits, type Progress } from '@stickerkey/core';
+import { renderForTarget, runPipeline, type PipelineOptions, type PipelineResult, type ProbeLimits, type Progress, type TargetRenderResult } from '@stickerkey/core';
 import { resolveJob, type Job, type ResolvedJob } from './job.js';
 import { buildStages } from './stages.js';
 
@@ -22,7 +22,10 @@ export interface RenderOptions {
   onStart?: (job: ResolvedJob) => void;
 }
 
-export interface RenderResult extends PipelineResult {
+/** With a target: the platform, where the character was found, the crop and every encode of the byte budget (core's TargetRenderResult). */
+export type TargetFigures = Omit<TargetRenderResult, keyof PipelineResult | 'outputBytes'>;
+
+export interface RenderResult extends PipelineResult, Partial<TargetFigures> {
   /** Size of the output file in bytes. */
   outputBytes: number;
   job: ResolvedJob;
@@ -35,7 +38,7 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
   options.onStart?.(resolved);
 
   await mkdir(dirname(resolved.output), { recursive: true });
-  const result = await runPipeline({
+  const pipeline: PipelineOptions = {
     input: resolved.input,
     output: resolved.output,
     stages,
@@ -52,7 +55,9 @@ export async function renderJob(job: Job, options: RenderOptions = {}): Promise<
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(resolved.jobId !== undefined ? { jobId: resolved.jobId } : {}),
-  });
+  };
+  // A target crops, scales and fits the budget around the same pipeline (core's target.ts).
+  const result = resolved.target ? await renderForTarget({ ...pipeline, target: resolved.target, fit: resolved.fit }) : await runPipeline(pipeline);
   const { size } = await stat(result.output);
   return { ...result, outputBytes: size, job: resolved };
 }

@@ -184,7 +184,21 @@ export function formatSummary(result: RenderResult): string {
     `Rendered ${result.frames} frames${from} at ${result.width}x${result.height}${scaled} in ${seconds(result.wallSeconds)}: ${result.framesPerSecond.toFixed(1)} fps`,
     `  peak memory: ${mb(result.peakProcessRss)} process RSS, ${mb(result.peakTreeRss)} tree RSS (process + ffmpeg children)`,
     `  output: ${result.output} (${result.format}, ${mb(result.outputBytes)})`,
+    ...targetLines(result),
   ].join('\n');
+}
+
+/** With a target: the platform, the crop and the byte budget's encodes. */
+function targetLines(result: RenderResult): string[] {
+  if (!result.target || !result.crop || !result.attempts || !result.chosen) return [];
+  const { crop, chosen } = result;
+  const encodes = result.attempts.map((a) => `${a.bytes} B at quality ${a.quality}, ${a.fps} fps, ${a.width}x${a.height}${a === chosen ? ' (kept)' : ''}`);
+  return [
+    `  target: ${result.target}, cut to the character: source ${crop.right - crop.left}x${crop.bottom - crop.top} at ${crop.left},${crop.top}, scaled by ${result.scale?.toFixed(3)}` +
+      (result.trimmedTo !== undefined ? `, trimmed to ${result.trimmedTo} s` : '') +
+      (result.speedUp !== undefined ? `, sped up ${result.speedUp.toFixed(2)}x` : ''),
+    `  encodes: ${encodes.join('; ')}`,
+  ];
 }
 
 /** The machine summary (`--json`): the result as is, file size included. */
