@@ -83,8 +83,8 @@ export interface FitBudgetOptions {
   /** Smaller sizes allowed, preference order (largest first); used when trades include 'size'. */
   sizes: readonly FrameSize[];
   trades: readonly FitTrade[];
-  /** Attempts are written to `${attemptBase}.<n>`, beside the output, and all but the kept one removed. */
-  attemptBase: string;
+  /** Where attempt n is written (beside the output, a temp name); all but the kept one are removed. */
+  attemptPath: (n: number) => string;
   signal?: AbortSignal;
   /** Names the job in the error. */
   name: string;
@@ -135,7 +135,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
   let kept: FitAttempt | undefined;
   const attempt = async (shape: Shape, step: number): Promise<FitAttempt> => {
     if (signal?.aborted) throw CancelledError.from(signal);
-    const path = `${options.attemptBase}.${attempts.length}`;
+    const path = options.attemptPath(attempts.length);
     const encoder = new FrameEncoder({
       input: options.spool,
       output: path,

@@ -192,9 +192,11 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime };
 
   // 3. The pipeline into a hidden name beside the output, spooling the styled frames.
-  const hidden = join(dirname(options.output), `.${basename(options.output)}.${process.pid}-${randomBytes(4).toString('hex')}`);
-  const firstPath = `${hidden}.first`;
-  const spool = target.maxBytes !== undefined ? new FrameSpool(`${hidden}.spool`) : undefined;
+  // Core's temp-name shape (`.<name>.<pid>-<8 hex>.partial`), so the worker's sweep finds them after a hard kill.
+  const owner = `${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+  const hidden = (what: string) => join(dirname(options.output), `.${basename(options.output)}.${what}.${owner}`);
+  const firstPath = hidden('first');
+  const spool = target.maxBytes !== undefined ? new FrameSpool(hidden('spool')) : undefined;
   let kept: string | undefined;
   try {
     const result = await runPipeline({
@@ -224,7 +226,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
         rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
         sizes: smallerSizes(target, cut.canvas, yuv420),
         trades: fit.filter((mode): mode is FitTrade => mode === 'rate' || mode === 'size'),
-        attemptBase: `${hidden}.attempt`,
+        attemptPath: (n) => hidden(`attempt${n}`),
         name: `the ${target.name} sticker of ${options.input}`,
         ...(signal ? { signal } : {}),
       });

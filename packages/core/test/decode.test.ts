@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder, FramePool, decodeFilter, probe, type Frame } from '../src/index.js';
-import { makeClip, tempDir } from './helpers.js';
+import { makeBoxClip, makeClip, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -85,5 +85,31 @@ describe('decode', () => {
     pool.release(second);
     decoder.kill();
     await decoder.process.exited;
+  });
+
+  it('crops to a part of the picture before scaling it, and decodes only the first seconds asked for', async () => {
+    const source = await probe(await makeBoxClip(join(dir, 'box.mp4')));
+    const crop = { left: 100, top: 50, right: 180, bottom: 170 };
+    expect(decodeFilter(source, { crop, size: { width: 40, height: 60 } })).toBe(
+      'fps=24,crop=w=iw*80/640:h=ih*120/360:x=iw*100/640:y=ih*50/360,scale=w=40:h=60:in_color_matrix=bt601:in_range=tv,format=rgba,setsar=1',
+    );
+    const pool = new FramePool({ width: 40, height: 60 }, 2);
+    const decoder = new FrameDecoder({ input: source, crop, size: { width: 40, height: 60 }, duration: 0.5, pool });
+    let frames = 0;
+    for await (const frame of decoder) {
+      if (frames === 0) {
+        // At t = 0 the red box fills exactly that region (but for the chroma of its edges).
+        for (let y = 2; y < 58; y++) {
+          for (let x = 2; x < 38; x++) {
+            const p = (y * 40 + x) * 4;
+            expect(frame.data[p]).toBeGreaterThan(150);
+            expect(frame.data[p + 1]).toBeLessThan(80);
+          }
+        }
+      }
+      frames++;
+      pool.release(frame);
+    }
+    expect(frames).toBe(12);
   });
 });

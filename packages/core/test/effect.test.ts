@@ -29,4 +29,24 @@ describe('createStage', () => {
     expect(frame.data[0]).toBe(245);
     expect(() => stage.process(createFrame(2, 1))).toThrow('Stage invert was prepared for 1x1 but received a 2x1 frame');
   });
+
+  it('rebuilds itself at another scale: pixel options and with them the margin follow, the recipe too', () => {
+    const shadow = defineEffect({
+      name: 'shadow',
+      description: 'a stand-in with a distance in pixels',
+      options: [
+        { name: 'distance', type: 'number', default: 10, min: 0, max: 100, unit: 'px', help: 'offset' },
+        { name: 'opacity', type: 'number', default: 50, min: 0, max: 100, unit: '%', help: 'opacity' },
+      ] as const,
+      margin: (options) => options.distance,
+      prepare: () => undefined,
+      apply() {},
+    });
+    const stage = createStage(shadow, { distance: 20 }, { module: 'file:///shadow.js', exportName: 'shadow' });
+    const half = stage.scaled!(0.5);
+    expect(stage.margin).toBe(20);
+    expect(half.margin).toBe(10);
+    expect(half.recipe?.options).toEqual({ distance: 10, opacity: 50 });
+    expect(half.scaled!(0.5).margin).toBe(5);
+  });
 });

@@ -127,3 +127,53 @@ export async function refusal(promise: Promise<unknown>): Promise<StickerkeyErro
   }
   throw new Error('expected a refusal');
 }
+
+/**
+ * A green screen with a red box (the "character") moving right: 80x120 at x = 100 + 40 t, y = 50,
+ * on 640x360. Over 2 s it sweeps x 100..258, so the region it occupies over the clip is known.
+ */
+export async function makeBoxClip(path: string, { seconds = 2, fps = 24 }: { seconds?: number; fps?: number } = {}): Promise<string> {
+  await run(ffmpegBinary(), [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `color=c=0x10c020:s=640x360:r=${fps}:d=${seconds}[bg];color=c=0xd02020:s=80x120:r=${fps}:d=${seconds}[box];[bg][box]overlay=x='100+40*t':y=50:shortest=1`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    path,
+  ]);
+  return path;
+}
+
+/** A keyer stand-in that is still a real stage: pixels clearly green become transparent. */
+export function greenKeyer(): Stage {
+  return {
+    name: 'green-keyer',
+    margin: 0,
+    producesAlpha: true,
+    async setup() {},
+    process(frame) {
+      const data = frame.data;
+      for (let p = 0; p < data.length; p += 4) {
+        const g = data[p + 1]!;
+        if (g > data[p]! + 40 && g > data[p + 2]! + 40) data[p + 3] = 0;
+      }
+    },
+  };
+}
+
+/** Bounds of the pixels with alpha above 128 in one RGBA frame. */
+export function opaqueBounds(rgba: Uint8Array, width: number, height: number): { left: number; top: number; right: number; bottom: number } {
+  let left = width;
+  let top = height;
+  let right = 0;
+  let bottom = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (rgba[(y * width + x) * 4 + 3]! > 128) {
+        left = Math.min(left, x);
+        right = Math.max(right, x + 1);
+        top = Math.min(top, y);
+        bottom = Math.max(bottom, y + 1);
+      }
+    }
+  }
+  return { left, top, right, bottom };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeOptions, parseColor, resolveOptions, type OptionTable } from '../src/index.js';
+import { describeOptions, parseColor, resolveOptions, scalePixelOptions, type OptionTable } from '../src/index.js';
 
 const table = [
   { name: 'similarity', type: 'number', default: 0.1, min: 0, max: 1, help: 'how close to the screen colour is keyed' },
@@ -48,5 +48,20 @@ describe('resolveOptions', () => {
   it('parses colours and describes options for help text', () => {
     expect(parseColor('#ff8000')).toEqual({ r: 255, g: 128, b: 0 });
     expect(describeOptions(table)[1]).toBe('radius  integer 0..64 px (default 4)  blur radius');
+  });
+});
+
+describe('scalePixelOptions', () => {
+  const table = [
+    { name: 'distance', type: 'number', default: 10, min: 0, max: 100, unit: 'px', help: '' },
+    { name: 'choke', type: 'integer', default: 0, min: -20, max: 20, unit: 'px', help: '' },
+    { name: 'feature', type: 'number', default: 48, min: 2, max: 4096, unit: 'px', help: '' },
+    { name: 'opacity', type: 'number', default: 50, min: 0, max: 100, unit: '%', help: '' },
+  ] as const;
+
+  it('scales only the options given in pixels, rounding integers and keeping the range', () => {
+    const options = resolveOptions('fx', table, { distance: 10, choke: 5, feature: 3, opacity: 50 });
+    expect(scalePixelOptions(table, options, 0.42)).toEqual({ distance: 4.2, choke: 2, feature: 2, opacity: 50 });
+    expect(scalePixelOptions(table, options, 30)).toEqual({ distance: 100, choke: 20, feature: 90, opacity: 50 });
   });
 });
