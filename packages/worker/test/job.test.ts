@@ -29,6 +29,7 @@ describe('resolveJob', () => {
       speed: 'balanced',
       effects: {},
       threads: 0,
+      fit: [],
     });
   });
 
@@ -150,5 +151,25 @@ describe('loadJobFile', () => {
 describe('YAML colour pitfall', () => {
   it('explains an unquoted #colour that YAML read as a comment', () => {
     expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.mp4', background: null as never })).message).toMatch(/unquoted # starts a comment/);
+  });
+});
+
+describe('resolveJob: targets', () => {
+  it('takes a platform and what may be traded, as a list or comma-separated', () => {
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: 'rate, trim' })).toMatchObject({ target: 'telegram', fit: ['rate', 'trim'], format: 'webm' });
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: ['size'] }).fit).toEqual(['size']);
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm' }).fit).toEqual([]);
+    // An output whose extension names no format gets the platform's own.
+    expect(resolveJob({ input: 'a.mp4', output: 'sticker', target: 'telegram' }).format).toBe('webm');
+  });
+
+  it('refuses an unknown platform, an unknown trade and a trade without a platform', () => {
+    expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'myspace' as never })).message).toBe(
+      'Expected job.target to be one of telegram, telegram-emoji, whatsapp, signal, discord, line, imessage, web but received "myspace"',
+    );
+    expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: 'quality' })).message).toBe(
+      'Expected job.fit to list some of rate, size, speed-up, trim but received "quality"',
+    );
+    expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', fit: ['rate'] })).option).toBe('job.fit');
   });
 });
