@@ -38,6 +38,7 @@ export {
   rawInputArgs,
   formatFromPath,
   formatForExtension,
+  FORMAT_STREAMS,
   checkFormatAvailable,
   completeOutput,
   FORMAT_EXTENSIONS,
@@ -59,6 +60,16 @@ export {
   type AnimationInfo,
   type AnimatedContainer,
 } from './animation.js';
+export {
+  checkAgainstTarget,
+  assertMeetsTarget,
+  readFileFacts,
+  targetBreaches,
+  type TargetCheck,
+  type FileFacts,
+  type Breach,
+  type CheckedLimit,
+} from './check.js';
 export {
   PLATFORM_TARGETS,
   TARGET_NAMES,

@@ -87,7 +87,7 @@ interface FfprobeSideData {
   rotation?: number | string;
 }
 
-interface FfprobeStream {
+export interface FfprobeStream {
   codec_type?: string;
   codec_name?: string;
   width?: number;
@@ -107,14 +107,14 @@ interface FfprobeStream {
   side_data_list?: FfprobeSideData[];
 }
 
-interface FfprobeJson {
+export interface FfprobeJson {
   streams?: FfprobeStream[];
   format?: { format_name?: string; duration?: string };
-  packets?: Array<{ pts_time?: string }>;
+  packets?: Array<{ pts_time?: string; duration_time?: string }>;
 }
 
 /** ffprobe's JSON (fluent-ffmpeg's parser reads the flat format, which drops the display matrix). */
-function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
+export function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
   return new Promise((resolve, reject) => {
     execFile(ffprobeBinary(), ['-v', 'error', '-of', 'json', ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(stderr || error.message, { cause: error }));
