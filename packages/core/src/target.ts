@@ -12,22 +12,23 @@
  * 3. runPipeline decodes only that region, already scaled (crop and scale in the decoder's
  *    filter chain), styles and encodes it at the target size, spooling the styled frames;
  * 4. over the budget, fit-budget.ts re-encodes the spool (quality, then rate, then size);
- * 5. the file is checked against the platform's limits and its alpha, then renamed into place.
+ * 5. the file is checked against every limit of the platform (check.ts, what `stickerkey check`
+ *    runs), then renamed into place.
  */
 import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { croppedCanvas } from './canvas.js';
 import { findCharacterRegion } from './character-region.js';
-import { formatFromPath, OUTPUT_FORMATS, type OutputFormat } from './encode.js';
+import { formatFromPath, OUTPUT_FORMATS, QUALITY_STEPS, type OutputFormat } from './encode.js';
 import { CancelledError, InvalidOptionError, LimitExceededError } from './errors.js';
 import { fitBudget, FrameSpool, type FitAttempt, type FitTrade } from './fit-budget.js';
 import type { Bounds, FrameSize } from './frame.js';
 import { runPipeline, type PipelineOptions, type PipelineResult, type TargetLayout } from './pipeline.js';
+import { assertMeetsTarget } from './check.js';
 import { largestSizeFor, pixelRuleBreach, platformTarget, type PlatformTarget, type TargetName } from './platforms.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { DEFAULT_LIMITS, probe, type ProbeResult } from './probe.js';
-import { verifyAlpha } from './verify.js';
 
 /** What a target render may trade when the platform's limits cannot be met as asked. */
 export type FitMode = FitTrade | 'speed-up' | 'trim';
@@ -236,15 +237,13 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
       reportedChildrenCpu += attempts.reduce((sum, a) => sum + (a.cpuSeconds ?? 0), 0);
     } else {
       const bytes = (await stat(firstPath)).size;
-      chosen = { quality: 0, fps: result.fps, width: result.width, height: result.height, bytes, fits: true };
+      chosen = { quality: QUALITY_STEPS[format][0]!, fps: result.fps, width: result.width, height: result.height, bytes, fits: true };
       attempts = [chosen];
     }
 
-    // 5. What the platform will see: its limits and the alpha, then the output appears.
-    const info = await probe(kept, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity });
-    const breach = pixelRuleBreach(target.pixels, info.width, info.height);
-    if (breach) throw new Error(`renderForTarget made a ${target.name} sticker that breaks its pixel rule: ${breach}`);
-    if (kept !== firstPath) await verifyAlpha(info, options.output);
+    // 5. What the platform will see, read back from the file by `stickerkey check`'s own code
+    // (container, codec, pixels, time, bytes, audio, alpha, loop): a file it would refuse is not handed over.
+    await assertMeetsTarget(kept, target, options.output);
     await rename(kept, options.output);
     kept = undefined;
 

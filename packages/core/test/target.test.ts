@@ -79,6 +79,19 @@ describe('renderForTarget: telegram', () => {
   });
 });
 
+describe('renderForTarget: the check on its own output', () => {
+  it('fails rather than hand over a file the platform would refuse (a palette where full colour is required)', async () => {
+    // A row that takes GIF but refuses indexed colour: every limit render meets itself holds, only the check sees the palette.
+    const target = { ...PLATFORM_TARGETS.discord, formats: ['gif' as const], palette: 'refused' as const };
+    const output = join(dir, 'palette.gif');
+    const error = await refusal(renderForTarget({ input: box, output, target, stages: [greenKeyer()] }));
+    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'palette' });
+    expect(error.message).toContain(`Expected ${output} to meet Discord sticker limits (--target discord) but it breaks 1 limit: palette:`);
+    await expect(readdir(dir)).resolves.not.toContain('palette.gif');
+    expect(await leftovers()).toEqual([]);
+  });
+});
+
 describe('renderForTarget: duration and refusals', () => {
   it('refuses a clip over the duration before any work, unless it may be trimmed or sped up', async () => {
     const refused = await refusal(renderForTarget({ input: long, output: join(dir, 'long.webm'), target: 'telegram', stages: [greenKeyer()] }));
