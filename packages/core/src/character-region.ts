@@ -69,10 +69,14 @@ export async function findCharacterRegion(options: CharacterSearchOptions): Prom
   if (signal?.aborted) throw CancelledError.from(signal);
 
   const pool = new FramePool(size, 2);
+  // A rough decode (no loop filter, disposable frames skipped): at 256 px the bounds came out the
+  // same on the 1080p fixture for 35% less decoding. A skipped frame sits between two decoded ones,
+  // and the character's extremes are where its motion turns, slowest: SLACK covers what it moves.
   const decoder = new FrameDecoder({
     input,
     pool,
     size,
+    rough: true,
     ...(options.fps ? { fps: options.fps } : {}),
     ...(options.duration !== undefined ? { duration: options.duration } : {}),
     ...(options.limits ? { limits: options.limits } : {}),

@@ -80,6 +80,12 @@ export interface DecodeOptions {
   crop?: Bounds;
   /** Decode only the first this many seconds of the source (a sticker platform's duration limit). */
   duration?: number;
+  /**
+   * A rough picture is enough (a search at a small size): the decoder skips its loop filter and the
+   * frames nothing refers to (disposable B-frames), which the `fps` filter then fills with the frame
+   * before. About 40% less decoding on an x264 upload.
+   */
+  rough?: boolean;
   /** Transparent pixels added on every side, so effects that draw outside (shadow, outline) are not clipped. */
   pad?: { left: number; top: number; right: number; bottom: number };
   pool: FramePool;
@@ -214,6 +220,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     const args = [
       ...(options.seek ? ['-ss', String(options.seek)] : []),
       ...(options.duration !== undefined ? ['-t', String(options.duration)] : []),
+      ...(options.rough ? ['-skip_loop_filter', 'all', '-skip_frame', 'noref'] : []),
       ...alphaDecoderArgs(input),
       // The rotation is ours to apply (uprightFilters), explicitly, on every ffmpeg version.
       '-noautorotate',
