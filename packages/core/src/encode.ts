@@ -135,8 +135,10 @@ export const QUALITY_STEPS: { readonly [F in OutputFormat]: readonly number[] } 
   webp: [75, 60, 45, 30, 20],
   // ProRes is an intermediate: its bytes are not what a budget is for.
   mov: [4],
-  // Lossless full RGBA: nothing to trade but rate and size (the value is unused).
-  apng: [0],
+  // Colours per frame, 0 for all (lossless). Still written as full RGBA, never a palette PNG (Signal
+  // refuses those): a frame of few colours deflates to a fraction (the 1080p fixture's sticker at
+  // 512 px: 117 kB a frame with all colours, 61 with 256, 37 with 64).
+  apng: [0, 256, 64, 16],
 };
 
 export type EncoderSpeed = 'fast' | 'balanced' | 'small';
@@ -338,7 +340,13 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       return [...vf(reshape), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', String(quality), ...preset, '-loop', '0'];
     case 'apng':
       // Full RGBA, never a palette (a palette APNG breaks on iOS: issue 10), playing forever.
-      return [...vf(reshape), '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0'];
+      // Below full quality, each frame's own palette without dither (dither noise defeats deflate), back to RGBA.
+      return [
+        ...(quality > 0
+          ? ['-filter_complex', `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];[b][p]paletteuse=new=1:dither=none:alpha_threshold=128,format=rgba`]
+          : vf(reshape)),
+        '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0',
+      ];
     case 'mp4': {
       const background = (settings.background ?? '#ffffff').replace('#', '0x');
       // Flatten onto a colour (H.264 has no alpha): the RGBA frames over a colour source of the

@@ -108,7 +108,7 @@ interface Shape {
  * -> 55 gave 584, 263, 141 kB), so a 3-CRF step is about 0.27; x264 about every 6 CRF; WebP and a
  * GIF palette lose less per step.
  */
-const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 1 };
+const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 0.8 };
 /** Aim this far under the budget, so a prediction that is a little off still fits. */
 const AIM = 0.95;
 /** A fit this close to the budget is kept: the next better step would, by the slope, not fit. */

@@ -243,7 +243,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
 
     // 5. What the platform will see, read back from the file by `stickerkey check`'s own code
     // (container, codec, pixels, time, bytes, audio, alpha, loop): a file it would refuse is not handed over.
-    await assertMeetsTarget(kept, target, options.output);
+    const checked = await assertMeetsTarget(kept, target, options.output);
     await rename(kept, options.output);
     kept = undefined;
 
@@ -255,6 +255,8 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
     return {
       ...result,
       output: options.output,
+      // After a rate trade the file has fewer frames than the pipeline styled.
+      frames: checked.facts.frames ?? result.frames,
       width: chosen.width,
       height: chosen.height,
       fps: chosen.fps,
