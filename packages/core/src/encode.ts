@@ -119,6 +119,8 @@ export interface EncoderSettings {
   quality?: number;
   /** Scale the frames to this size before encoding (a byte budget's last resort); default: as written. */
   outputSize?: FrameSize;
+  /** APNG and WebP: how many times the animation plays; default 0, forever (LINE wants 1 to 4). */
+  plays?: number;
 }
 
 /**
@@ -337,7 +339,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // dispose itself. It takes the RGBA as it is (bgra): libwebp converts to its own YUV (BT.601
       // by the WebP spec, which every decoder assumes), and codes alpha losslessly by default.
       // The WebP muxer plays once unless told: -loop 0 loops forever, as a sticker does.
-      return [...vf(reshape), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', String(quality), ...preset, '-loop', '0'];
+      return [...vf(reshape), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', String(quality), ...preset, '-loop', String(settings.plays ?? 0)];
     case 'apng':
       // Full RGBA, never a palette (a palette APNG breaks on iOS: issue 10), playing forever.
       // Below full quality, each frame's own palette without dither (dither noise defeats deflate), back to RGBA.
@@ -345,7 +347,7 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
         ...(quality > 0
           ? ['-filter_complex', `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];[b][p]paletteuse=new=1:dither=none:alpha_threshold=128,format=rgba`]
           : vf(reshape)),
-        '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0',
+        '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', String(settings.plays ?? 0),
       ];
     case 'mp4': {
       const background = (settings.background ?? '#ffffff').replace('#', '0x');

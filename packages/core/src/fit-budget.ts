@@ -75,6 +75,8 @@ export interface FitBudgetOptions {
   fps: number;
   format: OutputFormat;
   speed?: EncoderSpeed;
+  /** Plays of the animation, as the first encode had them (EncoderSettings.plays). */
+  plays?: number;
   maxBytes: number;
   /** The pipeline's own encode of the frames: the best quality, at the full rate and size. */
   first: string;
@@ -144,6 +146,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       fps: options.fps,
       quality: steps[step]!,
       ...(options.speed ? { speed: options.speed } : {}),
+      ...(options.plays !== undefined ? { plays: options.plays } : {}),
       ...(shape.fps !== base.fps ? { outputFps: shape.fps } : {}),
       ...(shape.size !== base.size ? { outputSize: shape.size } : {}),
     });

@@ -90,6 +90,8 @@ export interface TargetLayout extends Pick<CroppedCanvas, 'crop' | 'size' | 'pad
   duration?: number;
   /** Rate the frames are encoded at when it differs from the rate they are taken at (`--fit speed-up`). */
   playFps?: number;
+  /** How many times the animation plays, where the platform counts (LINE); default forever. */
+  plays?: number;
 }
 
 export interface PipelineResult {
@@ -256,6 +258,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       format,
       size: canvas,
       fps: layout?.playFps ?? rate,
+      ...(layout?.plays !== undefined ? { plays: layout.plays } : {}),
       background: options.background,
       speed: options.speed,
       outputFps: posterize && options.holdFrames ? source.fps : undefined,

@@ -68,7 +68,7 @@ export interface TargetRenderResult extends PipelineResult {
 interface Plan {
   /** Rate frames are taken at, when below the source's (pipeline posterize). */
   posterize: number | null;
-  layoutTime: Pick<TargetLayout, 'duration' | 'playFps'>;
+  layoutTime: Pick<TargetLayout, 'duration' | 'playFps' | 'plays'>;
   /** Rate of the encoded file. */
   playFps: number;
 }
@@ -150,6 +150,11 @@ function planTime(options: TargetRenderOptions, target: PlatformTarget, source: 
   const posterize = taken < source.fps - 1e-6 ? roundRate(taken) : null;
   const playFps = roundRate((posterize ?? source.fps) * speedUp);
   if (speedUp > 1) time.playFps = playFps;
+  // A platform that counts plays (LINE: 1 to 4, 4 s in all) gets as many as fit.
+  if (target.loop.rule === 'count') {
+    const loop = target.loop;
+    time.plays = Math.max(loop.min, Math.min(loop.max, Math.floor(loop.maxTotalSeconds / Math.max(1e-3, kept ?? loop.maxTotalSeconds))));
+  }
   return { posterize, layoutTime: time, playFps: options.holdFrames && posterize ? source.fps : playFps };
 }
 
@@ -222,6 +227,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
         fps: result.fps,
         format,
         ...(options.speed ? { speed: options.speed } : {}),
+        ...(layout.plays !== undefined ? { plays: layout.plays } : {}),
         maxBytes: target.maxBytes,
         first: firstPath,
         rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
