@@ -17,10 +17,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { croppedCanvas } from './canvas.js';
 import { findCharacterRegion } from './character-region.js';
-import { formatFromPath, OUTPUT_FORMATS, QUALITY_STEPS, type OutputFormat } from './encode.js';
+import { FORMAT_EXTENSIONS, FrameEncoder, formatFromPath, OUTPUT_FORMATS, QUALITY_STEPS, type OutputFormat } from './encode.js';
 import { CancelledError, InvalidOptionError, LimitExceededError } from './errors.js';
 import { fitBudget, FrameSpool, type FitAttempt, type FitTrade } from './fit-budget.js';
 import type { Bounds, FrameSize } from './frame.js';
@@ -29,6 +29,12 @@ import { assertMeetsTarget } from './check.js';
 import { largestSizeFor, pixelRuleBreach, platformTarget, type PlatformTarget, type TargetName } from './platforms.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { DEFAULT_LIMITS, probe, type ProbeResult } from './probe.js';
+
+/**
+ * Targets that are not a platform taking one file but a page offering several: every format of the
+ * row is written, the first to the output and the others beside it, from the same styled frames.
+ */
+const WRITES_EVERY_FORMAT: readonly TargetName[] = ['web'];
 
 /** What a target render may trade when the platform's limits cannot be met as asked. */
 export type FitMode = FitTrade | 'speed-up' | 'trim';
@@ -60,6 +66,9 @@ export interface TargetRenderResult extends PipelineResult {
   /** Every encode of the frames, the first being the pipeline's own; the kept one is `chosen`. */
   attempts: FitAttempt[];
   chosen: FitAttempt;
+  /** `--target web`: the other formats written beside the output (an animated WebP), and the HTML that picks one. */
+  fallbacks?: string[];
+  snippet?: string;
   /** Seconds of the source kept (`--fit trim`), or the factor it was sped up by (`--fit speed-up`). */
   trimmedTo?: number;
   speedUp?: number;
@@ -202,7 +211,9 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const owner = `${process.pid}-${randomBytes(4).toString('hex')}.partial`;
   const hidden = (what: string) => join(dirname(options.output), `.${basename(options.output)}.${what}.${owner}`);
   const firstPath = hidden('first');
-  const spool = target.maxBytes !== undefined ? new FrameSpool(hidden('spool')) : undefined;
+  const fallbackFormats = WRITES_EVERY_FORMAT.includes(target.name) ? target.formats.filter((f) => f !== format) : [];
+  const spool = target.maxBytes !== undefined || fallbackFormats.length > 0 ? new FrameSpool(hidden('spool')) : undefined;
+  const fallbackTemp = hidden('fallback');
   let kept: string | undefined;
   try {
     const result = await runPipeline({
@@ -253,6 +264,20 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
     await rename(kept, options.output);
     kept = undefined;
 
+    // 6. `--target web`: the other formats from the same spooled frames, checked the same way.
+    const fallbacks: string[] = [];
+    if (spool && fallbackFormats.length > 0) {
+      await spool.close();
+      for (const extra of fallbackFormats) {
+        const path = `${options.output.slice(0, options.output.length - extname(options.output).length)}${FORMAT_EXTENSIONS[extra][0]}`;
+        const encoder = new FrameEncoder({ input: spool.path, output: fallbackTemp, format: extra, size: cut.canvas, fps: chosen.fps, ...(options.speed ? { speed: options.speed } : {}) });
+        reportedChildrenCpu += (await encoder.finish()).cpuSeconds;
+        await assertMeetsTarget(fallbackTemp, target, path);
+        await rename(fallbackTemp, path);
+        fallbacks.push(path);
+      }
+    }
+
     const cpu = process.cpuUsage(cpuStart);
     const childrenCpuEnd = reapedChildrenCpuSeconds();
     const childrenCpu =
@@ -279,10 +304,11 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
       attempts,
       chosen,
       ...(plan.layoutTime.duration !== undefined ? { trimmedTo: plan.layoutTime.duration } : {}),
+      ...(fallbacks.length > 0 ? { fallbacks, snippet: webSnippet(options.output, fallbacks[0]!, chosen) } : {}),
       ...(plan.layoutTime.playFps !== undefined ? { speedUp: plan.layoutTime.playFps / (plan.posterize ?? source.fps) } : {}),
     };
   } finally {
-    await Promise.all([spool?.remove(), rm(firstPath, { force: true }), kept ? rm(kept, { force: true }) : undefined]);
+    await Promise.all([spool?.remove(), rm(firstPath, { force: true }), rm(fallbackTemp, { force: true }), kept ? rm(kept, { force: true }) : undefined]);
   }
 }
 
@@ -292,4 +318,22 @@ function smallerSizes(target: PlatformTarget, canvas: FrameSize, even: boolean):
   return FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) })).filter(
     (size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined,
   );
+}
+
+/**
+ * The HTML for a page: the WebM in a <video> (VP9 alpha in Chromium and Firefox), and for Safari,
+ * which plays VP9 but draws its alpha black, the animated WebP in an <img>, which it shows with
+ * alpha. Safari cannot be told apart by canPlayType (it answers "probably" for VP9), hence its name.
+ */
+function webSnippet(video: string, image: string, size: { width: number; height: number }): string {
+  const { width, height } = size;
+  return [
+    `<video class="sticker" src="${basename(video)}" width="${width}" height="${height}" autoplay loop muted playsinline></video>`,
+    '<script>',
+    '  // Safari plays VP9 but not its alpha: it gets the animated WebP, which it draws with alpha.',
+    '  if (/^((?!chrome|android).)*safari/i.test(navigator.userAgent)) {',
+    `    document.currentScript.previousElementSibling.outerHTML = '<img class="sticker" src="${basename(image)}" width="${width}" height="${height}" alt="">';`,
+    '  }',
+    '</script>',
+  ].join('\n');
 }

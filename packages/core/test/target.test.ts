@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidOptionError, LimitExceededError, PLATFORM_TARGETS, probe, renderForTarget } from '../src/index.js';
+import { InvalidOptionError, LimitExceededError, PLATFORM_TARGETS, probe, readAnimationInfo, renderForTarget } from '../src/index.js';
 import { countFrames, decodeAll, greenKeyer, makeBoxClip, opaqueBounds, refusal, tempDir } from './helpers.js';
 
 let dir: string;
@@ -76,6 +76,22 @@ describe('renderForTarget: telegram', () => {
     expect(limit.message).toContain('--fit rate');
     expect(await leftovers()).toEqual([]);
     await expect(readdir(dir)).resolves.not.toContain('tiny.webm');
+  });
+});
+
+describe('renderForTarget: web', () => {
+  it('writes the WebM and, from the same styled frames, an animated WebP beside it, with the HTML that picks one', async () => {
+    const output = join(dir, 'page.webm');
+    const result = await renderForTarget({ input: box, output, target: 'web', stages: [greenKeyer()] });
+    expect(result.fallbacks).toEqual([join(dir, 'page.webp')]);
+    const webp = readAnimationInfo(join(dir, 'page.webp'));
+    expect(webp).toMatchObject({ width: result.width, height: result.height, alphaChannel: true, plays: Infinity });
+    // libwebp merges frames identical to the one before into it: the same 2 s in fewer frames.
+    expect(webp.durationSeconds).toBeCloseTo(2, 1);
+    expect(Math.max(result.width, result.height)).toBe(512);
+    expect(result.snippet).toContain('<video class="sticker" src="page.webm"');
+    expect(result.snippet).toContain('src="page.webp"');
+    expect(await leftovers()).toEqual([]);
   });
 });
 

@@ -198,6 +198,8 @@ function targetLines(result: RenderResult): string[] {
       (result.trimmedTo !== undefined ? `, trimmed to ${result.trimmedTo} s` : '') +
       (result.speedUp !== undefined ? `, sped up ${result.speedUp.toFixed(2)}x` : ''),
     `  encodes: ${encodes.join('; ')}`,
+    ...(result.fallbacks ?? []).map((path) => `  fallback: ${path}`),
+    ...(result.snippet ? ['  HTML that picks one:', ...result.snippet.split('\n').map((line) => `    ${line}`)] : []),
   ];
 }
 
