@@ -42,6 +42,7 @@ export {
   checkFormatAvailable,
   completeOutput,
   FORMAT_EXTENSIONS,
+  MUXER,
   formatHasAlpha,
   OUTPUT_FORMATS,
   type OutputFormat,
