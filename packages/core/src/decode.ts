@@ -162,7 +162,10 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   private readonly waiting: Buffer[] = [];
   private ended = false;
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  /** Who waits for the next frame, the end or a failure: the iterator, and set-up's firstFrame(). */
+  private wakers: Array<() => void> = [];
+  /** firstFrame()'s copy, kept so every caller gets the same picture without another copy. */
+  private firstCopy: Promise<Frame | undefined> | undefined;
   private produced = 0;
   private readonly fps: number;
   private readonly maxFrames: number;
@@ -293,9 +296,9 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
   }
 
   /** Copy a stdout chunk into pool frames; pause when the pool runs dry. Returns false then. */
@@ -361,6 +364,32 @@ export class FrameDecoder implements AsyncIterable<Frame> {
     this.notify();
   }
 
+  private next(): Promise<void> {
+    return new Promise<void>((resolve) => this.wakers.push(resolve));
+  }
+
+  /**
+   * A copy of the first frame, as soon as it is decoded, leaving the frame itself in the stream:
+   * set-up takes a sample from the main decode instead of starting a decoder of its own (the
+   * first keyframe is the first frame). Undefined when the clip ends before a frame. Call it
+   * before iterating; once frame 0 has been handed out it is gone.
+   */
+  firstFrame(): Promise<Frame | undefined> {
+    this.firstCopy ??= (async () => {
+      for (;;) {
+        if (this.failure) throw this.failure;
+        const frame = this.sizeConfirmed ? this.ready[0] : undefined;
+        if (frame) {
+          if (frame.index !== 0) throw new Error(`Expected firstFrame() before iterating ${this.input.path}, but frame 0 is gone`);
+          return { data: frame.data.slice(), width: frame.width, height: frame.height, index: 0, pts: frame.pts };
+        }
+        if (this.ended && this.waiting.length === 0) return undefined;
+        await this.next();
+      }
+    })();
+    return this.firstCopy;
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     let yielded = 0;
     while (yielded < this.maxFrames) {
@@ -382,7 +411,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
         }
         return;
       }
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.next();
     }
     // Enough frames for the caller: stop the child rather than let it decode the rest.
     this.kill();

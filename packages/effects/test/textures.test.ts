@@ -193,6 +193,30 @@ describe('texture cache', () => {
     expect(c).not.toBe(a);
   });
 
+  it('grain is made from the paper of the same recipe (and back): the same bytes, one noise field', async () => {
+    const size = { width: 37, height: 23 };
+    const spec = { path: null, seed: 77, scale: 1.5 } as const;
+    const before = textureCacheStats().generated;
+    const paper = await loadTexture({ ...spec, procedural: 'paper' }, size);
+    const grain = await loadTexture({ ...spec, procedural: 'grain' }, size);
+    expect(textureCacheStats().generated - before).toBe(1);
+    expect(Buffer.from(grain.data)).toEqual(Buffer.from(generateTexture({ ...spec, procedural: 'grain' }, size)));
+    expect(Buffer.from(paper.data)).toEqual(Buffer.from(generateTexture({ ...spec, procedural: 'paper' }, size)));
+    // Concurrent loads (the stages preload at once) share the build the same way.
+    const [grain2, paper2] = await Promise.all([
+      loadTexture({ ...spec, seed: 78, procedural: 'grain' }, size),
+      loadTexture({ ...spec, seed: 78, procedural: 'paper' }, size),
+    ]);
+    expect(textureCacheStats().generated - before).toBe(2);
+    expect(Buffer.from(paper2.data)).toEqual(Buffer.from(generateTexture({ ...spec, seed: 78, procedural: 'paper' }, size)));
+    expect(Buffer.from(grain2.data)).toEqual(Buffer.from(generateTexture({ ...spec, seed: 78, procedural: 'grain' }, size)));
+  });
+
+  it('hands out bytes in shared memory, so a stage thread reads them without a copy', async () => {
+    const procedural = await loadTexture({ path: null, procedural: 'noise', seed: 5, scale: 4 }, { width: 8, height: 8 });
+    expect(procedural.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
   it('is bounded in bytes and evicts the least recently used first', async () => {
     const cache = new TextureCache(3 * 400);
     const make = (key: string) => async (): Promise<Texture> => ({ key, width: 10, height: 10, data: new Uint8Array(400) });
