@@ -21,6 +21,7 @@
  * Keeping fluent-ffmpeg behind this module means it could be replaced without touching callers.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -496,24 +497,28 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
 /**
  * The answer is also kept in a file, keyed like the inherited one: inspecting a binary costs about
  * half a second of CPU (four ffmpeg runs that each load a couple of hundred shared libraries), which
- * every CLI run and every bench child would otherwise pay before its first frame.
+ * every CLI run and every bench child would otherwise pay before its first frame. One file per
+ * environment (the variables that choose the binary): with one file for all, runs with another
+ * PATH (pnpm puts node_modules/.bin first; a test sets FFMPEG_PATH) overwrote each other's answer,
+ * and a CLI job measured 1.9 s of set-up inspecting ffmpeg again.
  */
-function diskCachePath(): string {
+function diskCachePath(env: NodeJS.ProcessEnv): string {
   const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  return join(tmpdir(), `stickerkey-ffmpeg-${user}.json`);
+  const chooser = createHash('sha1').update(JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? ''])).digest('hex');
+  return join(tmpdir(), `stickerkey-ffmpeg-${user}-${chooser.slice(0, 16)}.json`);
 }
 
 function fromDiskCache(env: NodeJS.ProcessEnv): FfmpegInfo | undefined {
   try {
-    const entry = JSON.parse(readFileSync(diskCachePath(), 'utf8')) as CacheEntry;
+    const entry = JSON.parse(readFileSync(diskCachePath(env), 'utf8')) as CacheEntry;
     return entry.info && entry.key === cacheKey(env, entry.info) ? entry.info : undefined;
   } catch {
     return undefined;
   }
 }
 
-function toDiskCache(entry: CacheEntry): void {
-  const path = diskCachePath();
+function toDiskCache(env: NodeJS.ProcessEnv, entry: CacheEntry): void {
+  const path = diskCachePath(env);
   const temp = `${path}.${process.pid}.tmp`;
   try {
     // Written whole under a temp name, then renamed: a reader never sees half a file.
@@ -547,7 +552,7 @@ export function ffmpegInfo(): FfmpegInfo {
   let info = fromInheritedCache(process.env) ?? fromDiskCache(process.env);
   if (!info) {
     info = resolveFfmpeg(process.env);
-    toDiskCache({ key: cacheKey(process.env, info), info });
+    toDiskCache(process.env, { key: cacheKey(process.env, info), info });
   }
   process.env[CACHE_VAR] = JSON.stringify({ key: cacheKey(process.env, info), info } satisfies CacheEntry);
   resolved = info;

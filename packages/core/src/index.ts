@@ -23,7 +23,17 @@ export {
 } from './ffmpeg.js';
 export { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
 export { dieWithParent, parentDeathPrefix } from './parent-death.js';
-export { probe, DEFAULT_LIMITS, orientationFromMatrix, type ProbeLimits, type ProbeResult, type ProbeColour } from './probe.js';
+export {
+  probe,
+  listKeyframes,
+  DEFAULT_LIMITS,
+  orientationFromMatrix,
+  type ProbeLimits,
+  type ProbeResult,
+  type ProbeColour,
+  type ProbeOptions,
+  type KeyframeList,
+} from './probe.js';
 export { colourPlan, colourCapabilities, bt709OutputArgs, BT709_YUV_SCALE, type ColourPlan, type ColourCapabilities } from './colour.js';
 export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, uprightFilters, parseRawOutputStream, type DecodeOptions } from './decode.js';
 export {
@@ -95,7 +105,7 @@ export {
   type ProcessMemory,
   type MemoryMonitorOptions,
 } from './memory.js';
-export { sampleFrames, listKeyframes, pickKeyframes, type SampleOptions, type SampleResult, type KeyframeList } from './sample-frames.js';
+export { sampleFrames, pickKeyframes, type SampleOptions, type SampleResult } from './sample-frames.js';
 export { reapedChildrenCpuSeconds } from './process-cpu.js';
 export {
   MEMORY_MODELS,

@@ -198,7 +198,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   try {
     emit({ frame: 0, totalFrames: undefined, fps: 0, etaSeconds: undefined, stage: 'probe' });
-    const source = await probe(options.input, options.limits);
+    const source = await probe(options.input, options.limits, { keyframes: true });
     // HDR the resolved ffmpeg cannot tone-map is refused here, before any work.
     colourPlan(source);
     checkAborted(signal);
@@ -226,22 +226,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const canvas = layout?.canvas ?? paddedSize(size ?? source, pad);
     const crop = layout ? { crop: layout.crop } : {};
 
-    emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
-    const context: PreloadContext = {
-      size: canvas,
-      signal,
-      sampleFrames: async (count) => {
-        const sampled = await sampleFrames({ input: source, pad, canvas, count, size, ...crop });
-        reportedChildrenCpu += sampled.cpuSeconds;
-        return sampled.frames;
-      },
-    };
-    await line.setup(context);
-    checkAborted(signal);
-
+    // The children start before the stages set up, not after: ffmpeg's own start (process,
+    // libraries, codec, the first frames) overlaps the set-up, and the set-up takes its first
+    // sample from this decode rather than decoding the clip's start a second time.
     const pool = new FramePool(canvas, resolvePoolSize(options.poolSize, line.threads), { shared: line.threads > 0 });
     if (posterize) monitor.mark('before posterize time');
-    decoder = new FrameDecoder({
+    const mainDecoder = new FrameDecoder({
       input: source,
       fps: posterize,
       pad,
@@ -251,6 +241,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       ...(layout?.duration !== undefined ? { duration: layout.duration } : {}),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     });
+    decoder = mainDecoder;
     if (posterize) monitor.mark('after posterize time');
     monitor.mark('before encoding');
     encoder = new FrameEncoder({
@@ -265,6 +256,19 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     });
     // The abort may have fired while the children were being created.
     if (signal?.aborted) onAbort();
+
+    emit({ frame: 0, totalFrames, fps: 0, etaSeconds: 0, stage: 'setup' });
+    const context: PreloadContext = {
+      size: canvas,
+      signal,
+      sampleFrames: async (count) => {
+        const sampled = await sampleFrames({ input: source, pad, canvas, count, size, ...crop, firstFrame: () => mainDecoder.firstFrame() });
+        reportedChildrenCpu += sampled.cpuSeconds;
+        return sampled.frames;
+      },
+    };
+    await line.setup(context);
+    checkAborted(signal);
 
     const keyed = stages.some((stage) => stage.producesAlpha);
     const release = (frame: Frame) => pool.release(frame);

@@ -71,6 +71,25 @@ export interface ProbeResult {
   pixelFormat: string;
   /** The stream carries an alpha plane (rgba/yuva formats, or VP8/VP9 with alpha_mode=1). */
   hasAlpha: boolean;
+  /** The video stream's keyframes, when asked for (ProbeOptions.keyframes). */
+  keyframes?: KeyframeList;
+}
+
+export interface KeyframeList {
+  /** Keyframe times in seconds, ascending, relative to the start of the file (what `-ss` takes). */
+  times: number[];
+  /** Time of the last video packet, relative likewise: where the clip's frames end. */
+  end: number;
+}
+
+export interface ProbeOptions {
+  /**
+   * Also list the video stream's keyframes (sampleFrames picks its samples among them), from
+   * the packets, in the same ffprobe as the header: it reads the container and decodes nothing,
+   * and one ffprobe start (~0.1 s of CPU with a shared-library build) is most of what a second
+   * ffprobe would cost.
+   */
+  keyframes?: boolean;
 }
 
 function parseRate(rate: string | undefined): number {
@@ -88,6 +107,7 @@ interface FfprobeSideData {
 }
 
 export interface FfprobeStream {
+  index?: number;
   codec_type?: string;
   codec_name?: string;
   width?: number;
@@ -109,8 +129,8 @@ export interface FfprobeStream {
 
 export interface FfprobeJson {
   streams?: FfprobeStream[];
-  format?: { format_name?: string; duration?: string };
-  packets?: Array<{ pts_time?: string; duration_time?: string }>;
+  format?: { format_name?: string; duration?: string; start_time?: string };
+  packets?: Array<{ stream_index?: number; pts_time?: string; duration_time?: string; flags?: string }>;
 }
 
 /** ffprobe's JSON (fluent-ffmpeg's parser reads the flat format, which drops the display matrix). */
@@ -208,10 +228,32 @@ async function rateFromPackets(input: string): Promise<number> {
   return Math.round(rate * 1000) / 1000;
 }
 
+const PACKET_ENTRIES = 'packet=stream_index,pts_time,flags';
+
+/** Keyframes of stream `index` from ffprobe's packets, relative to the file's start (`-ss` is). */
+function keyframesFromPackets(data: FfprobeJson, index: number | undefined): KeyframeList {
+  const start = Number(data.format?.start_time) || 0;
+  let end = 0;
+  const times: number[] = [];
+  for (const packet of data.packets ?? []) {
+    if (index !== undefined && packet.stream_index !== index) continue;
+    const pts = Number(packet.pts_time);
+    if (!Number.isFinite(pts)) continue;
+    end = Math.max(end, pts - start);
+    if (packet.flags?.startsWith('K')) times.push(pts - start);
+  }
+  return { times: times.sort((a, b) => a - b), end };
+}
+
+/** Keyframe times of the first video stream, from its packets (no decoding): for a clip probed without them. */
+export async function listKeyframes(input: string): Promise<KeyframeList> {
+  return keyframesFromPackets(await ffprobeJson(['-select_streams', 'v:0', '-show_entries', `format=start_time:${PACKET_ENTRIES}`, input]), undefined);
+}
+
 /** Image demuxers: a still picture is not a clip, whatever rate ffprobe assumes for it. */
 const STILL_FORMATS = /^(image2|[a-z0-9]+_pipe)$/;
 
-export async function probe(input: string, limits: Partial<ProbeLimits> = {}): Promise<ProbeResult> {
+export async function probe(input: string, limits: Partial<ProbeLimits> = {}, options: ProbeOptions = {}): Promise<ProbeResult> {
   const max = { ...DEFAULT_LIMITS, ...limits };
   let size: number;
   try {
@@ -226,7 +268,7 @@ export async function probe(input: string, limits: Partial<ProbeLimits> = {}): P
 
   let data: FfprobeJson;
   try {
-    data = await ffprobeJson(['-show_streams', '-show_format', input]);
+    data = await ffprobeJson(['-show_streams', '-show_format', ...(options.keyframes ? ['-show_entries', PACKET_ENTRIES] : []), input]);
   } catch (error) {
     throw new UnsupportedInputError(`Expected a video file for input but ffprobe cannot read ${input}: ${lastLine(error)}`, input, {
       cause: error,
@@ -286,6 +328,7 @@ export async function probe(input: string, limits: Partial<ProbeLimits> = {}): P
     codec: stream.codec_name ?? 'unknown',
     pixelFormat,
     hasAlpha,
+    ...(options.keyframes ? { keyframes: keyframesFromPackets(data, stream.index) } : {}),
   };
 }
 

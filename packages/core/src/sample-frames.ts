@@ -5,56 +5,23 @@
  * Seeking to an arbitrary time decodes from the previous keyframe: on a phone clip or an x264
  * upload with one keyframe, six accurate seeks decode most of the clip six times (measured: 17 s
  * of a 33 s 1080p job). So we only take keyframes, which decode on their own:
- * 1. list the keyframes' times from the packets (ffprobe reads the container, decodes nothing);
+ * 1. list the keyframes' times from the packets (ffprobe reads the container, decodes nothing;
+ *    the pipeline's probe lists them with the header, ProbeOptions.keyframes);
  * 2. pick up to `count` distinct keyframes nearest to evenly spread times;
  * 3. decode exactly those, in ONE ffmpeg: one input per keyframe, each seeked without
  *    `accurate_seek` (the first frame out is the keyframe itself), each feeding one output of one
  *    frame on its own pipe. ffmpeg stops reading an input once its output has its frame.
- * A clip with one keyframe gives one sample; the estimate fills what the character hides there
+ * The first keyframe is the first frame, which the main decode makes anyway: given `firstFrame`
+ * (FrameDecoder.firstFrame, the decoder started before set-up), that sample is a copy of it, and
+ * a clip with one keyframe starts no decoder of its own. A clip with one keyframe gives one sample; the estimate fills what the character hides there
  * from the screen around it, as it does for any cell hidden in every sample.
  */
-import { execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { alphaDecoderArgs, decodeFilter, type DecodeOptions } from './decode.js';
 import { FfmpegFailedError } from './errors.js';
-import { ffprobeBinary } from './ffmpeg.js';
 import { spawnFfmpeg } from './ffmpeg-process.js';
 import { frameBytes, type Frame, type FrameSize } from './frame.js';
-import type { ProbeResult } from './probe.js';
-
-const run = promisify(execFile);
-
-export interface KeyframeList {
-  /** Keyframe times in seconds, ascending, relative to the start of the file (what `-ss` takes). */
-  times: number[];
-  /** Time of the last video packet, relative likewise: where the clip's frames end. */
-  end: number;
-}
-
-/** Keyframe times of the first video stream, from its packets (no decoding). */
-export async function listKeyframes(input: string): Promise<KeyframeList> {
-  const { stdout } = await run(
-    ffprobeBinary(),
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'format=start_time:packet=pts_time,flags', '-of', 'compact=p=1:nk=0', input],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  let start = 0;
-  let end = 0;
-  const times: number[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('format|')) {
-      start = Number(/start_time=([-\d.]+)/.exec(line)?.[1]) || 0;
-      continue;
-    }
-    const pts = Number(/pts_time=([-\d.]+)/.exec(line)?.[1]);
-    if (!Number.isFinite(pts)) continue;
-    end = Math.max(end, pts);
-    if (/flags=K/.test(line)) times.push(pts);
-  }
-  // `-ss` on an input is relative to the file's start time (ffmpeg adds it back).
-  return { times: times.map((t) => t - start).sort((a, b) => a - b), end: end - start };
-}
+import { listKeyframes, type KeyframeList, type ProbeResult } from './probe.js';
 
 /** Up to `count` distinct keyframes, each the one nearest to an evenly spread time over the clip. */
 export function pickKeyframes(list: KeyframeList, count: number): number[] {
@@ -79,6 +46,8 @@ export interface SampleOptions {
   size?: FrameSize;
   /** Part of the picture kept before scaling, as in the main decode (DecodeOptions.crop). */
   crop?: DecodeOptions['crop'];
+  /** The main decode's first frame through the same chain (FrameDecoder.firstFrame), used for the first keyframe. */
+  firstFrame?: () => Promise<Frame | undefined>;
 }
 
 export interface SampleResult {
@@ -90,7 +59,20 @@ export interface SampleResult {
 /** Frames at canvas size, allocated here once per job (not from the pool), one per picked keyframe. */
 export async function sampleFrames(options: SampleOptions): Promise<SampleResult> {
   const { input, canvas } = options;
-  const times = pickKeyframes(await listKeyframes(input.path), Math.max(1, options.count));
+  const list = input.keyframes ?? (await listKeyframes(input.path));
+  const picked = pickKeyframes(list, Math.max(1, options.count));
+  // Within half a frame of the start, the first keyframe is the main decode's first frame.
+  const fromMain = options.firstFrame && picked[0] !== undefined && picked[0] <= 0.5 / input.fps ? await options.firstFrame() : undefined;
+  const times = fromMain ? picked.slice(1) : picked;
+  const decoded = times.length > 0 ? await decodeKeyframes(options, times) : { frames: [], cpuSeconds: 0 };
+  const frames = fromMain ? [{ ...fromMain, pts: picked[0]! }, ...decoded.frames] : decoded.frames;
+  frames.forEach((frame, index) => (frame.index = index));
+  return { frames, cpuSeconds: decoded.cpuSeconds };
+}
+
+/** The frames at `times` (keyframes), each decoded on its own, in one ffmpeg. */
+async function decodeKeyframes(options: SampleOptions, times: readonly number[]): Promise<SampleResult> {
+  const { input, canvas } = options;
   // The main decode's own chain (upright, colour, scale, padding) at the source's rate: a sample
   // must be the picture the keyer will see.
   const filter = decodeFilter(input, { pad: options.pad, ...(options.size ? { size: options.size } : {}), ...(options.crop ? { crop: options.crop } : {}) });

@@ -16,7 +16,8 @@
  *   as in-line does; frame-parallel would hold the whole stack's scratch once per thread.
  * - set-up: preload() (textures through sharp, the keyer's screen estimate, which decodes sample
  *   frames through the pipeline's `ctx.sampleFrames`) runs once, on the pipeline's thread, with its
- *   context; a thread receives the result and only prepares. Either design could do that, but only
+ *   context; a thread receives the result and only prepares. Textures are SharedArrayBuffers, so
+ *   what a thread receives is the pipeline's own copy, not another. Either design could do that, but only
  *   stage-parallel sends each preloaded texture to one thread rather than to all of them.
  * - state from frame to frame (temporal stability in the keyer, wanted by another issue): each
  *   stage sees every frame, in order, in one thread, exactly as in-line. Frame-parallel would hand
@@ -197,6 +198,7 @@ export function reviveError(serialized: SerializedError): Error {
 
 /** Messages between the pipeline's thread and a stage thread (see stage-thread.ts). */
 export type ToThread =
+  | { type: 'prepare'; preloaded: unknown[] }
   | { type: 'pool'; buffers: SharedArrayBuffer[] }
   | { type: 'frame'; slot: number; index: number; pts: number; bounds: Bounds | undefined };
 export type FromThread =
@@ -205,7 +207,8 @@ export type FromThread =
   | { type: 'error'; error: SerializedError };
 export interface ThreadData {
   size: { width: number; height: number };
-  stages: Array<{ name: string; module: string; exportName: string; options: Readonly<Record<string, unknown>>; preloaded: unknown }>;
+  /** The stages' recipes; what they preloaded follows in a 'prepare' message, once preloaded. */
+  stages: Array<{ name: string; module: string; exportName: string; options: Readonly<Record<string, unknown>> }>;
 }
 
 // Worker threads run plain Node, which cannot load TypeScript: from sources (vitest), the built
@@ -245,32 +248,44 @@ export class StageLine {
     wake?.();
   }
 
-  /** Preload every stage here, with `ctx`; prepare in-line stages here and the others in their threads. */
+  /**
+   * Preload every stage here, with `ctx`; prepare in-line stages here and the others in their
+   * threads. Set-up is on the job's critical path (nothing is encoded before it ends), so it runs
+   * as much at once as it can: every thread starts first and loads its effect modules while the
+   * stages preload; the preloads run concurrently (the keyer's waits on ffmpeg for its samples
+   * while the textures are made here); each thread prepares as soon as its own preloads are done.
+   */
   async setup(ctx: PreloadContext): Promise<void> {
     this.signal = ctx.signal;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    const ready: Promise<void>[] = [];
-    for (const hop of this.hops) {
+    const threadHops = this.hops.filter((hop) => hop.thread);
+    const ready = threadHops.map((hop) => {
+      const data: ThreadData = {
+        size: ctx.size,
+        stages: hop.stages.map((stage) => {
+          const { module, exportName, options } = stage.recipe!;
+          return { name: stage.name, module, exportName, options };
+        }),
+      };
+      const started = this.start(hop, data);
+      // Its failure is also recorded by fail(): if set-up stops early, nobody awaits this one.
+      started.catch(() => {});
+      return started;
+    });
+    const preloads = this.hops.map(async (hop) => {
       if (!hop.thread) {
         for (const stage of hop.stages) {
           await stage.setup(ctx);
           this.checkOpen();
         }
-        continue;
+        return;
       }
-      const data: ThreadData = { size: ctx.size, stages: [] };
-      for (const stage of hop.stages) {
-        const recipe = stage.recipe!;
-        const preloaded = await recipe.preload(ctx);
-        this.checkOpen();
-        data.stages.push({ name: stage.name, module: recipe.module, exportName: recipe.exportName, options: recipe.options, preloaded });
-      }
-      // Started as soon as its stages are preloaded: the thread prepares while the next group preloads.
-      const started = this.start(hop, data);
-      // Its failure is also recorded by fail(): if set-up stops early, nobody awaits this one.
-      started.catch(() => {});
-      ready.push(started);
-    }
+      const preloaded = await Promise.all(hop.stages.map((stage) => stage.recipe!.preload(ctx)));
+      this.checkOpen();
+      hop.worker!.postMessage({ type: 'prepare', preloaded } satisfies ToThread);
+    });
+    // A preload's failure is the job's: it ends set-up now, and close() stops the threads.
+    await Promise.all(preloads);
     await Promise.all(ready);
     this.checkOpen();
   }

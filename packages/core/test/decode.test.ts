@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder, FramePool, decodeFilter, probe, type Frame } from '../src/index.js';
@@ -44,6 +45,24 @@ describe('decode', () => {
     // No buffer allocated per frame: only the pool's own circulate.
     expect(buffers.size).toBeLessThanOrEqual(3);
     expect((await decoder.process.exited).code).toBe(0);
+  });
+
+  it("decodes with the cores it is given (a container's quota), not a thread per host CPU", async () => {
+    const source = await probe(clip);
+    const threadsWith = async (cores: number) => {
+      const pool = new FramePool({ width: 64, height: 36 }, 2);
+      const decoder = new FrameDecoder({ input: source, pool, cores });
+      // Codec open starts the decoder's threads; by its first frame they all exist.
+      await decoder.firstFrame();
+      const status = await readFile(`/proc/${decoder.process.child.pid}/status`, 'utf8');
+      decoder.kill();
+      await decoder.process.exited;
+      return Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
+    };
+    const one = await threadsWith(1);
+    const eight = await threadsWith(8);
+    // Frame threads: one per core given (H.264's frame threading), the rest of ffmpeg unchanged.
+    expect(eight - one).toBeGreaterThanOrEqual(7);
   });
 
   it('keeps the frames that were still queued when ffmpeg exited with the pool empty', async () => {

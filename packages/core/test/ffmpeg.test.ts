@@ -5,7 +5,7 @@
  * test is our reading of what a binary says about itself, not ffmpeg.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -245,5 +245,35 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
     utimesSync(fake, new Date(), new Date(Date.now() + 5000));
     child({ ...env, STICKERKEY_FFMPEG_RESOLVED: first.cache });
     expect(calls()).toBe(2 * resolving);
+  });
+
+  it('keeps the answer on disk per environment: runs with another PATH do not evict it', async () => {
+    const folder = join(dir, 'disk');
+    const tmp = join(folder, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const log = join(folder, 'calls.log');
+    writeFileSync(log, '');
+    const fake = ffmpegWithoutVp9(folder, log);
+    fakeFfprobe(folder);
+    const core = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const child = (env: NodeJS.ProcessEnv) => {
+      const code = `const m = await import(${JSON.stringify(core)}); m.ffmpegInfo();`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env: { ...env, TMPDIR: tmp }, encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+    };
+    const calls = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+    const plain: NodeJS.ProcessEnv = { PATH: process.env.PATH, FFMPEG_PATH: fake };
+    // As `pnpm test` runs it: the same binaries, another PATH.
+    const viaPnpm: NodeJS.ProcessEnv = { ...plain, PATH: `${join(folder, 'node_modules', '.bin')}:${process.env.PATH}` };
+    child(plain);
+    const once = calls();
+    expect(once).toBe(2);
+    child(viaPnpm);
+    expect(calls()).toBe(2 * once);
+    // Each environment finds its own answer again: nobody inspects the binary a third time.
+    child(plain);
+    child(viaPnpm);
+    expect(calls()).toBe(2 * once);
+    expect(readdirSync(tmp).filter((name) => name.startsWith('stickerkey-ffmpeg-'))).toHaveLength(2);
   });
 });

@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegBinary, probe } from '../src/index.js';
-import { listKeyframes, pickKeyframes, sampleFrames } from '../src/sample-frames.js';
+import { FrameDecoder, FramePool, ffmpegBinary, probe } from '../src/index.js';
+import { listKeyframes } from '../src/probe.js';
+import { pickKeyframes, sampleFrames } from '../src/sample-frames.js';
 import { decodeAll, ffmpegDescendants, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -29,6 +30,14 @@ describe('listKeyframes / pickKeyframes', () => {
     const list = await listKeyframes(await clipWithGop('gop24.mp4', 3, 24));
     expect(list.times).toEqual([0, 1, 2]);
     expect(list.end).toBeCloseTo(3 - 1 / 24, 3);
+  });
+
+  it('reads the same keyframes with the probe, in its one ffprobe, when asked', async () => {
+    const path = await clipWithGop('gop12-probe.mp4', 2, 12);
+    const probed = await probe(path, {}, { keyframes: true });
+    expect(probed.keyframes).toEqual(await listKeyframes(path));
+    expect(probed.keyframes?.times).toEqual([0, 0.5, 1, 1.5]);
+    expect((await probe(path)).keyframes).toBeUndefined();
   });
 
   it('picks distinct keyframes nearest to evenly spread times', () => {
@@ -66,5 +75,61 @@ describe('sampleFrames', () => {
       expect(Buffer.from(row(frame.data, 11, 2, 160, 164))).toEqual(Buffer.from(row(source, 10, 0, 160, 160)));
       expect(frame.data[(11 * 164 + 0) * 4 + 3]).toBe(0);
     }
+  });
+
+  it('takes the first keyframe from the main decode: a clip with one keyframe starts no decoder of its own', async () => {
+    const path = await clipWithGop('gop-long-main.mp4', 3, 250);
+    const input = await probe(path, {}, { keyframes: true });
+    const canvas = { width: 160, height: 90 };
+    const pool = new FramePool(canvas, 3);
+    const decoder = new FrameDecoder({ input, pool });
+    const { frames, cpuSeconds } = await sampleFrames({ input, canvas, count: 6, firstFrame: () => decoder.firstFrame() });
+    // No sampler ffmpeg ran: nothing to count.
+    expect(cpuSeconds).toBe(0);
+    expect(frames.map((f) => f.pts)).toEqual([0]);
+    const all = await decodeAll(path);
+    expect(Buffer.from(frames[0]!.data)).toEqual(Buffer.from(all.subarray(0, 160 * 90 * 4)));
+    // The frame was copied, not taken: the stream still starts at frame 0, with the same bytes.
+    let count = 0;
+    for await (const frame of decoder) {
+      if (count === 0) expect(Buffer.from(frame.data)).toEqual(Buffer.from(frames[0]!.data));
+      count++;
+      pool.release(frame);
+    }
+    expect(count).toBe(72);
+  });
+
+  it('decodes only the other keyframes when the first comes from the main decode', async () => {
+    const path = await clipWithGop('gop12-main.mp4', 2, 12);
+    const input = await probe(path, {}, { keyframes: true });
+    const canvas = { width: 160, height: 90 };
+    const pool = new FramePool(canvas, 3);
+    const decoder = new FrameDecoder({ input, pool });
+    const { frames, cpuSeconds } = await sampleFrames({ input, canvas, count: 4, firstFrame: () => decoder.firstFrame() });
+    expect(frames.map((f) => f.pts)).toEqual([0, 0.5, 1, 1.5]);
+    expect(frames.map((f) => f.index)).toEqual([0, 1, 2, 3]);
+    expect(cpuSeconds).toBeGreaterThan(0);
+    const all = await decodeAll(path);
+    const bytes = 160 * 90 * 4;
+    for (const frame of frames) {
+      const at = Math.round(frame.pts * 24) * bytes;
+      expect(Buffer.from(frame.data)).toEqual(Buffer.from(all.subarray(at, at + bytes)));
+    }
+    decoder.kill();
+    await decoder.process.exited;
+    expect(ffmpegDescendants()).toEqual([]);
+  });
+
+  it('refuses firstFrame() once frame 0 has been handed out (a caller bug)', async () => {
+    const path = await clipWithGop('gop-late.mp4', 1, 250);
+    const input = await probe(path);
+    const pool = new FramePool({ width: 160, height: 90 }, 3);
+    const decoder = new FrameDecoder({ input, pool });
+    const iterator = decoder[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    pool.release(first.value as never);
+    await expect(decoder.firstFrame()).rejects.toThrow(/before iterating/);
+    decoder.kill();
+    await decoder.process.exited;
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, createFrame, InvalidOptionError } from '@stickerkey/core';
 import { multiplyBlend } from '../src/multiply-blend.js';
 import { generateTexture, loadTexture, TextureCache, textureAtSize, textureCacheStats, type Texture } from '../src/textures.js';
+import { generateInThread } from '../src/internal/texture-thread-client.js';
 import { setupEffect } from './support/run-effect.js';
 
 let dir: string;
@@ -191,6 +192,45 @@ describe('texture cache', () => {
     const c = await loadTexture({ ...spec, seed: 10 }, { width: 20, height: 10 });
     expect(b).toBe(a);
     expect(c).not.toBe(a);
+  });
+
+  it('grain is made from the paper of the same recipe (and back): the same bytes, one noise field', async () => {
+    const size = { width: 37, height: 23 };
+    const spec = { path: null, seed: 77, scale: 1.5 } as const;
+    const before = textureCacheStats().generated;
+    const paper = await loadTexture({ ...spec, procedural: 'paper' }, size);
+    const grain = await loadTexture({ ...spec, procedural: 'grain' }, size);
+    expect(textureCacheStats().generated - before).toBe(1);
+    expect(Buffer.from(grain.data)).toEqual(Buffer.from(generateTexture({ ...spec, procedural: 'grain' }, size)));
+    expect(Buffer.from(paper.data)).toEqual(Buffer.from(generateTexture({ ...spec, procedural: 'paper' }, size)));
+    // Concurrent loads (the stages preload at once) share the build the same way.
+    const [grain2, paper2] = await Promise.all([
+      loadTexture({ ...spec, seed: 78, procedural: 'grain' }, size),
+      loadTexture({ ...spec, seed: 78, procedural: 'paper' }, size),
+    ]);
+    expect(textureCacheStats().generated - before).toBe(2);
+    expect(Buffer.from(paper2.data)).toEqual(Buffer.from(generateTexture({ ...spec, seed: 78, procedural: 'paper' }, size)));
+    expect(Buffer.from(grain2.data)).toEqual(Buffer.from(generateTexture({ ...spec, seed: 78, procedural: 'grain' }, size)));
+  });
+
+  it('a texture thread makes the same bytes as the pipeline thread would, in shared memory', async () => {
+    const size = { width: 300, height: 260 };
+    for (const spec of [
+      { procedural: 'noise', seed: 4, scale: 64, octaves: 2 },
+      { procedural: 'paper', seed: 4, scale: 1 },
+    ] as const) {
+      const made = await generateInThread(spec, size);
+      expect(made.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Buffer.from(made)).toEqual(Buffer.from(generateTexture(spec, size)));
+    }
+    // Through the cache, at a size that goes to a thread when there is a second core.
+    const loaded = await loadTexture({ path: null, procedural: 'noise', seed: 4, scale: 64, octaves: 2 }, size);
+    expect(Buffer.from(loaded.data)).toEqual(Buffer.from(generateTexture({ procedural: 'noise', seed: 4, scale: 64, octaves: 2 }, size)));
+  });
+
+  it('hands out bytes in shared memory, so a stage thread reads them without a copy', async () => {
+    const procedural = await loadTexture({ path: null, procedural: 'noise', seed: 5, scale: 4 }, { width: 8, height: 8 });
+    expect(procedural.data.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 
   it('is bounded in bytes and evicts the least recently used first', async () => {
