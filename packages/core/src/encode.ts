@@ -135,7 +135,7 @@ export const QUALITY_STEPS: { readonly [F in OutputFormat]: readonly number[] } 
   mp4: [20, 24, 28, 32, 36],
   gif: [256, 128, 64, 32],
   // libwebp's quality (0-100, lossy colour; alpha stays lossless).
-  webp: [75, 60, 45, 30, 20],
+  webp: [75, 60, 45, 30, 20, 10],
   // ProRes is an intermediate: its bytes are not what a budget is for.
   mov: [4],
   // Colours per frame, 0 for all (lossless). Still written as full RGBA, never a palette PNG (Signal

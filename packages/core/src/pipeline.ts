@@ -346,7 +346,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       ffmpeg,
       setupSeconds: (firstFrameAt - started) / 1000,
       predictedPeak: plan.prediction.peakBytes,
-      ...(size ? { scaledFrom: { width: source.width, height: source.height } } : {}),
+      ...(plan.size && !layout ? { scaledFrom: { width: source.width, height: source.height } } : {}),
       stageThreads: line.threads,
     };
   } catch (error) {

@@ -40,8 +40,8 @@ const WRITES_EVERY_FORMAT: readonly TargetName[] = ['web'];
 export type FitMode = FitTrade | 'speed-up' | 'trim';
 export const FIT_MODES: readonly FitMode[] = ['rate', 'size', 'speed-up', 'trim'];
 
-/** Rates a byte budget may fall back to (`--fit rate`), highest first: down to 8 fps, the slowest stop-motion look. */
-export const FALLBACK_RATES: readonly number[] = [24, 20, 15, 12, 10, 8];
+/** Rates a byte budget may fall back to (`--fit rate`), highest first: down to 6 fps, below the 8 of the slowest stop-motion look but still read as motion. */
+export const FALLBACK_RATES: readonly number[] = [24, 20, 15, 12, 10, 8, 6];
 /** Sizes a byte budget may fall back to (`--fit size`) where the platform's pixels allow, as factors of the fitted canvas. */
 export const FALLBACK_SCALES: readonly number[] = [0.85, 0.7, 0.6, 0.5];
 

@@ -1,7 +1,8 @@
 /**
  * `pnpm demo`: make (or reuse) a short green-screen fixture, render it with the full sticker look
  * at 12 fps into out/demo.webm with the progress display, then write a before/after contact
- * sheet to out/demo-contact-sheet.png. Ctrl-C cancels cleanly, like the CLI.
+ * sheet to out/demo-contact-sheet.png, and the same clip as a Telegram and a WhatsApp sticker
+ * (out/demo-telegram.webm, out/demo-whatsapp.webp). Ctrl-C cancels cleanly, like the CLI.
  */
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +48,27 @@ async function demo(signal: AbortSignal): Promise<void> {
   process.stdout.write(`${formatSummary(result)}\n`);
 
   const contact = await makeContactSheet({ source: fixture.video, result: video, output: sheet, signal });
+  // The same clip as platform stickers: cut to the character, within each platform's limits. The
+  // clip is 5 s: Telegram takes 3 (trimmed); WhatsApp's 500 kB may cost frames (rate).
+  const stickers = [
+    { target: 'telegram', output: join(outDir, 'demo-telegram.webm'), fit: 'trim' },
+    { target: 'whatsapp', output: join(outDir, 'demo-whatsapp.webp'), fit: 'rate' },
+  ] as const;
+  for (const sticker of stickers) {
+    process.stderr.write(`Rendering a ${sticker.target} sticker...\n`);
+    const made = await renderJob(
+      { input: fixture.video, output: sticker.output, preset: 'sticker', posterize: 12, target: sticker.target, fit: sticker.fit, jobId: `demo-${sticker.target}` },
+      { signal },
+    );
+    process.stdout.write(`${formatSummary(made)}\n`);
+  }
+
   const here = (path: string) => relative(process.cwd(), path) || path;
   process.stdout.write(
     [
       '',
       `Video:         ${here(video)}`,
+      ...stickers.map((sticker) => `${`${sticker.target}:`.padEnd(15)}${here(sticker.output)}`),
       `Contact sheet: ${here(contact.output)} (${contact.width}x${contact.height}, before/after at ${contact.times.map((t) => `${t.toFixed(2)} s`).join(', ')})`,
       '',
     ].join('\n'),
