@@ -24,6 +24,7 @@ import {
   encoderArgs,
   ffmpegBinary,
   OUTPUT_FORMATS,
+  FORMAT_EXTENSIONS,
   rawInputArgs,
   runPipeline,
   type EncoderSpeed,
@@ -243,10 +244,8 @@ export interface SpeedRun {
   quality: QualityScore & { decodedFrames: number };
 }
 
-const EXTENSION: Record<OutputFormat, string> = { webm: 'webm', mov: 'mov', gif: 'gif', mp4: 'mp4' };
-
 export async function measureEncode(styled: StyledFrames, height: number, format: OutputFormat, speed: EncoderSpeed, dir: string): Promise<SpeedRun> {
-  const output = join(dir, `${height}p-${speed}.${EXTENSION[format]}`);
+  const output = join(dir, `${height}p-${speed}${FORMAT_EXTENSIONS[format][0]}`);
   const args = encoderArgs(format, { size: styled.size, fps: styled.fps, speed, background: QUALITY_BACKGROUND });
   // Our raw input options, reading the file in place of the pipe.
   const input = rawInputArgs(styled.size, styled.fps).map((a) => (a === 'pipe:0' ? styled.raw : a));

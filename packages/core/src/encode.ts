@@ -12,21 +12,43 @@ import { FfmpegFailedError, InvalidOptionError } from './errors.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import type { Frame, FrameSize } from './frame.js';
 
-export type OutputFormat = 'webm' | 'mov' | 'gif' | 'mp4';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['webm', 'mov', 'gif', 'mp4'];
+export type OutputFormat = 'webm' | 'mov' | 'gif' | 'mp4' | 'webp' | 'apng';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['webm', 'mov', 'gif', 'mp4', 'webp', 'apng'];
 
 /** Formats whose output carries alpha; mp4 (H.264) is flattened on a background colour. */
 export function formatHasAlpha(format: OutputFormat): boolean {
   return format !== 'mp4';
 }
 
-const MUXER: Record<OutputFormat, string> = { webm: 'webm', mov: 'mov', gif: 'gif', mp4: 'mp4' };
+const MUXER: Record<OutputFormat, string> = { webm: 'webm', mov: 'mov', gif: 'gif', mp4: 'mp4', webp: 'webp', apng: 'apng' };
+
+/**
+ * File extensions by format, the first one the one we write. APNG's own is .png (what LINE,
+ * Signal and Apple ask for, and what every viewer opens); .apng is accepted too.
+ */
+export const FORMAT_EXTENSIONS: { readonly [F in OutputFormat]: readonly string[] } = {
+  webm: ['.webm'],
+  mov: ['.mov'],
+  gif: ['.gif'],
+  mp4: ['.mp4'],
+  webp: ['.webp'],
+  apng: ['.png', '.apng'],
+};
+
+/** The format an output path's extension names, or undefined for one we do not write. */
+export function formatForExtension(path: string): OutputFormat | undefined {
+  const dot = path.lastIndexOf('.');
+  if (dot < 0 || dot < path.lastIndexOf('/')) return undefined;
+  const ext = path.slice(dot).toLowerCase();
+  return OUTPUT_FORMATS.find((format) => FORMAT_EXTENSIONS[format].includes(ext));
+}
 
 export function formatFromPath(path: string): OutputFormat {
-  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  if ((OUTPUT_FORMATS as readonly string[]).includes(ext)) return ext as OutputFormat;
+  const format = formatForExtension(path);
+  if (format) return format;
+  const all = OUTPUT_FORMATS.flatMap((f) => FORMAT_EXTENSIONS[f]);
   throw new InvalidOptionError(
-    `Expected an output ending in ${OUTPUT_FORMATS.map((f) => `.${f}`).join(', ')} (or an explicit format) but received ${JSON.stringify(path)}`,
+    `Expected an output ending in ${all.join(', ')} (or an explicit format) but received ${JSON.stringify(path)}`,
     'format',
   );
 }
@@ -100,6 +122,18 @@ export const SPEED_PRESETS: { readonly [F in OutputFormat]: { readonly [S in Enc
     balanced: ['-preset', 'veryfast'],
     small: ['-preset', 'medium'],
   },
+  webp: {
+    // libwebp's method (ffmpeg's compression_level, 0-6): how hard each frame is searched.
+    fast: ['-compression_level', '0'],
+    balanced: ['-compression_level', '4'],
+    small: ['-compression_level', '6'],
+  },
+  apng: {
+    // PNG row prediction and zlib level.
+    fast: ['-pred', 'none', '-compression_level', '1'],
+    balanced: ['-pred', 'paeth', '-compression_level', '6'],
+    small: ['-pred', 'mixed', '-compression_level', '9'],
+  },
 };
 
 /** x264's own rc-lookahead per preset (x264 common/base.c), the most we ever ask for. */
@@ -157,7 +191,9 @@ export function encoderResources(format: OutputFormat, speed: EncoderSpeed, size
       return { threads: Math.min(maxCores, frames), lookahead: 0, tileColumns: 0 };
     }
     case 'gif':
-      // palettegen/paletteuse run in the filter graph, one frame at a time; the GIF encoder has no threads.
+    case 'webp':
+    case 'apng':
+      // One frame at a time (palettegen/paletteuse, WebPAnimEncoder, the APNG encoder): none has threads.
       return { threads: 1, lookahead: 0, tileColumns: 0 };
   }
 }
@@ -215,6 +251,15 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
           `[b][p]paletteuse=new=1:alpha_threshold=128${preset.map((o) => `:${o}`).join('')}`,
         '-loop', '0',
       ];
+    case 'webp':
+      // Animated WebP through libwebp's WebPAnimEncoder, which picks each frame's blend and
+      // dispose itself. It takes the RGBA as it is (bgra): libwebp converts to its own YUV (BT.601
+      // by the WebP spec, which every decoder assumes), and codes alpha losslessly by default.
+      // The WebP muxer plays once unless told: -loop 0 loops forever, as a sticker does.
+      return [...vf(hold), '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', '75', ...preset, '-loop', '0'];
+    case 'apng':
+      // Full RGBA, never a palette (a palette APNG breaks on iOS: issue 10), playing forever.
+      return [...vf(hold), '-c:v', 'apng', '-pix_fmt', 'rgba', ...preset, '-plays', '0'];
     case 'mp4': {
       const background = (settings.background ?? '#ffffff').replace('#', '0x');
       // Flatten onto a colour (H.264 has no alpha): the RGBA frames over a colour source of the

@@ -45,6 +45,8 @@ export {
   DEFAULT_SPEED,
   rawInputArgs,
   formatFromPath,
+  formatForExtension,
+  FORMAT_EXTENSIONS,
   formatHasAlpha,
   OUTPUT_FORMATS,
   type OutputFormat,
@@ -53,6 +55,17 @@ export {
   type EncoderResources,
   type EncodeOptions,
 } from './encode.js';
+export {
+  PLATFORM_TARGETS,
+  TARGET_NAMES,
+  platformTarget,
+  pixelRuleBreach,
+  largestSizeFor,
+  type TargetName,
+  type PlatformTarget,
+  type PixelRule,
+  type LoopRule,
+} from './platforms.js';
 export { verifyAlpha, hasTransparentPixels } from './verify.js';
 export {
   MemoryMonitor,

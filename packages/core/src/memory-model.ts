@@ -108,6 +108,8 @@ export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
       mov: { baseMb: 65, perMegapixelMb: 75 },
       gif: { baseMb: 100, perMegapixelMb: 45 },
       mp4: { baseMb: 85, perMegapixelMb: 110 },
+      webp: { baseMb: 100, perMegapixelMb: 60 },
+      apng: { baseMb: 100, perMegapixelMb: 60 },
     },
   },
   bundled: {
@@ -118,6 +120,8 @@ export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
       mov: { baseMb: 20, perMegapixelMb: 75 },
       gif: { baseMb: 20, perMegapixelMb: 45 },
       mp4: { baseMb: 30, perMegapixelMb: 110 },
+      webp: { baseMb: 40, perMegapixelMb: 60 },
+      apng: { baseMb: 40, perMegapixelMb: 60 },
     },
   },
 };

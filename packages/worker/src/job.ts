@@ -6,12 +6,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { DEFAULT_SPEED, ENCODER_SPEEDS, InvalidOptionError, resolveOptions, type OptionsInput } from '@stickerkey/core';
+import {
+  DEFAULT_SPEED,
+  ENCODER_SPEEDS,
+  FORMAT_EXTENSIONS,
+  formatForExtension,
+  InvalidOptionError,
+  OUTPUT_FORMATS,
+  resolveOptions,
+  type EncoderSpeed,
+  type OptionsInput,
+  type OutputFormat,
+} from '@stickerkey/core';
 import { parse as parseYaml } from 'yaml';
 
-export type JobFormat = 'webm' | 'mov' | 'gif' | 'mp4';
+/** Core's output formats: a format core learns reaches job files and queue jobs with no change here. */
+export type JobFormat = OutputFormat;
 export type JobPreset = 'sticker' | 'key' | 'none';
-export type JobSpeed = 'fast' | 'balanced' | 'small';
+export type JobSpeed = EncoderSpeed;
 /** Per effect: `false` switches it off, `true` on with its defaults, an object tunes it. */
 export type EffectSettings = Record<string, boolean | Record<string, unknown>>;
 
@@ -38,7 +50,7 @@ export interface Job {
 
 /** The job's own settings as data (validation happens once, in core). */
 export const JOB_OPTIONS = [
-  { name: 'format', type: 'enum', values: ['webm', 'mov', 'gif', 'mp4'], default: 'webm', help: 'output container and codec' },
+  { name: 'format', type: 'enum', values: OUTPUT_FORMATS, default: 'webm', help: 'output container and codec' },
   {
     name: 'posterize',
     type: 'number',
@@ -78,7 +90,6 @@ export interface ResolvedJob {
 }
 
 const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'speed', 'effects', 'jobId', 'job-id', 'threads']);
-const FORMAT_BY_EXTENSION: Record<string, JobFormat> = { '.webm': 'webm', '.mov': 'mov', '.gif': 'gif', '.mp4': 'mp4' };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -116,10 +127,10 @@ export function resolveJob(job: Job): ResolvedJob {
 
   let format: unknown = job.format;
   if (format === undefined) {
-    format = FORMAT_BY_EXTENSION[extname(output).toLowerCase()];
+    format = formatForExtension(output);
     if (format === undefined) {
       throw new InvalidOptionError(
-        `Cannot tell the output format of ${output} from its extension; expected .webm, .mov, .gif or .mp4, or give a format`,
+        `Cannot tell the output format of ${output} from its extension; expected ${OUTPUT_FORMATS.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ')}, or give a format`,
         'job.format',
       );
     }

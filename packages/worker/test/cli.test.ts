@@ -154,7 +154,7 @@ describe('bad input: one line on stderr with the code, no stack trace, no output
 
   it('a bad format and a malformed job file', async () => {
     const format = await runCli(['render', clip, '-o', join(dir, 'x.webm'), '--format', 'avi']);
-    expect(expectOneLineError(format, 'INVALID_OPTION')).toContain('Expected one of webm, mov, gif, mp4 for job.format but received "avi"');
+    expect(expectOneLineError(format, 'INVALID_OPTION')).toContain('Expected one of webm, mov, gif, mp4, webp, apng for job.format but received "avi"');
     const job = join(dir, 'broken.yaml');
     await writeFile(job, 'input: [unclosed\n');
     const broken = await runCli(['render', '--job', job]);

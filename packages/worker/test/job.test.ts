@@ -60,13 +60,13 @@ describe('resolveJob', () => {
 
   it('refuses a bad format with the table message', () => {
     const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', format: 'avi' as never }));
-    expect(error.message).toBe('Expected one of webm, mov, gif, mp4 for job.format but received "avi" of type string');
+    expect(error.message).toBe('Expected one of webm, mov, gif, mp4, webp, apng for job.format but received "avi" of type string');
     expect(error.option).toBe('job.format');
   });
 
   it('refuses an output whose format cannot be told', () => {
     const error = refusal(() => resolveJob({ input: 'a.mp4', output: 'b.avi' }));
-    expect(error.message).toContain('.webm, .mov, .gif or .mp4');
+    expect(error.message).toContain('.webm, .mov, .gif, .mp4, .webp, .png, .apng');
   });
 
   it('refuses a posterize rate out of range, naming the range and the value', () => {
