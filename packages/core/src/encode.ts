@@ -8,7 +8,9 @@
 import { once } from 'node:events';
 import { BT709_YUV_SCALE, bt709OutputArgs } from './colour.js';
 import { availableCores } from './cores.js';
+import { disposeGifFramesToBackground } from './animation.js';
 import { FfmpegFailedError, InvalidOptionError } from './errors.js';
+import { ffmpegInfo, OPTIONAL_ENCODERS, type FfmpegInfo } from './ffmpeg.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import type { Frame, FrameSize } from './frame.js';
 
@@ -51,6 +53,40 @@ export function formatFromPath(path: string): OutputFormat {
     `Expected an output ending in ${all.join(', ')} (or an explicit format) but received ${JSON.stringify(path)}`,
     'format',
   );
+}
+
+/**
+ * Refuses, before any work, a format the resolved ffmpeg cannot write (webp needs libwebp_anim,
+ * which a build without libwebp lacks); the other formats are FFMPEG_REQUIREMENTS.
+ */
+export function checkFormatAvailable(format: OutputFormat, info: FfmpegInfo = ffmpegInfo()): void {
+  if (format !== 'webp' && format !== 'apng') return;
+  const encoder = OPTIONAL_ENCODERS[format];
+  if (info.optionalEncoders.includes(encoder)) return;
+  throw new InvalidOptionError(
+    `Expected an ffmpeg with the ${encoder} encoder for format ${format} but ffmpeg ${info.version} at ${info.path} has none: ` +
+      `install an ffmpeg built with it (Debian's and Homebrew's are) and point FFMPEG_PATH at it, or choose another format`,
+    'format',
+  );
+}
+
+/**
+ * Whether GIF frames go out whole with their disposal set by us (disposeGifFramesToBackground)
+ * rather than as the encoder crops and disposes them: for an encoder that leaves translucent
+ * frames in place (ffmpeg.ts's gifDisposesTranslucentFrames), which would show a trail.
+ */
+function gifNeedsOwnDisposal(): boolean {
+  return !ffmpegInfo().gifDisposesTranslucentFrames;
+}
+
+/**
+ * What an output needs after the encoder exits and before it is verified or renamed: on an
+ * encoder that leaves GIF frames in place, every frame is set to dispose to background (the
+ * frames were written whole, so each one is the complete picture). Shared by FrameEncoder and
+ * the bench's plain-ffmpeg encodes.
+ */
+export function completeOutput(format: OutputFormat, path: string): void {
+  if (format === 'gif' && gifNeedsOwnDisposal()) disposeGifFramesToBackground(path);
 }
 
 export interface EncoderSettings {
@@ -245,10 +281,13 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
     case 'gif':
       // One palette per frame (stats_mode=single, new=1): a clip-wide palette would need the
       // whole clip before the first frame could be written, i.e. memory growing with length.
+      // Where the encoder would leave translucent frames in place (a trail), frames go out
+      // whole (no cropping, no see-through deltas) and completeOutput sets their disposal.
       return [
         '-filter_complex',
         `[0:v]${[...hold, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1[p];` +
           `[b][p]paletteuse=new=1:alpha_threshold=128${preset.map((o) => `:${o}`).join('')}`,
+        ...(gifNeedsOwnDisposal() ? ['-gifflags', '-offsetting-transdiff'] : []),
         '-loop', '0',
       ];
     case 'webp':
@@ -288,10 +327,14 @@ export interface EncodeOptions extends EncoderSettings {
 
 export class FrameEncoder {
   readonly process: FfmpegProcess;
+  private readonly format: OutputFormat;
+  private readonly output: string;
   private written = 0;
   private failure: Error | undefined;
 
   constructor(options: EncodeOptions) {
+    this.format = options.format;
+    this.output = options.output;
     const args = [
       '-y',
       ...rawInputArgs(options.size, options.fps),
@@ -332,6 +375,7 @@ export class FrameEncoder {
     if (!stdin.destroyed) stdin.end();
     const exit = await this.process.exited;
     if (exit.code !== 0) throw await this.failed();
+    completeOutput(this.format, this.output);
     return { cpuSeconds: exit.cpuSeconds, maxRss: exit.maxRss };
   }
 

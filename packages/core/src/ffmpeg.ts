@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
+import { gifDisposals, GIF_DISPOSE_TO_BACKGROUND } from './animation.js';
 import { InvalidOptionError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -82,6 +83,15 @@ export interface FfmpegInfo {
   filters: { found: string[]; missing: string[] };
   /** Of zscale, tonemap and colorspace: what colour.ts may use for HDR and wide-gamut sources. */
   optionalFilters: string[];
+  /** Of OPTIONAL_ENCODERS' encoders (libwebp_anim, apng): which output formats beyond the required ones this build writes. */
+  optionalEncoders: string[];
+  /**
+   * Whether its GIF encoder clears a translucent frame before the next (disposal "restore to
+   * background"), found by encoding two tiny frames: FFmpeg 5.1 does; the bundled 2018 build leaves
+   * every frame in place, so each frame would show all earlier ones through its transparent pixels.
+   * encode.ts then writes whole frames and sets their disposal itself.
+   */
+  gifDisposesTranslucentFrames: boolean;
   /** Meets every requirement (version, encoders, filters). */
   qualifies: boolean;
   /** The bundled 2018 build, or one as old: VP9 several times slower, 2018's decoders. */
@@ -121,10 +131,18 @@ interface Inspection {
   encoders: { found: string[]; missing: string[] };
   filters: { found: string[]; missing: string[] };
   optionalFilters: string[];
+  optionalEncoders: string[];
 }
 
 /** Filters some inputs need and a build may lack (colour.ts: HDR tone-mapping, wide gamut). */
 const OPTIONAL_FILTERS = ['zscale', 'tonemap', 'colorspace'] as const;
+
+/**
+ * Encoders some output formats need and a build may lack (a build without libwebp has no
+ * libwebp_anim). Their muxers (webp since FFmpeg 2.2, apng since 2.7) predate every build we run.
+ * Both Debian 12's 5.1 and the bundled 2018 build have both.
+ */
+export const OPTIONAL_ENCODERS = { webp: 'libwebp_anim', apng: 'apng' } as const;
 
 type Query = { ok: true; stdout: string; stderr: string } | { ok: false; why: string };
 
@@ -179,7 +197,33 @@ function inspectFfmpeg(path: string): Inspection | string {
     encoders: split(FFMPEG_REQUIREMENTS.encoders, (name) => encoderNames.has(name) && (name !== 'libvpx-vp9' || vp9Alpha)),
     filters: split(FFMPEG_REQUIREMENTS.filters, (name) => filterNames.has(name)),
     optionalFilters: OPTIONAL_FILTERS.filter((name) => filterNames.has(name)),
+    optionalEncoders: Object.values(OPTIONAL_ENCODERS).filter((name) => encoderNames.has(name)),
   };
+}
+
+/**
+ * Encodes two 4x4 frames, each with one opaque pixel in a different place and the rest
+ * transparent, with the GIF settings encode.ts uses, and reads the disposal each frame got.
+ * False also when the trial fails (no palettegen, say): whole frames with our own disposal are
+ * right for every encoder, only larger.
+ */
+function gifDisposesTranslucentFrames(path: string): boolean {
+  const trial = join(tmpdir(), `stickerkey-gif-trial-${process.pid}-${Date.now()}.gif`);
+  try {
+    const run = query(path, [
+      '-hide_banner', '-v', 'error', '-y',
+      '-f', 'lavfi', '-i', "color=c=black:s=4x4:r=2:d=1,format=rgba,geq=r=255:g=255:b=255:a='255*eq(X\\,N)'",
+      '-filter_complex', 'split[a][b];[a]palettegen=reserve_transparent=1:stats_mode=single[p];[b][p]paletteuse=new=1',
+      '-f', 'gif', trial,
+    ]);
+    if (!run.ok) return false;
+    const disposals = gifDisposals(trial);
+    return disposals.length === 2 && disposals.every((disposal) => disposal === GIF_DISPOSE_TO_BACKGROUND);
+  } catch {
+    return false;
+  } finally {
+    rmSync(trial, { force: true });
+  }
 }
 
 function inspectFfprobe(path: string): { version: string } | string {
@@ -339,6 +383,10 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, options: Res
   // Too old implies slow, already said; what it lacks is said here (an FFMPEG_PATH is used as given).
   const lacks = [...found.encoders.missing.map((n) => `encoder ${n}`), ...found.filters.missing.map((n) => `filter ${n}`)];
   if (lacks.length > 0) warnings.push(`ffmpeg at ${path} lacks ${lacks.join(', ')}: jobs that need ${lacks.length > 1 ? 'them' : 'it'} will fail`);
+  for (const [format, encoder] of Object.entries(OPTIONAL_ENCODERS)) {
+    if (!found.optionalEncoders.includes(encoder)) warnings.push(`ffmpeg at ${path} has no ${encoder} encoder: ${format} output is refused`);
+  }
+  const gifDisposes = gifDisposesTranslucentFrames(path);
 
   const ffprobe = resolveFfprobe(env, path, source, isBundled, bundled, passedOver, warnings);
   return {
@@ -350,6 +398,8 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env, options: Res
     encoders: found.encoders,
     filters: found.filters,
     optionalFilters: found.optionalFilters,
+    optionalEncoders: found.optionalEncoders,
+    gifDisposesTranslucentFrames: gifDisposes,
     qualifies: shortfall(found) === undefined,
     slow,
     warnings,
@@ -431,6 +481,9 @@ function fileStamp(path: string): string {
   }
 }
 
+/** Bumped whenever FfmpegInfo gains a field: an answer cached by an older stickerkey is then asked again. */
+const CACHE_SCHEMA = 2;
+
 function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffprobe'>): string {
   // Every ffmpeg on PATH is part of the key, not only the one chosen: one installed later in an
   // earlier directory (CI installs Debian's after a first look) must be found, not hidden by a cache.
@@ -438,7 +491,7 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
     .split(delimiter)
     .filter((dir) => isAbsolute(dir))
     .map((dir) => fileStamp(join(dir, `ffmpeg${EXE}`)));
-  return JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path), candidates]);
+  return JSON.stringify([CACHE_SCHEMA, env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path), candidates]);
 }
 
 /**

@@ -13,6 +13,7 @@ export {
   resetFfmpegResolution,
   bundledBinaries,
   FFMPEG_REQUIREMENTS,
+  OPTIONAL_ENCODERS,
   BUNDLED_VP9_COST,
   type FfmpegInfo,
   type FfmpegIdentity,
@@ -46,6 +47,8 @@ export {
   rawInputArgs,
   formatFromPath,
   formatForExtension,
+  checkFormatAvailable,
+  completeOutput,
   FORMAT_EXTENSIONS,
   formatHasAlpha,
   OUTPUT_FORMATS,
@@ -55,6 +58,16 @@ export {
   type EncoderResources,
   type EncodeOptions,
 } from './encode.js';
+export {
+  readAnimationInfo,
+  sniffAnimatedContainer,
+  disposeGifFramesToBackground,
+  setGifDisposal,
+  gifDisposals,
+  GIF_DISPOSE_TO_BACKGROUND,
+  type AnimationInfo,
+  type AnimatedContainer,
+} from './animation.js';
 export {
   PLATFORM_TARGETS,
   TARGET_NAMES,
@@ -66,7 +79,7 @@ export {
   type PixelRule,
   type LoopRule,
 } from './platforms.js';
-export { verifyAlpha, hasTransparentPixels } from './verify.js';
+export { verifyAlpha, verifyOutputAlpha, hasTransparentPixels, webpHasTransparentPixels, webpFrames, type DecodedFrame } from './verify.js';
 export {
   MemoryMonitor,
   sampleProcessTree,

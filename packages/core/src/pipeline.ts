@@ -14,7 +14,7 @@ import { CancelledError, InvalidOptionError, UnsupportedInputError } from './err
 import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
 import { canvasPadding, paddedSize, type CanvasPadding } from './canvas.js';
 import { FrameDecoder, FramePool } from './decode.js';
-import { checkSpeed, FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type EncoderSpeed, type OutputFormat } from './encode.js';
+import { checkFormatAvailable, checkSpeed, FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type EncoderSpeed, type OutputFormat } from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
@@ -25,7 +25,7 @@ import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { DEFAULT_LIMITS, probe, type ProbeLimits } from './probe.js';
 import { sampleFrames } from './sample-frames.js';
 import { StageLine } from './stage-threads.js';
-import { verifyAlpha } from './verify.js';
+import { verifyOutputAlpha } from './verify.js';
 
 export interface Progress {
   /** Frames encoded so far. */
@@ -148,6 +148,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const format = validate(options);
   // Resolved before any work: a broken FFMPEG_PATH is refused here, not inside a child.
   const ffmpeg = ffmpegIdentity();
+  checkFormatAvailable(format);
   const stages = options.stages ?? [];
   const line = new StageLine(stages, options.threads);
   const signal = options.signal;
@@ -276,7 +277,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const hasAlpha = formatHasAlpha(format) && keyed;
     if (options.verifyAlpha ?? hasAlpha) {
       emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'verify' });
-      await verifyAlpha(await probe(temp, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity }), options.output);
+      await verifyOutputAlpha(temp, format, { finalName: options.output, limits: options.limits });
     }
     await rename(temp, options.output);
 

@@ -4,10 +4,12 @@
  * fail loudly instead of shipping an opaque video. We decode a few frames through the same
  * alpha-aware decoder a player would need and look for any pixel that is clearly see-through.
  */
+import { readAnimationInfo } from './animation.js';
+import { alphaDecoderArgs } from './decode.js';
+import type { OutputFormat } from './encode.js';
 import { AlphaMissingError } from './errors.js';
 import { spawnFfmpeg } from './ffmpeg-process.js';
-import { alphaDecoderArgs } from './decode.js';
-import type { ProbeResult } from './probe.js';
+import { probe, type ProbeLimits, type ProbeResult } from './probe.js';
 
 /**
  * A pixel counts as see-through below this alpha. Not 255: lossy alpha (VP9 at realtime speed)
@@ -54,10 +56,65 @@ export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3
 }
 
 export async function verifyAlpha(output: ProbeResult, finalName = output.path): Promise<void> {
-  if (!(await hasTransparentPixels(output))) {
-    throw new AlphaMissingError(
-      `Expected ${finalName} to carry alpha (the input was keyed) but every sampled frame decodes fully opaque`,
-      finalName,
-    );
+  if (!(await hasTransparentPixels(output))) throw opaque(finalName);
+}
+
+function opaque(finalName: string): AlphaMissingError {
+  return new AlphaMissingError(`Expected ${finalName} to carry alpha (the input was keyed) but every sampled frame decodes fully opaque`, finalName);
+}
+
+export interface DecodedFrame {
+  index: number;
+  width: number;
+  height: number;
+  /** RGBA8, straight alpha, width x height x 4. */
+  data: Uint8Array;
+}
+
+/**
+ * Frames `indices` of an animated (or still) WebP, each composited as libwebp's own animation
+ * decoder shows it (through sharp/libvips), one at a time. ffmpeg up to 7.0 cannot decode
+ * animated WebP at all, so this is the only decoder we have for our WebP outputs. Each frame
+ * costs a decode of the frames before it (WebP frames are blended onto the previous ones).
+ */
+export async function* webpFrames(path: string, indices: Iterable<number>): AsyncGenerator<DecodedFrame> {
+  const { default: sharp } = await import('sharp');
+  for (const index of indices) {
+    const { data, info } = await sharp(path, { page: index, pages: 1, limitInputPixels: false }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    yield { index, width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   }
+}
+
+/** `count` frame indices spread over `frames` frames: a first frame could be fully covered by the character. */
+function spread(frames: number, count: number): number[] {
+  const every = Math.max(1, Math.floor(frames / count));
+  return Array.from({ length: Math.min(count, frames) }, (_, i) => i * every);
+}
+
+/** Resolves true when some sampled pixel of a WebP is see-through (alpha below SEE_THROUGH_BELOW). */
+export async function webpHasTransparentPixels(path: string, sampleFrames = 3): Promise<boolean> {
+  let info;
+  try {
+    info = readAnimationInfo(path);
+  } catch (error) {
+    throw new AlphaMissingError(`Could not read ${path} to verify its alpha: ${(error as Error).message}`, path);
+  }
+  // The container says no alpha at all: nothing to decode.
+  if (!info.alphaChannel) return false;
+  for await (const frame of webpFrames(path, spread(info.frames, sampleFrames))) {
+    const data = frame.data;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! < SEE_THROUGH_BELOW) return true;
+  }
+  return false;
+}
+
+/**
+ * Verifies a finished output of ours carries alpha, whatever its format: WebP through libwebp
+ * (webpHasTransparentPixels), the others through ffmpeg (probe, then hasTransparentPixels).
+ * `finalName` is what the error names (the output is checked under its temp name).
+ */
+export async function verifyOutputAlpha(path: string, format: OutputFormat, options: { finalName?: string; limits?: Partial<ProbeLimits> } = {}): Promise<void> {
+  const finalName = options.finalName ?? path;
+  const found = format === 'webp' ? await webpHasTransparentPixels(path) : await hasTransparentPixels(await probe(path, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity }));
+  if (!found) throw opaque(finalName);
 }

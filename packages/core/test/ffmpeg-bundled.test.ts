@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledBinaries, ffmpegInfo, probe, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
-import { countFrames, expectLeftHalfKeyed, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
+import { bundledBinaries, ffmpegInfo, FORMAT_EXTENSIONS, probe, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
+import { countFrames, encodeMovingCharacter, expectFramesReplaceEachOther, outputFacts, expectLeftHalfKeyed, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
 
 const bundled = bundledBinaries();
 let dir: string;
@@ -39,15 +39,26 @@ describe('the bundled 2018 build as the fallback', () => {
     ['mov', true],
     ['gif', true],
     ['mp4', false],
+    ['webp', true],
+    ['apng', true],
   ] as [OutputFormat, boolean][])('round-trips %s on it, keeping alpha where the format has it', async (format, alpha) => {
-    const output = join(dir, `bundled.${format}`);
+    const output = join(dir, `bundled${FORMAT_EXTENSIONS[format][0]}`);
     const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
     expect(result).toMatchObject({ format, frames: 24, width: 160, height: 90, hasAlpha: alpha });
     expect(result.ffmpeg).toEqual({ path: bundled.ffmpeg, version: ffmpegInfo().version, source: 'env' });
-    const info = await probe(output);
+    const info = await outputFacts(output);
     expect([info.width, info.height, info.hasAlpha]).toEqual([160, 90, alpha]);
     expect(await countFrames(output)).toBe(24);
     await expectLeftHalfKeyed(output, format, alpha);
     expect(await partialFiles(dir)).toEqual([]);
+  });
+
+  it('writes GIF frames that replace each other although its encoder leaves them in place', async () => {
+    // Its GIF encoder writes "do not dispose" on every frame: encode.ts writes whole frames and
+    // sets their disposal (completeOutput). Decoded by the same 2018 build.
+    expect(ffmpegInfo().gifDisposesTranslucentFrames).toBe(false);
+    const output = join(dir, 'moving.gif');
+    const written = await encodeMovingCharacter(output, 'gif');
+    await expectFramesReplaceEachOther(output, 'gif', written);
   });
 });

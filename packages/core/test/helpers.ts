@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { descendantPids, ffmpegBinary, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
+import { renderFrame } from '@stickerkey/fixtures';
+import { descendantPids, ffmpegBinary, FrameEncoder, probe, readAnimationInfo, webpFrames, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -78,8 +79,10 @@ export function leftHalfTransparent(): Stage {
  * keyed out and the right kept; without (mp4), the left half is flattened onto a red background.
  */
 export async function expectLeftHalfKeyed(output: string, format: OutputFormat, alpha: boolean): Promise<void> {
-  const rgba = await decodeAll(output, { alphaDecoder: format === 'webm' });
-  const frame = rgba.subarray(0, 160 * 90 * 4);
+  const frame =
+    format === 'webp'
+      ? (await decodeComposited(output, format, { width: 160, height: 90 }))[0]!
+      : (await decodeAll(output, { alphaDecoder: format === 'webm' })).subarray(0, 160 * 90 * 4);
   const at = (x: number, y: number, c: number) => frame[(y * 160 + x) * 4 + c]!;
   if (alpha) {
     expect(at(10, 45, 3)).toBeLessThan(16); // left half keyed out
@@ -112,6 +115,8 @@ export async function partialFiles(dir: string): Promise<string[]> {
 }
 
 export async function countFrames(path: string): Promise<number> {
+  // ffmpeg 5.1 cannot decode animated WebP: its container says how many frames it holds.
+  if (path.endsWith('.webp')) return readAnimationInfo(path).frames;
   const { stdout } = await run(ffmpegBinary(), ['-v', 'error', '-i', path, '-map', '0:v:0', '-vsync', '0', '-f', 'framemd5', '-'], {
     maxBuffer: 1 << 26,
   });
@@ -126,4 +131,81 @@ export async function refusal(promise: Promise<unknown>): Promise<StickerkeyErro
     return error as StickerkeyError;
   }
   throw new Error('expected a refusal');
+}
+
+/** The size and length of the moving-character clip: small, but the character moves enough that a trail would show. */
+export const MOVING = { width: 192, height: 108, fps: 12, frames: 16 } as const;
+
+/**
+ * Encodes the fixture character (waving, bobbing, walking across) keyed by its exact ground-truth
+ * alpha, with our encoder settings for `format`, and returns each written frame's alpha: the
+ * frames as we wrote them, for comparing with what a decoder shows.
+ */
+export async function encodeMovingCharacter(output: string, format: OutputFormat): Promise<Uint8Array[]> {
+  const { width, height, fps, frames } = MOVING;
+  const spec = { screen: 'green' as const, width, height, fps };
+  const encoder = new FrameEncoder({ output, format, size: { width, height }, fps });
+  const written: Uint8Array[] = [];
+  for (let index = 0; index < frames; index++) {
+    const data = new Uint8Array(width * height * 4);
+    const alpha = new Uint8Array(width * height);
+    // Every other source frame: twice the motion between the frames written.
+    renderFrame(spec, index * 2, data, alpha);
+    for (let p = 0; p < alpha.length; p++) data[p * 4 + 3] = alpha[p]!;
+    written.push(alpha);
+    await encoder.write({ data, width, height, index, pts: index / fps }, () => {});
+  }
+  await encoder.finish();
+  return written;
+}
+
+/**
+ * Every frame of an output as a decoder composites it: ffmpeg (the resolved one) for GIF and
+ * APNG, libwebp through sharp for WebP (ffmpeg 5.1 cannot decode animated WebP).
+ */
+export async function decodeComposited(path: string, format: OutputFormat, size: { width: number; height: number }): Promise<Uint8Array[]> {
+  if (format === 'webp') {
+    const frames: Uint8Array[] = [];
+    const count = readAnimationInfo(path).frames;
+    for await (const frame of webpFrames(path, Array.from({ length: count }, (_, i) => i))) frames.push(frame.data);
+    return frames;
+  }
+  const rgba = await decodeAll(path);
+  const frameBytes = size.width * size.height * 4;
+  return Array.from({ length: rgba.length / frameBytes }, (_, i) => rgba.subarray(i * frameBytes, (i + 1) * frameBytes));
+}
+
+/** Pixels whose coverage (alpha at least 128) differs between a written alpha plane and a decoded RGBA frame. */
+export function coverageMismatch(written: Uint8Array, decodedRgba: Uint8Array): { written: number; decoded: number; mismatched: number } {
+  let inWritten = 0;
+  let inDecoded = 0;
+  let mismatched = 0;
+  for (let p = 0; p < written.length; p++) {
+    const a = written[p]! >= 128;
+    const b = decodedRgba[p * 4 + 3]! >= 128;
+    if (a) inWritten++;
+    if (b) inDecoded++;
+    if (a !== b) mismatched++;
+  }
+  return { written: inWritten, decoded: inDecoded, mismatched };
+}
+
+/** Asserts every decoded frame covers what its written frame covered, and nothing of the frames before it. */
+export async function expectFramesReplaceEachOther(output: string, format: OutputFormat, written: Uint8Array[]): Promise<void> {
+  const decoded = await decodeComposited(output, format, MOVING);
+  expect(decoded.length).toBe(written.length);
+  const report = decoded.map((frame, i) => ({ frame: i, ...coverageMismatch(written[i]!, frame) }));
+  // GIF and the default WebP keep alpha exactly at our 128 threshold (paletteuse alpha_threshold,
+  // libwebp's lossless alpha), APNG is lossless: no pixel may differ.
+  expect(report.filter((r) => r.mismatched > 0)).toEqual([]);
+}
+
+/** Size and alpha of an output: from ffprobe, or for WebP (which ffprobe cannot take as a clip) from its container. */
+export async function outputFacts(path: string): Promise<{ width: number; height: number; hasAlpha: boolean }> {
+  if (path.endsWith('.webp')) {
+    const info = readAnimationInfo(path);
+    return { width: info.width, height: info.height, hasAlpha: info.alphaChannel };
+  }
+  const info = await probe(path);
+  return { width: info.width, height: info.height, hasAlpha: info.hasAlpha };
 }

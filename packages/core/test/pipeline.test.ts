@@ -2,8 +2,8 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
-import { claimsAlphaButOpaque, countFrames, decodeAll, expectLeftHalfKeyed, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, refusal, tempDir } from './helpers.js';
+import { FORMAT_EXTENSIONS, probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
+import { claimsAlphaButOpaque, countFrames, outputFacts, decodeAll, expectLeftHalfKeyed, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, refusal, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -22,11 +22,13 @@ describe('runPipeline: formats', () => {
     ['mov', true],
     ['gif', true],
     ['mp4', false],
+    ['webp', true],
+    ['apng', true],
   ] as [OutputFormat, boolean][])('round-trips %s, keeping alpha where the format has it', async (format, alpha) => {
-    const output = join(dir, `round.${format}`);
+    const output = join(dir, `round${FORMAT_EXTENSIONS[format][0]}`);
     const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
     expect(result).toMatchObject({ format, frames: 48, width: 160, height: 90, hasAlpha: alpha });
-    const info = await probe(output);
+    const info = await outputFacts(output);
     expect([info.width, info.height]).toEqual([160, 90]);
     expect(await countFrames(output)).toBe(48);
     await expectLeftHalfKeyed(output, format, alpha);
