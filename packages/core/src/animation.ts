@@ -301,7 +301,9 @@ function readWebp(file: FileWindow): AnimationInfo {
     frameMs: animated ? frameMs : [0],
     plays,
     palette: false,
-    alphaChannel,
+    // An animation's canvas starts transparent and a frame may cover only part of it (libwebp
+    // crops frames to what changed), so it can show transparency with the alpha flag unset.
+    alphaChannel: alphaChannel || animated,
   });
 }
 

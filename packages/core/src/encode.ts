@@ -17,6 +17,19 @@ import type { Frame, FrameSize } from './frame.js';
 export type OutputFormat = 'webm' | 'mov' | 'gif' | 'mp4' | 'webp' | 'apng';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['webm', 'mov', 'gif', 'mp4', 'webp', 'apng'];
 
+/**
+ * What each format is on disk: its container as check.ts identifies it from the file's own
+ * header, and its video codec as ffprobe names it. A platform's list of formats means these.
+ */
+export const FORMAT_STREAMS: { readonly [F in OutputFormat]: { readonly container: string; readonly codec: string; readonly label: string } } = {
+  webm: { container: 'webm', codec: 'vp9', label: 'WebM (VP9)' },
+  mov: { container: 'mov', codec: 'prores', label: 'QuickTime (ProRes 4444)' },
+  gif: { container: 'gif', codec: 'gif', label: 'GIF' },
+  mp4: { container: 'mp4', codec: 'h264', label: 'MP4 (H.264)' },
+  webp: { container: 'webp', codec: 'webp', label: 'animated WebP' },
+  apng: { container: 'png', codec: 'apng', label: 'APNG' },
+};
+
 /** Formats whose output carries alpha; mp4 (H.264) is flattened on a background colour. */
 export function formatHasAlpha(format: OutputFormat): boolean {
   return format !== 'mp4';

@@ -47,6 +47,7 @@ export {
   rawInputArgs,
   formatFromPath,
   formatForExtension,
+  FORMAT_STREAMS,
   checkFormatAvailable,
   completeOutput,
   FORMAT_EXTENSIONS,
@@ -68,6 +69,16 @@ export {
   type AnimationInfo,
   type AnimatedContainer,
 } from './animation.js';
+export {
+  checkAgainstTarget,
+  assertMeetsTarget,
+  readFileFacts,
+  targetBreaches,
+  type TargetCheck,
+  type FileFacts,
+  type Breach,
+  type CheckedLimit,
+} from './check.js';
 export {
   PLATFORM_TARGETS,
   TARGET_NAMES,

@@ -67,6 +67,8 @@ export interface PlatformTarget {
    * opaque is refused. Every target requires it: a sticker without it is a rectangle.
    */
   alpha: 'required';
+  /** 'refused': indexed-colour (palette) images are refused (Signal: a palette APNG breaks on iOS). */
+  palette: 'allowed' | 'refused';
   /** The platform's own pages (or code) each limit above comes from. */
   sources: readonly string[];
   /** Limits we could not confirm from the platform's own material, and where they come from. */
@@ -89,6 +91,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 256_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: TELEGRAM_SOURCES,
     notes: 'VP9 in WebM; Telegram asks for a looping animation (the player loops a WebM).',
   },
@@ -103,6 +106,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 256_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: TELEGRAM_SOURCES,
     unconfirmed: 'the 100x100 emoji size is from issue 10; the stored copies of core.telegram.org/stickers found did not include the emoji section.',
   },
@@ -118,6 +122,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 500_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: [
       'https://github.com/WhatsApp/stickers/blob/main/Android/app/src/main/java/com/example/samplestickerapp/StickerPackValidator.java',
       'https://github.com/WhatsApp/stickers/tree/main/Android#sticker-art-and-app-requirements',
@@ -135,6 +140,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 300_000,
     audio: false,
     alpha: 'required',
+    palette: 'refused',
     sources: ['https://support.signal.org/hc/en-us/articles/360031836512-Stickers'],
     unconfirmed: "Signal's support page was not among the stored pages; the limits are issue 10's. Loop forever is ours.",
     notes: 'Full-colour APNG only: a palette APNG breaks on iOS, and GIF is refused.',
@@ -149,6 +155,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 512_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: ['https://support.discord.com/hc/en-us/articles/4402687377815-Server-Stickers-FAQ'],
     unconfirmed: "Discord's FAQ was not among the stored pages; third-party guides agree on 320x320 and 512 KB (one says 500 KB, and not GIF). Duration and loop forever are issue 10's and ours.",
   },
@@ -163,6 +170,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 300_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: ['https://creator.line.me/en/guideline/animationsticker/'],
     notes:
       'The first frame is the still image LINE shows in its shop and where animation is off. Identical frames may be merged by APNG tools; a file whose frames are all the same is refused. RGB colour.',
@@ -176,6 +184,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     maxBytes: 500_000,
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: [
       'https://developer.apple.com/design/human-interface-guidelines/imessage-apps-and-stickers',
       'https://developer.apple.com/documentation/messages/mssticker',
@@ -191,6 +200,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     loop: { rule: 'forever' },
     audio: false,
     alpha: 'required',
+    palette: 'allowed',
     sources: ['https://caniuse.com/webm', 'https://caniuse.com/webp'],
     unconfirmed: 'no platform sets these: 512 px, 30 fps and no byte limit are ours. Safari does not play VP9 alpha, hence the WebP fallback.',
   },

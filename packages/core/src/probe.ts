@@ -106,7 +106,7 @@ interface FfprobeSideData {
   rotation?: number | string;
 }
 
-interface FfprobeStream {
+export interface FfprobeStream {
   index?: number;
   codec_type?: string;
   codec_name?: string;
@@ -127,14 +127,14 @@ interface FfprobeStream {
   side_data_list?: FfprobeSideData[];
 }
 
-interface FfprobeJson {
+export interface FfprobeJson {
   streams?: FfprobeStream[];
   format?: { format_name?: string; duration?: string; start_time?: string };
-  packets?: Array<{ stream_index?: number; pts_time?: string; flags?: string }>;
+  packets?: Array<{ stream_index?: number; pts_time?: string; duration_time?: string; flags?: string }>;
 }
 
 /** ffprobe's JSON (fluent-ffmpeg's parser reads the flat format, which drops the display matrix). */
-function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
+export function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
   return new Promise((resolve, reject) => {
     execFile(ffprobeBinary(), ['-v', 'error', '-of', 'json', ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(stderr || error.message, { cause: error }));

@@ -19,7 +19,7 @@ import { probe, type ProbeLimits, type ProbeResult } from './probe.js';
 const SEE_THROUGH_BELOW = 128;
 
 /** Resolves true when some sampled pixel is see-through (alpha below SEE_THROUGH_BELOW). Streams; holds no frame. */
-export async function hasTransparentPixels(output: ProbeResult, sampleFrames = 3): Promise<boolean> {
+export async function hasTransparentPixels(output: Pick<ProbeResult, 'path' | 'frameCount' | 'hasAlpha' | 'codec'>, sampleFrames = 3): Promise<boolean> {
   // Spread the samples over the clip: a first frame could be fully covered by the character.
   // (Our outputs always have a count; a streamed file without one is sampled from its start.)
   const every = Math.max(1, Math.floor((output.frameCount ?? sampleFrames) / sampleFrames));
@@ -99,7 +99,6 @@ export async function webpHasTransparentPixels(path: string, sampleFrames = 3): 
   } catch (error) {
     throw new AlphaMissingError(`Could not read ${path} to verify its alpha: ${(error as Error).message}`, path);
   }
-  // The container says no alpha at all: nothing to decode.
   if (!info.alphaChannel) return false;
   for await (const frame of webpFrames(path, spread(info.frames, sampleFrames))) {
     const data = frame.data;

@@ -10,7 +10,7 @@
  *      that lacks an encoder or filter some jobs need;
  *   2  FFMPEG_PATH or FFPROBE_PATH is broken (the code the CLI uses for any bad setting).
  */
-import { FFMPEG_REQUIREMENTS, isStickerkeyError, resolveFfmpeg, type FfmpegInfo, type FfmpegSource } from '@stickerkey/core';
+import { FFMPEG_REQUIREMENTS, OPTIONAL_ENCODERS, isStickerkeyError, resolveFfmpeg, type FfmpegInfo, type FfmpegSource } from '@stickerkey/core';
 import { errorCode, formatErrorLine } from './report.js';
 
 export interface DoctorReport {
@@ -48,6 +48,9 @@ export function formatDoctor(info: FfmpegInfo): string {
     `          ${info.ffprobe.path}`,
     `encoders  found: ${list(info.encoders.found)}${vp9}; missing: ${list(info.encoders.missing)}`,
     `filters   found: ${list(info.filters.found)}; missing: ${list(info.filters.missing)}`,
+    `formats   ${Object.entries(OPTIONAL_ENCODERS)
+      .map(([format, encoder]) => `${format} ${info.optionalEncoders.includes(encoder) ? 'yes' : 'no'} (${encoder})`)
+      .join(', ')}; gif frames ${info.gifDisposesTranslucentFrames ? 'disposed by the encoder' : 'written whole and disposed by stickerkey (the encoder leaves them in place)'}`,
     `needs     FFmpeg ${FFMPEG_REQUIREMENTS.minRelease} or newer with ${FFMPEG_REQUIREMENTS.encoders.join(', ')} and ${FFMPEG_REQUIREMENTS.filters.join(', ')}`,
   ];
   for (const { path, reason } of info.passedOver) lines.push(`passed over ${path}: ${reason}`);
