@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, InvalidOptionError, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, InvalidOptionError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -17,6 +17,7 @@ import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
 import { doctor } from './doctor.js';
 import { runBatchCommand, type BatchFlags } from './batch.js';
+import { runCheck, type CheckFlags } from './check.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -269,7 +270,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description('key, style and encode one clip')
     .argument('[inputs...]', 'source clip (or `input` in the job file); with --out-dir, any number of clips, folders or quoted globs')
     .option('-o, --output <path>', 'output file; its extension picks the format unless --format is given')
-    .option('--format <format>', 'webm | mov | gif | mp4')
+    .option('--format <format>', OUTPUT_FORMATS.join(' | '))
     .option('--posterize <fps>', 'stop-motion frame rate: 12, 8 or any rate below the source (off: keep the source rate)')
     .option('--hold', 'keep the source frame rate, holding each posterized frame')
     .option('--background <color>', '#rrggbb that mp4 (no alpha) is flattened on')
@@ -328,6 +329,17 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .action((flags: { json?: boolean }) => {
       printEffects(flags.json ?? false);
       onExit(0);
+    });
+  program
+    .command('check')
+    .description("report every way a file breaks a sticker platform's limits (exit 0: meets them all, 1: breaks some, 2: bad target)")
+    .argument('<file>', 'the sticker file to check')
+    .requiredOption('--target <name>', TARGET_NAMES.join(' | '))
+    .option('--json', 'the facts read and the limits broken, as JSON')
+    .action(async (file: string, flags: CheckFlags) => {
+      const report = await runCheck(file, flags);
+      process.stdout.write(report.stdout);
+      onExit(report.exitCode);
     });
   program
     .command('doctor')

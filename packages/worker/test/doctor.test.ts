@@ -41,6 +41,10 @@ describe('stickerkey doctor', () => {
     expect(lines[3]!.trim()).toBe(bundled.ffprobe);
     expect(run.stdout).toContain('encoders  found: libvpx-vp9, prores_ks, libx264 (libvpx-vp9 encodes yuva420p); missing: none\n');
     expect(run.stdout).toContain('filters   found: palettegen, paletteuse; missing: none\n');
+    // Both animated-image encoders, but a GIF encoder that leaves frames in place (stickerkey disposes them).
+    expect(run.stdout).toContain(
+      'formats   webp yes (libwebp_anim), apng yes (apng); gif frames written whole and disposed by stickerkey (the encoder leaves them in place)\n',
+    );
     expect(run.stdout).toContain(`warning: ffmpeg is the bundled 2018 static build (`);
     expect(run.stdout).toContain(`its VP9 encoder took ${BUNDLED_VP9_COST.ratio}x the CPU of Debian 12's ffmpeg 5.1`);
     expect(lines.at(-2)).toBe('slow: jobs run, but on the slow fallback (see the warning above).');
