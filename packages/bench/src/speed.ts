@@ -25,6 +25,9 @@ import {
   ffmpegBinary,
   OUTPUT_FORMATS,
   FORMAT_EXTENSIONS,
+  MUXER,
+  readAnimationInfo,
+  webpFrames,
   rawInputArgs,
   runPipeline,
   type EncoderSpeed,
@@ -140,6 +143,7 @@ export function decodeToRgbaArgs(file: string, format: OutputFormat): string[] {
  * two frames at a time, whatever the length.
  */
 export async function scoreOutput(file: string, format: OutputFormat, referenceRaw: string, size: FrameSize, background = QUALITY_BACKGROUND): Promise<QualityScore & { decodedFrames: number }> {
+  if (format === 'webp') return scoreWebp(file, referenceRaw, size, background);
   const frameBytes = size.width * size.height * 4;
   const bgValue = Number.parseInt(background.replace('#', ''), 16);
   const totals = emptyTotals();
@@ -180,6 +184,31 @@ export async function scoreOutput(file: string, format: OutputFormat, referenceR
     closeSync(fd);
   }
   return { ...qualityScore(totals, format !== 'mp4'), decodedFrames };
+}
+
+/**
+ * scoreOutput for animated WebP, which ffmpeg 5.1 cannot decode: core's webpFrames (libwebp,
+ * through sharp) composites each frame. WebPAnimEncoder merges identical consecutive frames, so the
+ * decoded count can be below the reference's; frames are paired in order, as for the others.
+ */
+async function scoreWebp(file: string, referenceRaw: string, size: FrameSize, background: string): Promise<QualityScore & { decodedFrames: number }> {
+  const frameBytes = size.width * size.height * 4;
+  const bgValue = Number.parseInt(background.replace('#', ''), 16);
+  const totals = emptyTotals();
+  const reference = new Uint8Array(frameBytes);
+  const fd = openSync(referenceRaw, 'r');
+  let decodedFrames = 0;
+  try {
+    const count = readAnimationInfo(file).frames;
+    for await (const frame of webpFrames(file, Array.from({ length: count }, (_, i) => i))) {
+      if (readSync(fd, reference, 0, frameBytes, decodedFrames * frameBytes) < frameBytes) break;
+      decodedFrames++;
+      addFramePair(totals, reference, frame.data, bgValue);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { ...qualityScore(totals, true), decodedFrames };
 }
 
 // --- styled frames, made once per size -------------------------------------------------------
@@ -249,7 +278,7 @@ export async function measureEncode(styled: StyledFrames, height: number, format
   const args = encoderArgs(format, { size: styled.size, fps: styled.fps, speed, background: QUALITY_BACKGROUND });
   // Our raw input options, reading the file in place of the pipe.
   const input = rawInputArgs(styled.size, styled.fps).map((a) => (a === 'pipe:0' ? styled.raw : a));
-  const measured = await measureTree(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'info', '-y', ...input, ...args, output], { rootLabel: 'ffmpeg encode' });
+  const measured = await measureTree(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'info', '-y', ...input, ...args, '-f', MUXER[format], output], { rootLabel: 'ffmpeg encode' });
   if (measured.code !== 0) {
     throw new Error(`Expected ffmpeg to encode ${format}/${speed} at ${height}p but it exited with ${measured.code}: ${measured.stderr.slice(-1500)}`);
   }

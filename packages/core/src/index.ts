@@ -51,6 +51,7 @@ export {
   checkFormatAvailable,
   completeOutput,
   FORMAT_EXTENSIONS,
+  MUXER,
   formatHasAlpha,
   OUTPUT_FORMATS,
   type OutputFormat,

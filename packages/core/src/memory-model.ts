@@ -81,6 +81,11 @@ export type FfmpegBuild = 'system' | 'bundled';
  *   mov  640/1080/4K  65/125/330     70/185/582              22/75/255      32/144/545
  *   gif  640/1080/4K  64/125/425     92/155/382              22/76/255      23/88/306
  *   mp4  640/1080/4K  65/125/330     89/271/856              22/75/255      44/224/812
+ *   encoder alone, from raw styled frames (balanced preset), canvases 512x512, 1364x804, 2728x1608:
+ *   webp                             60/82/170                               23/43 (first two)
+ *   apng                             54/68/122                               19/35 (first two)
+ *   (WebPAnimEncoder keeps every coded frame until the end, so WebP also holds its output's bytes:
+ *   under 1 MB for a sticker.)
  *   preset sticker, webm: 724x444, 1364x804, 2004x1164, 3924x2244 (system)
  *     decoder 66, 91, 130, 406; encoder 157, 301, 517, 1610; process 136, 153, 213, 485 (idle 83-90);
  *     tree 346, 542, 856, 2455: the 4K clip the budget now refuses by default.
@@ -108,8 +113,8 @@ export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
       mov: { baseMb: 65, perMegapixelMb: 75 },
       gif: { baseMb: 100, perMegapixelMb: 45 },
       mp4: { baseMb: 85, perMegapixelMb: 110 },
-      webp: { baseMb: 100, perMegapixelMb: 60 },
-      apng: { baseMb: 100, perMegapixelMb: 60 },
+      webp: { baseMb: 65, perMegapixelMb: 32 },
+      apng: { baseMb: 60, perMegapixelMb: 20 },
     },
   },
   bundled: {
@@ -120,8 +125,8 @@ export const MEMORY_MODELS: Record<FfmpegBuild, MemoryModel> = {
       mov: { baseMb: 20, perMegapixelMb: 75 },
       gif: { baseMb: 20, perMegapixelMb: 45 },
       mp4: { baseMb: 30, perMegapixelMb: 110 },
-      webp: { baseMb: 40, perMegapixelMb: 60 },
-      apng: { baseMb: 40, perMegapixelMb: 60 },
+      webp: { baseMb: 25, perMegapixelMb: 30 },
+      apng: { baseMb: 20, perMegapixelMb: 22 },
     },
   },
 };
