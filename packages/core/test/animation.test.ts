@@ -6,7 +6,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeGifFramesToBackground, ffmpegInfo, gifDisposals, readAnimationInfo, setGifDisposal } from '../src/index.js';
+import { disposeGifFramesToBackground, gifDisposals, readAnimationInfo, setGifDisposal } from '../src/index.js';
 import { coverageMismatch, decodeComposited, encodeMovingCharacter, expectFramesReplaceEachOther, MOVING, tempDir } from './helpers.js';
 
 type Animated = 'gif' | 'apng' | 'webp';
@@ -54,12 +54,6 @@ describe('animated outputs: frames replace each other', () => {
     expect(disposeGifFramesToBackground(trailing)).toBe(written.length);
     expect(new Set(gifDisposals(trailing))).toEqual(new Set([2]));
     await expectFramesReplaceEachOther(trailing, 'gif', written);
-  });
-
-  it('knows whether the resolved ffmpeg disposes translucent GIF frames itself (FFmpeg 5.1 does)', () => {
-    const info = ffmpegInfo();
-    // Debian 12's 5.1 here and on CI; the bundled build's answer is in ffmpeg-bundled.test.ts.
-    expect(info.gifDisposesTranslucentFrames).toBe(!info.slow);
   });
 });
 

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledBinaries, ffmpegIdentity, ffmpegInfo, ffmpegStartupLine, FFMPEG_REQUIREMENTS, resolveFfmpeg, type FfmpegInfo } from '../src/index.js';
+import { bundledBinaries, checkFormatAvailable, ffmpegIdentity, ffmpegInfo, ffmpegStartupLine, FFMPEG_REQUIREMENTS, resolveFfmpeg, type FfmpegInfo } from '../src/index.js';
 import { refusal, tempDir } from './helpers.js';
 
 let dir: string;
@@ -122,7 +122,33 @@ describe('resolveFfmpeg: an FFMPEG_PATH is used as given, and says what it lacks
     expect(info).toMatchObject({ path: fake, version: '6.1.1', libavcodec: '60.31.102', source: 'env', qualifies: false, slow: false });
     expect(info.encoders).toEqual({ found: ['prores_ks', 'libx264'], missing: ['libvpx-vp9'] });
     expect(info.ffprobe).toEqual({ path: probe, version: '6.1.1', source: 'env' });
-    expect(info.warnings).toEqual([`ffmpeg at ${fake} lacks encoder libvpx-vp9: jobs that need it will fail`]);
+    expect(info.warnings).toEqual([
+      `ffmpeg at ${fake} lacks encoder libvpx-vp9: jobs that need it will fail`,
+      `ffmpeg at ${fake} has no libwebp_anim encoder: webp output is refused`,
+      `ffmpeg at ${fake} has no apng encoder: apng output is refused`,
+    ]);
+    // The animated formats it cannot write are refused before any work, naming the encoder.
+    expect(info.optionalEncoders).toEqual([]);
+    expect(() => checkFormatAvailable('webp', info)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTION',
+        option: 'format',
+        message: `Expected an ffmpeg with the libwebp_anim encoder for format webp but ffmpeg 6.1.1 at ${fake} has none: install an ffmpeg built with it (Debian's and Homebrew's are) and point FFMPEG_PATH at it, or choose another format`,
+      }),
+    );
+    expect(() => checkFormatAvailable('apng', info)).toThrow(/apng encoder for format apng/);
+    expect(() => checkFormatAvailable('gif', info)).not.toThrow();
+    // Its GIF trial fails (it answers nothing but -encoders and -filters): frames are then written whole.
+    expect(info.gifDisposesTranslucentFrames).toBe(false);
+  });
+
+  it('finds webp and apng, and whether GIF frames are disposed, on the bundled build and this machine\'s ffmpeg', () => {
+    const old = resolveFfmpeg({ FFMPEG_PATH: bundled.ffmpeg, PATH: process.env.PATH });
+    expect(old).toMatchObject({ optionalEncoders: ['libwebp_anim', 'apng'], gifDisposesTranslucentFrames: false });
+    const current = ffmpegInfo();
+    expect(current.optionalEncoders).toEqual(['libwebp_anim', 'apng']);
+    // Debian 12's 5.1 here and on CI disposes translucent frames itself.
+    expect(current.gifDisposesTranslucentFrames).toBe(!current.slow);
   });
 
   it('says so when ffprobe cannot come from beside ffmpeg', async () => {
@@ -209,7 +235,7 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
     const first = child(env);
     expect(first.info.path).toBe(fake);
     const resolving = calls();
-    expect(resolving).toBe(2); // -encoders, -filters (no libvpx-vp9 to ask about)
+    expect(resolving).toBe(3); // -encoders, -filters (no libvpx-vp9 to ask about), the GIF disposal trial
 
     const second = child({ ...env, STICKERKEY_FFMPEG_RESOLVED: first.cache });
     expect(second.info).toEqual(first.info);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegBinary, hasTransparentPixels, probe, verifyAlpha } from '../src/index.js';
+import { ffmpegBinary, hasTransparentPixels, probe, verifyAlpha, verifyOutputAlpha } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -29,6 +29,22 @@ describe('alpha verification', () => {
     await expect(verifyAlpha(await probe(path), 'final.webm')).rejects.toMatchObject({
       code: 'ALPHA_MISSING',
       message: 'Expected final.webm to carry alpha (the input was keyed) but every sampled frame decodes fully opaque',
+    });
+  });
+
+  it.each([
+    ['webp', 'sticker.webp', ['-c:v', 'libwebp_anim', '-loop', '0']],
+    ['apng', 'sticker.png', ['-c:v', 'apng', '-pix_fmt', 'rgba', '-plays', '0', '-f', 'apng']],
+  ] as const)('verifies an animated %s (WebP decoded by libwebp: ffmpeg 5.1 cannot) and catches an opaque one', async (format, name, codec) => {
+    const half = "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'";
+    const keyed = join(dir, name);
+    await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=64x64:r=10:d=1,${half}`, ...codec, keyed]);
+    await expect(verifyOutputAlpha(keyed, format)).resolves.toBeUndefined();
+    const opaque = join(dir, `opaque-${name}`);
+    await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10:d=1,format=rgba', ...codec, opaque]);
+    await expect(verifyOutputAlpha(opaque, format, { finalName: `final.${format}` })).rejects.toMatchObject({
+      code: 'ALPHA_MISSING',
+      message: `Expected final.${format} to carry alpha (the input was keyed) but every sampled frame decodes fully opaque`,
     });
   });
 });
