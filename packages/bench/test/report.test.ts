@@ -65,7 +65,7 @@ describe('summarize', () => {
     expect(md).toContain('Expected Memory Profile');
   });
   it('says which ffmpeg ran, and flags the slow bundled build', () => {
-    const base = { createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, throughputDrop: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, throughput: 0.15 }, lengthGrowth: 0.1 }, summaries: [], gates: [], verdict: 'pass', micro: [], runs: [] };
+    const base = { createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 }, summaries: [], gates: [], verdict: 'pass', micro: [], runs: [] };
     const ffmpeg = { path: '/usr/bin/ffmpeg', version: '5.1.9', source: 'path', slow: false, ffprobe: '/usr/bin/ffprobe' };
     expect(summaryMarkdown({ ...base, ffmpeg })).toContain('\nffmpeg 5.1.9 (path: `/usr/bin/ffmpeg`)\n');
     expect(summaryMarkdown({ ...base, ffmpeg: { ...ffmpeg, source: 'bundled', slow: true } })).toContain('**the slow bundled 2018 build');

@@ -206,8 +206,8 @@ export const SPEED_PRESETS: { readonly [F in OutputFormat]: { readonly [S in Enc
     fast: ['-compression_level', '0'],
     // Method 4, libwebp's own default: 1.64 s, 825 KB (method 2: 1.20 s, +4%; method 3: 1.41 s, +2%).
     balanced: ['-compression_level', '4'],
-    // Method 5: 2.22 s, 806 KB (-2%). Never 6: 60 s of CPU for -6%, WebPAnimEncoder tries every
-    // frame both ways with the slowest search.
+    // Method 5: 2.22 s, 806 KB (-2%). Never 6: 60 s of CPU for -6% (WebPAnimEncoder codes several
+    // candidates per frame, each with the slowest search).
     small: ['-compression_level', '5'],
   },
   apng: {

@@ -267,7 +267,7 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
     const viaPnpm: NodeJS.ProcessEnv = { ...plain, PATH: `${join(folder, 'node_modules', '.bin')}:${process.env.PATH}` };
     child(plain);
     const once = calls();
-    expect(once).toBe(3); // -encoders, -filters, the GIF disposal trial (as above)
+    expect(once).toBe(3); // -encoders, -filters, the GIF disposal trial
     child(viaPnpm);
     expect(calls()).toBe(2 * once);
     // Each environment finds its own answer again: nobody inspects the binary a third time.
