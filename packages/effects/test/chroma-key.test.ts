@@ -95,9 +95,18 @@ describe('chroma-key options', () => {
     expect(chromaKey.producesAlpha).toBe(true);
   });
 
-  it('needs preload for screen auto, and says so', () => {
+  it('needs preload for screen auto, and says so with a plain Error (a caller bug, not a bad option)', () => {
     const o = resolveOptions('chroma-key', chromaKey.options, {});
-    expect(() => chromaKey.prepare(o, { width: 2, height: 2 }, undefined)).toThrow(/Expected preload\(\) before prepare\(\)/);
+    const call = () => chromaKey.prepare(o, { width: 2, height: 2 }, undefined);
+    expect(call).toThrow(/Expected preload\(\) before prepare\(\)/);
+    expect(call).not.toThrow(InvalidOptionError);
+  });
+
+  it('refuses a frame of another size than prepared with a plain Error', () => {
+    const st = prepared({ screen: '#2eb650' }, { width: 2, height: 2 });
+    const call = () => chromaKey.apply(st, createFrame(3, 2));
+    expect(call).toThrow('Expected a 2x2 frame for chroma-key but received 3x2');
+    expect(call).not.toThrow(InvalidOptionError);
   });
 });
 
