@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alphaPlane,
   connectivityError,
+  edgeColourError,
   edgeSpill,
   flicker,
   gaussianDerivativeKernel,
@@ -138,6 +139,20 @@ describe('edge spill', () => {
     expect(edgeSpill(rgba, truthAlpha, fg, 'green')).toEqual({ excess: 60, pixels: 2 });
     // On blue the screen channel is B: pixel 0 has B 100 < 150: none; pixel 1: 140 - 180 < 0: none.
     expect(edgeSpill(rgba, truthAlpha, fg, 'blue')).toEqual({ excess: 0, pixels: 2 });
+  });
+});
+
+describe('edge colour error', () => {
+  it('compares premultiplied colour on every semi-transparent truth pixel, kept or not', () => {
+    // Pixel 0: truth 0.2 x (100, 100, 100) = (20, 20, 20); out 0.4 x (50, 100, 0) = (20, 40, 0):
+    // |0| + |20| + |20| over 3. Pixel 1: opaque truth, not counted. Pixel 2: truth (20, 20, 20),
+    // keyed out entirely: 20.
+    const truthAlpha = Uint8Array.from([51, 255, 51]);
+    const fg = Uint8Array.from([100, 100, 100, 9, 9, 9, 100, 100, 100]);
+    const rgba = Uint8Array.from([50, 100, 0, 102, 1, 2, 3, 255, 7, 7, 7, 0]);
+    const { error, pixels } = edgeColourError(rgba, truthAlpha, fg);
+    expect(pixels).toBe(2);
+    expect(error).toBeCloseTo(40 / 3 + 20, 10);
   });
 });
 

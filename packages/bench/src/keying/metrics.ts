@@ -24,6 +24,10 @@
  *   larger other channel in the keyer's straight colour, beyond what the true foreground has
  *   there: max(0, e(out) - max(0, e(truth fg))), e = S - max(O1, O2). Mean, in 8-bit levels.
  *   A teal prop has a real excess; only the screen colour left on top of it counts.
+ * - edge colour error: on the same semi-transparent truth pixels (all of them), the mean
+ *   |a*F - a_t*F_t| over R, G, B, 8-bit levels: the edge as it composites over any background.
+ *   Despill filters that pin the screen channel to the others leave no excess by construction,
+ *   and pay here instead when they grey out a true yellow-green or teal.
  * - temporal flicker: mean |alpha_t - alpha_(t-1)| (8-bit levels) over the pixels whose truth did
  *   not change between the two frames, per pixel of the character there (the denominator counts
  *   unchanged pixels with truth > 0, so shimmer on the screen around it counts against the keyer
@@ -88,45 +92,60 @@ export function gradientMagnitude(plane: Plane, sigma = 1.4, out = new Float64Ar
   const { data, width: w, height: h } = plane;
   const { gauss, derivative, norm } = gaussianDerivativeKernel(sigma);
   const half = (gauss.length - 1) / 2;
+  const taps = gauss.length;
   const n = w * h;
-  // Row passes: g' and g along x. Convolution flips the kernel: sum_k f(x - k) K(k).
+  // Row pass over a copy of the row with `half` replicated pixels each side (no clamping in the
+  // loop): g' and g along x. Convolution flips the kernel: sum_k f(x - k) K(k).
   const rowD = new Float64Array(n);
   const rowG = new Float64Array(n);
+  const padded = new Float64Array(w + 2 * half);
   for (let y = 0; y < h; y++) {
     const row = y * w;
+    for (let x = -half; x < w + half; x++) padded[x + half] = data[row + (x < 0 ? 0 : x >= w ? w - 1 : x)]! / 255;
     for (let x = 0; x < w; x++) {
       let sd = 0;
       let sg = 0;
-      for (let k = -half; k <= half; k++) {
-        const xx = x - k < 0 ? 0 : x - k >= w ? w - 1 : x - k;
-        const v = data[row + xx]! / 255;
-        sd += v * derivative[k + half]!;
-        sg += v * gauss[k + half]!;
+      // padded[x + half - k] for k = -half..half, i.e. padded[x + 2 * half - j] for tap j.
+      for (let j = 0, at = x + 2 * half; j < taps; j++, at--) {
+        const v = padded[at]!;
+        sd += v * derivative[j]!;
+        sg += v * gauss[j]!;
       }
       rowD[row + x] = sd;
       rowG[row + x] = sg;
     }
   }
+  // Column pass, a whole row at a time (cache-friendly): g down the columns of the x-derivative,
+  // g' down the columns of the x-smoothed plane.
+  const gx = new Float64Array(w);
+  const gy = new Float64Array(w);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let gx = 0;
-      let gy = 0;
-      for (let k = -half; k <= half; k++) {
-        const yy = y - k < 0 ? 0 : y - k >= h ? h - 1 : y - k;
-        gx += rowD[yy * w + x]! * gauss[k + half]!;
-        gy += rowG[yy * w + x]! * derivative[k + half]!;
+    gx.fill(0);
+    gy.fill(0);
+    for (let j = 0; j < taps; j++) {
+      const yy = Math.min(h - 1, Math.max(0, y + half - j));
+      const g = gauss[j]!;
+      const d = derivative[j]!;
+      const base = yy * w;
+      for (let x = 0; x < w; x++) {
+        gx[x] += rowD[base + x]! * g;
+        gy[x] += rowG[base + x]! * d;
       }
-      out[y * w + x] = Math.sqrt(gx * gx + gy * gy) * norm;
     }
+    const row = y * w;
+    for (let x = 0; x < w; x++) out[row + x] = Math.sqrt(gx[x]! * gx[x]! + gy[x]! * gy[x]!) * norm;
   }
   return out;
 }
 
-/** Sum of (|grad pred| - |grad truth|)^2 over the frame (sigma 1.4). */
-export function gradientError(pred: Plane, truth: Plane, sigma = 1.4): number {
+/**
+ * Sum of (|grad pred| - |grad truth|)^2 over the frame (sigma 1.4). `truthMagnitude` may be given
+ * precomputed (gradientMagnitude(truth)) when several mattes are scored against one truth.
+ */
+export function gradientError(pred: Plane, truth: Plane, sigma = 1.4, truthMagnitude?: Float64Array): number {
   checkSameSize(pred.data, truth.data, 'gradient error');
   const p = gradientMagnitude(pred, sigma);
-  const t = gradientMagnitude(truth, sigma);
+  const t = truthMagnitude ?? gradientMagnitude(truth, sigma);
   let sum = 0;
   for (let i = 0; i < p.length; i++) {
     const d = p[i]! - t[i]!;
@@ -154,7 +173,7 @@ function largestComponent(mask: Uint8Array, w: number, h: number, labels: Int32A
     labels[start] = next;
     while (head < tail) {
       const i = queue[head++]!;
-      const x = i % w;
+      const x = i - Math.floor(i / w) * w;
       if (x > 0 && mask[i - 1] && !labels[i - 1]) (labels[i - 1] = next), (queue[tail++] = i - 1);
       if (x < w - 1 && mask[i + 1] && !labels[i + 1]) (labels[i + 1] = next), (queue[tail++] = i + 1);
       if (i >= w && mask[i - w] && !labels[i - w]) (labels[i - w] = next), (queue[tail++] = i - w);
@@ -185,7 +204,11 @@ export function connectivityError(pred: Plane, truth: Plane, step = 0.1, theta =
   for (let i = 1; i <= steps; i++) {
     // i / steps, not i * step: 3 * 0.1 is 0.30000000000000004 and would move pixels at exactly 0.3.
     const threshold = i / steps;
-    for (let q = 0; q < n; q++) mask[q] = p[q]! / 255 >= threshold && t[q]! / 255 >= threshold ? 1 : 0;
+    // alpha / 255 >= threshold, in integers: alpha >= the smallest level that reaches it.
+    let level8 = Math.ceil(threshold * 255);
+    while (level8 > 0 && (level8 - 1) / 255 >= threshold) level8--;
+    while (level8 / 255 < threshold) level8++;
+    for (let q = 0; q < n; q++) mask[q] = p[q]! >= level8 && t[q]! >= level8 ? 1 : 0;
     largestComponent(mask, w, h, labels, queue, omega);
     const previous = (i - 1) / steps;
     for (let q = 0; q < n; q++) if (level[q] === -1 && omega[q] === 0) level[q] = previous;
@@ -236,6 +259,36 @@ export function edgeSpill(rgba: Uint8Array, truthAlpha: Uint8Array, truthForegro
   return { excess, pixels };
 }
 
+export interface EdgeColourTotals {
+  /** Sum over pixels of the mean over R, G, B of |premultiplied out - premultiplied truth|, 8-bit levels. */
+  error: number;
+  /** Semi-transparent truth pixels (all of them, kept or not). */
+  pixels: number;
+}
+
+/**
+ * How wrong the edges look over any background: on the pixels whose truth is semi-transparent,
+ * the premultiplied colour a*F against the truth's (compositing over B adds (a_t - a) * B on top,
+ * which SAD already counts). Catches what edge spill cannot: a despill that greys a yellow-green
+ * strand, or a screen-coloured edge kept with too much alpha.
+ */
+export function edgeColourError(rgba: Uint8Array, truthAlpha: Uint8Array, truthForeground: Uint8Array): EdgeColourTotals {
+  if (rgba.length !== truthAlpha.length * 4 || truthForeground.length !== truthAlpha.length * 3) {
+    throw new Error(`edge colour error: expected RGBA, alpha and RGB of one frame but received ${rgba.length}, ${truthAlpha.length} and ${truthForeground.length} bytes`);
+  }
+  let error = 0;
+  let pixels = 0;
+  for (let i = 0, p = 0, f = 0; i < truthAlpha.length; i++, p += 4, f += 3) {
+    const t = truthAlpha[i]!;
+    if (t === 0 || t === 255) continue;
+    const a = rgba[p + 3]! / 255;
+    const at = t / 255;
+    error += (Math.abs(a * rgba[p]! - at * truthForeground[f]!) + Math.abs(a * rgba[p + 1]! - at * truthForeground[f + 1]!) + Math.abs(a * rgba[p + 2]! - at * truthForeground[f + 2]!)) / 3;
+    pixels++;
+  }
+  return { error, pixels };
+}
+
 export interface FlickerTotals {
   /** Sum of |alpha_t - alpha_(t-1)|, 8-bit levels, over pixels whose truth did not change. */
   change: number;
@@ -272,12 +325,12 @@ export interface MatteScores {
   connectivity: number;
 }
 
-/** The four alphamatting.com metrics of one frame. */
-export function matteScores(pred: Plane, truth: Plane): MatteScores {
+/** The four alphamatting.com metrics of one frame (`truthMagnitude`: see gradientError). */
+export function matteScores(pred: Plane, truth: Plane, truthMagnitude?: Float64Array): MatteScores {
   return {
     sad: sumOfAbsoluteDifferences(pred.data, truth.data),
     mse: meanSquaredError(pred.data, truth.data),
-    gradient: gradientError(pred, truth),
+    gradient: gradientError(pred, truth, 1.4, truthMagnitude),
     connectivity: connectivityError(pred, truth),
   };
 }
