@@ -383,6 +383,11 @@ export function keyingTable(result: KeyingBenchResult): string {
       `oracle: chromakey ${c.colour} colour, similarity ${c.similarity}, blend ${c.blend}; despill mix ${c.despill.mix} expand ${c.despill.expand}` +
         ` (best of ${g.oracleTried.length} mattes by SAD, ${g.despillTried.length} despills by edge colour error)`,
     );
+    const keyedFrames = g.perClip.length * o.frames;
+    lines.push(
+      `ours: ${((g.cpuSeconds.oursFrames / Math.max(1, keyedFrames)) * 1000).toFixed(1)} ms CPU per frame in-process` +
+        ` (set-up ${(g.cpuSeconds.oursSetup / Math.max(1, g.perClip.length)).toFixed(2)} s per clip); the oracle search took ${g.cpuSeconds.oracleFfmpeg.toFixed(1)} ffmpeg CPU s`,
+    );
     lines.push('');
     lines.push('| metric | ours | ffmpeg oracle | ratio |');
     lines.push('|---|---:|---:|---:|');
