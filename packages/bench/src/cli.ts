@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * stickerkey-bench: `run` (the suite, or --quick), `check` (against baseline.json),
- * `update-baseline`, `target` (issue 8's target cases and table), `doctor` (one replay under
- * Clinic Doctor).
+ * `update-baseline`, `target` (issue 8's target cases and table), `keying` (matte quality against
+ * ffmpeg's grid-searched oracle), `doctor` (one replay under Clinic Doctor).
  * Exit codes: 0 pass, 1 regression/budget/gate failure (or Clinic unavailable), 2 bad usage or a
  * run that could not complete.
  */
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBaselinePath } from './baseline.js';
 import { quickCases } from './cases.js';
@@ -152,6 +153,30 @@ program
       log: (line) => console.error(line),
     });
     console.log(formatSpeedTable(report));
+  });
+
+program
+  .command('keying')
+  .description('our keyer (--preset key defaults) against ffmpeg chromakey+despill grid-searched against the truth, on the held-out keying family: a table per set and screen; bench-results/keying/keying.{json,md}')
+  .option('--quick', '360p, 8 frames, two clips per set, a coarser grid (about a minute)')
+  .option('--sets <list>', 'tuning,heldout or one of them', 'tuning,heldout')
+  .option('--screens <list>', 'green,blue or one of them', 'green,blue')
+  .option('--height <px>', 'clip height (default 720; --quick 360)', positiveInt('--height'))
+  .option('--out <dir>', 'where bench-results go', defaultResultsDir)
+  .action(async (flags: { quick?: boolean; sets: string; screens: string; height?: number; out: string }) => {
+    const { runKeyingBench, writeKeyingReport, keyingTable, FULL_OPTIONS, QUICK_OPTIONS } = await import('./keying/run.js');
+    const { parseList } = await import('./speed.js');
+    const base = flags.quick ? QUICK_OPTIONS : FULL_OPTIONS;
+    const result = await runKeyingBench({
+      ...base,
+      sets: parseList(flags.sets, ['tuning', 'heldout'] as const, '--sets'),
+      screens: parseList(flags.screens, ['green', 'blue'] as const, '--screens'),
+      height: flags.height ?? base.height,
+      log: (line) => console.error(line),
+    });
+    const paths = await writeKeyingReport(result, join(flags.out, 'keying'));
+    console.log(keyingTable(result));
+    console.error(`wrote ${paths.markdown} and ${paths.json}`);
   });
 
 program
