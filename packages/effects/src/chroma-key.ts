@@ -199,6 +199,7 @@ export const chromaKey = defineEffect({
     // them drew a grey ring round the belly). Then the optional choke and feather.
     const px = st.words.acquire(frame.data);
     const data = bytesOf(st, frame.data, px);
+    st.source.set(px);
     const edges = keyPixels(st, data, px);
     refineEdges(st, data, px, edges);
     despillOutline(st, px, data);

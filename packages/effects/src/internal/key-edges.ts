@@ -6,6 +6,7 @@
 import { spillOf, writeDespilled } from './key-despill.js';
 import type { ChromaKeyState } from './key-state.js';
 import { clampChannel } from './pixel-words.js';
+import { placeEdgesByLuma } from './key-edge-luma.js';
 
 /** Squared RGB distance below which a neighbour colour is too close to the screen to unmix against. */
 const MIN_UNMIX_DISTANCE2 = 40 * 40;
@@ -26,7 +27,8 @@ const INTERIOR_OPAQUE = 12;
  * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
  * never counts as an opaque neighbour.
  */
-export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): void {
+export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): void {
+  let edges = listed;
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k]!;
@@ -80,6 +82,8 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
     const af = edgeA[k]!;
     edgeA[k] = a < af ? (a > 0 ? a : 0) : af;
   }
+  // Then luma places them (4:2:0 chroma is blocky, luma sharp), before any colour is unmixed.
+  edges = placeEdgesByLuma(st, data, px, edges);
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k]!;
     finishEdge(st, data, p, edgeA[k]!, edgeAin[k]!, edgeS[k * 3]!, edgeS[k * 3 + 1]!, edgeS[k * 3 + 2]!);

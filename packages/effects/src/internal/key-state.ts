@@ -109,6 +109,10 @@ export interface ChromaKeyState {
   readonly edgeA: Float32Array;
   readonly edgeAin: Uint8Array;
   readonly edgeS: Float32Array;
+  /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
+  readonly edgeLumaA: Float32Array;
+  /** The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma). */
+  readonly source: Uint32Array;
   /**
    * Near the outline, despill is full whatever the colour. The distance to the nearest pixel with
    * alpha < 255 is taken on a grid of cells of 2^spillShift px (the fade is several px wide, so
@@ -269,6 +273,8 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeA: new Float32Array(edgeCap),
     edgeAin: new Uint8Array(edgeCap),
     edgeS: new Float32Array(edgeCap * 3),
+    edgeLumaA: new Float32Array(edgeCap),
+    source: new Uint32Array(width * height),
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
