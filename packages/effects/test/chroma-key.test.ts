@@ -95,9 +95,18 @@ describe('chroma-key options', () => {
     expect(chromaKey.producesAlpha).toBe(true);
   });
 
-  it('needs preload for screen auto, and says so', () => {
+  it('needs preload for screen auto, and says so with a plain Error (a caller bug, not a bad option)', () => {
     const o = resolveOptions('chroma-key', chromaKey.options, {});
-    expect(() => chromaKey.prepare(o, { width: 2, height: 2 }, undefined)).toThrow(/Expected preload\(\) before prepare\(\)/);
+    const call = () => chromaKey.prepare(o, { width: 2, height: 2 }, undefined);
+    expect(call).toThrow(/Expected preload\(\) before prepare\(\)/);
+    expect(call).not.toThrow(InvalidOptionError);
+  });
+
+  it('refuses a frame of another size than prepared with a plain Error', () => {
+    const st = prepared({ screen: '#2eb650' }, { width: 2, height: 2 });
+    const call = () => chromaKey.apply(st, createFrame(3, 2));
+    expect(call).toThrow('Expected a 2x2 frame for chroma-key but received 3x2');
+    expect(call).not.toThrow(InvalidOptionError);
   });
 });
 
@@ -526,5 +535,45 @@ describe('chroma-key automatic screen estimate', () => {
     ]);
     const o = resolveOptions('chroma-key', chromaKey.options, {});
     await expect(chromaKey.preload!(o, contextFor([grey]))).rejects.toThrow(/found no saturated area/);
+  });
+});
+
+/**
+ * A frame as a 4:2:0 decoder gives it: each pixel keeps its own luma, its chroma is the mean of
+ * its 2x2 block (BT.601 full range, as in a YUV round trip).
+ */
+function chromaSubsampled(width: number, height: number, pixel: (x: number, y: number) => number[]): Frame {
+  const yuv = Array.from({ length: width * height }, (_, i) => {
+    const [r, g, b] = pixel(i % width, Math.floor(i / width));
+    const yy = 0.299 * r! + 0.587 * g! + 0.114 * b!;
+    return [yy, b! - yy, r! - yy];
+  });
+  const frame = createFrame(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bx = x & ~1, by = y & ~1;
+      const block = [by * width + bx, by * width + bx + 1, (by + 1) * width + bx, (by + 1) * width + bx + 1];
+      const cb = block.reduce((s, i) => s + yuv[i]![1]!, 0) / 4;
+      const cr = block.reduce((s, i) => s + yuv[i]![2]!, 0) / 4;
+      const yy = yuv[y * width + x]![0]!;
+      const r = yy + cr, b = yy + cb, g = (yy - 0.299 * r - 0.114 * b) / 0.587;
+      frame.data.set([r, g, b].map((v) => Math.max(0, Math.min(255, Math.round(v)))).concat(255), (y * width + x) * 4);
+    }
+  }
+  return frame;
+}
+
+describe('chroma-key edges placed by luma (4:2:0 chroma)', () => {
+  it('puts a 1 px strand on its own column, not across the 2x2 chroma block it shares', () => {
+    const strand = [60, 40, 30];
+    const frame = chromaSubsampled(16, 16, (x) => (x === 5 ? strand : GREEN));
+    chromaKey.apply(prepared({ screen: '#2eb650' }, frame), frame);
+    for (let y = 0; y < 16; y++) {
+      const onStrand = px(frame, y * 16 + 5)[3]!;
+      const beside = px(frame, y * 16 + 4)[3]!; // same chroma block, screen only
+      expect(onStrand).toBeGreaterThan(200);
+      // Colour difference alone gives both the same alpha (their chroma is one sample).
+      expect(beside).toBeLessThan(64);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, textureWords } from '../src/internal/pixel-words.js';
+import { A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT, clampChannel, textureWords, toByte } from '../src/internal/pixel-words.js';
 
 const word = (r: number, g: number, b: number, a: number): number => ((r << R_SHIFT) | (g << G_SHIFT) | (b << B_SHIFT) | (a << A_SHIFT)) >>> 0;
 
@@ -37,5 +37,10 @@ describe('PixelWords', () => {
     expect(px[0]).toBe(word(10, 20, 30, 40));
     px[0] = 0;
     expect([...bytes]).toEqual([10, 20, 30, 40]);
+  });
+
+  it('toByte rounds to the nearest byte and clamps; clampChannel clamps without rounding', () => {
+    expect([-3, -0.2, 0, 0.49, 0.5, 127.5, 254.4, 254.6, 255, 300].map(toByte)).toEqual([0, 0, 0, 0, 1, 128, 254, 255, 255, 255]);
+    expect([-3, 0, 12.25, 254.9, 255, 300].map(clampChannel)).toEqual([0, 0, 12.25, 254.9, 255, 255]);
   });
 });

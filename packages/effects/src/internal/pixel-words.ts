@@ -86,3 +86,16 @@ export function blendThroughTable(px: Uint32Array, texture: Uint32Array, table: 
     }
   }
 }
+
+/**
+ * A channel value computed in floating point, rounded to the nearest byte and clamped to 0..255.
+ * Small enough for V8 to inline into the per-pixel loops that call it.
+ */
+export function toByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
+}
+
+/** A channel value clamped to 0..255 but not rounded, for arithmetic that goes on in floating point. */
+export function clampChannel(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : v;
+}

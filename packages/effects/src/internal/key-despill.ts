@@ -1,0 +1,35 @@
+/**
+ * The keyer's despill maths, in one place: the spill of a colour is how far its screen channel (in
+ * the screen basis, see key-basis.ts) exceeds the limit `hi * dHi + lo * dLo` of the other two;
+ * despill moves the colour back by that amount along the screen axis with its luma put back as grey
+ * (the direction cr, cg, cb), so spill goes without darkening. The keying pass computes the same
+ * amount from its screen test's dot products (see keyScreenRow), where the basis is folded in.
+ */
+import type { ChromaKeyState } from './key-state.js';
+import { toByte } from './pixel-words.js';
+
+/** Spill of a colour, 0-255 units before strength: positive where the screen channel is above its limit. */
+export function spillOf(st: ChromaKeyState, r: number, g: number, b: number): number {
+  const m = st.basis;
+  const u1 = m[0]! * r + m[1]! * g + m[2]! * b;
+  const us = m[3]! * r + m[4]! * g + m[5]! * b;
+  const u2 = m[6]! * r + m[7]! * g + m[8]! * b;
+  const uhi = u1 > u2 ? u1 : u2;
+  const ulo = u1 > u2 ? u2 : u1;
+  return us - uhi * st.dHi - ulo * st.dLo;
+}
+
+/** Writes the colour (r, g, b) despilled by `d` (0: as it is) into the RGB bytes at `p`. */
+export function writeDespilled(st: ChromaKeyState, data: Uint8Array, p: number, r: number, g: number, b: number, d: number): void {
+  data[p] = toByte(r - d * st.cr);
+  data[p + 1] = toByte(g - d * st.cg);
+  data[p + 2] = toByte(b - d * st.cb);
+}
+
+/** Despills one opaque pixel by `w` of its spill (1: down to the limit), no protection. */
+export function despillBy(st: ChromaKeyState, data: Uint8Array, p: number, w: number): void {
+  const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
+  const d = spillOf(st, r, g, b) * st.strength * w;
+  if (d <= 0) return;
+  writeDespilled(st, data, p, r, g, b, d);
+}

@@ -1,0 +1,121 @@
+/**
+ * Edge alphas placed by luma. In 4:2:0 video (what users upload) the chroma that decides the key
+ * is shared by 2x2 pixels, so a colour-difference matte is blocky along the outline and breaks
+ * thin strands into dashes; the luma is sharp. Along an edge every pixel mixes the local screen S
+ * with a foreground F, so its luma is Y = Y_S + alpha (Y_F - Y_S): within a small window the alpha
+ * is proportional to the luma's difference from the screen's, L = Y - Y_S. The window's chroma
+ * tells how much foreground it holds (the sum of the alphas, right on average even when each
+ * is blocky); the luma tells where: alpha(x) = sum(alpha) * L(x) / sum(L). Where F's luma is too
+ * close to the screen's to tell (sum(L) small), the colour-difference alpha stays.
+ */
+import type { ChromaKeyState } from './key-state.js';
+import { LUMA_B, LUMA_G, LUMA_R } from './key-basis.js';
+
+/** Window radius (5x5: two chroma samples either side, whatever the grid's parity). */
+const RADIUS = 2;
+/** Mean |L| over the window below which luma cannot place the edge (0-255; above noise). */
+const MIN_MEAN_CONTRAST = 2;
+/** Least alpha luma must show in a pixel keyed to screen for it to join a strand. */
+const MIN_GAP_ALPHA = 0.1;
+/** Screen pixels a window needs to measure the screen's luma itself. */
+const MIN_SCREEN_SAMPLES = 3;
+
+/**
+ * Moves each edge alpha (edgeA, from the edge pass) to where the luma puts it, and lists the
+ * pixels of strands that keying dropped as edges too; returns the new number of edges. Reads the
+ * frame's source pixels (st.source) for luma, since keying wrote the screen's to 0.
+ */
+export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): number {
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, edgeLumaA: out, visibleLeft, visibleRight, bounds } = st;
+  const edgeCap = edgeIdx.length;
+  let total = edges;
+  // The alphas the edge pass found, into the alpha bytes, so that the windows read them.
+  for (let k = 0; k < edges; k++) {
+    const a = (edgeA[k]! * 255 + 0.5) | 0;
+    data[edgeIdx[k]! + 3] = a;
+  }
+  for (let k = 0; k < edges; k++) {
+    const af = edgeA[k]!;
+    out[k] = af;
+    if (af >= 1) continue; // a seam inside the character (see refineEdges)
+    const p = edgeIdx[k]!;
+    const i = p >> 2;
+    const y = (i / width) | 0;
+    const x = i - y * width;
+    const x0 = x >= RADIUS ? x - RADIUS : 0, x1 = x < width - RADIUS ? x + RADIUS : width - 1;
+    const y0 = y >= RADIUS ? y - RADIUS : 0, y1 = y < height - RADIUS ? y + RADIUS : height - 1;
+    // The screen's luma next to the edge, from the pixels keyed to screen around it (a shadow the
+    // character casts darkens it); the estimate's where there are too few.
+    const source = st.source;
+    let sumA = 0, sumY = 0, n = 0, sumYs = 0, ns = 0, opaque = 0;
+    for (let yy = y0; yy <= y1; yy++) {
+      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
+        const s = source[w]!;
+        const yw = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255);
+        const a = px[w]! >>> 24;
+        if (a === 0) {
+          sumYs += yw;
+          ns++;
+        } else {
+          sumA += a;
+          sumY += yw;
+          n++;
+          opaque += (a + 1) >> 8;
+        }
+      }
+    }
+    const ys = ns >= MIN_SCREEN_SAMPLES ? sumYs / ns : LUMA_R * edgeS[k * 3]! + LUMA_G * edgeS[k * 3 + 1]! + LUMA_B * edgeS[k * 3 + 2]!;
+    const sumL = sumY - n * ys;
+    const count = (x1 - x0 + 1) * (y1 - y0 + 1);
+    if (sumL * sumL < MIN_MEAN_CONTRAST * MIN_MEAN_CONTRAST * count * count) continue;
+    const s = source[i]!;
+    const l = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys;
+    const a = ((sumA / 255) * l) / sumL;
+    out[k] = a <= 0 ? 0 : a >= 1 ? 1 : a;
+    if (opaque !== 0) continue;
+    // A strand (no opaque pixel near): its pixels whose chroma share fell below the key's
+    // threshold were keyed to screen, which breaks it into dashes. Where the luma shows them, they
+    // join the edges with the alpha it gives.
+    const scale = sumA / 255 / sumL;
+    for (let yy = y > 0 ? y - 1 : 0, ye = y < height - 1 ? y + 1 : y; yy <= ye; yy++) {
+      for (let xx = x > 0 ? x - 1 : 0, xe = x < width - 1 ? x + 1 : x; xx <= xe; xx++) {
+        const w = yy * width + xx;
+        if (px[w] !== 0 || total >= edgeCap) continue;
+        const s = source[w]!;
+        const ain = s >>> 24;
+        if (ain === 0) continue; // canvas padding
+        const aw = (LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys) * scale;
+        if (aw < MIN_GAP_ALPHA) continue;
+        // Back to its source colour, for finishEdge to unmix; alpha 1 marks it taken.
+        px[w] = (s & 0xffffff) | (1 << 24);
+        edgeIdx[total] = w * 4;
+        edgeAin[total] = ain;
+        edgeS[total * 3] = edgeS[k * 3]!;
+        edgeS[total * 3 + 1] = edgeS[k * 3 + 1]!;
+        edgeS[total * 3 + 2] = edgeS[k * 3 + 2]!;
+        out[total] = aw >= 1 ? 1 : aw;
+        total++;
+        if (visibleRight[yy]! <= visibleLeft[yy]!) {
+          visibleLeft[yy] = xx;
+          visibleRight[yy] = xx + 1;
+        } else {
+          if (xx < visibleLeft[yy]!) visibleLeft[yy] = xx;
+          if (xx >= visibleRight[yy]!) visibleRight[yy] = xx + 1;
+        }
+        if (bounds.right <= bounds.left) {
+          bounds.left = xx;
+          bounds.right = xx + 1;
+          bounds.top = yy;
+          bounds.bottom = yy + 1;
+        } else {
+          if (xx < bounds.left) bounds.left = xx;
+          if (xx >= bounds.right) bounds.right = xx + 1;
+          if (yy < bounds.top) bounds.top = yy;
+          if (yy >= bounds.bottom) bounds.bottom = yy + 1;
+        }
+      }
+    }
+  }
+  for (let k = 0; k < total; k++) edgeA[k] = out[k]!;
+  return total;
+}
