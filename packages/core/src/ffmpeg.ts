@@ -1,5 +1,5 @@
 /**
- * Which ffmpeg and ffprobe every child of ours runs, and the one place fluent-ffmpeg is used.
+ * Which ffmpeg and ffprobe every child of ours runs, and the one module that may import fluent-ffmpeg.
  *
  * Resolution, in this order:
  *   1. FFMPEG_PATH / FFPROBE_PATH: the operator's choice, used as given once it runs (what it
@@ -18,7 +18,8 @@
  * and handed to worker threads and child processes through STICKERKEY_FFMPEG_RESOLVED, keyed by
  * the variables it came from and the binaries' size and mtime: a job thread or a bench child
  * does not pay for it again, and a changed PATH or an upgraded ffmpeg is noticed.
- * Keeping fluent-ffmpeg behind this module means it could be replaced without touching callers.
+ * fluent-ffmpeg (archived upstream) is imported here or nowhere, so replacing it is a one-file
+ * change; no caller needs its command builder today (children go through spawnFfmpeg).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,7 +27,6 @@ import { accessSync, constants, readFileSync, realpathSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
 import { gifDisposals, GIF_DISPOSE_TO_BACKGROUND } from './animation.js';
 import { InvalidOptionError } from './errors.js';
 
@@ -586,10 +586,4 @@ export function ffmpegBinary(): string {
 
 export function ffprobeBinary(): string {
   return ffmpegInfo().ffprobe.path;
-}
-
-/** A fluent-ffmpeg command bound to our binaries. */
-export function ffmpegCommand(input?: string): ffmpeg.FfmpegCommand {
-  const command = input === undefined ? ffmpeg() : ffmpeg(input);
-  return command.setFfmpegPath(ffmpegBinary()).setFfprobePath(ffprobeBinary());
 }

@@ -5,7 +5,6 @@ export * from './effect.js';
 export {
   ffmpegBinary,
   ffprobeBinary,
-  ffmpegCommand,
   ffmpegInfo,
   ffmpegIdentity,
   ffmpegStartupLine,

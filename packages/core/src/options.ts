@@ -140,11 +140,6 @@ export function resolveOptions<const T extends OptionTable>(owner: string, table
   return resolved as OptionsOf<T>;
 }
 
-/** The defaults of a table, as resolved options. */
-export function defaultOptions<const T extends OptionTable>(table: T): OptionsOf<T> {
-  return resolveOptions('defaults', table, {});
-}
-
 export interface Rgb {
   r: number;
   g: number;
