@@ -66,9 +66,13 @@ function describe(value: unknown): string {
   return `${String(value)}${typeof value === 'number' ? '' : ` of type ${typeof value}`}`;
 }
 
+/**
+ * The one conversion from text: CLI flags, environment variables and `--set` assignments arrive
+ * as text and are passed here as they came. Clean numerals only (`" 12 "` yes, `""`, `"NaN"`,
+ * `"12px"` no).
+ */
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
-  // CLI flags and environment variables arrive as text; accept clean numerals only.
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   return undefined;
 }
@@ -82,8 +86,9 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
       const ok =
         n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
       if (!ok) {
+        // A numeral given as text is quoted as the number it is: `received 150`, not `"150" of type string`.
         throw new InvalidOptionError(
-          `Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(value)}`,
+          `Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(n ?? value)}`,
           where,
         );
       }
@@ -116,6 +121,30 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     }
   }
 }
+
+/**
+ * The variables a table names, as resolveOptions input: trimmed, an empty one counts as unset (as
+ * in docker-compose files, where `FOO=` is common), and booleans also as environment files write
+ * them (1/0, yes/no, any case). Everything else stays text for resolveOptions to convert or refuse.
+ */
+export function environmentInput(table: OptionTable, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const spec of table) {
+    const value = env[spec.name]?.trim();
+    if (value === undefined || value === '') continue;
+    input[spec.name] = spec.type === 'boolean' ? (ENV_BOOLEANS.get(value.toLowerCase()) ?? value) : value;
+  }
+  return input;
+}
+
+const ENV_BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+]);
 
 /**
  * Fill defaults and validate `input` against `table`. Throws InvalidOptionError naming

@@ -40,8 +40,18 @@ const MB = 1024 * 1024;
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.m4v', '.mkv', '.webm', '.avi', '.gif'];
 
 /** The batch's own flags, as data (refused by core's resolveOptions, naming the flag). */
+const MEMORY_BUDGET_OPTION = {
+  name: 'memory-budget',
+  type: 'number',
+  min: 64,
+  max: 1_048_576,
+  default: 1536,
+  unit: 'MB',
+  help: 'process-tree memory the batch may use (Node + ffmpeg); as MEMORY_BUDGET_MB',
+} as const;
+
 export const BATCH_OPTIONS = [
-  { name: 'memory-budget', type: 'number', min: 64, max: 1_048_576, default: 1536, unit: 'MB', help: 'process-tree memory the batch may use (Node + ffmpeg); as MEMORY_BUDGET_MB' },
+  MEMORY_BUDGET_OPTION,
   { name: 'max-concurrent', type: 'integer', min: 1, max: 64, default: 1, help: 'most clips rendered at once; memory admission may run fewer' },
 ] as const;
 
@@ -85,12 +95,18 @@ export interface BatchOptions {
 
 /** Parse --memory-budget and --max-concurrent; INVALID_OPTION names the flag. */
 export function batchSettings(flags: { memoryBudget?: string; maxConcurrent?: string }, env: NodeJS.ProcessEnv = process.env) {
-  const input: Record<string, number | string> = {};
+  // Text goes to core's resolveOptions as it came: it converts numerals and refuses the rest.
+  const input: Record<string, string> = {};
   const budget = flags.memoryBudget ?? env.MEMORY_BUDGET_MB;
-  if (budget !== undefined && budget.trim() !== '') input['memory-budget'] = Number.isFinite(Number(budget)) ? Number(budget) : budget;
-  if (flags.maxConcurrent !== undefined) input['max-concurrent'] = Number.isFinite(Number(flags.maxConcurrent)) ? Number(flags.maxConcurrent) : flags.maxConcurrent;
+  if (budget !== undefined && budget.trim() !== '') input['memory-budget'] = budget;
+  if (flags.maxConcurrent !== undefined) input['max-concurrent'] = flags.maxConcurrent;
   const o = resolveOptions('render', BATCH_OPTIONS, input);
   return { memoryBudget: Math.round(o['memory-budget'] * MB), maxConcurrent: o['max-concurrent'] };
+}
+
+/** One render's --memory-budget (MB as text) in bytes, checked as a batch's is. */
+export function memoryBudgetBytes(text: string): number {
+  return Math.round(resolveOptions('render', [MEMORY_BUDGET_OPTION], { 'memory-budget': text })['memory-budget'] * MB);
 }
 
 /**

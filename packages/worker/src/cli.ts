@@ -16,7 +16,7 @@ import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
 import { doctor } from './doctor.js';
-import { runBatchCommand, type BatchFlags } from './batch.js';
+import { memoryBudgetBytes, runBatchCommand, type BatchFlags } from './batch.js';
 import { runCheck, type CheckFlags } from './check.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -62,20 +62,14 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (input !== undefined) job.input = input;
   if (flags.output !== undefined) job.output = flags.output;
   if (flags.format !== undefined) job.format = flags.format;
-  if (flags.posterize !== undefined) {
-    const n = Number(flags.posterize);
-    // Numerals become numbers; anything else goes through as text for the table to refuse (or "off").
-    job.posterize = flags.posterize.trim() !== '' && Number.isFinite(n) ? n : flags.posterize;
-  }
+  // Flags stay text: resolveJob (core's resolveOptions) converts numerals and refuses the rest.
+  if (flags.posterize !== undefined) job.posterize = flags.posterize;
   if (flags.hold) job.hold = true;
   if (flags.background !== undefined) job.background = flags.background;
   if (flags.preset !== undefined) job.preset = flags.preset;
   if (flags.speed !== undefined) job.speed = flags.speed;
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
-  if (flags.threads !== undefined) {
-    const n = Number(flags.threads);
-    job.threads = flags.threads.trim() !== '' && Number.isFinite(n) ? n : flags.threads;
-  }
+  if (flags.threads !== undefined) job.threads = flags.threads;
   const fileEffects = job.effects;
   let settings =
     typeof fileEffects === 'object' && fileEffects !== null && !Array.isArray(fileEffects)
@@ -90,15 +84,11 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   return job as unknown as Job;
 }
 
-/** --memory-budget is in MB on the command line, bytes in the library. */
+/** --memory-budget is in MB on the command line, bytes in the library; the same option as a batch's. */
 function memoryFlags(flags: RenderFlags): { memoryBudget?: number; fitMemory?: boolean } {
   const out: { memoryBudget?: number; fitMemory?: boolean } = flags.fitMemory ? { fitMemory: true } : {};
   if (flags.memoryBudget === undefined) return out;
-  const mb = Number(flags.memoryBudget);
-  if (flags.memoryBudget.trim() === '' || !Number.isFinite(mb) || mb <= 0) {
-    throw new InvalidOptionError(`Expected a positive number of MB for --memory-budget but received ${JSON.stringify(flags.memoryBudget)}`, 'memoryBudget');
-  }
-  return { ...out, memoryBudget: Math.round(mb * 1024 * 1024) };
+  return { ...out, memoryBudget: memoryBudgetBytes(flags.memoryBudget) };
 }
 
 async function render(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<number> {
