@@ -7,7 +7,7 @@
  * run that could not complete.
  */
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultBaselinePath } from './baseline.js';
 import { quickCases } from './cases.js';
 import { defaultResultsDir } from './report.js';
@@ -100,9 +100,14 @@ async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Pr
   process.exitCode = outcome.exitCode;
 }
 
+const EXIT_USAGE = 2;
+
+// exitOverride: commander would otherwise end a usage error itself with exit 1, the code of a
+// regression. Set before the subcommands are added, which inherit it; the catch below decides.
 const program = new Command('stickerkey-bench')
   .description('Replays fixture clips through the full sticker stack: peak tree memory, throughput, regression gates, reports.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
 withSuiteOptions(program.command('run').description('run the suite (or --quick) and write bench-results/; fails when a run passes the budget or memory grows with clip length'), { repeat: 1, micro: true })
   .action((flags: Flags) => suite('run', flags, { repeat: 1 }));
@@ -212,6 +217,11 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`stickerkey-bench: ${(error as Error).message ?? String(error)}`);
-  process.exitCode = 2;
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (and help) already; --help and --version end here with 0.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
+  console.error(`stickerkey-bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = EXIT_USAGE;
 });
