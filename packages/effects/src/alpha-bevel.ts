@@ -16,7 +16,7 @@
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
-import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
+import { createRowSpans, findRowSpans, fullFrame, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
   { name: 'edgeThickness', type: 'number', default: 3, min: 0, max: 100, unit: 'px', help: 'Width of the bevelled band inside the alpha edge' },
@@ -42,6 +42,8 @@ interface State {
   cg: number;
   cb: number;
   distance: DistanceScratch;
+  /** The whole frame, for a frame without alphaBounds. */
+  box: Bounds;
   rect: Bounds;
   /** Per row: first and one-past-last visible pixel. */
   spans: RowSpans;
@@ -233,6 +235,7 @@ export const alphaBevel = defineEffect({
       cg: c.g,
       cb: c.b,
       distance: createDistanceScratch(size),
+      box: { left: 0, top: 0, right: 0, bottom: 0 },
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
       spans: createRowSpans(size.height),
       windows: createRowSpans(size.height),
@@ -246,11 +249,7 @@ export const alphaBevel = defineEffect({
     const { width, height, heightOf, thickness } = s;
     if (s.identity) return;
     const data = frame.data;
-    const ab = frame.alphaBounds;
-    const bl = ab ? ab.left : 0;
-    const bt = ab ? ab.top : 0;
-    const br = ab ? ab.right : width;
-    const bb = ab ? ab.bottom : height;
+    const { left: bl, top: bt, right: br, bottom: bb } = frame.alphaBounds ?? fullFrame(s.box, width, height);
     if (br <= bl || bb <= bt) return;
     // Two pixels around the character: the transparent ring the distances are measured from.
     const rect = s.rect;

@@ -32,7 +32,7 @@ import {
   type SpanBlurScratchF32,
 } from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
-import { createRowSpans, visibleSpans, type RowSpans } from './internal/row-spans.js';
+import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -116,7 +116,7 @@ interface State extends Light {
   /** Per grid row (scale 2): a run of cells whose gradient is 0, then one whose 2x2 flag is quiet. */
   flatRuns: RowSpans;
   quietRuns: RowSpans;
-  /** The frame's alpha box, or the whole frame. */
+  /** The whole frame, for a frame without alphaBounds. */
   box: Bounds;
   rect: Bounds;
 }
@@ -262,11 +262,8 @@ export const surfaceBevel = defineEffect({
     const { width, height, heights, scale, gw, gh } = s;
     if (s.identity) return;
     const data = frame.data;
-    const ab = frame.alphaBounds;
-    const bl = ab ? ab.left : 0;
-    const bt = ab ? ab.top : 0;
-    const br = ab ? ab.right : width;
-    const bb = ab ? ab.bottom : height;
+    const box = frame.alphaBounds ?? fullFrame(s.box, width, height);
+    const { left: bl, top: bt, right: br, bottom: bb } = box;
     if (br <= bl || bb <= bt) return;
     // Heights are needed one cell around the character (gradient, bilinear read-back) and as far
     // as the blur reaches (so the rectangle's clamped edge is transparent, like the world outside).
@@ -319,11 +316,6 @@ export const surfaceBevel = defineEffect({
     // screen around the character (about half of its box) is 0 in the height field and flat in
     // the gradient, so the field, its blur and its gradient are computed on the row spans only.
     // `heights` is 0 outside the spans of the last frame: clear those, fill this frame's.
-    const box = s.box;
-    box.left = bl;
-    box.top = bt;
-    box.right = br;
-    box.bottom = bb;
     const visible = s.visible;
     visibleSpans(data, width, box, visible);
     const heightSpans = s.heightSpans;
