@@ -59,7 +59,11 @@ function premultipliedTexture(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(out.buffer);
 }
 
-/** The flat colour added over each row's visible span, on words. */
+/**
+ * The flat colour added over each row's visible span, on words: pixel-words' blendThroughTable
+ * loop with constants for the texture, rather than a canvas-sized texture of one colour (a
+ * buffer and a load per pixel for nothing).
+ */
 function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, spans: RowSpans, top: number, bottom: number): void {
   const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {

@@ -428,6 +428,8 @@ export const surfaceBevel = defineEffect({
         const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
         const d = heights[mid + xl]!, f = heights[mid + xr]!;
         const g = heights[down + xl]!, h = heights[down + gx]!, i = heights[down + xr]!;
+        // The full-resolution loop's Sobel, kept as its own copy: here on grid cells of 2 px (so
+        // / 16 per px), clamped to the rectangle, stored for the read-back instead of lit at once.
         const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
         const sy = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
         gradX[mid + gx] = sx;

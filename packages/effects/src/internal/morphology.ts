@@ -441,7 +441,10 @@ export function dilateRound(data: Uint8Array, width: number, height: number, bou
   }
 }
 
-/** Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`. */
+/**
+ * Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`, kept a
+ * twin rather than one function with a direction flag, which would be a test in the per-pixel loop.
+ */
 export function erodeRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
   squaredDistance(data, width, height, bounds, 128, true, scratch, radius + 1);
