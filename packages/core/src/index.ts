@@ -96,6 +96,7 @@ export {
   sampleProcessTree,
   descendantPids,
   formatMemoryLine,
+  treeCpuSeconds,
   toMB,
   type MemorySample,
   type MemoryPeaks,

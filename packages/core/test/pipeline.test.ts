@@ -187,18 +187,24 @@ describe('runPipeline: memory', () => {
     expect(labels).toEqual([
       'start',
       'before posterize time',
-      'after posterize time',
       'before encoding',
       'before sticker effects',
       'after keying',
       'frame 10/24',
       'frame 20/24',
+      // Posterize time is the decoder's fps filter: done when the decoder's last frame has come.
+      'after posterize time',
       'after sticker effects',
       'after encoding',
       'before cleanup',
       'after cleanup',
     ]);
-    expect(lines[0]).toMatch(/^JOB #456: 💾 Memory Usage at start: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS$/);
+    expect(lines[0]).toMatch(/^JOB #456: 💾 Memory Usage at start: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS, CPU \d+\.\d s \(.+\)$/);
+    expect(lines[7]).toMatch(/\(decoder done: 24 frames at 12 fps\)$/);
+    // The tree's CPU so far never goes back, and the job's work shows in it.
+    const cpu = lines.map((l) => Number(/, CPU (\d+\.\d) s/.exec(l)?.[1]));
+    expect(cpu.every((c, i) => i === 0 || c >= cpu[i - 1]!)).toBe(true);
+    expect(cpu.at(-1)!).toBeGreaterThan(cpu[0]!);
     // The encoder's memory is part of the tree: the tree peak is above the Node peak.
     expect(result.peakTreeRss).toBeGreaterThan(result.peakProcessRss);
     expect(result.encoderMaxRss).toBeGreaterThan(0);
