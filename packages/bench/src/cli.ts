@@ -204,7 +204,7 @@ program
   .action(async (flags: { quickSeconds: number; quickHeight: 360 | 720 | 1080; out: string }) => {
     const { runDoctor, ClinicUnavailableError } = await import('./doctor.js');
     try {
-      const html = await runDoctor(quickCases(flags.quickSeconds, flags.quickHeight)[0], flags.out);
+      const html = await runDoctor(quickCases(flags.quickSeconds, flags.quickHeight)[0]!, flags.out); // the quick set is one case
       console.log(`Clinic Doctor report: ${html}`);
     } catch (error) {
       if (error instanceof ClinicUnavailableError) {

@@ -64,7 +64,7 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       },
       process(frame: Frame) {
         // Touch the ballast so it stays alive (and resident) until the job ends.
-        ballast![frame.index % ballast!.length] ^= 1;
+        if (ballast) ballast[frame.index % ballast.length]! ^= 1;
       },
     });
   }

@@ -58,7 +58,7 @@ export function splitEncoderFilter(args: readonly string[]): { filter: string | 
     throw new Error(`Expected encoder arguments with a simple -vf chain but received ${args.join(' ')}`);
   }
   if (at < 0) return { filter: null, rest: [...args] };
-  return { filter: args[at + 1], rest: [...args.slice(0, at), ...args.slice(at + 2)] };
+  return { filter: args[at + 1] ?? null, rest: [...args.slice(0, at), ...args.slice(at + 2)] };
 }
 
 function encoder(job: ReferenceJob) {
@@ -132,7 +132,8 @@ export function pipeCommand(job: ReferenceJob): { command: string; args: string[
 export async function sampleScreenColor(input: string): Promise<string> {
   const { stdout } = await run(ffmpegBinary(), ['-v', 'error', '-i', input, '-frames:v', '1', '-vf', 'crop=16:16:4:4,scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { encoding: 'buffer' });
   const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `0x${hex(stdout[0])}${hex(stdout[1])}${hex(stdout[2])}`;
+  const [r = 0, g = 0, b = 0] = stdout; // one rgb24 pixel
+  return `0x${hex(r)}${hex(g)}${hex(b)}`;
 }
 
 /** The filtergraph's inputs, generated once per canvas size (setup, not measured). */

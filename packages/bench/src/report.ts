@@ -165,7 +165,7 @@ export function typicalRuns(runs: readonly RunMeasure[], summaries: readonly Cas
   return summaries.map((s) => {
     const ours = runs.filter((r) => r.caseId === s.id && r.kind === 'ours' && r.attempt === s.attempts).sort((a, b) => a.peakTreeRss - b.peakTreeRss);
     return ours[(ours.length - 1) >> 1];
-  }).filter(Boolean);
+  }).filter((run) => run !== undefined);
 }
 
 export async function writeReport(dir: string, input: BenchReport): Promise<string[]> {

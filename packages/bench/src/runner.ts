@@ -173,7 +173,7 @@ export class Runner {
       // Node's own peak plus each ffmpeg child's maxrss (-benchmark): an upper bound.
       hwmSum: nodeHwm + p.decoderMaxRss + p.encoderMaxRss,
       processes: [
-        { pid: m.processes[0].pid, command: 'node', hwm: nodeHwm },
+        { pid: m.processes[0]!.pid, command: 'node', hwm: nodeHwm }, // the measured child itself comes first
         ...m.processes.slice(1),
       ],
       samples: m.samples,

@@ -140,14 +140,15 @@ export async function mergeReports(dirs: readonly string[], outDir: string, log:
   const { join } = await import('node:path');
   const reports: BenchReport[] = [];
   for (const dir of dirs) reports.push(JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as BenchReport);
-  if (reports.length === 0) throw new Error('Expected at least one bench-results directory to merge but received none');
-  const thresholds = reports[0].thresholds;
+  const [first] = reports;
+  if (!first) throw new Error('Expected at least one bench-results directory to merge but received none');
+  const thresholds = first.thresholds;
   const summaries = reports.flatMap((r) => r.summaries);
   const gates = [...reports.flatMap((r) => r.gates.filter((g) => !g.metric.startsWith('peak tree MB vs '))), ...gateLength(summaries, thresholds)];
   const status = overall(gates);
   const report: BenchReport = {
     createdAt: new Date().toISOString(),
-    machine: reports[0].machine,
+    machine: first.machine,
     mode: `merged: ${reports.map((r) => r.mode).join(' + ')}`,
     options: { merged: dirs },
     thresholds,

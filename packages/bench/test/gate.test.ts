@@ -38,7 +38,7 @@ describe('bench:check gate', () => {
     const update = bench('update-baseline');
     expect(update.code, update.out).toBe(0);
     const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as Baseline;
-    const entry = baseline.cases['360p-2s-green-p12-webm'];
+    const entry = baseline.cases['360p-2s-green-p12-webm']!;
     expect(entry.peakTreeMb).toBeGreaterThan(50);
     expect(entry.floorCpuRatio).toBeGreaterThan(0);
 

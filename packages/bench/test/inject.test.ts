@@ -18,7 +18,7 @@ describe('fault injection', () => {
     expect(injectStages([identity], null).map((s) => s.name)).toEqual(['identity']);
   });
   it('holds the extra memory as resident pages from setup on', async () => {
-    const [, ballast] = injectStages([identity], { memoryMb: 64, slowFactor: 1 });
+    const ballast = injectStages([identity], { memoryMb: 64, slowFactor: 1 })[1]!;
     const before = process.memoryUsage().rss;
     await ballast.setup(ctx);
     ballast.process(createFrame(2, 2));

@@ -75,13 +75,13 @@ describe('summarize', () => {
 
 describe('charts', () => {
   it('renders a run chart with the milestones and the budget as SVG, headless', async () => {
-    const svg = await renderSvg(runChartSpec(batch[0], 1536, 'test chart'));
+    const svg = await renderSvg(runChartSpec(batch[0]!, 1536, 'test chart'));
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('after keying');
     expect(svg).toContain('test chart');
   });
   it('renders the combined chart', async () => {
-    const svg = await renderSvg(combinedChartSpec([batch[0], batch[3]], 1536));
+    const svg = await renderSvg(combinedChartSpec([batch[0]!, batch[3]!], 1536));
     expect(svg).toContain('<svg');
     expect(svg).toContain('720p-5s-green-p12-webm (ours)');
   });

@@ -169,7 +169,7 @@ function parseBanner(text: string, tool: 'ffmpeg' | 'ffprobe'): { version?: stri
 /** Names from `-encoders` (` V....D libx264  ...`) or `-filters` (` ... palettegen  V->V ...`). */
 function listedNames(text: string, kind: 'encoders' | 'filters'): Set<string> {
   const line = kind === 'encoders' ? /^\s*[VASFXBD.]{6}\s+(\S+)/gm : /^\s*[TSC.]{3}\s+(\S+)\s+\S*->\S*/gm;
-  return new Set(Array.from(text.matchAll(line), (m) => m[1]));
+  return new Set(Array.from(text.matchAll(line), (m) => m[1]!)); // group 1 always takes part
 }
 
 function split(wanted: readonly string[], has: (name: string) => boolean): { found: string[]; missing: string[] } {

@@ -117,7 +117,7 @@ function middle(): Stage {
     async setup() {},
     process(frame) {
       if (!frame.alphaBounds) throw new Error('middle: alphaBounds lost on the way');
-      frame.data[frame.alphaBounds.left * 4] ^= 0x55;
+      frame.data[frame.alphaBounds.left * 4]! ^= 0x55;
     },
   };
 }
