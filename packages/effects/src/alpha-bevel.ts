@@ -71,8 +71,8 @@ const INV72 = 1 / 72;
 /** Height of pixel q from its distance and alpha (for the window at the frame's edge only). */
 function heightAt(s: State, data: Uint8Array, q: number): number {
   const heightOf = s.heightOf;
-  const d2 = s.distance.dist[q]!;
-  const h = d2 < heightOf.length ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : s.thickness;
+  const d2 = s.distance.dist[q];
+  const h = d2 < heightOf.length ? heightOf[d2 | 0] + data[(q << 2) + 3] * INV255 : s.thickness;
   return h > s.thickness ? s.thickness : h;
 }
 
@@ -114,18 +114,18 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
     for (const last = y + 2 < yMax ? y + 2 : yMax; nextRow <= last; nextRow++) {
       const slot = (nextRow % 5) * width;
       const row = nextRow * width;
-      const il = insideLeft[nextRow]!;
-      const ir = insideRight[nextRow]!;
+      const il = insideLeft[nextRow];
+      const ir = insideRight[nextRow];
       ring.fill(thickness, slot + il, slot + ir);
       for (let side = 0; side < 2; side++) {
-        const wl = winLeft[nextRow]!;
+        const wl = winLeft[nextRow];
         const from = side === 0 ? wl : ir > wl ? ir : wl;
-        const end = side === 0 ? il : winRight[nextRow]!;
+        const end = side === 0 ? il : winRight[nextRow];
         for (let x = from; x < end; x++) {
           // Height from the distance (by table) plus the pixel's own coverage, which places
           // the edge between pixels: the binary distance alone shows its staircase.
-          const d2 = dist[row + x]!;
-          let h = d2 < entries ? heightOf[d2 | 0]! + data[((row + x) << 2) + 3]! * INV255 : thickness;
+          const d2 = dist[row + x];
+          let h = d2 < entries ? heightOf[d2 | 0] + data[((row + x) << 2) + 3] * INV255 : thickness;
           if (h > thickness) h = thickness;
           ring[slot + x] = h;
         }
@@ -133,18 +133,18 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
     }
     const mid = y * width;
     for (let side = 0; side < 2; side++) {
-      const sl = spanLeft[y]!;
-      const from = side === 0 ? sl : insideRight[y]! > sl ? insideRight[y]! : sl;
-      const to = side === 0 ? insideLeft[y]! : spanRight[y]!;
+      const sl = spanLeft[y];
+      const from = side === 0 ? sl : insideRight[y] > sl ? insideRight[y] : sl;
+      const to = side === 0 ? insideLeft[y] : spanRight[y];
       for (let x = from, p = (mid + from) << 2; x < to; x++, p += 4) {
         // Distance first: the flat inside the run missed is skipped on one contiguous read.
-        if (dist[mid + x]! >= flatFrom || data[p + 3] === 0) continue;
+        if (dist[mid + x] >= flatFrom || data[p + 3] === 0) continue;
         let gx: number;
         let gy: number;
         if (x >= 2 && x <= xMax - 2 && y >= 2 && y <= yMax - 2) {
           // The whole window inside the frame (always, on a padded canvas): no clamping.
           let q = ((y - 2) % 5) * width + x - 2;
-          let h0 = ring[q]!, h1 = ring[q + 1]!, h2 = ring[q + 2]!, h3 = ring[q + 3]!, h4 = ring[q + 4]!;
+          let h0 = ring[q], h1 = ring[q + 1], h2 = ring[q + 2], h3 = ring[q + 3], h4 = ring[q + 4];
           const across0 = h3 + h4 - (h0 + h1);
           const along0 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = ((y - 1) % 5) * width + x - 2;
@@ -187,17 +187,17 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
         const facing = -(gx * lx + gy * ly);
         if (facing > 0) {
           const k = (facing < 1 ? facing : 1) * intensity;
-          const r0 = data[p]!;
-          const g0 = data[p + 1]!;
-          const b0 = data[p + 2]!;
+          const r0 = data[p];
+          const g0 = data[p + 1];
+          const b0 = data[p + 2];
           data[p] = (r0 + (cr - r0) * k + 0.5) | 0;
           data[p + 1] = (g0 + (cg - g0) * k + 0.5) | 0;
           data[p + 2] = (b0 + (cb - b0) * k + 0.5) | 0;
         } else if (facing < 0) {
           const k = 1 - (facing > -1 ? -facing : 1) * intensity;
-          data[p] = (data[p]! * k + 0.5) | 0;
-          data[p + 1] = (data[p + 1]! * k + 0.5) | 0;
-          data[p + 2] = (data[p + 2]! * k + 0.5) | 0;
+          data[p] = (data[p] * k + 0.5) | 0;
+          data[p + 1] = (data[p + 1] * k + 0.5) | 0;
+          data[p + 2] = (data[p + 2] * k + 0.5) | 0;
         }
       }
     }
@@ -246,7 +246,7 @@ export const alphaBevel = defineEffect({
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, heightOf, thickness } = s;
+    const { width, height, thickness } = s;
     if (s.identity) return;
     const data = frame.data;
     const { left: bl, top: bt, right: br, bottom: bb } = frame.alphaBounds ?? fullFrame(s.box, width, height);

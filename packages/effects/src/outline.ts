@@ -70,14 +70,14 @@ function composite(s: State, data: Uint8Array, top: number, bottom: number): voi
     // The window's two sides of the inside, which lies within it (its runs are in the span). An
     // empty inside sits at the rectangle's left: then the first side is empty, the second whole.
     for (let side = 0; side < 2; side++) {
-      const from = side === 0 ? winLeft[y]! : insideRight[y]! > winLeft[y]! ? insideRight[y]! : winLeft[y]!;
-      const to = side === 0 ? insideLeft[y]! : winRight[y]!;
+      const from = side === 0 ? winLeft[y] : insideRight[y] > winLeft[y] ? insideRight[y] : winLeft[y];
+      const to = side === 0 ? insideLeft[y] : winRight[y];
       for (let x = from, q = y * width + from, p = q << 2; x < to; x++, q++, p += 4) {
-        const ac = data[p + 3]!;
+        const ac = data[p + 3];
         if (ac === 255) continue;
-        const d2 = dist[q]!;
+        const d2 = dist[q];
         if (d2 >= entries) continue; // beyond the border (also "no character at all")
-        const ao = cover[d2 | 0]!;
+        const ao = cover[d2 | 0];
         if (ao === 0) continue;
         if (ac === 0) {
           // Nothing over the border (most of it): the formula below gives exactly its colour

@@ -101,8 +101,8 @@ describe('alpha-bevel model', () => {
       for (let x = 0; x < w; x++) {
         let d2 = Infinity;
         for (let j = Math.max(0, y - reach); j <= Math.min(h - 1, y + reach); j++)
-          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++) if (data[(j * w + i) * 4 + 3]! < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
-        heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3]! / 255);
+          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++) if (data[(j * w + i) * 4 + 3] < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
+        heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3] / 255);
       }
     const smooth = [1, 3, 4, 3, 1];
     const derive = [-1, -1, 0, 1, 1];
@@ -117,14 +117,14 @@ describe('alpha-bevel model', () => {
         let gy = 0;
         for (let j = 0; j < 5; j++)
           for (let i = 0; i < 5; i++) {
-            const hh = heights[Math.min(h - 1, Math.max(0, y + j - 2)) * w + Math.min(w - 1, Math.max(0, x + i - 2))]!;
-            gx += (smooth[j]! * derive[i]! * hh) / 72;
-            gy += (derive[j]! * smooth[i]! * hh) / 72;
+            const hh = heights[Math.min(h - 1, Math.max(0, y + j - 2)) * w + Math.min(w - 1, Math.max(0, x + i - 2))];
+            gx += (smooth[j] * derive[i] * hh) / 72;
+            gy += (derive[j] * smooth[i] * hh) / 72;
           }
         const facing = -(gx * lx + gy * ly);
         for (let c = 0; c < 3; c++) {
-          const v = data[p + c]!;
-          if (facing > 0) out[p + c] = Math.floor(v + (light[c]! - v) * Math.min(1, facing) * intensity + 0.5);
+          const v = data[p + c];
+          if (facing > 0) out[p + c] = Math.floor(v + (light[c] - v) * Math.min(1, facing) * intensity + 0.5);
           else if (facing < 0) out[p + c] = Math.floor(v * (1 - Math.min(1, -facing) * intensity) + 0.5);
         }
       }
@@ -158,7 +158,7 @@ describe('alpha-bevel model', () => {
       let lit = 0;
       let worst = 0;
       for (let i = 0; i < want.length; i++) {
-        worst = Math.max(worst, Math.abs(f.data[i]! - want[i]!));
+        worst = Math.max(worst, Math.abs(f.data[i] - want[i]));
         if (want[i] !== source[i]) lit++;
       }
       expect(worst).toBeLessThanOrEqual(1);
@@ -178,7 +178,7 @@ describe('alpha-bevel fringe', () => {
     expect(greenExcess(f, [0, 0, 0])).toBeLessThanOrEqual(1);
     let softChanged = 0;
     for (let p = 0; p < f.data.length; p += 4) {
-      const a = source.data[p + 3]!;
+      const a = source.data[p + 3];
       expect(f.data[p + 3]).toBe(a);
       if (a === 0) expect([f.data[p], f.data[p + 1], f.data[p + 2]]).toEqual([0, 255, 0]);
       else if (a < 255 && f.data[p] !== source.data[p]) softChanged++;

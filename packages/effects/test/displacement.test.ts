@@ -117,13 +117,13 @@ function reference(src: Frame, map: Uint8Array, maxX: number, maxY: number): Flo
     const xc = Math.min(w - 1, Math.max(0, x));
     const yc = Math.min(h - 1, Math.max(0, y));
     const p = (yc * w + xc) * 4;
-    return c === 3 ? data[p + 3]! : (data[p + c]! * data[p + 3]!) / 255;
+    return c === 3 ? data[p + 3] : (data[p + c] * data[p + 3]) / 255;
   };
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = (y * w + x) * 4;
-      const sx = x + Math.round(((map[p]! - 128) / 128) * maxX * 64) / 64;
-      const sy = y + Math.round(((map[p + 1]! - 128) / 128) * maxY * 64) / 64;
+      const sx = x + Math.round(((map[p] - 128) / 128) * maxX * 64) / 64;
+      const sy = y + Math.round(((map[p + 1] - 128) / 128) * maxY * 64) / 64;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const fx = sx - x0;
@@ -133,7 +133,7 @@ function reference(src: Frame, map: Uint8Array, maxX: number, maxY: number): Flo
         v[c] = (1 - fx) * (1 - fy) * at(x0, y0, c) + fx * (1 - fy) * at(x0 + 1, y0, c) + (1 - fx) * fy * at(x0, y0 + 1, c) + fx * fy * at(x0 + 1, y0 + 1, c);
       }
       out[p + 3] = v[3]!;
-      for (let c = 0; c < 3; c++) out[p + c] = v[3]! > 0 ? (v[c]! * 255) / v[3]! : 0;
+      for (let c = 0; c < 3; c++) out[p + c] = v[3] > 0 ? (v[c] * 255) / v[3] : 0;
     }
   }
   return out;
@@ -151,10 +151,10 @@ describe('displacement golden (against the analytic reference)', () => {
     let worst = 0;
     let moved = 0;
     for (let p = 0; p < out.data.length; p += 4) {
-      const a = expected[p + 3]!;
-      worst = Math.max(worst, Math.abs(out.data[p + 3]! - a));
+      const a = expected[p + 3];
+      worst = Math.max(worst, Math.abs(out.data[p + 3] - a));
       // Colour matters in proportion to alpha: compare premultiplied, in levels.
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, (Math.abs(out.data[p + c]! - expected[p + c]!) * a) / 255);
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, (Math.abs(out.data[p + c] - expected[p + c]) * a) / 255);
       if (out.data[p + 3] !== src.data[p + 3]) moved++;
     }
     expect(worst).toBeLessThanOrEqual(1);
@@ -174,11 +174,11 @@ describe('displacement golden (against the analytic reference)', () => {
     const src = frameFrom(w, h, () => [random(), random(), random(), 255]);
     const out = run(stage, { ...src, data: src.data.slice() });
     const map = generateTexture({ procedural: 'noise', seed: 11, scale: 9, octaves: 3 }, { width: w, height: h });
-    const at = (x: number, y: number, c: number) => src.data[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 4 + c]!;
+    const at = (x: number, y: number, c: number) => src.data[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 4 + c];
     for (let y = 0, p = 0; y < h; y++) {
       for (let x = 0; x < w; x++, p += 4) {
-        const fx = x * 64 + Math.round(((map[p]! - 128) / 128) * maxX * 64);
-        const fy = y * 64 + Math.round(((map[p + 1]! - 128) / 128) * maxY * 64);
+        const fx = x * 64 + Math.round(((map[p] - 128) / 128) * maxX * 64);
+        const fy = y * 64 + Math.round(((map[p + 1] - 128) / 128) * maxY * 64);
         const x0 = Math.floor(fx / 64);
         const y0 = Math.floor(fy / 64);
         const wx = fx - x0 * 64;
@@ -221,7 +221,7 @@ describe('displacement inside the alpha bounds', () => {
           const g = frameFrom(w, h, (x, y) => {
             const sx = x - shift;
             const p = (y * w + Math.min(w - 1, Math.max(0, sx))) * 4;
-            return sx < 0 || sx >= w ? [0, 255, 0, 0] : [f.data[p]!, f.data[p + 1]!, f.data[p + 2]!, f.data[p + 3]!];
+            return sx < 0 || sx >= w ? [0, 255, 0, 0] : [f.data[p], f.data[p + 1], f.data[p + 2], f.data[p + 3]];
           });
           return g;
         };
@@ -233,7 +233,7 @@ describe('displacement inside the alpha bounds', () => {
         for (let y = 0, p = 0; y < h; y++) {
           for (let x = 0; x < w; x++, p += 4) {
             expect(b.data[p + 3]).toBe(a.data[p + 3]);
-            if (a.data[p + 3]! > 0) {
+            if (a.data[p + 3] > 0) {
               expect([b.data[p], b.data[p + 1], b.data[p + 2]]).toEqual([a.data[p], a.data[p + 1], a.data[p + 2]]);
               expect(x >= box.left && x < box.right && y >= box.top && y < box.bottom).toBe(true);
             }

@@ -102,7 +102,7 @@ describe('drop-shadow golden', () => {
     let cy = 0;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const a = pixelAt(f, x, y)[3]! / 255;
+        const a = pixelAt(f, x, y)[3] / 255;
         mass += a;
         cx += a * (x + 0.5);
         cy += a * (y + 0.5);
@@ -112,7 +112,7 @@ describe('drop-shadow golden', () => {
     expect(Math.abs(cy / mass - 55)).toBeLessThan(0.6);
     // Across the shadow's left edge (x = 80) in the middle row: Phi((x + 0.5 - 80) / sigma).
     for (let x = 66; x < 95; x++) {
-      const a = pixelAt(f, x, 55)[3]! / 255;
+      const a = pixelAt(f, x, 55)[3] / 255;
       expect(Math.abs(a - phi((x + 0.5 - 80) / sigma))).toBeLessThan(0.04);
     }
   });
@@ -161,13 +161,13 @@ describe('drop-shadow fringe', () => {
     for (let p = 0; p < f.data.length; p += 4) {
       if (f.data[p + 3] === 0) continue;
       visible++;
-      const out = [f.data[p]!, f.data[p + 1]!, f.data[p + 2]!];
+      const out = [f.data[p], f.data[p + 1], f.data[p + 2]];
       if (source.data[p + 3] === 0) {
         // Pure shadow where the character was not: white, whatever garbage was there.
         expect(out).toEqual([255, 255, 255]);
       } else {
         // Character mixed with white: never darker than the character itself.
-        for (let c = 0; c < 3; c++) expect(out[c]).toBeGreaterThanOrEqual(source.data[p + c]! - 1);
+        for (let c = 0; c < 3; c++) expect(out[c]).toBeGreaterThanOrEqual(source.data[p + c] - 1);
       }
     }
     expect(visible).toBeGreaterThan(1000);

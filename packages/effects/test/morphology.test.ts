@@ -24,7 +24,7 @@ function naiveSquare(src: Uint8Array, w: number, h: number, r: number, max: bool
       let m = max ? 0 : 255;
       for (let j = Math.max(b.top, y - r); j <= Math.min(b.bottom - 1, y + r); j++)
         for (let i = Math.max(b.left, x - r); i <= Math.min(b.right - 1, x + r); i++) {
-          const v = src[j * w + i]!;
+          const v = src[j * w + i];
           m = max ? Math.max(m, v) : Math.min(m, v);
         }
       out[y * w + x] = m;
@@ -63,7 +63,7 @@ describe('distance transform', () => {
       for (let x = 0; x < w; x++) {
         let best = NO_FEATURE;
         for (let j = 0; j < h; j++)
-          for (let i = 0; i < w; i++) if (src[j * w + i]! >= 128) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
+          for (let i = 0; i < w; i++) if (src[j * w + i] >= 128) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
         expect(scratch.dist[y * w + x]).toBe(best === NO_FEATURE ? Math.fround(NO_FEATURE) : best);
       }
   });
@@ -79,7 +79,7 @@ describe('distance transform', () => {
     const capped = createDistanceScratch({ width: w, height: h });
     squaredDistance(src, w, h, b, 128, false, capped, 3);
     for (let i = 0; i < w * h; i++) {
-      if (full.dist[i]! < 9) expect(capped.dist[i]).toBe(full.dist[i]);
+      if (full.dist[i] < 9) expect(capped.dist[i]).toBe(full.dist[i]);
       else expect(capped.dist[i]).toBeGreaterThanOrEqual(9);
     }
   });
@@ -110,16 +110,16 @@ function blobs(w: number, h: number, seed: number, scale = 1): Uint8Array {
   const noise = random(w * h + 30, seed);
   const m = new Uint8Array(w * h);
   for (let k = 0; k < 5; k++) {
-    const cx = (noise[w * h + 3 * k]! / 255) * w;
-    const cy = (noise[w * h + 3 * k + 1]! / 255) * h * 0.8;
-    const r = (2 + (noise[w * h + 3 * k + 2]! / 255) * 9) * scale;
+    const cx = (noise[w * h + 3 * k] / 255) * w;
+    const cy = (noise[w * h + 3 * k + 1] / 255) * h * 0.8;
+    const r = (2 + (noise[w * h + 3 * k + 2] / 255) * 9) * scale;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const a = Math.max(0, Math.min(255, (r - Math.hypot(x - cx, (y - cy) * 1.3)) * 120));
-        if (a > m[y * w + x]!) m[y * w + x] = a;
+        if (a > m[y * w + x]) m[y * w + x] = a;
       }
   }
-  for (let i = 0; i < w * h; i++) if (noise[i]! > 250) m[i] = noise[i]! & 1 ? 255 : 0;
+  for (let i = 0; i < w * h; i++) if (noise[i] > 250) m[i] = noise[i] & 1 ? 255 : 0;
   return m;
 }
 
@@ -140,15 +140,15 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, cap - 1, windows);
       squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] >= 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
       for (let y = b.top; y < b.bottom; y++)
         for (let x = b.left; x < b.right; x++)
-          if (x < windows.left[y]! || x >= windows.right[y]!) expect(bruteDistance(w, b, (i) => src[i]! >= 128, x, y)).toBeGreaterThanOrEqual(cap * cap);
+          if (x < windows.left[y] || x >= windows.right[y]) expect(bruteDistance(w, b, (i) => src[i] >= 128, x, y)).toBeGreaterThanOrEqual(cap * cap);
 
       // Inverted, windows around the visible pixels (outside them all is transparent: features).
       scratch.dist.fill(seed + 1);
@@ -156,9 +156,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, 2, windows);
       squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] < 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -178,7 +178,7 @@ describe('distance transform in row windows', () => {
     const inside = createRowSpans(h);
     const skippedPixels = () => {
       let n = 0;
-      for (let y = b.top; y < b.bottom; y++) n += Math.max(0, inside.right[y]! - inside.left[y]!);
+      for (let y = b.top; y < b.bottom; y++) n += Math.max(0, inside.right[y] - inside.left[y]);
       return n;
     };
     for (const maxDistance of [1, 2.5, 4, 7.3]) {
@@ -191,9 +191,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, cap - 1, windows);
       squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows, inside);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] >= 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -206,9 +206,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, 2, windows);
       squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows, inside);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] < 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -232,7 +232,7 @@ describe('distance transform in row windows', () => {
     squaredDistance(m, w, h, b, 128, false, scratch, 5, 1, 0, windows, inside);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const want = bruteDistance(w, b, (i) => m[i]! >= 128, x, y);
+        const want = bruteDistance(w, b, (i) => m[i] >= 128, x, y);
         if (want < 25) expect(scratch.dist[y * w + x], `(${x}, ${y})`).toBe(want);
         else expect(scratch.dist[y * w + x]).toBeGreaterThanOrEqual(25);
       }
@@ -292,7 +292,7 @@ describe('round morphology', () => {
     dilateRound(m, w, h, b, 10, scratch);
     // area of a disc of radius 10.5 (the 50% contour of one pixel grown by 10)
     let area = 0;
-    for (let i = 0; i < m.length; i++) area += m[i]! / 255;
+    for (let i = 0; i < m.length; i++) area += m[i] / 255;
     expect(area).toBeGreaterThan(Math.PI * 10.5 * 10.5 * 0.97);
     expect(area).toBeLessThan(Math.PI * 10.5 * 10.5 * 1.03);
     // round, not square: the diagonal reaches less far than the axis
@@ -303,7 +303,7 @@ describe('round morphology', () => {
     expect(m[10 * w + 20]).toBe(m[30 * w + 20]);
     erodeRound(m, w, h, b, 10, scratch);
     let left = 0;
-    for (let i = 0; i < m.length; i++) left += m[i]! / 255;
+    for (let i = 0; i < m.length; i++) left += m[i] / 255;
     // opening a single pixel by 10 leaves about that pixel (a disc of radius ~0.5)
     expect(m[20 * w + 20]).toBeGreaterThan(100);
     expect(left).toBeGreaterThan(0.3);

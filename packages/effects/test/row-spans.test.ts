@@ -11,7 +11,7 @@ function matte(width: number, height: number, seed: number): Uint8Array {
     let x = Math.floor(rand() * 20);
     while (x < width) {
       const run = 1 + Math.floor(rand() ** 2 * 60);
-      const value = [255, 255, 128, 127, 1, 200][Math.floor(rand() * 6)]!;
+      const value = [255, 255, 128, 127, 1, 200][Math.floor(rand() * 6)];
       for (let k = 0; k < run && x < width; k++, x++) out[y * width + x] = value;
       x += Math.floor(rand() ** 3 * 40);
     }
@@ -22,14 +22,14 @@ function matte(width: number, height: number, seed: number): Uint8Array {
 /** The same values as the alpha of RGBA pixels whose colour bytes are noise. */
 function asAlpha(values: Uint8Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
-  for (let i = 0; i < values.length; i++) out.set([(i * 37) & 255, (i * 91) & 255, 255, values[i]!], i * 4);
+  for (let i = 0; i < values.length; i++) out.set([(i * 37) & 255, (i * 91) & 255, 255, values[i]], i * 4);
   return out;
 }
 
 function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1: number, threshold: number): [number, number] {
   let first = -1, last = -1;
   for (let x = x0; x < x1; x++) {
-    if (values[y * width + x]! >= threshold) {
+    if (values[y * width + x] >= threshold) {
       if (first < 0) first = x;
       last = x;
     }
@@ -40,9 +40,9 @@ function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1:
 function naiveLongestRun(values: Uint8Array, width: number, y: number, from: number, to: number, threshold: number, x0: number): [number, number] {
   let bestLeft = x0, best = 0;
   for (let x = from; x < to; ) {
-    while (x < to && values[y * width + x]! < threshold) x++;
+    while (x < to && values[y * width + x] < threshold) x++;
     const start = x;
-    while (x < to && values[y * width + x]! >= threshold) x++;
+    while (x < to && values[y * width + x] >= threshold) x++;
     if (x - start > best) {
       best = x - start;
       bestLeft = start;
@@ -81,7 +81,7 @@ describe('row spans', () => {
     visibleSpans(asAlpha(values), width, bounds, spans);
     for (let y = bounds.top; y < bounds.bottom; y++) {
       const [l, r] = naiveSpan(values, width, y, bounds.left, bounds.right, 1);
-      if (r <= l) expect(spans.right[y]! <= spans.left[y]!).toBe(true);
+      if (r <= l) expect(spans.right[y] <= spans.left[y]).toBe(true);
       else expect([spans.left[y], spans.right[y]]).toEqual([l, r]);
     }
   });

@@ -50,7 +50,7 @@ describe('sticker effects on awkward frames', () => {
         stage.process(b);
         for (let p = 0; p < a.data.length; p += 4) {
           // Alpha always; colour only where it can be seen.
-          const from = a.data[p + 3]! > 0 ? p : p + 3;
+          const from = a.data[p + 3] > 0 ? p : p + 3;
           expect(Array.from(a.data.subarray(from, p + 4)), `${w}x${h} at pixel ${p / 4}`).toEqual(Array.from(b.data.subarray(from, p + 4)));
         }
         const ab = a.alphaBounds!;

@@ -32,9 +32,9 @@ describe('sticker stack fringe', () => {
     let grown = 0;
     for (let i = 0, p = 0; p < f.data.length; i++, p += 4) {
       if (source.data[p + 3] !== 0) continue;
-      if (f.data[p + 3]! > 0) grown++;
+      if (f.data[p + 3] > 0) grown++;
       for (const flat of [overWhite, overBlack]) {
-        const r = flat[i * 3]!, g = flat[i * 3 + 1]!, b = flat[i * 3 + 2]!;
+        const r = flat[i * 3], g = flat[i * 3 + 1], b = flat[i * 3 + 2];
         expect(Math.max(r, g, b) - Math.min(r, g, b)).toBeLessThanOrEqual(1);
       }
     }

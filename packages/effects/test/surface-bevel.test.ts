@@ -21,9 +21,9 @@ function expected(c: number, gx: number, gy: number, o: { angle: number; altitud
   const el = (o.altitude * Math.PI) / 180;
   const light = [Math.cos(el) * Math.cos(az), -Math.cos(el) * Math.sin(az), Math.sin(el)];
   const n = Math.hypot(gx, gy, 1);
-  const delta = (-gx * light[0]! - gy * light[1]! + light[2]!) / n - light[2]!;
-  if (delta > 0) return c + (255 - c) * (o.hi / 100) * Math.min(1, delta / (1 - light[2]!));
-  return c * (1 - (o.lo / 100) * Math.min(1, -delta / light[2]!));
+  const delta = (-gx * light[0] - gy * light[1] + light[2]) / n - light[2];
+  if (delta > 0) return c + (255 - c) * (o.hi / 100) * Math.min(1, delta / (1 - light[2]));
+  return c * (1 - (o.lo / 100) * Math.min(1, -delta / light[2]));
 }
 
 describe('surface-bevel options', () => {
@@ -97,9 +97,9 @@ describe('surface-bevel golden', () => {
         for (const y of [0, 7, 15]) {
           const [r, g, b, a] = pixelAt(f, x, y);
           expect(a).toBe(40 + 2 * x);
-          expect(Math.abs(r! - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
-          expect(Math.abs(g! - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
-          expect(Math.abs(b! - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(r - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(g - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(b - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
         }
     });
   }
@@ -118,9 +118,9 @@ describe('surface-bevel golden', () => {
     const slope = (3 * 3) / 255;
     for (let x = 2; x < tw - 2; x++) {
       const [r, g, b] = pixelAt(f, x, 8);
-      expect(Math.abs(r! - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
-      expect(Math.abs(g! - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
-      expect(Math.abs(b! - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(r - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(g - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(b - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
     }
     expect(pixelAt(f, 30, 8)[0]).toBeGreaterThan(100); // it did light something
   });

@@ -17,8 +17,8 @@ export function overFlatColour(data: Uint8Array, p: number, ac: number, au: numb
   const under = au * (255 - ac); // the colour's weight, in 255^2 units
   const a = ac * 255 + under;
   const k = 1 / a;
-  data[p] = ((data[p]! * ac * 255 + cr * under) * k + 0.5) | 0;
-  data[p + 1] = ((data[p + 1]! * ac * 255 + cg * under) * k + 0.5) | 0;
-  data[p + 2] = ((data[p + 2]! * ac * 255 + cb * under) * k + 0.5) | 0;
+  data[p] = ((data[p] * ac * 255 + cr * under) * k + 0.5) | 0;
+  data[p + 1] = ((data[p + 1] * ac * 255 + cg * under) * k + 0.5) | 0;
+  data[p + 2] = ((data[p + 2] * ac * 255 + cb * under) * k + 0.5) | 0;
   data[p + 3] = (a / 255 + 0.5) | 0;
 }

@@ -10,7 +10,7 @@ import { createFrame, createStage, type Bounds, type Effect, type Frame, type Op
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function setupEffect(effect: Effect<OptionTable, any, any>, options: Record<string, unknown>, width: number, height: number, signal?: AbortSignal): Promise<Stage> {
   const stage = createStage(effect, options);
-  await stage.setup({ size: { width, height }, sampleFrames: async () => [], signal });
+  await stage.setup({ size: { width, height }, sampleFrames: () => Promise.resolve([]), signal });
   return stage;
 }
 
