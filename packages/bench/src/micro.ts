@@ -88,7 +88,8 @@ export async function runMicro(options: { time?: number; sizes?: readonly string
       });
     }
     await bench.run();
-    const stat = (name: string) => bench.tasks.find((t) => t.name === name)?.result as { latency: { mean: number; rme: number; samples: number[] } } | undefined;
+    const stat = (name: string) =>
+      bench.tasks.find((t) => t.name === name)?.result as { latency: { mean: number; rme: number; samples: number[] } } | undefined;
     const copy = stat('copy frame')?.latency.mean ?? 0;
     for (const task of tasks) {
       const r = stat(task.name);

@@ -60,7 +60,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
     if (missing.length > 0) log(`note: no baseline for ${missing.map((c) => c.id).join(', ')}; they are only held to the budget`);
   }
   const ffmpeg = benchFfmpeg();
-  log(`stickerkey bench: ${options.mode}${options.quick ? ' --quick' : ''}, ${cases.length} case(s) x ${options.repeat}, references: ${options.references.join(', ') || 'none'}, budget ${options.budgetMb} MB`);
+  log(
+    `stickerkey bench: ${options.mode}${options.quick ? ' --quick' : ''}, ${cases.length} case(s) x ${options.repeat}, references: ${options.references.join(', ') || 'none'}, budget ${options.budgetMb} MB`,
+  );
   log(`ffmpeg ${ffmpeg.version} (${ffmpeg.path}), for ours and every reference`);
   const runner = new Runner({
     repeat: options.repeat,
@@ -94,7 +96,13 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
     createdAt: new Date().toISOString(),
     machine: machineInfo(),
     mode: `${options.mode}${options.quick ? ' --quick' : ''}`,
-    options: { repeat: options.repeat, maxReruns: options.maxReruns, references: options.references, budgetMb: options.budgetMb, inject: options.inject ?? process.env.STICKERKEY_BENCH_INJECT ?? null },
+    options: {
+      repeat: options.repeat,
+      maxReruns: options.maxReruns,
+      references: options.references,
+      budgetMb: options.budgetMb,
+      inject: options.inject ?? process.env.STICKERKEY_BENCH_INJECT ?? null,
+    },
     thresholds,
     summaries,
     gates,

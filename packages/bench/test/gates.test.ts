@@ -91,7 +91,7 @@ describe('gateCase', () => {
     expect(rows.find((r) => r.metric === 'peak tree MB')!.status).toBe('fail');
     expect(overall(rows)).toBe('fail');
   });
-  it('fails when our CPU over the floor\'s rises more than 15%', () => {
+  it("fails when our CPU over the floor's rises more than 15%", () => {
     const rows = gateCase(summary('a', [500, 500, 500], [1.5, 1.48, 1.52]), base, t);
     const row = rows.find((r) => r.metric === 'CPU s vs floor')!;
     expect(row.limit).toBeCloseTo(1.25 * 1.15);
@@ -146,7 +146,7 @@ describe('CPU gate against the floor', () => {
     expect(overall(rows)).toBe('pass');
     expect(rows.some((r) => r.metric.startsWith('throughput'))).toBe(false);
   });
-  it('reads an older baseline\'s CPU throughput ratio as the inverse of the CPU ratio', () => {
+  it("reads an older baseline's CPU throughput ratio as the inverse of the CPU ratio", () => {
     const old = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.4, fps: 12, frames: 60, runs: 3 } });
     expect(baselineFloorCpuRatio(old.cases.a!)).toBeCloseTo(2.5);
     const row = gateCase(summary('a', [500], [3]), old, t).find((r) => r.metric === 'CPU s vs floor')!;

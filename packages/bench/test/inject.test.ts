@@ -12,7 +12,9 @@ describe('fault injection', () => {
     expect(parseInjection('memory:300,slow:2')).toEqual({ memoryMb: 300, slowFactor: 2 });
   });
   it('refuses a malformed switch with a message that quotes it', () => {
-    expect(() => parseInjection('memory:lots')).toThrow('Expected STICKERKEY_BENCH_INJECT as memory:<MB> and/or slow:<factor> (e.g. memory:300,slow:2) but received "memory:lots"');
+    expect(() => parseInjection('memory:lots')).toThrow(
+      'Expected STICKERKEY_BENCH_INJECT as memory:<MB> and/or slow:<factor> (e.g. memory:300,slow:2) but received "memory:lots"',
+    );
   });
   it('leaves the stack alone without injection', () => {
     expect(injectStages([identity], null).map((s) => s.name)).toEqual(['identity']);

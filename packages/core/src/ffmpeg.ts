@@ -150,7 +150,17 @@ function query(path: string, args: string[]): Query {
   const run = spawnSync(path, args, { encoding: 'utf8', timeout: QUERY_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 8 << 20 });
   if (run.error) {
     const code = (run.error as NodeJS.ErrnoException).code;
-    return { ok: false, why: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not executable' : code === 'ETIMEDOUT' ? `no answer in ${QUERY_TIMEOUT_MS / 1000} s` : run.error.message };
+    return {
+      ok: false,
+      why:
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'not executable'
+            : code === 'ETIMEDOUT'
+              ? `no answer in ${QUERY_TIMEOUT_MS / 1000} s`
+              : run.error.message,
+    };
   }
   if (run.status !== 0) {
     const last = run.stderr.trim().split('\n').pop() ?? '';

@@ -83,14 +83,10 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     case 'number':
     case 'integer': {
       const n = toNumber(value);
-      const ok =
-        n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
+      const ok = n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
       if (!ok) {
         // A numeral given as text is quoted as the number it is: `received 150`, not `"150" of type string`.
-        throw new InvalidOptionError(
-          `Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(n ?? value)}`,
-          where,
-        );
+        throw new InvalidOptionError(`Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(n ?? value)}`, where);
       }
       return n;
     }
@@ -101,19 +97,13 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     }
     case 'enum': {
       if (typeof value === 'string' && spec.values.includes(value)) return value;
-      throw new InvalidOptionError(
-        `Expected one of ${spec.values.join(', ')} for ${where} but received ${describe(value)}`,
-        where,
-      );
+      throw new InvalidOptionError(`Expected one of ${spec.values.join(', ')} for ${where} but received ${describe(value)}`, where);
     }
     case 'color': {
       if (spec.auto && value === 'auto') return 'auto';
       const match = typeof value === 'string' ? HEX_COLOR.exec(value) : null;
       if (match) return `#${match[1]!.toLowerCase()}`;
-      throw new InvalidOptionError(
-        `Expected colour as #rrggbb${spec.auto ? ' or auto' : ''} for ${where} but received ${describe(value)}`,
-        where,
-      );
+      throw new InvalidOptionError(`Expected colour as #rrggbb${spec.auto ? ' or auto' : ''} for ${where} but received ${describe(value)}`, where);
     }
     case 'string': {
       if (value === null || typeof value === 'string') return value;
@@ -155,10 +145,7 @@ export function resolveOptions<const T extends OptionTable>(owner: string, table
   const known = new Set(table.map((spec) => spec.name));
   for (const name of Object.keys(input)) {
     if (!known.has(name)) {
-      throw new InvalidOptionError(
-        `Unknown option ${owner}.${name}; expected one of ${[...known].join(', ')}`,
-        `${owner}.${name}`,
-      );
+      throw new InvalidOptionError(`Unknown option ${owner}.${name}; expected one of ${[...known].join(', ')}`, `${owner}.${name}`);
     }
   }
   const resolved: Record<string, unknown> = {};

@@ -187,7 +187,9 @@ describe('resolveFfmpeg: a broken FFMPEG_PATH or FFPROBE_PATH is refused before 
     await mkdir(folder);
     const text = join(folder, 'ffmpeg.txt');
     writeFileSync(text, 'not a program');
-    expect((await refused({ FFMPEG_PATH: text })).message).toBe(`Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(text)}: not executable`);
+    expect((await refused({ FFMPEG_PATH: text })).message).toBe(
+      `Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(text)}: not executable`,
+    );
     const silent = script(folder, 'silent', 'exit 0');
     expect((await refused({ FFMPEG_PATH: silent })).message).toBe(
       `Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(silent)}: it printed no "ffmpeg version" line: not an ffmpeg`,

@@ -26,12 +26,29 @@ export async function makeClip(
     seconds = 2,
     faststart = true,
     gop,
-  }: { width?: number; height?: number; fps?: number; seconds?: number; faststart?: boolean; /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number } = {},
+  }: {
+    width?: number;
+    height?: number;
+    fps?: number;
+    seconds?: number;
+    faststart?: boolean;
+    /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number;
+  } = {},
 ): Promise<string> {
   await run(ffmpegBinary(), [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
     ...(gop ? ['-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0'] : []),
     ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
@@ -44,11 +61,19 @@ export async function decodeAll(path: string, { alphaDecoder = false, scale }: {
   const { stdout } = await run(
     ffmpegBinary(),
     [
-      '-v', 'error',
+      '-v',
+      'error',
       ...(alphaDecoder ? ['-c:v', 'libvpx-vp9'] : []),
-      '-i', path,
+      '-i',
+      path,
       ...(scale ? ['-vf', `scale=${scale}`] : []),
-      '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
+      '-vsync',
+      '0',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      'pipe:1',
     ],
     { encoding: 'buffer', maxBuffer: 1 << 30 },
   );

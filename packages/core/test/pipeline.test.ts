@@ -3,7 +3,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { FORMAT_EXTENSIONS, probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
-import { claimsAlphaButOpaque, countFrames, outputFacts, decodeAll, expectLeftHalfKeyed, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, refusal, tempDir } from './helpers.js';
+import {
+  claimsAlphaButOpaque,
+  countFrames,
+  outputFacts,
+  decodeAll,
+  expectLeftHalfKeyed,
+  ffmpegDescendants,
+  leftHalfTransparent,
+  makeClip,
+  partialFiles,
+  refusal,
+  tempDir,
+} from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -149,7 +161,7 @@ describe('runPipeline: preload context', () => {
         for (const frame of await ctx.sampleFrames(3)) {
           let hash = 0;
           for (let i = 0; i < frame.data.length; i += 97) hash = (hash * 31 + frame.data[i]!) >>> 0;
-          seen.push({ width: frame.width, height: frame.height, pts: frame.pts, corner: frame.data[3]!, centre: frame.data[((48 * 166) + 83) * 4 + 3]!, hash });
+          seen.push({ width: frame.width, height: frame.height, pts: frame.pts, corner: frame.data[3]!, centre: frame.data[(48 * 166 + 83) * 4 + 3]!, hash });
         }
       },
       process() {},
@@ -182,7 +194,14 @@ describe('runPipeline: preload context', () => {
 describe('runPipeline: memory', () => {
   it('logs the seed milestones and reports peaks of the whole tree', async () => {
     const lines: string[] = [];
-    const result = await runPipeline({ input: clip, output: join(dir, 'logged.webm'), posterize: 12, stages: [leftHalfTransparent()], jobId: 456, log: (l) => lines.push(l) });
+    const result = await runPipeline({
+      input: clip,
+      output: join(dir, 'logged.webm'),
+      posterize: 12,
+      stages: [leftHalfTransparent()],
+      jobId: 456,
+      log: (l) => lines.push(l),
+    });
     const labels = lines.map((l) => /at (.*?):/.exec(l)?.[1]);
     expect(labels).toEqual([
       'start',

@@ -30,11 +30,33 @@ const cases = [
 
 function decode(clip) {
   const path = fileURLToPath(new URL(`../../../fixtures/clips/${clip}`, import.meta.url));
-  const probe = execFileSync(ffmpegBinary().replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path], { encoding: 'utf8' });
+  const probe = execFileSync(
+    ffmpegBinary().replace(/ffmpeg$/, 'ffprobe'),
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path],
+    { encoding: 'utf8' },
+  );
   const [w, h] = probe.trim().split(',').map(Number);
   const width = w + 2 * PAD;
   const height = h + 2 * PAD;
-  const raw = execFileSync(ffmpegBinary(), ['-v', 'error', '-i', path, '-vf', `format=rgba,pad=${width}:${height}:${PAD}:${PAD}:color=black@0`, '-frames:v', String(FRAMES), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'], { maxBuffer: 1 << 30 });
+  const raw = execFileSync(
+    ffmpegBinary(),
+    [
+      '-v',
+      'error',
+      '-i',
+      path,
+      '-vf',
+      `format=rgba,pad=${width}:${height}:${PAD}:${PAD}:color=black@0`,
+      '-frames:v',
+      String(FRAMES),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      'pipe:1',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
   const frames = [];
   for (let i = 0; i < FRAMES; i++) {
     const frame = createFrame(width, height, i);
@@ -77,5 +99,8 @@ for (const clip of clips) {
     }
   };
   for (const [label, effect, options] of cases) await run(label, [createStage(effect, options)]);
-  await run('sticker stack', createStickerStack({ preset: 'sticker' }).filter((s) => s.name !== 'chroma-key'));
+  await run(
+    'sticker stack',
+    createStickerStack({ preset: 'sticker' }).filter((s) => s.name !== 'chroma-key'),
+  );
 }

@@ -65,7 +65,10 @@ function premultipliedTexture(bytes: Uint8Array): Uint32Array {
  * buffer and a load per pixel for nothing).
  */
 function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, spans: RowSpans, top: number, bottom: number): void {
-  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  const aMask = A_MASK,
+    rs = R_SHIFT,
+    gs = G_SHIFT,
+    bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
     for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
       const v = px[i];

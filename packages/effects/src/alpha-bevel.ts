@@ -20,7 +20,15 @@ import { createRowSpans, findRowSpans, fullFrame, findSolidRuns, narrowRowSpans,
 
 const options = [
   { name: 'edgeThickness', type: 'number', default: 3, min: 0, max: 100, unit: 'px', help: 'Width of the bevelled band inside the alpha edge' },
-  { name: 'lightAngle', type: 'number', default: -60, min: -360, max: 360, unit: 'deg', help: 'Where the light comes from: 0 above, 90 right, -60 upper left (clockwise)' },
+  {
+    name: 'lightAngle',
+    type: 'number',
+    default: -60,
+    min: -360,
+    max: 360,
+    unit: 'deg',
+    help: 'Where the light comes from: 0 above, 90 right, -60 upper left (clockwise)',
+  },
   { name: 'lightColor', type: 'color', default: '#ffffff', help: 'Colour of the light on the lit side' },
   { name: 'lightIntensity', type: 'number', default: 0.4, min: 0, max: 1, help: 'Strength of the lighting and darkening' },
 ] as const;
@@ -144,22 +152,41 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
         if (x >= 2 && x <= xMax - 2 && y >= 2 && y <= yMax - 2) {
           // The whole window inside the frame (always, on a padded canvas): no clamping.
           let q = ((y - 2) % 5) * width + x - 2;
-          let h0 = ring[q], h1 = ring[q + 1], h2 = ring[q + 2], h3 = ring[q + 3], h4 = ring[q + 4];
+          let h0 = ring[q],
+            h1 = ring[q + 1],
+            h2 = ring[q + 2],
+            h3 = ring[q + 3],
+            h4 = ring[q + 4];
           const across0 = h3 + h4 - (h0 + h1);
           const along0 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = ((y - 1) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across1 = h3 + h4 - (h0 + h1);
           const along1 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = (y % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across2 = h3 + h4 - (h0 + h1);
           q = ((y + 1) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across3 = h3 + h4 - (h0 + h1);
           const along3 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = ((y + 2) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across4 = h3 + h4 - (h0 + h1);
           const along4 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           gx = (across0 + across4 + 3 * (across1 + across3) + 4 * across2) * inv72;

@@ -26,7 +26,13 @@ const options = [
   { name: 'vertical', type: 'number', default: 6, min: 0, max: 500, unit: 'px', help: 'Maximum vertical displacement (map 0: -max, 128: none, 255: +max)' },
   { name: 'horizontalChannel', type: 'enum', values: CHANNELS, default: 'red', help: 'Map channel that drives the horizontal displacement' },
   { name: 'verticalChannel', type: 'enum', values: CHANNELS, default: 'green', help: 'Map channel that drives the vertical displacement' },
-  { name: 'edges', type: 'enum', values: ['clamp', 'wrap', 'transparent'], default: 'clamp', help: 'Samples outside the canvas: repeat the edge pixel, wrap around, or transparent' },
+  {
+    name: 'edges',
+    type: 'enum',
+    values: ['clamp', 'wrap', 'transparent'],
+    default: 'clamp',
+    help: 'Samples outside the canvas: repeat the edge pixel, wrap around, or transparent',
+  },
   { name: 'map', type: 'string', default: null, help: 'PNG/JPEG displacement map, resized to cover the canvas; unset: procedural noise' },
   { name: 'scale', type: 'number', default: 48, min: 2, max: 4096, unit: 'px', help: 'Procedural map: size of the noise features' },
   { name: 'octaves', type: 'integer', default: 2, min: 1, max: 8, help: 'Procedural map: 1 is smooth noise, more adds finer fractal detail' },
@@ -147,9 +153,12 @@ function premultipliedTaps(v00: number, v01: number, v10: number, v11: number, w
   const sa = a00 + a01 + a10 + a11;
   if (sa === 0) return 0; // the only visible taps have zero weight
   const inv = 1 / sa;
-  const red = ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
-  const green = ((a00 * ((v00 >>> G_SHIFT) & 255) + a01 * ((v01 >>> G_SHIFT) & 255) + a10 * ((v10 >>> G_SHIFT) & 255) + a11 * ((v11 >>> G_SHIFT) & 255)) * inv + 0.5) | 0;
-  const blue = ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
+  const red =
+    ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
+  const green =
+    ((a00 * ((v00 >>> G_SHIFT) & 255) + a01 * ((v01 >>> G_SHIFT) & 255) + a10 * ((v10 >>> G_SHIFT) & 255) + a11 * ((v11 >>> G_SHIFT) & 255)) * inv + 0.5) | 0;
+  const blue =
+    ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
   const alpha = (sa + HALF_WEIGHT) >> (2 * FRAC);
   return (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | (alpha << A_SHIFT);
 }
@@ -319,10 +328,22 @@ export const displacement = defineEffect({
       // From each end, eight pixels per test while their alpha is all 0 (no alpha exceeds the OR of
       // them): most of the box around a character is screen.
       let first = sl;
-      for (let p = row + first; first + 8 <= sr && ((pixels[p] | pixels[p + 1] | pixels[p + 2] | pixels[p + 3] | pixels[p + 4] | pixels[p + 5] | pixels[p + 6] | pixels[p + 7]) & aMask) === 0; p += 8) first += 8;
+      for (
+        let p = row + first;
+        first + 8 <= sr &&
+        ((pixels[p] | pixels[p + 1] | pixels[p + 2] | pixels[p + 3] | pixels[p + 4] | pixels[p + 5] | pixels[p + 6] | pixels[p + 7]) & aMask) === 0;
+        p += 8
+      )
+        first += 8;
       while (first < sr && (pixels[row + first] & aMask) === 0) first++;
       let last = sr - 1;
-      for (let p = row + last; last - 8 >= first && ((pixels[p] | pixels[p - 1] | pixels[p - 2] | pixels[p - 3] | pixels[p - 4] | pixels[p - 5] | pixels[p - 6] | pixels[p - 7]) & aMask) === 0; p -= 8) last -= 8;
+      for (
+        let p = row + last;
+        last - 8 >= first &&
+        ((pixels[p] | pixels[p - 1] | pixels[p - 2] | pixels[p - 3] | pixels[p - 4] | pixels[p - 5] | pixels[p - 6] | pixels[p - 7]) & aMask) === 0;
+        p -= 8
+      )
+        last -= 8;
       while (last > first && (pixels[row + last] & aMask) === 0) last--;
       // An empty row spans nothing: left past right, so it widens no window below.
       spanLeft[y] = first < sr ? first : sr;

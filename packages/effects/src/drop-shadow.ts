@@ -27,7 +27,15 @@ import { createRowSpans, findSolidRuns, fullFrame, visibleSpans, type RowSpans }
 const options = [
   { name: 'color', type: 'color', default: '#000000', help: 'Colour of the shadow' },
   { name: 'opacity', type: 'number', default: 50, min: 0, max: 100, unit: '%', help: 'Opacity of the shadow' },
-  { name: 'direction', type: 'number', default: 135, min: -360, max: 360, unit: 'deg', help: 'Where the shadow falls: 0 up, 90 right, 135 down-right (clockwise)' },
+  {
+    name: 'direction',
+    type: 'number',
+    default: 135,
+    min: -360,
+    max: 360,
+    unit: 'deg',
+    help: 'Where the shadow falls: 0 up, 90 right, 135 down-right (clockwise)',
+  },
   { name: 'distance', type: 'number', default: 10, min: 0, max: 1000, unit: 'px', help: 'Offset of the shadow from the character' },
   { name: 'softness', type: 'number', default: 6, min: 0, max: 250, unit: 'px', help: 'Blur of the shadow edge (gaussian sigma)' },
   { name: 'shadowOnly', type: 'boolean', default: false, help: 'Output the shadow alone, without the character' },
@@ -88,7 +96,6 @@ interface State {
   blur: SpanBlurScratchU8;
   gridRect: Bounds;
 }
-
 
 /** Bilinear weights in 0..256 fixed point, for the integer composite loop. */
 function fixedWeights(w: Float64Array): Int32Array {

@@ -46,8 +46,21 @@ const options = [
   { name: 'highlightOpacity', type: 'number', default: 75, min: 0, max: 100, unit: '%', help: 'Opacity of the highlight' },
   { name: 'shadowColor', type: 'color', default: '#000000', help: 'Colour multiplied on faces turned away from the light' },
   { name: 'shadowOpacity', type: 'number', default: 75, min: 0, max: 100, unit: '%', help: 'Opacity of the shadow' },
-  { name: 'texture', type: 'string', default: null, help: 'PNG/JPEG bump texture (luminance = height); unset: procedural paper grain when textureDepth is not 0' },
-  { name: 'textureDepth', type: 'number', default: 0, min: -1000, max: 1000, unit: '%', help: 'Strength of the texture bumps (0: no texture; 100: full texture range is 3 px high)' },
+  {
+    name: 'texture',
+    type: 'string',
+    default: null,
+    help: 'PNG/JPEG bump texture (luminance = height); unset: procedural paper grain when textureDepth is not 0',
+  },
+  {
+    name: 'textureDepth',
+    type: 'number',
+    default: 0,
+    min: -1000,
+    max: 1000,
+    unit: '%',
+    help: 'Strength of the texture bumps (0: no texture; 100: full texture range is 3 px high)',
+  },
   { name: 'textureScale', type: 'number', default: 1, min: 0.25, max: 16, help: 'Procedural texture: grain size multiplier' },
   { name: 'seed', type: 'integer', default: 1, min: 0, max: 2147483647, help: 'Procedural texture: seed' },
 ] as const;
@@ -134,9 +147,14 @@ function textureSlopes(texture: Uint8Array, width: number, height: number, k: nu
     for (let x = 0; x < width; x++) {
       const xl = x > 0 ? x - 1 : 0;
       const xr = x < width - 1 ? x + 1 : x;
-      const a = lum[up + xl], b = lum[up + x], c = lum[up + xr];
-      const d = lum[mid + xl], f = lum[mid + xr];
-      const g = lum[down + xl], h = lum[down + x], i = lum[down + xr];
+      const a = lum[up + xl],
+        b = lum[up + x],
+        c = lum[up + xr];
+      const d = lum[mid + xl],
+        f = lum[mid + xr];
+      const g = lum[down + xl],
+        h = lum[down + x],
+        i = lum[down + xr];
       gx[mid + x] = (c + 2 * f + i - a - 2 * d - g) * 0.125 * k;
       gy[mid + x] = (g + 2 * h + i - a - 2 * b - c) * 0.125 * k;
     }
@@ -180,11 +198,7 @@ export const surfaceBevel = defineEffect({
 
   async preload(o, ctx): Promise<Texture | null> {
     if (o.textureDepth === 0) return null;
-    return loadTexture(
-      { path: o.texture, procedural: 'paper', seed: o.seed, scale: o.textureScale, option: 'surface-bevel.texture' },
-      ctx.size,
-      ctx.signal,
-    );
+    return loadTexture({ path: o.texture, procedural: 'paper', seed: o.seed, scale: o.textureScale, option: 'surface-bevel.texture' }, ctx.size, ctx.signal);
   },
 
   prepare(o, size: FrameSize, texture: Texture | null | undefined): State {
@@ -204,9 +218,7 @@ export const surfaceBevel = defineEffect({
     const sk = o.shadowOpacity / 100;
     const useTexture = o.textureDepth !== 0 && texture != null;
     // Texture height in px per luminance level, per unit of alpha (0..255).
-    const slopes = useTexture
-      ? textureSlopes(textureAtSize(texture, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255)
-      : null;
+    const slopes = useTexture ? textureSlopes(textureAtSize(texture, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255) : null;
     const cols = bilinearTable(width, scale, gw);
     const rows = bilinearTable(height, scale, gh);
     return {
@@ -295,9 +307,14 @@ export const surfaceBevel = defineEffect({
           if (alpha === 0) continue;
           const xl = x > 0 ? x - 1 : 0;
           const xr = x < xMax ? x + 1 : xMax;
-          const a = heights[up + xl], b = heights[up + x], c = heights[up + xr];
-          const d = heights[mid + xl], f = heights[mid + xr];
-          const g = heights[down + xl], h = heights[down + x], i = heights[down + xr];
+          const a = heights[up + xl],
+            b = heights[up + x],
+            c = heights[up + xr];
+          const d = heights[mid + xl],
+            f = heights[mid + xr];
+          const g = heights[down + xl],
+            h = heights[down + x],
+            i = heights[down + xr];
           // Sobel, divided by 8: height change per pixel.
           let gx = (c + 2 * f + i - a - 2 * d - g) * 0.125;
           let gy = (g + 2 * h + i - a - 2 * b - c) * 0.125;
@@ -425,9 +442,14 @@ export const surfaceBevel = defineEffect({
         }
         const xl = gx > left ? gx - 1 : left;
         const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
-        const a = heights[up + xl], b = heights[up + gx], c = heights[up + xr];
-        const d = heights[mid + xl], f = heights[mid + xr];
-        const g = heights[down + xl], h = heights[down + gx], i = heights[down + xr];
+        const a = heights[up + xl],
+          b = heights[up + gx],
+          c = heights[up + xr];
+        const d = heights[mid + xl],
+          f = heights[mid + xr];
+        const g = heights[down + xl],
+          h = heights[down + gx],
+          i = heights[down + xr];
         // The full-resolution loop's Sobel, kept as its own copy: here on grid cells of 2 px (so
         // / 16 per px), clamped to the rectangle, stored for the read-back instead of lit at once.
         const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;

@@ -12,7 +12,9 @@ import { keyedCharacter } from './support/sticker-frames.js';
 let dir: string;
 async function flatTexture(r: number, g: number, b: number, alpha = 1): Promise<string> {
   const path = join(dir, `tex-${r}-${g}-${b}-${alpha}.png`);
-  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } }).png().toFile(path);
+  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } })
+    .png()
+    .toFile(path);
   return path;
 }
 beforeAll(async () => {

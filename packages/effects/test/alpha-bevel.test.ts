@@ -12,7 +12,9 @@ describe('alpha-bevel options', () => {
       new InvalidOptionError('Expected number between 0 and 1 for alpha-bevel.lightIntensity but received 1.5', 'alpha-bevel.lightIntensity'),
     );
     expect(() => createStage(alphaBevel, { edgeThickness: 101 })).toThrow('Expected number between 0 and 100 for alpha-bevel.edgeThickness but received 101');
-    expect(() => createStage(alphaBevel, { lightColor: 'red' })).toThrow('Expected colour as #rrggbb for alpha-bevel.lightColor but received "red" of type string');
+    expect(() => createStage(alphaBevel, { lightColor: 'red' })).toThrow(
+      'Expected colour as #rrggbb for alpha-bevel.lightColor but received "red" of type string',
+    );
     expect(() => createStage(alphaBevel, { lightAngle: null })).toThrow('Expected number between -360 and 360 for alpha-bevel.lightAngle but received null');
     expect(createStage(alphaBevel, {}).margin).toBe(0);
   });
@@ -51,7 +53,8 @@ describe('alpha-bevel truth tables', () => {
 
 describe('alpha-bevel golden', () => {
   // Opaque left of x = 20, transparent right of it: heights 20 - x, capped at the thickness.
-  const w = 40, h = 24;
+  const w = 40,
+    h = 24;
   const edge = () => frameFrom(w, h, (x) => (x < 20 ? [100, 100, 100, 255] : GREEN), { left: 0, top: 0, right: 20, bottom: h });
 
   it('a straight edge facing the light: the slope gets exactly intensity x light colour', async () => {
@@ -101,7 +104,8 @@ describe('alpha-bevel model', () => {
       for (let x = 0; x < w; x++) {
         let d2 = Infinity;
         for (let j = Math.max(0, y - reach); j <= Math.min(h - 1, y + reach); j++)
-          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++) if (data[(j * w + i) * 4 + 3] < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
+          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++)
+            if (data[(j * w + i) * 4 + 3] < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
         heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3] / 255);
       }
     const smooth = [1, 3, 4, 3, 1];
@@ -169,7 +173,8 @@ describe('alpha-bevel model', () => {
 
 describe('alpha-bevel fringe', () => {
   it('no green over white or black; alpha and transparent pixels untouched; soft edges are lit too', async () => {
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     const stage = await setupEffect(alphaBevel, { lightIntensity: 0.8 }, w, h);
     const source = keyedCharacter({ width: w, height: h });
     const f = cloneFrame(source);

@@ -57,7 +57,8 @@ describe('boxRadiiForSigma', () => {
 
 describe('blurChannel', () => {
   it('matches a naive box blur on a random plane (within rounding)', () => {
-    const w = 23, h = 17;
+    const w = 23,
+      h = 17;
     const data = new Uint8Array(w * h);
     let seed = 7;
     for (let i = 0; i < data.length; i++) data[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
@@ -69,7 +70,8 @@ describe('blurChannel', () => {
   });
 
   it('keeps a constant plane constant and leaves pixels outside the bounds alone', () => {
-    const w = 10, h = 8;
+    const w = 10,
+      h = 8;
     const data = new Uint8Array(w * h).fill(200);
     data[0] = 7;
     const scratch = createBlurScratch({ width: w, height: h }, 1);
@@ -79,7 +81,8 @@ describe('blurChannel', () => {
   });
 
   it('preserves the mass of a dot inside a large enough rectangle and spreads it symmetrically', () => {
-    const w = 41, h = 41;
+    const w = 41,
+      h = 41;
     const data = new Uint8Array(w * h);
     data[20 * w + 20] = 255;
     const f = new Float32Array(w * h);
@@ -109,7 +112,8 @@ describe('blurChannel', () => {
 
 describe('blurRgba', () => {
   it('blurs each channel like blurChannel', () => {
-    const w = 19, h = 13;
+    const w = 19,
+      h = 13;
     const rgba = new Uint8Array(w * h * 4);
     const planes = [0, 1, 2, 3].map(() => new Uint8Array(w * h));
     let seed = 3;
@@ -192,7 +196,7 @@ describe('span blurs', () => {
     { radii: [7, 8, 8], w: 150, h: 120, bounds: { left: 0, top: 0, right: 150, bottom: 120 } },
   ];
 
-  it('give blurChannel\'s result and its non-zero extent, with and without flat runs, over a sequence of random mattes on one scratch', () => {
+  it("give blurChannel's result and its non-zero extent, with and without flat runs, over a sequence of random mattes on one scratch", () => {
     let seed = 11;
     const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
     let flatCells = 0; // left flat by the blurs: the skipping was exercised
@@ -229,7 +233,7 @@ describe('span blurs', () => {
     expect(flatCells).toBeGreaterThan(2000);
   });
 
-  it('give blurChannelF32\'s result exactly, with and without flat runs, over a sequence of random height fields on one scratch', () => {
+  it("give blurChannelF32's result exactly, with and without flat runs, over a sequence of random height fields on one scratch", () => {
     let seed = 5;
     const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
     let flatCells = 0;
@@ -271,7 +275,8 @@ describe('span blurs', () => {
 
 describe('visibleSpans', () => {
   it('finds the first and last visible pixel of each row of the box, and nothing on an empty row', () => {
-    const w = 37, h = 5;
+    const w = 37,
+      h = 5;
     const rgba = new Uint8Array(w * h * 4).fill(200);
     for (let i = 3; i < rgba.length; i += 4) rgba[i] = 0;
     const visible = [[], [0], [36], [3, 4, 20], [1, 9, 10, 11, 35]];

@@ -13,7 +13,9 @@ let dir: string;
 /** A PNG map of one colour (R drives x, G drives y by default). */
 async function flatMap(r: number, g: number, b = 128): Promise<string> {
   const path = join(dir, `map-${r}-${g}-${b}.png`);
-  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r, g, b } } }).png().toFile(path);
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r, g, b } } })
+    .png()
+    .toFile(path);
   return path;
 }
 
@@ -67,7 +69,10 @@ describe('displacement options', () => {
 describe('displacement truth', () => {
   it('1x1: a neutral map (128) leaves the pixel as it is', async () => {
     const stage = await setupEffect(displacement, { map: await flatMap(128, 128), horizontal: 50, vertical: 50 }, 1, 1);
-    const f = run(stage, frameFrom(1, 1, () => [12, 34, 56, 78]));
+    const f = run(
+      stage,
+      frameFrom(1, 1, () => [12, 34, 56, 78]),
+    );
     expect(pixelAt(f, 0, 0)).toEqual([12, 34, 56, 78]);
   });
 
@@ -92,7 +97,12 @@ describe('displacement truth', () => {
   });
 
   it('channels can be swapped: blue drives x', async () => {
-    const stage = await setupEffect(displacement, { map: await flatMap(128, 128, 0), horizontal: 1, vertical: 1, horizontalChannel: 'blue', edges: 'wrap' }, 2, 2);
+    const stage = await setupEffect(
+      displacement,
+      { map: await flatMap(128, 128, 0), horizontal: 1, vertical: 1, horizontalChannel: 'blue', edges: 'wrap' },
+      2,
+      2,
+    );
     const f = run(stage, frameFrom(2, 2, quad));
     expect(pixelAt(f, 0, 0)).toEqual([...B]);
   });
@@ -100,7 +110,10 @@ describe('displacement truth', () => {
   it('half a pixel between opaque red and transparent green: red at half alpha, no green fringe (premultiplied)', async () => {
     // Map 64 with 1 px: -0.5 px. A straight-alpha mix would give (128, 128, 0): a green-brown fringe.
     const stage = await setupEffect(displacement, { map: await flatMap(64, 128), horizontal: 1, vertical: 0, edges: 'transparent' }, 2, 1);
-    const f = run(stage, frameFrom(2, 1, (x) => (x === 0 ? [255, 0, 0, 255] : [0, 255, 0, 0])));
+    const f = run(
+      stage,
+      frameFrom(2, 1, (x) => (x === 0 ? [255, 0, 0, 255] : [0, 255, 0, 0])),
+    );
     expect(pixelAt(f, 0, 0)).toEqual([255, 0, 0, 128]); // half from the transparent border
     expect(pixelAt(f, 1, 0)).toEqual([255, 0, 0, 128]);
   });
@@ -170,7 +183,7 @@ describe('displacement golden (against the analytic reference)', () => {
     const maxY = 3.3;
     const stage = await setupEffect(displacement, { horizontal: maxX, vertical: maxY, scale: 9, octaves: 3, seed: 11 }, w, h);
     let seed = 12345;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24);
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
     const src = frameFrom(w, h, () => [random(), random(), random(), 255]);
     const out = run(stage, { ...src, data: src.data.slice() });
     const map = generateTexture({ procedural: 'noise', seed: 11, scale: 9, octaves: 3 }, { width: w, height: h });
@@ -185,7 +198,12 @@ describe('displacement golden (against the analytic reference)', () => {
         const wy = fy - y0 * 64;
         const expected = [0, 1, 2].map(
           (c) =>
-            ((64 - wx) * (64 - wy) * at(x0, y0, c) + wx * (64 - wy) * at(x0 + 1, y0, c) + (64 - wx) * wy * at(x0, y0 + 1, c) + wx * wy * at(x0 + 1, y0 + 1, c) + 2048) >> 12,
+            ((64 - wx) * (64 - wy) * at(x0, y0, c) +
+              wx * (64 - wy) * at(x0 + 1, y0, c) +
+              (64 - wx) * wy * at(x0, y0 + 1, c) +
+              wx * wy * at(x0 + 1, y0 + 1, c) +
+              2048) >>
+            12,
         );
         expect(pixelAt(out, x, y), `${x},${y}`).toEqual([...expected, 255]);
       }
@@ -195,7 +213,10 @@ describe('displacement golden (against the analytic reference)', () => {
   it('a whole-pixel map is an exact shift', async () => {
     const stage = await setupEffect(displacement, { map: await flatMap(0, 128), horizontal: 3, vertical: 3, edges: 'transparent' }, 16, 8);
     const src = frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]);
-    const out = run(stage, frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]));
+    const out = run(
+      stage,
+      frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]),
+    );
     for (let y = 0; y < 8; y++) {
       for (let x = 0; x < 16; x++) expect(pixelAt(out, x, y)).toEqual(x < 3 ? [0, 0, 0, 0] : pixelAt(src, x - 3, y));
     }

@@ -137,7 +137,9 @@ describe('posterizeSchedule', () => {
   });
 
   it('refuses impossible rates and counts with the option named', () => {
-    expect(() => posterizeSchedule(24, 0, 10)).toThrowError(new InvalidOptionError('Expected a positive number for posterize-time.fps but received 0', 'posterize-time.fps'));
+    expect(() => posterizeSchedule(24, 0, 10)).toThrowError(
+      new InvalidOptionError('Expected a positive number for posterize-time.fps but received 0', 'posterize-time.fps'),
+    );
     expect(() => posterizeSchedule(24, 12, 2.5)).toThrowError('Expected a whole number of frames >= 0 for posterize-time.sourceFrameCount but received 2.5');
   });
 });

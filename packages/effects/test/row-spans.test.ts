@@ -5,7 +5,7 @@ import { createRowSpans, findRowSpans, findSolidRuns, visibleSpans } from '../sr
 function matte(width: number, height: number, seed: number): Uint8Array {
   const out = new Uint8Array(width * height);
   let h = seed >>> 0;
-  const rand = () => ((h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+  const rand = () => (h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
   for (let y = 0; y < height; y++) {
     if (rand() < 0.15) continue;
     let x = Math.floor(rand() * 20);
@@ -27,7 +27,8 @@ function asAlpha(values: Uint8Array): Uint8Array {
 }
 
 function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1: number, threshold: number): [number, number] {
-  let first = -1, last = -1;
+  let first = -1,
+    last = -1;
   for (let x = x0; x < x1; x++) {
     if (values[y * width + x] >= threshold) {
       if (first < 0) first = x;
@@ -38,8 +39,9 @@ function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1:
 }
 
 function naiveLongestRun(values: Uint8Array, width: number, y: number, from: number, to: number, threshold: number, x0: number): [number, number] {
-  let bestLeft = x0, best = 0;
-  for (let x = from; x < to; ) {
+  let bestLeft = x0,
+    best = 0;
+  for (let x = from; x < to;) {
     while (x < to && values[y * width + x] < threshold) x++;
     const start = x;
     while (x < to && values[y * width + x] >= threshold) x++;
@@ -60,7 +62,10 @@ describe('row spans', () => {
     it(`findRowSpans and findSolidRuns match a plain scan (threshold ${threshold}, plane and RGBA alpha)`, () => {
       for (let seed = 1; seed <= 4; seed++) {
         const values = matte(width, height, seed);
-        for (const [data, stride, offset] of [[values, 1, 0], [asAlpha(values), 4, 3]] as const) {
+        for (const [data, stride, offset] of [
+          [values, 1, 0],
+          [asAlpha(values), 4, 3],
+        ] as const) {
           const spans = createRowSpans(height);
           const runs = createRowSpans(height);
           findRowSpans(data, width, height, bounds, threshold, spans, stride, offset);

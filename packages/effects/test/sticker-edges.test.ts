@@ -59,8 +59,7 @@ describe('sticker effects on awkward frames', () => {
         expect(ab.right).toBeLessThanOrEqual(w);
         expect(ab.bottom).toBeLessThanOrEqual(h);
         for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++)
-            if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(a.data[(y * w + x) * 4 + 3]).toBe(0);
+          for (let x = 0; x < w; x++) if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(a.data[(y * w + x) * 4 + 3]).toBe(0);
       }
     });
   }

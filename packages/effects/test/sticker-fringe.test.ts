@@ -13,7 +13,8 @@ import { cloneFrame, flatten, greenExcess, keyedCharacter } from './support/stic
 
 describe('sticker stack fringe', () => {
   it('outline, bevels and shadow leave no green or tinted edge over white or black', async () => {
-    const w = 200, h = 150;
+    const w = 200,
+      h = 150;
     const stages = [
       await setupEffect(outline, { width: 5 }, w, h),
       await setupEffect(surfaceBevel, { size: 6, textureDepth: 40 }, w, h),
@@ -34,7 +35,9 @@ describe('sticker stack fringe', () => {
       if (source.data[p + 3] !== 0) continue;
       if (f.data[p + 3] > 0) grown++;
       for (const flat of [overWhite, overBlack]) {
-        const r = flat[i * 3], g = flat[i * 3 + 1], b = flat[i * 3 + 2];
+        const r = flat[i * 3],
+          g = flat[i * 3 + 1],
+          b = flat[i * 3 + 2];
         expect(Math.max(r, g, b) - Math.min(r, g, b)).toBeLessThanOrEqual(1);
       }
     }

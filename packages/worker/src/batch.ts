@@ -147,7 +147,10 @@ export function planOutputs(inputs: readonly string[], outDir: string, format: s
     const output = join(resolve(outDir), `${basename(input, extname(input))}.${format}`);
     const other = taken.get(output);
     if (other !== undefined) {
-      throw new InvalidOptionError(`Expected inputs with distinct names for --out-dir but ${other} and ${input} would both render to ${output}`, 'render.out-dir');
+      throw new InvalidOptionError(
+        `Expected inputs with distinct names for --out-dir but ${other} and ${input} would both render to ${output}`,
+        'render.out-dir',
+      );
     }
     taken.set(output, input);
     return { input, output };
@@ -219,12 +222,16 @@ function createDisplay(options: BatchOptions): Display {
       const total = p.totalFrames;
       if ((total === undefined || p.frame < total) && p.frame < due.frame && now - due.at < 2000) return;
       next.set(entry.id, { frame: total === undefined ? Infinity : p.frame + Math.max(1, Math.ceil(total / 10)), at: now });
-      stream.write(`JOB #${entry.id} ${name(entry)}: frame ${p.frame}${total === undefined ? '' : `/${total}`}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`);
+      stream.write(
+        `JOB #${entry.id} ${name(entry)}: frame ${p.frame}${total === undefined ? '' : `/${total}`}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`,
+      );
     },
     finish(entry, result) {
       finished++;
       if (!result.ok) failed++;
-      stream.write(`JOB #${entry.id} ${name(entry)}: ${result.ok ? `done, ${result.frames} frames in ${result.wallSeconds?.toFixed(1)} s` : `failed [${result.code}]`}\n`);
+      stream.write(
+        `JOB #${entry.id} ${name(entry)}: ${result.ok ? `done, ${result.frames} frames in ${result.wallSeconds?.toFixed(1)} s` : `failed [${result.code}]`}\n`,
+      );
       stream.write(`${totalLine()}\n`);
     },
     log(line) {
@@ -246,7 +253,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
   const display = createDisplay(options);
   const results: BatchItemResult[] = new Array(entries.length);
   // Outputs are local: a partial whose owner is gone is stale at once (no other host writes here).
-  const sweep = () => sweepPartials(options.outDir, { minAgeSeconds: 0, onRemoved: (path, pid) => display.log(`removed ${path}: temp output of process ${pid}, which is gone`) });
+  const sweep = () =>
+    sweepPartials(options.outDir, { minAgeSeconds: 0, onRemoved: (path, pid) => display.log(`removed ${path}: temp output of process ${pid}, which is gone`) });
   await sweep();
 
   const renderOne = async (entry: BatchEntry, index: number): Promise<void> => {
@@ -260,7 +268,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
       const source = await probe(resolved.input, options.limits);
       const prediction = predictJob(source, stages, resolved, { inThread });
       result.predictedBytes = prediction.bytes;
-      release = await gate.acquire(prediction.bytes, `JOB #${entry.id} (${basename(entry.input)}, ${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`, signal);
+      release = await gate.acquire(
+        prediction.bytes,
+        `JOB #${entry.id} (${basename(entry.input)}, ${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`,
+        signal,
+      );
       const renderOptions: RenderOptions = {
         ...(signal ? { signal } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
@@ -268,11 +280,19 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
         onProgress: (p) => display.progress(entry, p),
       };
       const rendered: RenderResult = await (inThread ? renderInThread : renderJob)({ ...entry.job, jobId: entry.id }, renderOptions);
-      Object.assign(result, { ok: true, frames: rendered.frames, wallSeconds: rendered.wallSeconds, peakTreeRss: rendered.peakTreeRss, output: rendered.output });
+      Object.assign(result, {
+        ok: true,
+        frames: rendered.frames,
+        wallSeconds: rendered.wallSeconds,
+        peakTreeRss: rendered.peakTreeRss,
+        output: rendered.output,
+      });
     } catch (error) {
       const cause = signal?.aborted && errorCode(error) !== 'CANCELLED' ? CancelledError.from(signal) : error;
       result.code = errorCode(cause);
-      result.message = formatErrorLine(cause).replace(/^stickerkey: /, '').replace(/ \[[A-Z0-9_]+\]$/, '');
+      result.message = formatErrorLine(cause)
+        .replace(/^stickerkey: /, '')
+        .replace(/ \[[A-Z0-9_]+\]$/, '');
       display.log(formatErrorLine(cause));
     } finally {
       release?.();

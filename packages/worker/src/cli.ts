@@ -56,7 +56,11 @@ function camel(name: string): string {
 /** Lay the command line over the job file: flags win, effect settings merge option by option. */
 async function jobFromFlags(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<Job> {
   if (!flags.job && (input === undefined || flags.output === undefined)) {
-    throw new CommanderError(EXIT_USAGE, 'stickerkey.missing', `missing ${input === undefined ? '<input>' : '-o <output>'}: stickerkey render <input> -o <output> [options], or --job <file>`);
+    throw new CommanderError(
+      EXIT_USAGE,
+      'stickerkey.missing',
+      `missing ${input === undefined ? '<input>' : '-o <output>'}: stickerkey render <input> -o <output> [options], or --job <file>`,
+    );
   }
   const job: Record<string, unknown> = flags.job ? { ...(await loadJobFile(flags.job)) } : {};
   if (input !== undefined) job.input = input;
@@ -169,7 +173,9 @@ async function runWorker(): Promise<number> {
     await worker.metricsAddress();
   } catch (error) {
     await worker.close(0);
-    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), { code: 'INVALID_OPTION' });
+    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), {
+      code: 'INVALID_OPTION',
+    });
   }
   await new Promise<void>((resolve) => {
     let signals = 0;
@@ -232,7 +238,13 @@ function report(error: unknown, flags: { json?: boolean; debug?: boolean }): voi
 function printEffects(json: boolean): void {
   const effects = listEffects();
   if (json) {
-    process.stdout.write(`${JSON.stringify(effects.map((e) => ({ name: e.name, description: e.description, options: e.options })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        effects.map((e) => ({ name: e.name, description: e.description, options: e.options })),
+        null,
+        2,
+      )}\n`,
+    );
     return;
   }
   const lines: string[] = [];
@@ -267,7 +279,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
     .option('--speed <speed>', 'fast | balanced | small: encoder CPU against output bytes (default balanced)')
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
-    .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
     .option('--memory-budget <MB>', 'peak memory of the whole process tree the job may reach; one predicted above it is refused before any work (default 1536)')
     .option('--fit-memory', 'scale the canvas down until the predicted peak fits --memory-budget, rather than refuse')
@@ -304,11 +319,13 @@ export function buildProgram(onExit: (code: number) => void): Command {
         throw new CommanderError(EXIT_USAGE, 'stickerkey.logFormat', `--log-format must be plain or json, not ${JSON.stringify(flags.logFormat)}`);
       }
       if (typeof flags.outDir === 'string') {
-        if (flags.output !== undefined) throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
+        if (flags.output !== undefined)
+          throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
         const batchFlags = flags as RenderFlags & BatchFlags;
         return onExit(await runBatchCommand(inputs, batchFlags, (input, output) => jobFromFlags(input, { ...flags, output }, effects)));
       }
-      if (inputs.length > 1) throw new CommanderError(EXIT_USAGE, 'stickerkey.inputs', `${inputs.length} inputs need --out-dir <dir>; -o names a single output`);
+      if (inputs.length > 1)
+        throw new CommanderError(EXIT_USAGE, 'stickerkey.inputs', `${inputs.length} inputs need --out-dir <dir>; -o names a single output`);
       onExit(await render(inputs[0], flags, effects));
     });
 
@@ -333,7 +350,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     });
   program
     .command('doctor')
-    .description('which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)')
+    .description(
+      'which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)',
+    )
     .option('--json', 'as JSON')
     .action((flags: { json?: boolean }) => {
       const report = doctor({ json: flags.json ?? false });
@@ -369,7 +388,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--port <n>', 'port to listen on', '3000')
     .option('--host <address>', 'address to bind; 0.0.0.0 exposes it to the network (it has no login of its own)', '127.0.0.1')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
-    .option('--queue <name>', 'queue to show (repeatable; default: QUEUE_NAME or stickerkey)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--queue <name>', 'queue to show (repeatable; default: QUEUE_NAME or stickerkey)', (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('--allow-actions', 'let the page retry, remove, promote and clean jobs (default: read-only)')
     .action(async (flags: { port: string; host: string; redis?: string; queue?: string[]; allowActions?: boolean }) => {
       const env = loadQueueConfig({ ...process.env, ...(flags.redis ? { REDIS_URL: flags.redis } : {}) });
@@ -379,8 +401,16 @@ export function buildProgram(onExit: (code: number) => void): Command {
       }
       // Loaded here only: bull-board and hono stay out of every other command's start-up.
       const { startDashboard } = await import('./dashboard.js');
-      const dashboard = await startDashboard({ redisUrl: env.redisUrl, queues: flags.queue ?? [env.queueName], host: flags.host, port, allowActions: flags.allowActions ?? false });
-      process.stderr.write(`stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`);
+      const dashboard = await startDashboard({
+        redisUrl: env.redisUrl,
+        queues: flags.queue ?? [env.queueName],
+        host: flags.host,
+        port,
+        allowActions: flags.allowActions ?? false,
+      });
+      process.stderr.write(
+        `stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -105,7 +105,10 @@ export function loadQueueConfig(env: NodeJS.ProcessEnv = process.env): QueueWork
   const queueName = o.QUEUE_NAME ?? '';
   const outputDir = o.OUTPUT_DIR ?? '';
   if (!/^rediss?:\/\/./.test(redisUrl)) {
-    throw new InvalidOptionError(`Expected a redis:// or rediss:// URL for environment.REDIS_URL but received ${JSON.stringify(redisUrl)}`, 'environment.REDIS_URL');
+    throw new InvalidOptionError(
+      `Expected a redis:// or rediss:// URL for environment.REDIS_URL but received ${JSON.stringify(redisUrl)}`,
+      'environment.REDIS_URL',
+    );
   }
   if (queueName.includes(':')) {
     // BullMQ builds its Redis keys as bull:<queue>:...; a colon would make them ambiguous.

@@ -90,7 +90,9 @@ describe('sweeping stale partials', () => {
 
     const removed = await sweepPartials(folder, { minAgeSeconds: 60 });
     expect(removed.sort()).toEqual([dead, reused].sort());
-    expect((await readdir(folder)).sort()).toEqual(['.clip.webm.' + process.pid + '-00c0ffee.partial', '.other.webm.999999998-12345678.partial', 'clip.webm'].sort());
+    expect((await readdir(folder)).sort()).toEqual(
+      ['.clip.webm.' + process.pid + '-00c0ffee.partial', '.other.webm.999999998-12345678.partial', 'clip.webm'].sort(),
+    );
     // With no age guard (storage only this machine writes), the fresh dead one goes too.
     expect(await sweepPartials(folder, { minAgeSeconds: 0 })).toEqual([fresh]);
   });

@@ -160,17 +160,7 @@ function boxRowsU8(src: Uint8Array, dst: Uint8Array, width: number, x0: number, 
   }
 }
 
-function boxColumnsU8(
-  src: Uint8Array,
-  dst: Uint8Array,
-  sums: Int32Array,
-  width: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  r: number,
-): void {
+function boxColumnsU8(src: Uint8Array, dst: Uint8Array, sums: Int32Array, width: number, x0: number, y0: number, x1: number, y1: number, r: number): void {
   const inv = 1 / (2 * r + 1);
   // Sums of a whole row of columns advance together, so every access walks memory in order.
   const top = y0 * width;
@@ -192,17 +182,13 @@ function boxColumnsU8(
 }
 
 /** Gaussian-like blur of a one-channel Uint8 plane (w*h), in place, inside `bounds`. */
-export function blurChannel(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratch,
-): void {
+export function blurChannel(data: Uint8Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratch): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   // Passes alternate data -> tmp -> data ...; 2*passes is even, so the result lands in data.
   let k = 0;
@@ -265,17 +251,13 @@ function boxColumnsF32(
 }
 
 /** Gaussian-like blur of a one-channel Float32 plane (w*h), in place, inside `bounds`. */
-export function blurChannelF32(
-  data: Float32Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratchF32,
-): void {
+export function blurChannelF32(data: Float32Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratchF32): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
@@ -323,17 +305,7 @@ function boxRowsRgba(src: Uint8Array, dst: Uint8Array, width: number, x0: number
   }
 }
 
-function boxColumnsRgba(
-  src: Uint8Array,
-  dst: Uint8Array,
-  sums: Int32Array,
-  width: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  r: number,
-): void {
+function boxColumnsRgba(src: Uint8Array, dst: Uint8Array, sums: Int32Array, width: number, x0: number, y0: number, x1: number, y1: number, r: number): void {
   const inv = 1 / (2 * r + 1);
   const stride = width * 4;
   const c0 = x0 * 4;
@@ -360,17 +332,13 @@ function boxColumnsRgba(
  * Gaussian-like blur of a PREMULTIPLIED RGBA plane (w*h*4), in place, inside `bounds`.
  * `scratch` must have been created with 4 channels.
  */
-export function blurRgba(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratch,
-): void {
+export function blurRgba(data: Uint8Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratch): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
@@ -621,7 +589,10 @@ export function blurChannelSpans(
 ): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);
   // Flat runs of the current pass's input, and of its output (column passes), swapped after each.
@@ -801,7 +772,10 @@ export function blurChannelF32Spans(
 ): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);
   // Flat runs of the current pass's input, and of its output (column passes), swapped after each.

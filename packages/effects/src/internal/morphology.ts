@@ -149,21 +149,16 @@ function vhgwLine(
   }
 }
 
-function squareMorph(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radius: number,
-  scratch: SquareScratch,
-  flip: number,
-): void {
+function squareMorph(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: SquareScratch, flip: number): void {
   const r = Math.round(radius);
   if (r <= 0 || !clampToFrame(bounds, width, height, rect)) return;
   if (r > scratch.maxRadius) {
     throw new RangeError(`Radius ${r} exceeds the ${scratch.maxRadius} px this scratch was made for`);
   }
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const cols = x1 - x0;
   const rows = y1 - y0;
   const { plane, g, h } = scratch;
@@ -226,7 +221,10 @@ export function squaredDistance(
   inner?: RowSpans,
 ): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { dist, v, z } = scratch;
   const fv = scratch.f;
   // Without windows, every row's window is the whole rectangle, and without `inner` nothing in it
@@ -292,22 +290,26 @@ export function squaredDistance(
     if (y >= y1) {
       // past the rectangle: only the row passes still due
     } else if (y === y0) {
-      const xl = winLeft[y], xr = winRight[y];
+      const xl = winLeft[y],
+        xr = winRight[y];
       for (let x = xl, i = (row + xl) * stride + offset; x < xr; x++, i += stride) dist[row + x] = (data[i] ^ flip) >= t ? 0 : far;
     } else {
       const above = row - width;
-      const xl = winLeft[y], xr = winRight[y];
+      const xl = winLeft[y],
+        xr = winRight[y];
       // Where this window reaches past the one above, the row above holds its known answer, which
       // the column scan below reads. (fill() with an empty range is a no-op: it runs for every
       // caller, so V8 has its feedback whoever calls first.)
-      const al = winLeft[y - 1], ar = winRight[y - 1];
+      const al = winLeft[y - 1],
+        ar = winRight[y - 1];
       if (ar <= al) dist.fill(outside, above + xl, above + xr);
       else {
         dist.fill(outside, above + xl, above + (al < xr ? al : xr));
         dist.fill(outside, above + (ar > xl ? ar : xl), above + xr);
       }
       // The skipped columns get their answer; the window's two sides of them are scanned.
-      const sl = skipLeft[y], sr = skipRight[y];
+      const sl = skipLeft[y],
+        sr = skipRight[y];
       dist.fill(inside, row + sl, row + sr);
       for (let side = 0; side < 2; side++) {
         const from = side === 0 ? xl : sr;
@@ -338,8 +340,10 @@ export function squaredDistance(
       // each part includes (and nothing beyond it can be nearer). Inverted, no root of the row
       // is within cap - 1 of them, so nothing below cap^2 crosses them. Without skipped columns
       // (sl = sr = xr) the first part is the whole window and the second empty.
-      const xl = winLeft[done], xr = winRight[done];
-      const sl = skipLeft[done], sr = skipRight[done];
+      const xl = winLeft[done],
+        xr = winRight[done];
+      const sl = skipLeft[done],
+        sr = skipRight[done];
       const leftEnd = sr > sl ? sl + 1 : xr;
       const rightStart = sr > sl ? sr - 1 : xr;
       envelopeRow(dist, done * width + xl, leftEnd - xl, cap, v, fv, z);
@@ -424,7 +428,10 @@ function addParabola(q: number, fq: number, k: number, v: Int32Array, fv: Float6
 export function dilateRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
   squaredDistance(data, width, height, bounds, 128, false, scratch, radius + 1);
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const dist = scratch.dist;
   // Feature centres sit half a pixel inside the 50% contour, so the grown contour is at
   // radius + 0.5 from them; the ramp spans one pixel around it.
@@ -448,7 +455,10 @@ export function dilateRound(data: Uint8Array, width: number, height: number, bou
 export function erodeRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
   squaredDistance(data, width, height, bounds, 128, true, scratch, radius + 1);
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const dist = scratch.dist;
   const edge = radius + 1;
   const inner = (edge - 1) * (edge - 1);

@@ -89,9 +89,19 @@ export function clampToFrame(bounds: Bounds, width: number, height: number, out:
  */
 export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { left, right } = out;
-  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
+  const s = stride,
+    s2 = 2 * s,
+    s3 = 3 * s,
+    s4 = 4 * s,
+    s5 = 5 * s,
+    s6 = 6 * s,
+    s7 = 7 * s,
+    s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     let first = x0;
@@ -131,7 +141,10 @@ export function findRowSpans(data: Uint8Array, width: number, height: number, bo
  */
 export function widenRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
     let lo = x1;
@@ -161,12 +174,32 @@ export function widenRowSpans(spans: RowSpans, width: number, height: number, bo
  * there is none. The inside of a character, which `narrowRowSpans` turns into the part of each
  * row that `squaredDistance` and its callers can skip. Rows outside `bounds` are not set.
  */
-export function findSolidRuns(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, spans: RowSpans, out: RowSpans, stride = 1, offset = 0): void {
+export function findSolidRuns(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  bounds: Bounds,
+  threshold: number,
+  spans: RowSpans,
+  out: RowSpans,
+  stride = 1,
+  offset = 0,
+): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], x1 = rect[2], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   // Eight values at a time along a run while the AND of them reaches the threshold (no value is
   // below their AND, so then every one does).
-  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
+  const s = stride,
+    s2 = 2 * s,
+    s3 = 3 * s,
+    s4 = 4 * s,
+    s5 = 5 * s,
+    s6 = 6 * s,
+    s7 = 7 * s,
+    s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     const end = spans.right[y] < x1 ? spans.right[y] : x1;
@@ -205,7 +238,9 @@ export function findSolidRuns(data: Uint8Array, width: number, height: number, b
  */
 export function narrowRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0], y0 = rect[1], y1 = rect[3];
+  const x0 = rect[0],
+    y0 = rect[1],
+    y1 = rect[3];
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
     let lo = x0;
