@@ -40,7 +40,7 @@ function frameOf(data: Uint8Array, width: number, height: number): Frame {
 async function setupStages(stages: readonly Stage[], size: { width: number; height: number }, sample: Frame): Promise<void> {
   const ctx: PreloadContext = {
     size,
-    sampleFrames: async (count) => Array.from({ length: count }, () => ({ ...sample, data: sample.data.slice() })),
+    sampleFrames: (count) => Promise.resolve(Array.from({ length: count }, () => ({ ...sample, data: sample.data.slice() }))),
   };
   for (const stage of stages) await stage.setup(ctx);
 }

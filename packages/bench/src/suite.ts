@@ -143,11 +143,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
  * micro-benchmarks are concatenated, the per-case gates kept, the length gates recomputed
  * across all of them.
  */
-export async function mergeReports(dirs: readonly string[], outDir: string, log: (line: string) => void = console.log): Promise<SuiteOutcome> {
+export async function mergeReports(dirs: readonly string[], outDir: string, log: (line: string) => void = (line) => console.log(line)): Promise<SuiteOutcome> {
   const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const path = await import('node:path');
   const reports: BenchReport[] = [];
-  for (const dir of dirs) reports.push(JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as BenchReport);
+  for (const dir of dirs) reports.push(JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as BenchReport);
   const [first] = reports;
   if (!first) throw new Error('Expected at least one bench-results directory to merge but received none');
   const thresholds = first.thresholds;
@@ -172,7 +172,7 @@ export async function mergeReports(dirs: readonly string[], outDir: string, log:
 }
 
 /** Only the micro-benchmarks, written as a report of its own (mergeable with `merge`). */
-export async function runMicroReport(outDir: string, log: (line: string) => void = console.log): Promise<void> {
+export async function runMicroReport(outDir: string, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
   const { runMicro } = await import('./micro.js');
   log('micro-benchmarks (tinybench, ms/frame):');
   const micro = await runMicro({ log });

@@ -3,7 +3,7 @@ import { createFrame, type Stage } from '@stickerkey/core';
 import { injectStages, parseInjection } from '../src/inject.js';
 
 const identity: Stage = { name: 'identity', margin: 0, producesAlpha: false, async setup() {}, process() {} };
-const ctx = { size: { width: 2, height: 2 }, sampleFrames: async () => [] };
+const ctx = { size: { width: 2, height: 2 }, sampleFrames: () => Promise.resolve([]) };
 
 describe('fault injection', () => {
   it('is off by default and parses both switches', () => {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { colourPlan } from './colour.js';
 import { availableCores } from './cores.js';
 import { FfmpegFailedError, UnsupportedInputError } from './errors.js';
-import { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
+import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import { frameBytes, type Frame, type FrameSize } from './frame.js';
 import { checkDuration, checkFrames, type ProbeLimits, type ProbeResult } from './probe.js';
 
@@ -227,7 +227,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       else this.take(chunk);
     });
     this.stdout.on('error', (error) => this.fail(error));
-    this.process.exited.then((exit) => {
+    void this.process.exited.then((exit) => {
       if (exit.code !== 0) {
         this.fail(new FfmpegFailedError('decode', exit.code, exit.signal, this.produced, this.process.stderrTail()));
       } else if (!this.sizeConfirmed && (this.produced > 0 || this.current)) {

@@ -74,7 +74,7 @@ function childPids(pid: number): number[] {
     return pids;
   }
   for (const tid of tasks) {
-    let list = '';
+    let list: string;
     try {
       list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
     } catch {

@@ -63,7 +63,9 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${String(value)}${typeof value === 'number' ? '' : ` of type ${typeof value}`}`;
+  if (typeof value === 'function') return 'a function';
+  const primitive = value as number | boolean | bigint | symbol | undefined; // the rest is handled above
+  return `${String(primitive)}${typeof primitive === 'number' ? '' : ` of type ${typeof primitive}`}`;
 }
 
 /**

@@ -200,7 +200,7 @@ describe('colour: outputs are BT.709, converted and tagged', () => {
       for await (const frame of decoder) {
         const centre = ((size.height / 2) * size.width + size.width / 2) * 4;
         const got = [...frame.data.subarray(centre, centre + 3)];
-        got.forEach((v, c) => expect(Math.abs(v - colours[k]![c]!), `${format} frame ${k} channel ${c}: ${got}`).toBeLessThanOrEqual(6));
+        got.forEach((v, c) => expect(Math.abs(v - colours[k]![c]!), `${format} frame ${k} channel ${c}: ${got.join(',')}`).toBeLessThanOrEqual(6));
         pool.release(frame);
         k++;
       }

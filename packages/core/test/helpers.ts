@@ -87,8 +87,9 @@ export function leftHalfTransparent(): Stage {
     name: 'left-half-transparent',
     margin: 0,
     producesAlpha: true,
-    async setup(ctx) {
+    setup(ctx) {
       width = ctx.size.width;
+      return Promise.resolve();
     },
     process(frame) {
       const half = width >> 1;

@@ -44,7 +44,7 @@ describe('probe', () => {
   });
 
   it.each([
-    ['a missing file', async () => join(dir, 'nope.mp4'), 'UNSUPPORTED_INPUT', /Input file not found/],
+    ['a missing file', () => Promise.resolve(join(dir, 'nope.mp4')), 'UNSUPPORTED_INPUT', /Input file not found/],
     [
       'an empty file',
       async () => {

@@ -137,7 +137,7 @@ describe('stage threads: the split', () => {
     producesAlpha: false,
     async setup() {},
     process() {},
-    recipe: { module: 'file:///x.js', exportName: name, cost: c, options: {}, preload: async () => undefined },
+    recipe: { module: 'file:///x.js', exportName: name, cost: c, options: {}, preload: () => Promise.resolve(undefined) },
   });
   const handMade = (name: string): Stage => ({ name, margin: 0, producesAlpha: false, async setup() {}, process() {} });
   const names = (hops: ReturnType<typeof planHops>) => hops.map((h) => `${h.thread ? 'T' : 'I'}:${h.stages.map((s) => s.name).join('+')}`);

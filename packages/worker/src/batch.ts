@@ -251,7 +251,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
   const baseline = Math.max(defaultMemoryModel().processBaselineMb * MB, sampleProcessTree().treeRss);
   const gate = new MemoryGate(Math.max(0, options.memoryBudget - baseline));
   const display = createDisplay(options);
-  const results: BatchItemResult[] = new Array(entries.length);
+  const results = new Array<BatchItemResult>(entries.length);
   // Outputs are local: a partial whose owner is gone is stale at once (no other host writes here).
   const sweep = () =>
     sweepPartials(options.outDir, { minAgeSeconds: 0, onRemoved: (path, pid) => display.log(`removed ${path}: temp output of process ${pid}, which is gone`) });

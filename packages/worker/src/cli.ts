@@ -427,7 +427,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     code = c;
   });
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -129,15 +129,18 @@ export class WorkerMetrics {
       labelNames: ['state'],
       registers,
     });
-    // Current and peak tree memory are read at scrape time: one /proc walk per scrape.
-    const metrics = this;
+    // Current and peak tree memory are read at scrape time: one /proc walk per scrape. prom-client
+    // calls collect() with the gauge as `this`, so these two reach the metrics object through
+    // functions bound here rather than an alias of `this`.
+    const notePeak = (bytes: number) => this.notePeak(bytes);
+    const peakTree = () => this.peakTree;
     new Gauge({
       name: 'stickerkey_process_tree_resident_memory_bytes',
       help: 'RSS of this process and its ffmpeg children, what a container limit counts.',
       registers,
       collect() {
         const tree = sampleProcessTree().treeRss;
-        metrics.notePeak(tree);
+        notePeak(tree);
         this.set(tree);
       },
     });
@@ -146,7 +149,7 @@ export class WorkerMetrics {
       help: 'Highest process-tree RSS seen since start (scrapes and job peaks).',
       registers,
       collect() {
-        this.set(metrics.peakTree);
+        this.set(peakTree());
       },
     });
     const gate = options.gate;

@@ -34,7 +34,7 @@ function makeClip(path: string): void {
     'yuv420p',
     path,
   ]);
-  if (run.status !== 0) throw new Error(`could not make ${path}: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`could not make ${path}: ${String(run.stderr)}`);
 }
 
 beforeAll(async () => {

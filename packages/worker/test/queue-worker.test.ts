@@ -259,7 +259,7 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
       [{ input: join(dir, 'missing.mp4'), output: join(dir, 'bad3.webm') }, 'UNSUPPORTED_INPUT', /Input file not found/],
     ];
     for (const [data, code, message] of cases) {
-      const job = await queue.add('render', data as Job, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+      const job = await queue.add('render', data, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
       await expect(job.waitUntilFinished(events)).rejects.toThrow(message);
       const stored = await BullJob.fromId(queue, job.id!);
       expect(await stored!.getState()).toBe('failed');
