@@ -181,7 +181,9 @@ program
 
 program
   .command('keying')
-  .description('our keyer (--preset key defaults) against ffmpeg chromakey+despill grid-searched against the truth, on the held-out keying family: a table per set and screen; bench-results/keying/keying.{json,md}')
+  .description(
+    'our keyer (--preset key defaults) against ffmpeg chromakey+despill grid-searched against the truth, on the held-out keying family: a table per set and screen; bench-results/keying/keying.{json,md}',
+  )
   .option('--quick', '360p, 8 frames, two clips per set, a coarser grid (about a minute)')
   .option('--sets <list>', 'tuning,heldout or one of them', 'tuning,heldout')
   .option('--screens <list>', 'green,blue or one of them', 'green,blue')

@@ -514,7 +514,9 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
  */
 function diskCachePath(env: NodeJS.ProcessEnv): string {
   const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  const chooser = createHash('sha1').update(JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? ''])).digest('hex');
+  const chooser = createHash('sha1')
+    .update(JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '']))
+    .digest('hex');
   return join(tmpdir(), `stickerkey-ffmpeg-${user}-${chooser.slice(0, 16)}.json`);
 }
 

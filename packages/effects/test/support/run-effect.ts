@@ -7,8 +7,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createFrame, createStage, type Bounds, type Effect, type Frame, type OptionTable, type Stage } from '@stickerkey/core';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function setupEffect(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   effect: Effect<OptionTable, any, any>,
   options: Record<string, unknown>,
   width: number,
