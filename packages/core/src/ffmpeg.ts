@@ -221,10 +221,19 @@ function gifDisposesTranslucentFrames(path: string): boolean {
   const trial = join(tmpdir(), `stickerkey-gif-trial-${process.pid}-${Date.now()}.gif`);
   try {
     const run = query(path, [
-      '-hide_banner', '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', "color=c=black:s=4x4:r=2:d=1,format=rgba,geq=r=255:g=255:b=255:a='255*eq(X\\,N)'",
-      '-filter_complex', 'split[a][b];[a]palettegen=reserve_transparent=1:stats_mode=single[p];[b][p]paletteuse=new=1',
-      '-f', 'gif', trial,
+      '-hide_banner',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      "color=c=black:s=4x4:r=2:d=1,format=rgba,geq=r=255:g=255:b=255:a='255*eq(X\\,N)'",
+      '-filter_complex',
+      'split[a][b];[a]palettegen=reserve_transparent=1:stats_mode=single[p];[b][p]paletteuse=new=1',
+      '-f',
+      'gif',
+      trial,
     ]);
     if (!run.ok) return false;
     const disposals = gifDisposals(trial);
@@ -501,7 +510,15 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
     .split(delimiter)
     .filter((dir) => isAbsolute(dir))
     .map((dir) => fileStamp(join(dir, `ffmpeg${EXE}`)));
-  return JSON.stringify([CACHE_SCHEMA, env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path), candidates]);
+  return JSON.stringify([
+    CACHE_SCHEMA,
+    env.FFMPEG_PATH ?? '',
+    env.FFPROBE_PATH ?? '',
+    env.PATH ?? '',
+    fileStamp(info.path),
+    fileStamp(info.ffprobe.path),
+    candidates,
+  ]);
 }
 
 /**

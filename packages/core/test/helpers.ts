@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { renderFrame } from '@stickerkey/fixtures';
-import { descendantPids, ffmpegBinary, FrameEncoder, probe, readAnimationInfo, webpFrames, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
+import {
+  descendantPids,
+  ffmpegBinary,
+  FrameEncoder,
+  probe,
+  readAnimationInfo,
+  webpFrames,
+  type OutputFormat,
+  type Stage,
+  type StickerkeyError,
+} from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -193,7 +203,11 @@ export async function decodeComposited(path: string, format: OutputFormat, size:
   if (format === 'webp') {
     const frames: Uint8Array[] = [];
     const count = readAnimationInfo(path).frames;
-    for await (const frame of webpFrames(path, Array.from({ length: count }, (_, i) => i))) frames.push(frame.data);
+    for await (const frame of webpFrames(
+      path,
+      Array.from({ length: count }, (_, i) => i),
+    ))
+      frames.push(frame.data);
     return frames;
   }
   const rgba = await decodeAll(path);

@@ -2,7 +2,7 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { FORMAT_EXTENSIONS, probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
+import { FORMAT_EXTENSIONS, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
 import {
   claimsAlphaButOpaque,
   countFrames,

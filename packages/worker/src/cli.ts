@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, InvalidOptionError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';

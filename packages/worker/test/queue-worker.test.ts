@@ -436,6 +436,8 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     await writeFile(badFile, `input: ${clip}\noutput: x.webm\nformat: avi\n`);
     const refused = await finished(startCli(['enqueue', badFile], { env }));
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^stickerkey: Expected one of webm, mov, gif, mp4, webp, apng for job\.format but received "avi" of type string \[INVALID_OPTION\]\n$/);
+    expect(refused.stderr).toMatch(
+      /^stickerkey: Expected one of webm, mov, gif, mp4, webp, apng for job\.format but received "avi" of type string \[INVALID_OPTION\]\n$/,
+    );
   });
 });
