@@ -39,7 +39,15 @@ export function baselineFrom(summaries: readonly CaseSummary[], budgetMb: number
   // Cases not measured this time keep their previous figures (update --quick must not drop the full set).
   const cases: Record<string, BaselineCase> = { ...(previous?.cases ?? {}) };
   for (const s of summaries) {
-    cases[s.id] = { peakTreeMb: round(s.peakTreeMb, 1), throughputRatio: round(s.throughputRatio, 4), cpuThroughputRatio: round(s.cpuThroughputRatio, 4), floorCpuRatio: round(s.floorCpuRatio, 4), fps: round(s.fps, 2), frames: s.frames, runs: s.runs };
+    cases[s.id] = {
+      peakTreeMb: round(s.peakTreeMb, 1),
+      throughputRatio: round(s.throughputRatio, 4),
+      cpuThroughputRatio: round(s.cpuThroughputRatio, 4),
+      floorCpuRatio: round(s.floorCpuRatio, 4),
+      fps: round(s.fps, 2),
+      frames: s.frames,
+      runs: s.runs,
+    };
   }
   return { schema: 1, createdAt: new Date().toISOString(), machine: machineInfo(), budgetMb, cases };
 }

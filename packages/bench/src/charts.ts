@@ -63,7 +63,7 @@ export function runChartSpec(run: RunMeasure, budgetMb: number, title: string): 
         encoding: { y: { field: 'budget', type: 'quantitative' } },
       },
     ],
-  } as TopLevelSpec;
+  };
 }
 
 export function combinedChartSpec(runs: readonly RunMeasure[], budgetMb: number): TopLevelSpec {
@@ -90,5 +90,5 @@ export function combinedChartSpec(runs: readonly RunMeasure[], budgetMb: number)
         encoding: { y: { field: 'budget', type: 'quantitative' } },
       },
     ],
-  } as TopLevelSpec;
+  };
 }

@@ -7,7 +7,7 @@
  * run that could not complete.
  */
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultBaselinePath } from './baseline.js';
 import { quickCases } from './cases.js';
 import { defaultResultsDir } from './report.js';
@@ -34,12 +34,14 @@ function references(value: string): ReferenceKind[] {
 }
 
 function height(value: string): 360 | 720 | 1080 {
-  if (value !== '360' && value !== '720' && value !== '1080') throw new InvalidArgumentError(`Expected 360, 720 or 1080 for --quick-height but received ${JSON.stringify(value)}`);
+  if (value !== '360' && value !== '720' && value !== '1080')
+    throw new InvalidArgumentError(`Expected 360, 720 or 1080 for --quick-height but received ${JSON.stringify(value)}`);
   return Number(value) as 360 | 720 | 1080;
 }
 
 function height2160(value: string): number {
-  if (!['360', '720', '1080', '2160'].includes(value)) throw new InvalidArgumentError(`Expected 360, 720, 1080 or 2160 in --heights but received ${JSON.stringify(value)}`);
+  if (!['360', '720', '1080', '2160'].includes(value))
+    throw new InvalidArgumentError(`Expected 360, 720, 1080 or 2160 in --heights but received ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -67,7 +69,11 @@ function withSuiteOptions(command: Command, defaults: { repeat: number; micro: b
     .option('--only <ids...>', 'only the cases whose id contains one of these', [])
     .option('--repeat <n>', `runs per case (medians are compared; default ${defaults.repeat})`, positiveInt('--repeat'))
     .option('--max-reruns <n>', 'extra batches for a case too noisy to judge', positiveInt('--max-reruns'), 2)
-    .option('--refs <kinds>', `ffmpeg references to run: ${referenceKinds.join(',')} or none (default: run: all, run --quick: pipe,filtergraph; check and update-baseline: pipe)`, references)
+    .option(
+      '--refs <kinds>',
+      `ffmpeg references to run: ${referenceKinds.join(',')} or none (default: run: all, run --quick: pipe,filtergraph; check and update-baseline: pipe)`,
+      references,
+    )
     .option('--budget-mb <mb>', 'peak tree RSS budget per run, MB', positiveInt('--budget-mb'), 1536)
     .option('--baseline <path>', 'baseline file', defaultBaselinePath)
     .option('--out <dir>', 'where bench-results go', defaultResultsDir)
@@ -78,7 +84,8 @@ function withSuiteOptions(command: Command, defaults: { repeat: number; micro: b
 
 async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Promise<void> {
   // The gates need only decode|encode; run adds the others for the report. Target cases name their own.
-  const defaultRefs: ReferenceKind[] = mode === 'target' ? ['pipe', 'filtergraph'] : mode !== 'run' ? ['pipe'] : flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds];
+  const defaultRefs: ReferenceKind[] =
+    mode === 'target' ? ['pipe', 'filtergraph'] : mode !== 'run' ? ['pipe'] : flags.quick ? ['pipe', 'filtergraph'] : [...referenceKinds];
   const options: SuiteOptions = {
     mode,
     quick: flags.quick ?? false,
@@ -100,22 +107,37 @@ async function suite(mode: Mode, flags: Flags, defaults: { repeat: number }): Pr
   process.exitCode = outcome.exitCode;
 }
 
+const EXIT_USAGE = 2;
+
+// exitOverride: commander would otherwise end a usage error itself with exit 1, the code of a
+// regression. Set before the subcommands are added, which inherit it; the catch below decides.
 const program = new Command('stickerkey-bench')
   .description('Replays fixture clips through the full sticker stack: peak tree memory, throughput, regression gates, reports.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
-withSuiteOptions(program.command('run').description('run the suite (or --quick) and write bench-results/; fails when a run passes the budget or memory grows with clip length'), { repeat: 1, micro: true })
-  .action((flags: Flags) => suite('run', flags, { repeat: 1 }));
+withSuiteOptions(
+  program
+    .command('run')
+    .description('run the suite (or --quick) and write bench-results/; fails when a run passes the budget or memory grows with clip length'),
+  { repeat: 1, micro: true },
+).action((flags: Flags) => suite('run', flags, { repeat: 1 }));
 
-withSuiteOptions(program.command('check').description('run the quick or full set and compare with baseline.json; fails on a regression'), { repeat: 3, micro: false })
-  .action((flags: Flags) => suite('check', flags, { repeat: 3 }));
+withSuiteOptions(program.command('check').description('run the quick or full set and compare with baseline.json; fails on a regression'), {
+  repeat: 3,
+  micro: false,
+}).action((flags: Flags) => suite('check', flags, { repeat: 3 }));
 
-withSuiteOptions(program.command('update-baseline').description('run the quick or full set and write baseline.json (cases not run keep their figures)'), { repeat: 3, micro: false })
-  .action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
+withSuiteOptions(program.command('update-baseline').description('run the quick or full set and write baseline.json (cases not run keep their figures)'), {
+  repeat: 3,
+  micro: false,
+}).action((flags: Flags) => suite('update-baseline', flags, { repeat: 3 }));
 
 program
   .command('target')
-  .description("issue 8's targets: 1080p 10 s one-keyframe job vs floor and filtergraph, its 60 s twin, 720p, 4K refused or fitted; a table of met / not met (exit 0 unless a run breaks)")
+  .description(
+    "issue 8's targets: 1080p 10 s one-keyframe job vs floor and filtergraph, its 60 s twin, 720p, 4K refused or fitted; a table of met / not met (exit 0 unless a run breaks)",
+  )
   .option('--only <ids...>', 'only the cases whose id contains one of these', [])
   .option('--repeat <n>', 'runs per case (default 1: the 60 s case alone takes minutes)', positiveInt('--repeat'))
   .option('--budget-mb <mb>', 'memory budget the 4K case must be refused or fitted under, MB', positiveInt('--budget-mb'), 1536)
@@ -135,7 +157,9 @@ program
 
 program
   .command('speed')
-  .description('each encoder speed preset per format and size: CPU, encoder maxrss, bytes and quality against the frames written; bench-results/speed.{json,md}')
+  .description(
+    'each encoder speed preset per format and size: CPU, encoder maxrss, bytes and quality against the frames written; bench-results/speed.{json,md}',
+  )
   .option('--heights <list>', 'fixture heights, e.g. 720,1080,2160', '720')
   .option('--seconds <n>', 'fixture length (posterized to 12 fps)', positiveInt('--seconds'), 2)
   .option('--formats <list>', 'webm,mov,gif,mp4 or a subset', 'webm,mov,gif,mp4')
@@ -157,7 +181,9 @@ program
 
 program
   .command('keying')
-  .description('our keyer (--preset key defaults) against ffmpeg chromakey+despill grid-searched against the truth, on the held-out keying family: a table per set and screen; bench-results/keying/keying.{json,md}')
+  .description(
+    'our keyer (--preset key defaults) against ffmpeg chromakey+despill grid-searched against the truth, on the held-out keying family: a table per set and screen; bench-results/keying/keying.{json,md}',
+  )
   .option('--quick', '360p, 8 frames, two clips per set, a coarser grid (about a minute)')
   .option('--sets <list>', 'tuning,heldout or one of them', 'tuning,heldout')
   .option('--screens <list>', 'green,blue or one of them', 'green,blue')
@@ -199,11 +225,13 @@ program
   .action(async (flags: { quickSeconds: number; quickHeight: 360 | 720 | 1080; out: string }) => {
     const { runDoctor, ClinicUnavailableError } = await import('./doctor.js');
     try {
-      const html = await runDoctor(quickCases(flags.quickSeconds, flags.quickHeight)[0], flags.out);
+      const html = await runDoctor(quickCases(flags.quickSeconds, flags.quickHeight)[0]!, flags.out); // the quick set is one case
       console.log(`Clinic Doctor report: ${html}`);
     } catch (error) {
       if (error instanceof ClinicUnavailableError) {
-        console.error(`bench:doctor: ${error.message}. Clinic.js is not maintained for every Node release; run bench:doctor on a Node version it supports (it was verified on Node 20).`);
+        console.error(
+          `bench:doctor: ${error.message}. Clinic.js is not maintained for every Node release; run bench:doctor on a Node version it supports (it was verified on Node 20).`,
+        );
         process.exitCode = 1;
         return;
       }
@@ -212,6 +240,11 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`stickerkey-bench: ${(error as Error).message ?? String(error)}`);
-  process.exitCode = 2;
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (and help) already; --help and --version end here with 0.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
+  console.error(`stickerkey-bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = EXIT_USAGE;
 });

@@ -57,7 +57,9 @@ export async function runDoctor(c: BenchCase, outDir: string, log: (line: string
   // Doctor reports an empty collection only as a console line: check it ourselves.
   const stat = join(dataDir, `${dataDir.split('/').pop()!.replace('.clinic-doctor', '')}.clinic-doctor-processstat`);
   if (!existsSync(stat) || statSync(stat).size === 0) {
-    throw new ClinicUnavailableError(`Clinic Doctor collected no samples on Node ${process.version} (missing or empty ${stat}); its injected sampler did not run on this Node`);
+    throw new ClinicUnavailableError(
+      `Clinic Doctor collected no samples on Node ${process.version} (missing or empty ${stat}); its injected sampler did not run on this Node`,
+    );
   }
   await rm(job.output, { force: true });
   if (!existsSync(job.resultPath)) {

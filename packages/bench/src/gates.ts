@@ -75,7 +75,16 @@ export function gateCase(summary: CaseSummary, baseline: Baseline | null, t: Gat
     status: decide(peaks, t.budgetMb, false, t.maxSpread.memory),
   });
   if (!base) {
-    rows.push({ caseId: summary.id, metric: 'peak tree MB', baseline: null, current: summary.peakTreeMb, limit: Number.NaN, change: null, spread: spread(peaks), status: 'new' });
+    rows.push({
+      caseId: summary.id,
+      metric: 'peak tree MB',
+      baseline: null,
+      current: summary.peakTreeMb,
+      limit: Number.NaN,
+      change: null,
+      spread: spread(peaks),
+      status: 'new',
+    });
     return rows;
   }
   const memLimit = base.peakTreeMb * (1 + t.memoryIncrease);
@@ -159,7 +168,9 @@ export function gateTable(rows: readonly GateRow[], onlyProblems = false): strin
   for (const r of shown) {
     const change = r.change === null ? '—' : `${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)}%`;
     const status = r.status === 'fail' ? '**FAIL**' : r.status === 'inconclusive' ? 'inconclusive (noisy)' : r.status;
-    lines.push(`| ${r.caseId} | ${r.metric} | ${fmt(r.baseline)} | ${fmt(r.current)} | ${fmt(r.limit)} | ${change} | ${(r.spread * 100).toFixed(1)}% | ${status} |`);
+    lines.push(
+      `| ${r.caseId} | ${r.metric} | ${fmt(r.baseline)} | ${fmt(r.current)} | ${fmt(r.limit)} | ${change} | ${(r.spread * 100).toFixed(1)}% | ${status} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -57,14 +57,15 @@ export function injectStages(stack: readonly Stage[], injection: Injection | nul
       name: 'inject-memory',
       margin: 0,
       producesAlpha: false,
-      async setup() {
+      setup() {
         // allocUnsafe + fill: every page written, so the kernel counts all of it as resident.
         ballast = Buffer.allocUnsafe(Math.round(injection.memoryMb * 1024 * 1024));
         ballast.fill(0xa5);
+        return Promise.resolve();
       },
       process(frame: Frame) {
         // Touch the ballast so it stays alive (and resident) until the job ends.
-        ballast![frame.index % ballast!.length] ^= 1;
+        if (ballast) ballast[frame.index % ballast.length]! ^= 1;
       },
     });
   }

@@ -40,7 +40,7 @@ function frameOf(data: Uint8Array, width: number, height: number): Frame {
 async function setupStages(stages: readonly Stage[], size: { width: number; height: number }, sample: Frame): Promise<void> {
   const ctx: PreloadContext = {
     size,
-    sampleFrames: async (count) => Array.from({ length: count }, () => ({ ...sample, data: sample.data.slice() })),
+    sampleFrames: (count) => Promise.resolve(Array.from({ length: count }, () => ({ ...sample, data: sample.data.slice() }))),
   };
   for (const stage of stages) await stage.setup(ctx);
 }
@@ -88,7 +88,8 @@ export async function runMicro(options: { time?: number; sizes?: readonly string
       });
     }
     await bench.run();
-    const stat = (name: string) => bench.tasks.find((t) => t.name === name)?.result as { latency: { mean: number; rme: number; samples: number[] } } | undefined;
+    const stat = (name: string) =>
+      bench.tasks.find((t) => t.name === name)?.result as { latency: { mean: number; rme: number; samples: number[] } } | undefined;
     const copy = stat('copy frame')?.latency.mean ?? 0;
     for (const task of tasks) {
       const r = stat(task.name);

@@ -41,10 +41,10 @@ export function parseStat(text: string): number[] {
 
 export function readCpuTimes(pid: number | 'self' = 'self'): CpuTimes {
   try {
-    const f = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     // Index 0 is field 3 (state): utime=14, stime=15, cutime=16, cstime=17.
+    const [utime = 0, stime = 0, cutime = 0, cstime = 0] = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).slice(11, 15);
     const hz = clockTicks();
-    return { self: (f[11] + f[12]) / hz, children: (f[13] + f[14]) / hz };
+    return { self: (utime + stime) / hz, children: (cutime + cstime) / hz };
   } catch {
     return { self: Number.NaN, children: Number.NaN };
   }

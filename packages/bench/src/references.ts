@@ -58,7 +58,7 @@ export function splitEncoderFilter(args: readonly string[]): { filter: string | 
     throw new Error(`Expected encoder arguments with a simple -vf chain but received ${args.join(' ')}`);
   }
   if (at < 0) return { filter: null, rest: [...args] };
-  return { filter: args[at + 1], rest: [...args.slice(0, at), ...args.slice(at + 2)] };
+  return { filter: args[at + 1] ?? null, rest: [...args.slice(0, at), ...args.slice(at + 2)] };
 }
 
 function encoder(job: ReferenceJob) {
@@ -68,7 +68,23 @@ function encoder(job: ReferenceJob) {
 const common = ['-v', 'error', '-nostdin', '-y'];
 
 export function decodeArgs(job: ReferenceJob): string[] {
-  return [...common, '-noautorotate', '-i', job.input, '-map', '0:v:0', '-an', '-sn', '-vf', decodeFilter(job.source, { fps: job.posterize, pad: job.pad }), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'];
+  return [
+    ...common,
+    '-noautorotate',
+    '-i',
+    job.input,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-vf',
+    decodeFilter(job.source, { fps: job.posterize, pad: job.pad }),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
+  ];
 }
 
 export function encodeArgs(job: ReferenceJob): string[] {
@@ -107,11 +123,18 @@ export function filtergraphArgs(job: ReferenceJob): string[] {
   const loop = ['-loop', '1', '-framerate', String(job.posterize)];
   return [
     ...common,
-    '-i', job.input,
-    ...loop, '-i', job.displacementMap,
-    ...loop, '-i', job.texture,
-    '-filter_complex', filtergraph(job, filter),
-    '-map', '[out]',
+    '-i',
+    job.input,
+    ...loop,
+    '-i',
+    job.displacementMap,
+    ...loop,
+    '-i',
+    job.texture,
+    '-filter_complex',
+    filtergraph(job, filter),
+    '-map',
+    '[out]',
     ...rest,
     job.output,
   ];
@@ -130,21 +153,48 @@ export function pipeCommand(job: ReferenceJob): { command: string; args: string[
 
 /** Screen colour of a clip from the top-left corner of its first frame, as 0xRRGGBB. */
 export async function sampleScreenColor(input: string): Promise<string> {
-  const { stdout } = await run(ffmpegBinary(), ['-v', 'error', '-i', input, '-frames:v', '1', '-vf', 'crop=16:16:4:4,scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { encoding: 'buffer' });
+  const { stdout } = await run(
+    ffmpegBinary(),
+    ['-v', 'error', '-i', input, '-frames:v', '1', '-vf', 'crop=16:16:4:4,scale=1:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    { encoding: 'buffer' },
+  );
   const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `0x${hex(stdout[0])}${hex(stdout[1])}${hex(stdout[2])}`;
+  const [r = 0, g = 0, b = 0] = stdout; // one rgb24 pixel
+  return `0x${hex(r)}${hex(g)}${hex(b)}`;
 }
 
 /** The filtergraph's inputs, generated once per canvas size (setup, not measured). */
 export async function makeReferenceInputs(size: FrameSize, map: string, texture: string): Promise<void> {
   const s = `${size.width}x${size.height}`;
   const wave = `128+6*sin(X/9)*cos(Y/11)`;
-  await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `nullsrc=s=${s},format=rgba,geq=r='${wave}':g='${wave}':b='${wave}':a=128`, '-frames:v', '1', map]);
+  await run(ffmpegBinary(), [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `nullsrc=s=${s},format=rgba,geq=r='${wave}':g='${wave}':b='${wave}':a=128`,
+    '-frames:v',
+    '1',
+    map,
+  ]);
   await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=0xe8dcc8:s=${s},noise=alls=30:allf=u,format=rgba`, '-frames:v', '1', texture]);
 }
 
 /** Frames in a finished output, counted from its packets (no decoding). */
 export async function countFrames(output: string, ffprobe: string): Promise<number> {
-  const { stdout } = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', output]);
+  const { stdout } = await run(ffprobe, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=nb_read_packets',
+    '-of',
+    'csv=p=0',
+    output,
+  ]);
   return Number.parseInt(stdout.trim(), 10);
 }

@@ -73,10 +73,19 @@ export function referenceTable(summaries: readonly CaseSummary[]): string {
   for (const s of summaries) {
     const ours = s.refused ? `stickerkey (refused [${s.refused.code}])` : 'stickerkey';
     const setup = Number.isFinite(s.setupSeconds) ? `${f(s.setupSeconds)} s (${f(s.setupShare * 100, 1)}%)` : '—';
-    lines.push(`| ${s.id} | ${ours} | ${f(s.wallSeconds)} | ${f(s.cpuSeconds)} | ${f(s.cpuPerOutputSecond)} | ${f(s.fps)} | ${f(s.outputBytes / MB)} | ${f(s.peakTreeMb, 0)} | ${setup} |`);
+    lines.push(
+      `| ${s.id} | ${ours} | ${f(s.wallSeconds)} | ${f(s.cpuSeconds)} | ${f(s.cpuPerOutputSecond)} | ${f(s.fps)} | ${f(s.outputBytes / MB)} | ${f(s.peakTreeMb, 0)} | ${setup} |`,
+    );
     for (const [kind, r] of Object.entries(s.refs)) {
-      const name = kind === 'pipe' ? 'floor: ffmpeg decode \\| encode (2 processes)' : kind === 'single' ? 'ffmpeg decode+encode (1 process)' : 'ffmpeg filtergraph (whole job)';
-      lines.push(`| ${s.id} | ${name} | ${f(r.wallSeconds)} | ${f(r.cpuSeconds)} | ${f(r.cpuPerOutputSecond)} | ${f(r.fps)} | ${f(r.outputBytes / MB)} | ${f(r.peakTreeMb, 0)} | — |`);
+      const name =
+        kind === 'pipe'
+          ? 'floor: ffmpeg decode \\| encode (2 processes)'
+          : kind === 'single'
+            ? 'ffmpeg decode+encode (1 process)'
+            : 'ffmpeg filtergraph (whole job)';
+      lines.push(
+        `| ${s.id} | ${name} | ${f(r.wallSeconds)} | ${f(r.cpuSeconds)} | ${f(r.cpuPerOutputSecond)} | ${f(r.fps)} | ${f(r.outputBytes / MB)} | ${f(r.peakTreeMb, 0)} | — |`,
+      );
     }
   }
   return lines.join('\n');
@@ -97,11 +106,17 @@ export function profileTable(summaries: readonly CaseSummary[]): string {
   }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const labels = [...position.keys()].sort((a, b) => mean(position.get(a)!) - mean(position.get(b)!));
-  const lookup = (s: CaseSummary, key: string) =>
-    s.profile.find((r) => r.label === key || (r.label.startsWith(`${key}/`) && key.startsWith('frame ')));
+  const lookup = (s: CaseSummary, key: string) => s.profile.find((r) => r.label === key || (r.label.startsWith(`${key}/`) && key.startsWith('frame ')));
   const lines = [`| stage | ${summaries.map((s) => s.id).join(' | ')} |`, `|---|${summaries.map(() => '---:').join('|')}|`];
   for (const key of labels) {
-    lines.push(`| ${key} | ${summaries.map((s) => { const r = lookup(s, key); return r ? `${f(r.treeMb, 0)} (Node ${f(r.nodeMb, 0)})` : '—'; }).join(' | ')} |`);
+    lines.push(
+      `| ${key} | ${summaries
+        .map((s) => {
+          const r = lookup(s, key);
+          return r ? `${f(r.treeMb, 0)} (Node ${f(r.nodeMb, 0)})` : '—';
+        })
+        .join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -117,7 +132,14 @@ export function microTable(micro: readonly MicroResult[]): string {
   };
   const lines = [`| effect | ${sizes.map(header).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`];
   for (const name of names) {
-    lines.push(`| ${name} | ${sizes.map((size) => { const m = micro.find((r) => r.name === name && r.size === size); return m ? `${f(m.msPerFrame, 2)} ±${f(m.rme, 1)}%` : '—'; }).join(' | ')} |`);
+    lines.push(
+      `| ${name} | ${sizes
+        .map((size) => {
+          const m = micro.find((r) => r.name === name && r.size === size);
+          return m ? `${f(m.msPerFrame, 2)} ±${f(m.rme, 1)}%` : '—';
+        })
+        .join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -130,7 +152,10 @@ export function summaryMarkdown(report: BenchReport): string {
     `${report.createdAt} · Node ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.totalMemMb} MB RAM`,
     '',
     ...(report.ffmpeg
-      ? [`ffmpeg ${report.ffmpeg.version} (${report.ffmpeg.source}: \`${report.ffmpeg.path}\`)${report.ffmpeg.slow ? ' · **the slow bundled 2018 build: figures are not those of a current ffmpeg**' : ''}`, '']
+      ? [
+          `ffmpeg ${report.ffmpeg.version} (${report.ffmpeg.source}: \`${report.ffmpeg.path}\`)${report.ffmpeg.slow ? ' · **the slow bundled 2018 build: figures are not those of a current ffmpeg**' : ''}`,
+          '',
+        ]
       : []),
     `**Verdict: ${report.verdict}**`,
     '',
@@ -138,7 +163,7 @@ export function summaryMarkdown(report: BenchReport): string {
     '## Runs (medians)',
     '',
     'Ratios are ours ÷ the ffmpeg reference measured in the same run (time: wall; CPU: user+sys of the whole tree; memory: peak tree RSS). ' +
-      'They, not seconds, compare across machines. Throughput ratio = our fps ÷ decode|encode fps; CPU throughput ratio = our frames per CPU-second ÷ decode|encode\'s (the fps of a 1-CPU container); the gates compare both.',
+      "They, not seconds, compare across machines. Throughput ratio = our fps ÷ decode|encode fps; CPU throughput ratio = our frames per CPU-second ÷ decode|encode's (the fps of a 1-CPU container); the gates compare both.",
     '',
     summaryTable(summaries),
     '',
@@ -162,10 +187,12 @@ export function summaryMarkdown(report: BenchReport): string {
 
 /** The run with the median peak of each case (what charts and profiles show). */
 export function typicalRuns(runs: readonly RunMeasure[], summaries: readonly CaseSummary[]): RunMeasure[] {
-  return summaries.map((s) => {
-    const ours = runs.filter((r) => r.caseId === s.id && r.kind === 'ours' && r.attempt === s.attempts).sort((a, b) => a.peakTreeRss - b.peakTreeRss);
-    return ours[(ours.length - 1) >> 1];
-  }).filter(Boolean);
+  return summaries
+    .map((s) => {
+      const ours = runs.filter((r) => r.caseId === s.id && r.kind === 'ours' && r.attempt === s.attempts).sort((a, b) => a.peakTreeRss - b.peakTreeRss);
+      return ours[(ours.length - 1) >> 1];
+    })
+    .filter((run) => run !== undefined);
 }
 
 export async function writeReport(dir: string, input: BenchReport): Promise<string[]> {

@@ -15,16 +15,7 @@ import type { ChildJob, ChildResult } from './child.js';
 import { gateCase, overall, type GateThresholds } from './gates.js';
 import type { Baseline } from './baseline.js';
 import { measureTree } from './measure.js';
-import {
-  countFrames,
-  makeReferenceInputs,
-  paddingFor,
-  pipeCommand,
-  sampleScreenColor,
-  singleArgs,
-  filtergraphArgs,
-  type ReferenceJob,
-} from './references.js';
+import { countFrames, makeReferenceInputs, paddingFor, pipeCommand, sampleScreenColor, singleArgs, filtergraphArgs, type ReferenceJob } from './references.js';
 import { summarize } from './summary.js';
 import type { CaseSummary, ReferenceKind, RunMeasure } from './types.js';
 import { mb } from './stats.js';
@@ -139,7 +130,9 @@ export class Runner {
     if (this.options.inject !== undefined) env.STICKERKEY_BENCH_INJECT = this.options.inject;
     const m = await measureTree(process.execPath, [childScript, `${base}.job.json`], { env, intervalMs: this.options.intervalMs, rootLabel: 'node' });
     if (m.code !== 0) {
-      throw new Error(`Expected the bench child for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`);
+      throw new Error(
+        `Expected the bench child for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`,
+      );
     }
     const result = JSON.parse(await readFile(job.resultPath, 'utf8')) as ChildResult;
     if (result.refused) return { measure: this.refusedMeasure(c, result, m, attempt, repeat), canvas: null };
@@ -173,7 +166,7 @@ export class Runner {
       // Node's own peak plus each ffmpeg child's maxrss (-benchmark): an upper bound.
       hwmSum: nodeHwm + p.decoderMaxRss + p.encoderMaxRss,
       processes: [
-        { pid: m.processes[0].pid, command: 'node', hwm: nodeHwm },
+        { pid: m.processes[0]!.pid, command: 'node', hwm: nodeHwm }, // the measured child itself comes first
         ...m.processes.slice(1),
       ],
       samples: m.samples,
@@ -249,7 +242,9 @@ export class Runner {
       kind === 'pipe' ? pipeCommand(job) : { command: ffmpegBinary(), args: kind === 'single' ? singleArgs(job) : filtergraphArgs(job) };
     const m = await measureTree(command, args, { intervalMs: this.options.intervalMs, rootLabel: kind === 'pipe' ? 'sh' : 'ffmpeg' });
     if (m.code !== 0) {
-      throw new Error(`Expected the ${kind} reference for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`);
+      throw new Error(
+        `Expected the ${kind} reference for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`,
+      );
     }
     const frames = await countFrames(output, ffprobeBinary());
     const outputBytes = (await stat(output)).size;
@@ -279,4 +274,3 @@ export class Runner {
     return measure;
   }
 }
-

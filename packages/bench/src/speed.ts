@@ -128,13 +128,22 @@ export function qualityScore(totals: QualityTotals, hasAlpha: boolean): QualityS
 /** Decoder arguments: VP9's alpha lives in a side channel only the libvpx decoder reads. */
 export function decodeToRgbaArgs(file: string, format: OutputFormat): string[] {
   return [
-    '-v', 'error', '-nostdin',
+    '-v',
+    'error',
+    '-nostdin',
     ...(format === 'webm' ? ['-c:v', 'libvpx-vp9'] : []),
-    '-i', file,
-    '-map', '0:v:0',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
     // Every coded frame once, whatever the container's timing says (GIF rounds delays to 1/100 s).
-    '-vsync', 'passthrough',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
+    '-vsync',
+    'passthrough',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
   ];
 }
 
@@ -142,7 +151,13 @@ export function decodeToRgbaArgs(file: string, format: OutputFormat): string[] {
  * Decodes `file` and compares it frame by frame with the raw RGBA frames in `referenceRaw`. Holds
  * two frames at a time, whatever the length.
  */
-export async function scoreOutput(file: string, format: OutputFormat, referenceRaw: string, size: FrameSize, background = QUALITY_BACKGROUND): Promise<QualityScore & { decodedFrames: number }> {
+export async function scoreOutput(
+  file: string,
+  format: OutputFormat,
+  referenceRaw: string,
+  size: FrameSize,
+  background = QUALITY_BACKGROUND,
+): Promise<QualityScore & { decodedFrames: number }> {
   if (format === 'webp') return scoreWebp(file, referenceRaw, size, background);
   const frameBytes = size.width * size.height * 4;
   const bgValue = Number.parseInt(background.replace('#', ''), 16);
@@ -200,7 +215,10 @@ async function scoreWebp(file: string, referenceRaw: string, size: FrameSize, ba
   let decodedFrames = 0;
   try {
     const count = readAnimationInfo(file).frames;
-    for await (const frame of webpFrames(file, Array.from({ length: count }, (_, i) => i))) {
+    for await (const frame of webpFrames(
+      file,
+      Array.from({ length: count }, (_, i) => i),
+    )) {
       if (readSync(fd, reference, 0, frameBytes, decodedFrames * frameBytes) < frameBytes) break;
       decodedFrames++;
       addFramePair(totals, reference, frame.data, bgValue);
@@ -278,7 +296,11 @@ export async function measureEncode(styled: StyledFrames, height: number, format
   const args = encoderArgs(format, { size: styled.size, fps: styled.fps, speed, background: QUALITY_BACKGROUND });
   // Our raw input options, reading the file in place of the pipe.
   const input = rawInputArgs(styled.size, styled.fps).map((a) => (a === 'pipe:0' ? styled.raw : a));
-  const measured = await measureTree(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'info', '-y', ...input, ...args, '-f', MUXER[format], output], { rootLabel: 'ffmpeg encode' });
+  const measured = await measureTree(
+    ffmpegBinary(),
+    ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'info', '-y', ...input, ...args, '-f', MUXER[format], output],
+    { rootLabel: 'ffmpeg encode' },
+  );
   if (measured.code !== 0) {
     throw new Error(`Expected ffmpeg to encode ${format}/${speed} at ${height}p but it exited with ${measured.code}: ${measured.stderr.slice(-1500)}`);
   }
@@ -360,7 +382,9 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedRe
       for (const format of options.formats) {
         for (const speed of options.speeds) {
           const run = await measureEncode(styled, height, format, speed, dir);
-          log(`${height}p ${format} ${speed}: ${run.cpuSeconds} s CPU, ${run.maxRssMb} MB maxrss, ${run.bytes} bytes, colour ${run.quality.colourPsnr} dB, alpha MAE ${run.quality.alphaMae ?? '-'}`);
+          log(
+            `${height}p ${format} ${speed}: ${run.cpuSeconds} s CPU, ${run.maxRssMb} MB maxrss, ${run.bytes} bytes, colour ${run.quality.colourPsnr} dB, alpha MAE ${run.quality.alphaMae ?? '-'}`,
+          );
           runs.push(run);
         }
       }
@@ -383,7 +407,10 @@ export async function runSpeedBench(options: SpeedBenchOptions): Promise<SpeedRe
 }
 
 export function parseList<T extends string>(value: string, allowed: readonly T[], name: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
     if (!(allowed as readonly string[]).includes(item)) {
       throw new Error(`Expected ${name} from ${allowed.join(', ')} but received ${JSON.stringify(item)}`);

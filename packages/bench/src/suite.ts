@@ -60,7 +60,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
     if (missing.length > 0) log(`note: no baseline for ${missing.map((c) => c.id).join(', ')}; they are only held to the budget`);
   }
   const ffmpeg = benchFfmpeg();
-  log(`stickerkey bench: ${options.mode}${options.quick ? ' --quick' : ''}, ${cases.length} case(s) x ${options.repeat}, references: ${options.references.join(', ') || 'none'}, budget ${options.budgetMb} MB`);
+  log(
+    `stickerkey bench: ${options.mode}${options.quick ? ' --quick' : ''}, ${cases.length} case(s) x ${options.repeat}, references: ${options.references.join(', ') || 'none'}, budget ${options.budgetMb} MB`,
+  );
   log(`ffmpeg ${ffmpeg.version} (${ffmpeg.path}), for ours and every reference`);
   const runner = new Runner({
     repeat: options.repeat,
@@ -94,7 +96,13 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
     createdAt: new Date().toISOString(),
     machine: machineInfo(),
     mode: `${options.mode}${options.quick ? ' --quick' : ''}`,
-    options: { repeat: options.repeat, maxReruns: options.maxReruns, references: options.references, budgetMb: options.budgetMb, inject: options.inject ?? process.env.STICKERKEY_BENCH_INJECT ?? null },
+    options: {
+      repeat: options.repeat,
+      maxReruns: options.maxReruns,
+      references: options.references,
+      budgetMb: options.budgetMb,
+      inject: options.inject ?? process.env.STICKERKEY_BENCH_INJECT ?? null,
+    },
     thresholds,
     summaries,
     gates,
@@ -135,19 +143,20 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
  * micro-benchmarks are concatenated, the per-case gates kept, the length gates recomputed
  * across all of them.
  */
-export async function mergeReports(dirs: readonly string[], outDir: string, log: (line: string) => void = console.log): Promise<SuiteOutcome> {
+export async function mergeReports(dirs: readonly string[], outDir: string, log: (line: string) => void = (line) => console.log(line)): Promise<SuiteOutcome> {
   const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const path = await import('node:path');
   const reports: BenchReport[] = [];
-  for (const dir of dirs) reports.push(JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as BenchReport);
-  if (reports.length === 0) throw new Error('Expected at least one bench-results directory to merge but received none');
-  const thresholds = reports[0].thresholds;
+  for (const dir of dirs) reports.push(JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as BenchReport);
+  const [first] = reports;
+  if (!first) throw new Error('Expected at least one bench-results directory to merge but received none');
+  const thresholds = first.thresholds;
   const summaries = reports.flatMap((r) => r.summaries);
   const gates = [...reports.flatMap((r) => r.gates.filter((g) => !g.metric.startsWith('peak tree MB vs '))), ...gateLength(summaries, thresholds)];
   const status = overall(gates);
   const report: BenchReport = {
     createdAt: new Date().toISOString(),
-    machine: reports[0].machine,
+    machine: first.machine,
     mode: `merged: ${reports.map((r) => r.mode).join(' + ')}`,
     options: { merged: dirs },
     thresholds,
@@ -163,7 +172,7 @@ export async function mergeReports(dirs: readonly string[], outDir: string, log:
 }
 
 /** Only the micro-benchmarks, written as a report of its own (mergeable with `merge`). */
-export async function runMicroReport(outDir: string, log: (line: string) => void = console.log): Promise<void> {
+export async function runMicroReport(outDir: string, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
   const { runMicro } = await import('./micro.js');
   log('micro-benchmarks (tinybench, ms/frame):');
   const micro = await runMicro({ log });

@@ -84,7 +84,7 @@ export function summarize(c: BenchCase, batch: readonly RunMeasure[], sourceSeco
     cpuPerOutputSecond: medFinite(perOutputSecond),
     setupSeconds: medFinite((m) => m.setupSeconds ?? Number.NaN),
     setupShare: medFinite((m) => (m.setupSeconds ?? Number.NaN) / m.wallSeconds),
-    refused: ours.every((m) => m.refused) ? ours[0].refused! : null,
+    refused: ours.every((m) => m.refused) ? (ours[0]?.refused ?? null) : null,
     canvas: ours.find((m) => m.canvas)?.canvas ?? null,
     peakNodeMb: mb(med((m) => m.peakNodeRss ?? 0)),
     peakTreeMb: mb(peakTree),
@@ -106,7 +106,7 @@ export function summarize(c: BenchCase, batch: readonly RunMeasure[], sourceSeco
       cpuThroughputRatio: spread(cpuThroughputRatios),
       floorCpuRatio: spread(floorCpuRatios),
     },
-    profile: profileOf(typical),
+    profile: typical ? profileOf(typical) : [], // no run of ours (all refused before a frame): no profile
   };
 }
 

@@ -94,15 +94,34 @@ export function evaluateTargets(inputs: TargetInputs, budgetMb: number): TargetR
     const g = s.refs.filtergraph;
     if (!g) return missing('tree CPU ≤ 0.5× filtergraph CPU', '0.50x', 'no filtergraph reference');
     const r = s.cpuSeconds / g.cpuSeconds;
-    return row('tree CPU ≤ 0.5× filtergraph CPU', '0.50x', r, 0.5, `${s2(s.cpuSeconds)} vs ${s2(g.cpuSeconds)} (${times(r)}); floor ${s.refs.pipe ? s2(s.refs.pipe.cpuSeconds) : '—'}`);
+    return row(
+      'tree CPU ≤ 0.5× filtergraph CPU',
+      '0.50x',
+      r,
+      0.5,
+      `${s2(s.cpuSeconds)} vs ${s2(g.cpuSeconds)} (${times(r)}); floor ${s.refs.pipe ? s2(s.refs.pipe.cpuSeconds) : '—'}`,
+    );
   });
   main('set-up < 5% of wall', '< 5.0%', (s) =>
-    row('set-up < 5% of wall', '< 5.0%', s.setupShare, 0.05, Number.isFinite(s.setupSeconds) ? `${s2(s.setupSeconds)} of ${s2(s.wallSeconds)} (${pct(s.setupShare)})` : 'core reports no setupSeconds', true),
+    row(
+      'set-up < 5% of wall',
+      '< 5.0%',
+      s.setupShare,
+      0.05,
+      Number.isFinite(s.setupSeconds) ? `${s2(s.setupSeconds)} of ${s2(s.wallSeconds)} (${pct(s.setupShare)})` : 'core reports no setupSeconds',
+      true,
+    ),
   );
   main('peak tree RSS ≤ floor + 250 MB', 'floor + 250 MB', (s) => {
     const f = s.refs.pipe;
     if (!f) return missing('peak tree RSS ≤ floor + 250 MB', 'floor + 250 MB', 'no floor reference');
-    return row('peak tree RSS ≤ floor + 250 MB', mb0(f.peakTreeMb + 250), s.peakTreeMb, f.peakTreeMb + 250, `${mb0(s.peakTreeMb)} vs floor ${mb0(f.peakTreeMb)} (+${mb0(s.peakTreeMb - f.peakTreeMb)})`);
+    return row(
+      'peak tree RSS ≤ floor + 250 MB',
+      mb0(f.peakTreeMb + 250),
+      s.peakTreeMb,
+      f.peakTreeMb + 250,
+      `${mb0(s.peakTreeMb)} vs floor ${mb0(f.peakTreeMb)} (+${mb0(s.peakTreeMb - f.peakTreeMb)})`,
+    );
   });
 
   const twin = (target: string, pick: (s: CaseSummary) => number, unit: (v: number) => string) => {
@@ -114,7 +133,11 @@ export function evaluateTargets(inputs: TargetInputs, budgetMb: number): TargetR
     rows.push(row(target, '≤ 1.10x', r, 1.1, `${unit(pick(l))} (${l.case.seconds} s) vs ${unit(pick(m))} (${m.case.seconds} s): ${times(r)}`));
   };
   twin('60 s: peak tree RSS within 10% of 10 s', (s) => s.peakTreeMb, mb0);
-  twin('60 s: CPU s per output s within 10% of 10 s', (s) => s.cpuPerOutputSecond, (v) => `${v.toFixed(2)} CPU s/s`);
+  twin(
+    '60 s: CPU s per output s within 10% of 10 s',
+    (s) => s.cpuPerOutputSecond,
+    (v) => `${v.toFixed(2)} CPU s/s`,
+  );
 
   const bigTarget = `4K 3 s: refused (LIMIT_EXCEEDED) or fitted under ${budgetMb} MB`;
   if (inputs.big.length === 0) rows.push(missing(bigTarget, `≤ ${budgetMb} MB`, 'case not run'));
@@ -122,7 +145,14 @@ export function evaluateTargets(inputs: TargetInputs, budgetMb: number): TargetR
     const target = `${bigTarget}${b.case.variant ? ` (${b.case.id})` : ''}`;
     if (b.refused) {
       const met = b.refused.code === 'LIMIT_EXCEEDED';
-      rows.push({ target, measured: `refused [${b.refused.code}] in ${s2(b.wallSeconds)}, peak ${mb0(b.peakTreeMb)}: ${b.refused.message}`, limit: `≤ ${budgetMb} MB`, value: b.peakTreeMb, limitValue: budgetMb, status: met ? 'met' : 'not met' });
+      rows.push({
+        target,
+        measured: `refused [${b.refused.code}] in ${s2(b.wallSeconds)}, peak ${mb0(b.peakTreeMb)}: ${b.refused.message}`,
+        limit: `≤ ${budgetMb} MB`,
+        value: b.peakTreeMb,
+        limitValue: budgetMb,
+        status: met ? 'met' : 'not met',
+      });
       continue;
     }
     const canvas = b.canvas ? `${b.canvas.width}x${b.canvas.height}` : '?';
@@ -133,8 +163,14 @@ export function evaluateTargets(inputs: TargetInputs, budgetMb: number): TargetR
   if (isRow(small)) rows.push(small);
   else {
     rows.push(
-      row("720p: CPU s below the clip's duration", `< ${s2(small.sourceSeconds)}`, small.cpuSeconds, small.sourceSeconds,
-        `${s2(small.cpuSeconds)} CPU for a ${s2(small.sourceSeconds)} clip (${small.cpuPerOutputSecond.toFixed(2)} CPU s per output s)`, true),
+      row(
+        "720p: CPU s below the clip's duration",
+        `< ${s2(small.sourceSeconds)}`,
+        small.cpuSeconds,
+        small.sourceSeconds,
+        `${s2(small.cpuSeconds)} CPU for a ${s2(small.sourceSeconds)} clip (${small.cpuPerOutputSecond.toFixed(2)} CPU s per output s)`,
+        true,
+      ),
     );
   }
   return rows;

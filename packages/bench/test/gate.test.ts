@@ -18,7 +18,23 @@ import type { Baseline } from '../src/baseline.js';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(os.tmpdir(), 'stickerkey-gate-'));
 const baselinePath = join(dir, 'baseline.json');
-const common = ['--quick', '--quick-seconds', '2', '--quick-height', '360', '--refs', 'pipe', '--repeat', '2', '--max-reruns', '1', '--baseline', baselinePath, '--out', join(dir, 'results')];
+const common = [
+  '--quick',
+  '--quick-seconds',
+  '2',
+  '--quick-height',
+  '360',
+  '--refs',
+  'pipe',
+  '--repeat',
+  '2',
+  '--max-reruns',
+  '1',
+  '--baseline',
+  baselinePath,
+  '--out',
+  join(dir, 'results'),
+];
 
 function bench(command: string, inject?: string) {
   const env = { ...process.env };
@@ -27,7 +43,12 @@ function bench(command: string, inject?: string) {
   const r = spawnSync(process.execPath, [cli, command, ...common], { env, encoding: 'utf8', timeout: 280_000 });
   const out = `${r.stdout}\n${r.stderr}`;
   // The gate's own verdict lines, so a CI log shows what was measured and decided.
-  console.log(`bench ${command}${inject ? ` (STICKERKEY_BENCH_INJECT=${inject})` : ''}: exit ${r.status}\n${out.split('\n').filter((l) => /^(\s+\[|\||verdict|✔)/.test(l)).join('\n')}`);
+  console.log(
+    `bench ${command}${inject ? ` (STICKERKEY_BENCH_INJECT=${inject})` : ''}: exit ${r.status}\n${out
+      .split('\n')
+      .filter((l) => /^(\s+\[|\||verdict|✔)/.test(l))
+      .join('\n')}`,
+  );
   return { code: r.status, out };
 }
 
@@ -38,7 +59,7 @@ describe('bench:check gate', () => {
     const update = bench('update-baseline');
     expect(update.code, update.out).toBe(0);
     const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as Baseline;
-    const entry = baseline.cases['360p-2s-green-p12-webm'];
+    const entry = baseline.cases['360p-2s-green-p12-webm']!;
     expect(entry.peakTreeMb).toBeGreaterThan(50);
     expect(entry.floorCpuRatio).toBeGreaterThan(0);
 

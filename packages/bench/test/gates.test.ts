@@ -91,7 +91,7 @@ describe('gateCase', () => {
     expect(rows.find((r) => r.metric === 'peak tree MB')!.status).toBe('fail');
     expect(overall(rows)).toBe('fail');
   });
-  it('fails when our CPU over the floor\'s rises more than 15%', () => {
+  it("fails when our CPU over the floor's rises more than 15%", () => {
     const rows = gateCase(summary('a', [500, 500, 500], [1.5, 1.48, 1.52]), base, t);
     const row = rows.find((r) => r.metric === 'CPU s vs floor')!;
     expect(row.limit).toBeCloseTo(1.25 * 1.15);
@@ -100,8 +100,8 @@ describe('gateCase', () => {
   });
   it('fails a case over the budget even without a baseline', () => {
     const rows = gateCase(summary('new-case', [1600, 1610, 1620], [1, 1, 1]), null, t);
-    expect(rows[0].status).toBe('fail');
-    expect(rows[1].status).toBe('new');
+    expect(rows[0]!.status).toBe('fail');
+    expect(rows[1]!.status).toBe('new');
   });
   it('is inconclusive, not failed, on a noisy batch straddling the limit', () => {
     const rows = gateCase(summary('a', [520, 560, 600], [1.25, 1.25, 1.25]), base, t);
@@ -116,9 +116,9 @@ describe('gateLength', () => {
     const long = summary(longCase.id, [600], [1], { case: longCase });
     const rows = gateLength([short, long], t);
     expect(rows).toHaveLength(1);
-    expect(rows[0].status).toBe('fail');
+    expect(rows[0]!.status).toBe('fail');
     const flat = summary(longCase.id, [530], [1], { case: longCase });
-    expect(gateLength([short, flat], t)[0].status).toBe('pass');
+    expect(gateLength([short, flat], t)[0]!.status).toBe('pass');
   });
 });
 
@@ -126,9 +126,9 @@ describe('baseline and table', () => {
   it('keeps cases it did not measure and rounds what it did', () => {
     const next = baselineFrom([summary('b', [300.123, 300.2, 299.9], [1.912345, 1.9, 1.91])], 1536, base);
     expect(Object.keys(next.cases).sort()).toEqual(['a', 'b']);
-    expect(next.cases.b.peakTreeMb).toBe(300.1);
-    expect(next.cases.b.floorCpuRatio).toBe(1.91);
-    expect(next.cases.b.cpuThroughputRatio).toBe(0.5236);
+    expect(next.cases.b!.peakTreeMb).toBe(300.1);
+    expect(next.cases.b!.floorCpuRatio).toBe(1.91);
+    expect(next.cases.b!.cpuThroughputRatio).toBe(0.5236);
   });
   it('lists only what regressed when asked', () => {
     const rows = [...gateCase(summary('a', [800, 805, 798], [1.25, 1.25, 1.25]), base, t)];
@@ -146,9 +146,9 @@ describe('CPU gate against the floor', () => {
     expect(overall(rows)).toBe('pass');
     expect(rows.some((r) => r.metric.startsWith('throughput'))).toBe(false);
   });
-  it('reads an older baseline\'s CPU throughput ratio as the inverse of the CPU ratio', () => {
+  it("reads an older baseline's CPU throughput ratio as the inverse of the CPU ratio", () => {
     const old = baseline({ a: { peakTreeMb: 500, throughputRatio: 0.8, cpuThroughputRatio: 0.4, fps: 12, frames: 60, runs: 3 } });
-    expect(baselineFloorCpuRatio(old.cases.a)).toBeCloseTo(2.5);
+    expect(baselineFloorCpuRatio(old.cases.a!)).toBeCloseTo(2.5);
     const row = gateCase(summary('a', [500], [3]), old, t).find((r) => r.metric === 'CPU s vs floor')!;
     expect(row.baseline).toBeCloseTo(2.5);
     expect(row.status).toBe('fail'); // 3 > 2.5 * 1.15

@@ -52,7 +52,7 @@ describe('connectivity error', () => {
 });
 
 describe('gradient error', () => {
-  it('uses gaussgradient\'s 9x9 kernel at sigma 1.4 (half size ceil(3.62) = 4)', () => {
+  it("uses gaussgradient's 9x9 kernel at sigma 1.4 (half size ceil(3.62) = 4)", () => {
     const { gauss, derivative, norm } = gaussianDerivativeKernel(1.4);
     expect(gauss.length).toBe(9);
     expect(Math.abs(derivative[4]!)).toBe(0);
@@ -82,7 +82,7 @@ describe('gradient error', () => {
       g2 += g * g;
       d2 += ((k * g) / (sigma * sigma)) ** 2;
     }
-    const expected = ((g0 * (10 / 255) * m2) / Math.sqrt(g2 * d2));
+    const expected = (g0 * (10 / 255) * m2) / Math.sqrt(g2 * d2);
     const magnitude = gradientMagnitude(ramp);
     expect(magnitude[6 * w + 10]).toBeCloseTo(expected, 12);
     const flat = plane(w, h, new Array(w * h).fill(128));
@@ -97,7 +97,11 @@ describe('gradient error', () => {
     const values: number[] = [];
     for (let i = 0; i < w * h; i++) values.push((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256);
     const pred = plane(w, h, values);
-    const truth = plane(w, h, values.map((v, i) => (i % 3 === 0 ? 255 - v : v)));
+    const truth = plane(
+      w,
+      h,
+      values.map((v, i) => (i % 3 === 0 ? 255 - v : v)),
+    );
     const { gauss, derivative, norm } = gaussianDerivativeKernel(1.4);
     const direct = (p: Plane) => {
       const out: number[] = [];
@@ -129,7 +133,7 @@ describe('gradient error', () => {
 });
 
 describe('edge spill', () => {
-  it('counts screen excess beyond the true colour\'s own, on semi-transparent kept pixels only', () => {
+  it("counts screen excess beyond the true colour's own, on semi-transparent kept pixels only", () => {
     // Pixel 0: semi (128), out G 200 vs max(R, B) 150 = 50, true fg grey: spill 50.
     // Pixel 1: semi, a teal prop: true excess 30, out excess 40: spill 10.
     // Pixel 2: semi but keyed out (alpha 0): not counted. Pixel 3: opaque truth: not counted.

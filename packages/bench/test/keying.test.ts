@@ -21,7 +21,15 @@ describe('bench:keying', () => {
       height: 144,
       frames: 4,
       clipsPerSet: 1,
-      grid: { similarities: [0.02, 0.08, 0.2], blends: [0, 0.1], colours: ['pure', 'measured'], despill: [{ mix: 0.5, expand: 0 }, { mix: 0.8, expand: 0.5 }] },
+      grid: {
+        similarities: [0.02, 0.08, 0.2],
+        blends: [0, 0.1],
+        colours: ['pure', 'measured'],
+        despill: [
+          { mix: 0.5, expand: 0 },
+          { mix: 0.8, expand: 0.5 },
+        ],
+      },
       cacheDir: join(dir, 'clips'),
     });
     expect(result.groups.map((g) => `${g.set}/${g.screen}`)).toEqual(['tuning/green', 'heldout/green']);
@@ -50,7 +58,9 @@ describe('bench:keying', () => {
       const sads = g.oracleTried.map((t) => t.sad);
       expect(new Set(sads.map((s) => s.toFixed(3))).size).toBeGreaterThan(6);
       const least = Math.min(...sads);
-      const chosen = g.oracleTried.find((t) => t.colour === g.oracleChoice.colour && t.similarity === g.oracleChoice.similarity && t.blend === g.oracleChoice.blend)!;
+      const chosen = g.oracleTried.find(
+        (t) => t.colour === g.oracleChoice.colour && t.similarity === g.oracleChoice.similarity && t.blend === g.oracleChoice.blend,
+      )!;
       expect(chosen.sad).toBe(least);
       // The final ffmpeg run (every frame, with despill) keys the scored frames exactly as the search did.
       expect(g.oracle.sad * g.oracle.frames).toBeCloseTo(least, 6);

@@ -10,7 +10,17 @@ const MB = 1024 * 1024;
 const c = defineCase({ height: 720, seconds: 5, screen: 'green', posterize: 12, format: 'webm' });
 
 function run(kind: RunMeasure['kind'], repeat: number, fps: number, peakMb: number): RunMeasure {
-  const labels = ['start', 'before posterize time', 'after keying', 'frame 10/60', 'frame 20/60', 'frame 30/60', 'frame 60/60', 'after encoding', 'after cleanup'];
+  const labels = [
+    'start',
+    'before posterize time',
+    'after keying',
+    'frame 10/60',
+    'frame 20/60',
+    'frame 30/60',
+    'frame 60/60',
+    'after encoding',
+    'after cleanup',
+  ];
   return {
     kind,
     caseId: c.id,
@@ -34,7 +44,14 @@ function run(kind: RunMeasure['kind'], repeat: number, fps: number, peakMb: numb
   };
 }
 
-const batch = [run('ours', 1, 10, 500), run('pipe', 1, 20, 400), run('filtergraph', 1, 5, 450), run('ours', 2, 11, 510), run('pipe', 2, 20, 400), run('filtergraph', 2, 5, 450)];
+const batch = [
+  run('ours', 1, 10, 500),
+  run('pipe', 1, 20, 400),
+  run('filtergraph', 1, 5, 450),
+  run('ours', 2, 11, 510),
+  run('pipe', 2, 20, 400),
+  run('filtergraph', 2, 5, 450),
+];
 
 describe('summarize', () => {
   it('computes medians and same-repeat ratios', () => {
@@ -43,16 +60,25 @@ describe('summarize', () => {
     expect(s.fps).toBeCloseTo(10.5);
     expect(s.throughputRatio).toBeCloseTo((10 / 20 + 11 / 20) / 2);
     expect(s.memoryRatio.pipe).toBeCloseTo(505 / 400);
-    expect(s.timeRatio.filtergraph).toBeCloseTo(((6 + 60 / 11) / 2) / 12);
+    expect(s.timeRatio.filtergraph).toBeCloseTo((6 + 60 / 11) / 2 / 12);
     // What a 1-CPU container pays: CPU s per second of output, and the floor's CPU per frame as the gated ratio.
-    expect(s.cpuPerOutputSecond).toBeCloseTo(((90 / 10 + 90 / 11) / 2) / 5);
+    expect(s.cpuPerOutputSecond).toBeCloseTo((90 / 10 + 90 / 11) / 2 / 5);
     expect(s.refs.pipe!.cpuPerOutputSecond).toBeCloseTo(90 / 20 / 5);
     expect(s.floorCpuRatio).toBeCloseTo((20 / 10 + 20 / 11) / 2);
     expect(s.setupShare).toBeCloseTo((0.6 / 6 + 0.6 / (60 / 11)) / 2);
     expect(s.outputBytes).toBe(2e6);
     expect(s.refused).toBeNull();
     // seed milestones and the last frame only
-    expect(s.profile.map((r) => r.label)).toEqual(['start', 'before posterize time', 'after keying', 'frame 10/60', 'frame 20/60', 'frame 60/60', 'after encoding', 'after cleanup']);
+    expect(s.profile.map((r) => r.label)).toEqual([
+      'start',
+      'before posterize time',
+      'after keying',
+      'frame 10/60',
+      'frame 20/60',
+      'frame 60/60',
+      'after encoding',
+      'after cleanup',
+    ]);
   });
   it('writes a Markdown table with one row per case and the profile by stage', () => {
     const s = summarize(c, batch, 5, 1);
@@ -61,11 +87,33 @@ describe('summarize', () => {
     expect(table).toContain('| 720p-5s-green-p12-webm | 60 |');
     expect(table).toContain('1.26x'); // memory vs decode+encode
     expect(profileTable([s])).toContain('| frame 20 | 340 (Node 120) |');
-    const md = summaryMarkdown({ createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 }, summaries: [s], gates: [], verdict: 'pass', micro: [], runs: batch });
+    const md = summaryMarkdown({
+      createdAt: 'now',
+      machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 },
+      mode: 'run',
+      options: {},
+      thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 },
+      summaries: [s],
+      gates: [],
+      verdict: 'pass',
+      micro: [],
+      runs: batch,
+    });
     expect(md).toContain('Expected Memory Profile');
   });
   it('says which ffmpeg ran, and flags the slow bundled build', () => {
-    const base = { createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'run', options: {}, thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 }, summaries: [], gates: [], verdict: 'pass', micro: [], runs: [] };
+    const base = {
+      createdAt: 'now',
+      machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 },
+      mode: 'run',
+      options: {},
+      thresholds: { memoryIncrease: 0.1, cpuIncrease: 0.15, budgetMb: 1536, maxSpread: { memory: 0.1, cpu: 0.15 }, lengthGrowth: 0.1 },
+      summaries: [],
+      gates: [],
+      verdict: 'pass',
+      micro: [],
+      runs: [],
+    };
     const ffmpeg = { path: '/usr/bin/ffmpeg', version: '5.1.9', source: 'path', slow: false, ffprobe: '/usr/bin/ffprobe' };
     expect(summaryMarkdown({ ...base, ffmpeg })).toContain('\nffmpeg 5.1.9 (path: `/usr/bin/ffmpeg`)\n');
     expect(summaryMarkdown({ ...base, ffmpeg: { ...ffmpeg, source: 'bundled', slow: true } })).toContain('**the slow bundled 2018 build');
@@ -75,13 +123,13 @@ describe('summarize', () => {
 
 describe('charts', () => {
   it('renders a run chart with the milestones and the budget as SVG, headless', async () => {
-    const svg = await renderSvg(runChartSpec(batch[0], 1536, 'test chart'));
+    const svg = await renderSvg(runChartSpec(batch[0]!, 1536, 'test chart'));
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('after keying');
     expect(svg).toContain('test chart');
   });
   it('renders the combined chart', async () => {
-    const svg = await renderSvg(combinedChartSpec([batch[0], batch[3]], 1536));
+    const svg = await renderSvg(combinedChartSpec([batch[0]!, batch[3]!], 1536));
     expect(svg).toContain('<svg');
     expect(svg).toContain('720p-5s-green-p12-webm (ours)');
   });

@@ -87,8 +87,28 @@ describe('quality score on real encoded frames', () => {
     // The quantiser bounds too, not only -crf: ffmpeg before 4.4 passes codec controls such as the
     // CQ level to the colour encoder only, while qmin/qmax (encoder config) reach the alpha one.
     const vp9 = (q: number, qmin: number, qmax: number) => [
-      '-vf', 'format=yuva420p', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-b:v', '0', '-crf', String(q),
-      '-qmin', String(qmin), '-qmax', String(qmax), '-deadline', 'realtime', '-cpu-used', '8', '-auto-alt-ref', '0', '-lag-in-frames', '0',
+      '-vf',
+      'format=yuva420p',
+      '-c:v',
+      'libvpx-vp9',
+      '-pix_fmt',
+      'yuva420p',
+      '-b:v',
+      '0',
+      '-crf',
+      String(q),
+      '-qmin',
+      String(qmin),
+      '-qmax',
+      String(qmax),
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-auto-alt-ref',
+      '0',
+      '-lag-in-frames',
+      '0',
     ];
     const fine = await scoreOutput(await encode('fine.webm', vp9(4, 0, 4)), 'webm', raw, size);
     const coarse = await scoreOutput(await encode('coarse.webm', vp9(63, 63, 63)), 'webm', raw, size);

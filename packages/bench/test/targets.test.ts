@@ -31,9 +31,9 @@ function runner() {
 let measured: CaseSummary;
 let refused: CaseSummary;
 beforeAll(async () => {
-  [measured, refused] = await runner().runCases([targetCase, refusedCase]);
+  const summaries = await runner().runCases([targetCase, refusedCase]);
   // Through JSON, as results.json holds them.
-  [measured, refused] = JSON.parse(JSON.stringify([measured, refused])) as CaseSummary[];
+  [measured, refused] = JSON.parse(JSON.stringify(summaries)) as [CaseSummary, CaseSummary];
 }, 240_000);
 
 const byTarget = (rows: readonly TargetRow[], prefix: string) => {
@@ -130,8 +130,18 @@ describe('evaluateTargets on the measured figures', () => {
     const targets = evaluateTargets(targetInputs(summaries), 1536);
     const ffmpeg = benchFfmpeg();
     const report: BenchReport = {
-      createdAt: 'now', machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 }, mode: 'target', options: {}, thresholds: defaultThresholds,
-      summaries, gates: [], verdict: targetVerdict(targets), micro: [], runs: [], ffmpeg, targets,
+      createdAt: 'now',
+      machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', totalMemMb: 1 },
+      mode: 'target',
+      options: {},
+      thresholds: defaultThresholds,
+      summaries,
+      gates: [],
+      verdict: targetVerdict(targets),
+      micro: [],
+      runs: [],
+      ffmpeg,
+      targets,
     };
     await writeReport(join(dir, 'results/'), report);
     const md = readFileSync(join(dir, 'results', 'summary.md'), 'utf8');

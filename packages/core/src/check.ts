@@ -20,18 +20,7 @@ import { ffprobeJson, type FfprobeJson } from './probe.js';
 import { hasTransparentPixels, webpHasTransparentPixels } from './verify.js';
 
 export type CheckedLimit =
-  | 'container'
-  | 'codec'
-  | 'pixels'
-  | 'duration'
-  | 'fps'
-  | 'min-frame-duration'
-  | 'frames'
-  | 'loop'
-  | 'bytes'
-  | 'audio'
-  | 'alpha'
-  | 'palette';
+  'container' | 'codec' | 'pixels' | 'duration' | 'fps' | 'min-frame-duration' | 'frames' | 'loop' | 'bytes' | 'audio' | 'alpha' | 'palette';
 
 export interface Breach {
   limit: CheckedLimit;
@@ -174,9 +163,7 @@ export async function readFileFacts(path: string): Promise<FileFacts> {
     let alpha = false;
     if (info.alphaChannel) {
       alpha =
-        container === 'webp'
-          ? await webpHasTransparentPixels(path)
-          : await hasTransparentPixels({ path, frameCount: info.frames, hasAlpha: true, codec });
+        container === 'webp' ? await webpHasTransparentPixels(path) : await hasTransparentPixels({ path, frameCount: info.frames, hasAlpha: true, codec });
     }
     return {
       path,
@@ -247,7 +234,11 @@ export function targetBreaches(facts: FileFacts, target: PlatformTarget): Breach
 
   if (target.maxDurationSeconds !== undefined) {
     if (facts.durationSeconds === undefined) {
-      breaches.push({ limit: 'duration', message: `expected at most ${target.maxDurationSeconds} s but the file does not say how long it plays`, limitValue: target.maxDurationSeconds });
+      breaches.push({
+        limit: 'duration',
+        message: `expected at most ${target.maxDurationSeconds} s but the file does not say how long it plays`,
+        limitValue: target.maxDurationSeconds,
+      });
     } else if (facts.durationSeconds > target.maxDurationSeconds + DURATION_SLACK_SECONDS) {
       breaches.push({
         limit: 'duration',
@@ -258,7 +249,12 @@ export function targetBreaches(facts: FileFacts, target: PlatformTarget): Breach
     }
   }
   if (target.maxFps !== undefined && facts.fps !== undefined && facts.fps > target.maxFps * FPS_SLACK) {
-    breaches.push({ limit: 'fps', message: `expected at most ${target.maxFps} fps but the file runs at ${facts.fps.toFixed(2)} fps`, limitValue: target.maxFps, actual: facts.fps });
+    breaches.push({
+      limit: 'fps',
+      message: `expected at most ${target.maxFps} fps but the file runs at ${facts.fps.toFixed(2)} fps`,
+      limitValue: target.maxFps,
+      actual: facts.fps,
+    });
   }
   if (target.minFrameMs !== undefined && facts.minFrameMs !== undefined && facts.minFrameMs < target.minFrameMs) {
     breaches.push({
@@ -285,7 +281,12 @@ export function targetBreaches(facts: FileFacts, target: PlatformTarget): Breach
   if (facts.plays !== undefined && loop.rule === 'count') {
     const total = facts.plays * (facts.durationSeconds ?? 0);
     if (facts.plays < loop.min || facts.plays > loop.max) {
-      breaches.push({ limit: 'loop', message: `expected ${loop.min} to ${loop.max} plays but the file ${playsText(facts.plays)}`, limitValue: loop.max, actual: facts.plays });
+      breaches.push({
+        limit: 'loop',
+        message: `expected ${loop.min} to ${loop.max} plays but the file ${playsText(facts.plays)}`,
+        limitValue: loop.max,
+        actual: facts.plays,
+      });
     } else if (total > loop.maxTotalSeconds + DURATION_SLACK_SECONDS) {
       breaches.push({
         limit: 'loop',
@@ -305,7 +306,12 @@ export function targetBreaches(facts: FileFacts, target: PlatformTarget): Breach
     });
   }
   if (!target.audio && facts.audioStreams > 0) {
-    breaches.push({ limit: 'audio', message: `expected no audio but the file has ${plural(facts.audioStreams, 'audio stream')}`, limitValue: 0, actual: facts.audioStreams });
+    breaches.push({
+      limit: 'audio',
+      message: `expected no audio but the file has ${plural(facts.audioStreams, 'audio stream')}`,
+      limitValue: 0,
+      actual: facts.audioStreams,
+    });
   }
   if (target.alpha === 'required' && !facts.alpha) {
     breaches.push({ limit: 'alpha', message: 'expected a see-through background but every sampled frame decodes fully opaque' });

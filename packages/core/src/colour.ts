@@ -102,14 +102,7 @@ export function colourPlan(input: ProbeResult, caps: ColourCapabilities = colour
     // Everything explicit, so untagged frames (or a build that drops frame tags) convert alike.
     const from = `tin=${transfer}:pin=${primaries}:rin=${range}` + (rgb ? '' : `:min=${matrixTag}`);
     const filters = hdr
-      ? [
-          `zscale=${from}:t=linear:npl=100`,
-          'format=gbrpf32le',
-          'zscale=p=bt709',
-          'tonemap=tonemap=hable:desat=0',
-          'zscale=t=bt709:m=bt709:r=pc',
-          'format=gbrp',
-        ]
+      ? [`zscale=${from}:t=linear:npl=100`, 'format=gbrpf32le', 'zscale=p=bt709', 'tonemap=tonemap=hable:desat=0', 'zscale=t=bt709:m=bt709:r=pc', 'format=gbrp']
       : [`zscale=${from}:t=linear`, 'format=gbrpf32le', 'zscale=p=bt709:t=bt709:m=bt709:r=pc', 'format=gbrp'];
     return { filters, scaleOptions: [], matrix, range, mapping: hdr ? 'hdr' : 'gamut' };
   }

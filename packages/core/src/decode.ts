@@ -94,8 +94,6 @@ export interface DecodeOptions {
   seek?: number;
   /** Stop after this many frames (sampling); the child is then stopped. */
   maxFrames?: number;
-  /** Extra filter after fps (e.g. `select`), before conversion to RGBA. */
-  selectFilter?: string;
   /**
    * Enforced on what actually comes, frame by frame (a streamed WebM's header says nothing, a
    * damaged one may lie): past them the decoder stops and fails with LIMIT_EXCEEDED.
@@ -126,17 +124,16 @@ export function uprightFilters(input: Pick<ProbeResult, 'rotation' | 'mirrored'>
  * 1. `fps`: posterize, or the source's average rate. Dropped frames go first (cheap); a VFR
  *    source is resampled by timestamp to a constant rate, since raw frames carry no timestamps
  *    and the encoder writes them at one rate: the output keeps the source's duration.
- * 2. the caller's select; 3. upright (transpose/flip), still in YUV, where it is cheapest;
- * 4. HDR/wide gamut to SDR BT.709 (colour.ts); 5. ONE scale to the display size (square pixels,
+ * 2. upright (transpose/flip), still in YUV, where it is cheapest;
+ * 3. HDR/wide gamut to SDR BT.709 (colour.ts); 4. ONE scale to the display size (square pixels,
  *    or `size`) that is also the RGBA conversion, with the source's own matrix and range;
- * 6. transparent padding.
+ * 5. transparent padding.
  */
-export function decodeFilter(input: ProbeResult, options: Pick<DecodeOptions, 'fps' | 'size' | 'pad' | 'selectFilter' | 'crop'> = {}): string {
-  const { pad, selectFilter, crop } = options;
+export function decodeFilter(input: ProbeResult, options: Pick<DecodeOptions, 'fps' | 'size' | 'pad' | 'crop'> = {}): string {
+  const { pad, crop } = options;
   const size = options.size ?? (crop ? { width: crop.right - crop.left, height: crop.bottom - crop.top } : input);
   const colour = colourPlan(input);
   const filters: string[] = [`fps=${options.fps || input.fps}`];
-  if (selectFilter) filters.push(selectFilter);
   filters.push(...uprightFilters(input));
   if (crop) filters.push(cropFilter(input, crop));
   filters.push(...colour.filters);
@@ -199,7 +196,6 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   private produced = 0;
   private readonly fps: number;
   private readonly maxFrames: number;
-  private exit: FfmpegExit | undefined;
   private readonly stdout: Readable;
   private readonly input: ProbeResult;
   private readonly limits: ProbeLimits | undefined;
@@ -261,8 +257,7 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       else this.take(chunk);
     });
     this.stdout.on('error', (error) => this.fail(error));
-    this.process.exited.then((exit) => {
-      this.exit = exit;
+    void this.process.exited.then((exit) => {
       if (exit.code !== 0) {
         this.fail(new FfmpegFailedError('decode', exit.code, exit.signal, this.produced, this.process.stderrTail()));
       } else if (!this.sizeConfirmed && (this.produced > 0 || this.current)) {
@@ -317,11 +312,6 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   /** Frames fully read so far. */
   get framesRead(): number {
     return this.produced;
-  }
-
-  /** ffmpeg's exit figures, once it has exited. */
-  get exitInfo(): FfmpegExit | undefined {
-    return this.exit;
   }
 
   /** Stop decoding now (cancellation, or enough frames for sampling). */

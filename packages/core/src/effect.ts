@@ -83,10 +83,15 @@ export interface StageRecipe extends Required<StageOrigin> {
   preload(ctx: PreloadContext): Promise<unknown>;
 }
 
-/** prepare() once, then a per-frame function that checks the frame's size and applies the effect. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/**
+ * prepare() once, then a per-frame function that checks the frame's size and applies the effect.
+ * `any`: options were resolved against this effect's own table by the caller (createStage, a stage
+ * thread), which is what ties their type to the effect; this function cannot see that table.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument */
 export function prepareStage(effect: Effect<any, any, any>, options: any, size: FrameSize, preloaded: unknown): (frame: Frame) => void {
   const state: unknown = effect.prepare(options, size, preloaded);
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument */
   const { width, height } = size;
   return (frame) => {
     // Checked here once for every effect: what prepare() built (tables, scratch) is sized for one canvas.

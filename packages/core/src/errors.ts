@@ -4,13 +4,7 @@
  * `Expected number between 0 and 1 for chroma-key.similarity but received 1.5`.
  */
 
-export type ErrorCode =
-  | 'INVALID_OPTION'
-  | 'UNSUPPORTED_INPUT'
-  | 'LIMIT_EXCEEDED'
-  | 'FFMPEG_FAILED'
-  | 'CANCELLED'
-  | 'ALPHA_MISSING';
+export type ErrorCode = 'INVALID_OPTION' | 'UNSUPPORTED_INPUT' | 'LIMIT_EXCEEDED' | 'FFMPEG_FAILED' | 'CANCELLED' | 'ALPHA_MISSING';
 
 export class StickerkeyError extends Error {
   readonly code: ErrorCode;
@@ -65,10 +59,7 @@ export class FfmpegFailedError extends StickerkeyError {
     readonly stderrTail: string,
   ) {
     const how = exitCode !== null ? `exit code ${exitCode}` : `signal ${signal ?? 'unknown'}`;
-    super(
-      'FFMPEG_FAILED',
-      `ffmpeg ${role} failed with ${how} at frame ${frame}` + (stderrTail ? `:\n${stderrTail}` : ''),
-    );
+    super('FFMPEG_FAILED', `ffmpeg ${role} failed with ${how} at frame ${frame}` + (stderrTail ? `:\n${stderrTail}` : ''));
   }
 }
 

@@ -42,8 +42,8 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnOptions = {})
   let partial = '';
   let cpuSeconds = 0;
   let maxRss = 0;
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
     const lines = (partial + chunk).split(/\r|\n/);
     partial = lines.pop() ?? '';
     for (const line of lines) {

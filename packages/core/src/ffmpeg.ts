@@ -1,5 +1,5 @@
 /**
- * Which ffmpeg and ffprobe every child of ours runs, and the one place fluent-ffmpeg is used.
+ * Which ffmpeg and ffprobe every child of ours runs, and the one module that may import fluent-ffmpeg.
  *
  * Resolution, in this order:
  *   1. FFMPEG_PATH / FFPROBE_PATH: the operator's choice, used as given once it runs (what it
@@ -18,7 +18,8 @@
  * and handed to worker threads and child processes through STICKERKEY_FFMPEG_RESOLVED, keyed by
  * the variables it came from and the binaries' size and mtime: a job thread or a bench child
  * does not pay for it again, and a changed PATH or an upgraded ffmpeg is noticed.
- * Keeping fluent-ffmpeg behind this module means it could be replaced without touching callers.
+ * fluent-ffmpeg (archived upstream) is imported here or nowhere, so replacing it is a one-file
+ * change; no caller needs its command builder today (children go through spawnFfmpeg).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,7 +27,6 @@ import { accessSync, constants, readFileSync, realpathSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
 import { gifDisposals, GIF_DISPOSE_TO_BACKGROUND } from './animation.js';
 import { InvalidOptionError } from './errors.js';
 
@@ -150,7 +150,17 @@ function query(path: string, args: string[]): Query {
   const run = spawnSync(path, args, { encoding: 'utf8', timeout: QUERY_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 8 << 20 });
   if (run.error) {
     const code = (run.error as NodeJS.ErrnoException).code;
-    return { ok: false, why: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not executable' : code === 'ETIMEDOUT' ? `no answer in ${QUERY_TIMEOUT_MS / 1000} s` : run.error.message };
+    return {
+      ok: false,
+      why:
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'not executable'
+            : code === 'ETIMEDOUT'
+              ? `no answer in ${QUERY_TIMEOUT_MS / 1000} s`
+              : run.error.message,
+    };
   }
   if (run.status !== 0) {
     const last = run.stderr.trim().split('\n').pop() ?? '';
@@ -169,7 +179,7 @@ function parseBanner(text: string, tool: 'ffmpeg' | 'ffprobe'): { version?: stri
 /** Names from `-encoders` (` V....D libx264  ...`) or `-filters` (` ... palettegen  V->V ...`). */
 function listedNames(text: string, kind: 'encoders' | 'filters'): Set<string> {
   const line = kind === 'encoders' ? /^\s*[VASFXBD.]{6}\s+(\S+)/gm : /^\s*[TSC.]{3}\s+(\S+)\s+\S*->\S*/gm;
-  return new Set(Array.from(text.matchAll(line), (m) => m[1]));
+  return new Set(Array.from(text.matchAll(line), (m) => m[1]!)); // group 1 always takes part
 }
 
 function split(wanted: readonly string[], has: (name: string) => boolean): { found: string[]; missing: string[] } {
@@ -211,10 +221,19 @@ function gifDisposesTranslucentFrames(path: string): boolean {
   const trial = join(tmpdir(), `stickerkey-gif-trial-${process.pid}-${Date.now()}.gif`);
   try {
     const run = query(path, [
-      '-hide_banner', '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', "color=c=black:s=4x4:r=2:d=1,format=rgba,geq=r=255:g=255:b=255:a='255*eq(X\\,N)'",
-      '-filter_complex', 'split[a][b];[a]palettegen=reserve_transparent=1:stats_mode=single[p];[b][p]paletteuse=new=1',
-      '-f', 'gif', trial,
+      '-hide_banner',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      "color=c=black:s=4x4:r=2:d=1,format=rgba,geq=r=255:g=255:b=255:a='255*eq(X\\,N)'",
+      '-filter_complex',
+      'split[a][b];[a]palettegen=reserve_transparent=1:stats_mode=single[p];[b][p]paletteuse=new=1',
+      '-f',
+      'gif',
+      trial,
     ]);
     if (!run.ok) return false;
     const disposals = gifDisposals(trial);
@@ -491,7 +510,15 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
     .split(delimiter)
     .filter((dir) => isAbsolute(dir))
     .map((dir) => fileStamp(join(dir, `ffmpeg${EXE}`)));
-  return JSON.stringify([CACHE_SCHEMA, env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '', fileStamp(info.path), fileStamp(info.ffprobe.path), candidates]);
+  return JSON.stringify([
+    CACHE_SCHEMA,
+    env.FFMPEG_PATH ?? '',
+    env.FFPROBE_PATH ?? '',
+    env.PATH ?? '',
+    fileStamp(info.path),
+    fileStamp(info.ffprobe.path),
+    candidates,
+  ]);
 }
 
 /**
@@ -504,7 +531,9 @@ function cacheKey(env: NodeJS.ProcessEnv, info: Pick<FfmpegInfo, 'path' | 'ffpro
  */
 function diskCachePath(env: NodeJS.ProcessEnv): string {
   const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  const chooser = createHash('sha1').update(JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? ''])).digest('hex');
+  const chooser = createHash('sha1')
+    .update(JSON.stringify([env.FFMPEG_PATH ?? '', env.FFPROBE_PATH ?? '', env.PATH ?? '']))
+    .digest('hex');
   return join(tmpdir(), `stickerkey-ffmpeg-${user}-${chooser.slice(0, 16)}.json`);
 }
 
@@ -586,10 +615,4 @@ export function ffmpegBinary(): string {
 
 export function ffprobeBinary(): string {
   return ffmpegInfo().ffprobe.path;
-}
-
-/** A fluent-ffmpeg command bound to our binaries. */
-export function ffmpegCommand(input?: string): ffmpeg.FfmpegCommand {
-  const command = input === undefined ? ffmpeg() : ffmpeg(input);
-  return command.setFfmpegPath(ffmpegBinary()).setFfprobePath(ffprobeBinary());
 }

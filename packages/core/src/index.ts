@@ -5,7 +5,6 @@ export * from './effect.js';
 export {
   ffmpegBinary,
   ffprobeBinary,
-  ffmpegCommand,
   ffmpegInfo,
   ffmpegIdentity,
   ffmpegStartupLine,
@@ -98,6 +97,7 @@ export {
   sampleProcessTree,
   descendantPids,
   formatMemoryLine,
+  treeCpuSeconds,
   toMB,
   type MemorySample,
   type MemoryPeaks,

@@ -174,12 +174,7 @@ export function predictedCanvas(frames: FrameSize, stages: readonly Pick<Stage, 
 }
 
 /** A job's peak, from the source's size, the stages' margins and the output format. */
-export function predictJobMemory(
-  source: FrameSize,
-  stages: readonly Pick<Stage, 'margin'>[],
-  format: OutputFormat,
-  options: PredictOptions,
-): MemoryPrediction {
+export function predictJobMemory(source: FrameSize, stages: readonly Pick<Stage, 'margin'>[], format: OutputFormat, options: PredictOptions): MemoryPrediction {
   const model = options.model ?? defaultMemoryModel();
   const frames = options.size ?? { width: source.width, height: source.height };
   const canvas = predictedCanvas(frames, stages);
@@ -215,7 +210,7 @@ export function fitToMemoryBudget(
   const heightFor = (width: number) => Math.max(2, 2 * Math.round((width * source.height) / source.width / 2));
   const at = (half: number) => predictJobMemory(source, stages, format, { ...options, size: { width: 2 * half, height: heightFor(2 * half) } });
   const shortSide = Math.min(source.width, source.height);
-  let low = Math.max(1, Math.ceil(((source.width * Math.min(1, MIN_FIT_SIDE / shortSide)) / 2)));
+  let low = Math.max(1, Math.ceil((source.width * Math.min(1, MIN_FIT_SIDE / shortSide)) / 2));
   let high = Math.max(low, Math.floor(source.width / 2));
   if (at(low).peakBytes > budget) return at(low);
   while (low < high) {

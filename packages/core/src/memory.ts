@@ -5,6 +5,7 @@
  * elsewhere we degrade to this process's own figures and say children are unknown (0).
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { processCpuSeconds } from './process-cpu.js';
 
 const MB = 1024 * 1024;
 const onLinux = process.platform === 'linux';
@@ -36,6 +37,8 @@ export interface MemorySample {
   processVms: number;
   childrenRss: number;
   treeRss: number;
+  /** On milestones: CPU seconds of the tree since the monitor was made (absent where /proc is missing). */
+  cpuSeconds?: number;
 }
 
 interface Status {
@@ -71,7 +74,7 @@ function childPids(pid: number): number[] {
     return pids;
   }
   for (const tid of tasks) {
-    let list = '';
+    let list: string;
     try {
       list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
     } catch {
@@ -128,13 +131,28 @@ export function toMB(bytes: number): string {
 }
 
 /**
- * The seed guide's line, exactly, so existing `grep "💾 Memory Usage"` searches keep working,
- * with the tree total after it: `JOB #123: 💾 Memory Usage at start: 450.2 MB RSS, 1024.5 MB VMS, tree 890.1 MB RSS`.
+ * CPU seconds of the tree so far: the process with its reaped children, plus each running
+ * descendant's own. Undefined where /proc is missing. Like process.cpuUsage(), it counts every job
+ * the process runs at once (exact for one job per process: the CLI, one worker per container).
  */
-export function formatMemoryLine(jobId: string | number, label: string, sample: MemorySample): string {
+export function treeCpuSeconds(pid: number = process.pid): number | undefined {
+  const root = processCpuSeconds(pid);
+  if (root === undefined) return undefined;
+  // A child reaped between the two reads is missed once: a few ticks at most, never counted twice.
+  return descendantPids(pid).reduce((sum, child) => sum + (processCpuSeconds(child) ?? 0), root);
+}
+
+/**
+ * The seed guide's line, exactly, so existing `grep "💾 Memory Usage"` searches keep working,
+ * with the tree total after it, then the tree's CPU so far and what has run by then, when given:
+ * `JOB #123: 💾 Memory Usage at start: 450.2 MB RSS, 1024.5 MB VMS, tree 890.1 MB RSS, CPU 0.4 s (probed)`.
+ */
+export function formatMemoryLine(jobId: string | number, label: string, sample: MemorySample, note?: string): string {
   return (
     `JOB #${jobId}: 💾 Memory Usage at ${label}: ${toMB(sample.processRss)} MB RSS, ${toMB(sample.processVms)} MB VMS` +
-    `, tree ${toMB(sample.treeRss)} MB RSS`
+    `, tree ${toMB(sample.treeRss)} MB RSS` +
+    (sample.cpuSeconds === undefined ? '' : `, CPU ${sample.cpuSeconds.toFixed(1)} s`) +
+    (note ? ` (${note})` : '')
   );
 }
 
@@ -176,6 +194,7 @@ export class MemoryMonitor {
   private readonly intervalMs: number;
   private readonly maxSamples: number;
   private readonly pid: number;
+  private readonly cpuStart: number | undefined;
 
   constructor(options: MemoryMonitorOptions = {}) {
     this.jobId = options.jobId ?? process.pid;
@@ -183,6 +202,7 @@ export class MemoryMonitor {
     this.intervalMs = options.intervalMs ?? 100;
     this.maxSamples = options.maxSamples ?? 2000;
     this.pid = options.pid ?? process.pid;
+    this.cpuStart = treeCpuSeconds(this.pid);
   }
 
   start(): this {
@@ -199,11 +219,17 @@ export class MemoryMonitor {
     this.sample();
   }
 
-  /** Sample now, record it as a labelled milestone and log the seed-format line. */
-  mark(label: string): MemorySample {
+  /**
+   * Sample now, with the tree's CPU since the monitor was made, record it as a labelled milestone
+   * and log the seed-format line; `note` says what has run by then (a streaming pipeline's
+   * milestones do not mean what the seed's batch steps meant: README, "Memory lines").
+   */
+  mark(label: string, note?: string): MemorySample {
     const sample = this.read(label);
+    const cpu = this.cpuStart === undefined ? undefined : treeCpuSeconds(this.pid);
+    if (cpu !== undefined && this.cpuStart !== undefined) sample.cpuSeconds = Math.max(0, cpu - this.cpuStart);
     this.timeline.push(sample);
-    this.log?.(formatMemoryLine(this.jobId, label, sample));
+    this.log?.(formatMemoryLine(this.jobId, label, sample, note));
     return sample;
   }
 

@@ -63,12 +63,18 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${String(value)}${typeof value === 'number' ? '' : ` of type ${typeof value}`}`;
+  if (typeof value === 'function') return 'a function';
+  const primitive = value as number | boolean | bigint | symbol | undefined; // the rest is handled above
+  return `${String(primitive)}${typeof primitive === 'number' ? '' : ` of type ${typeof primitive}`}`;
 }
 
+/**
+ * The one conversion from text: CLI flags, environment variables and `--set` assignments arrive
+ * as text and are passed here as they came. Clean numerals only (`" 12 "` yes, `""`, `"NaN"`,
+ * `"12px"` no).
+ */
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
-  // CLI flags and environment variables arrive as text; accept clean numerals only.
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   return undefined;
 }
@@ -79,13 +85,10 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     case 'number':
     case 'integer': {
       const n = toNumber(value);
-      const ok =
-        n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
+      const ok = n !== undefined && Number.isFinite(n) && n >= spec.min && n <= spec.max && (spec.type === 'number' || Number.isInteger(n));
       if (!ok) {
-        throw new InvalidOptionError(
-          `Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(value)}`,
-          where,
-        );
+        // A numeral given as text is quoted as the number it is: `received 150`, not `"150" of type string`.
+        throw new InvalidOptionError(`Expected ${spec.type} between ${spec.min} and ${spec.max} for ${where} but received ${describe(n ?? value)}`, where);
       }
       return n;
     }
@@ -96,19 +99,13 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     }
     case 'enum': {
       if (typeof value === 'string' && spec.values.includes(value)) return value;
-      throw new InvalidOptionError(
-        `Expected one of ${spec.values.join(', ')} for ${where} but received ${describe(value)}`,
-        where,
-      );
+      throw new InvalidOptionError(`Expected one of ${spec.values.join(', ')} for ${where} but received ${describe(value)}`, where);
     }
     case 'color': {
       if (spec.auto && value === 'auto') return 'auto';
       const match = typeof value === 'string' ? HEX_COLOR.exec(value) : null;
       if (match) return `#${match[1]!.toLowerCase()}`;
-      throw new InvalidOptionError(
-        `Expected colour as #rrggbb${spec.auto ? ' or auto' : ''} for ${where} but received ${describe(value)}`,
-        where,
-      );
+      throw new InvalidOptionError(`Expected colour as #rrggbb${spec.auto ? ' or auto' : ''} for ${where} but received ${describe(value)}`, where);
     }
     case 'string': {
       if (value === null || typeof value === 'string') return value;
@@ -116,6 +113,30 @@ function resolveOne(owner: string, spec: OptionSpec, value: unknown): unknown {
     }
   }
 }
+
+/**
+ * The variables a table names, as resolveOptions input: trimmed, an empty one counts as unset (as
+ * in docker-compose files, where `FOO=` is common), and booleans also as environment files write
+ * them (1/0, yes/no, any case). Everything else stays text for resolveOptions to convert or refuse.
+ */
+export function environmentInput(table: OptionTable, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const spec of table) {
+    const value = env[spec.name]?.trim();
+    if (value === undefined || value === '') continue;
+    input[spec.name] = spec.type === 'boolean' ? (ENV_BOOLEANS.get(value.toLowerCase()) ?? value) : value;
+  }
+  return input;
+}
+
+const ENV_BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+]);
 
 /**
  * Fill defaults and validate `input` against `table`. Throws InvalidOptionError naming
@@ -126,10 +147,7 @@ export function resolveOptions<const T extends OptionTable>(owner: string, table
   const known = new Set(table.map((spec) => spec.name));
   for (const name of Object.keys(input)) {
     if (!known.has(name)) {
-      throw new InvalidOptionError(
-        `Unknown option ${owner}.${name}; expected one of ${[...known].join(', ')}`,
-        `${owner}.${name}`,
-      );
+      throw new InvalidOptionError(`Unknown option ${owner}.${name}; expected one of ${[...known].join(', ')}`, `${owner}.${name}`);
     }
   }
   const resolved: Record<string, unknown> = {};
@@ -138,11 +156,6 @@ export function resolveOptions<const T extends OptionTable>(owner: string, table
     resolved[spec.name] = given === undefined ? spec.default : resolveOne(owner, spec, given);
   }
   return resolved as OptionsOf<T>;
-}
-
-/** The defaults of a table, as resolved options. */
-export function defaultOptions<const T extends OptionTable>(table: T): OptionsOf<T> {
-  return resolveOptions('defaults', table, {});
 }
 
 export interface Rgb {

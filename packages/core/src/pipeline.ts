@@ -208,7 +208,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // A target's canvas is its own size (fitMemory has nothing to scale): the model sees that.
     const plan = planMemory(options.input, layout?.size ?? source, stages, format, { ...options, ...(layout ? { fitMemory: false } : {}), stageThreads: line.threads });
     // After the probe: a refused input logs its error alone, not a memory line before it.
-    monitor.mark('start');
+    monitor.mark('start', 'probed and admitted; no frame decoded');
 
     const posterize = options.posterize ?? null;
     if (posterize !== null && posterize >= source.fps) {
@@ -230,7 +230,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // libraries, codec, the first frames) overlaps the set-up, and the set-up takes its first
     // sample from this decode rather than decoding the clip's start a second time.
     const pool = new FramePool(canvas, resolvePoolSize(options.poolSize, line.threads), { shared: line.threads > 0 });
-    if (posterize) monitor.mark('before posterize time');
+    // Posterize time is the decoder's fps filter: it runs while frames are decoded, so it is
+    // "before" when the decoder starts and "after" when its last frame has come (README: Memory lines).
+    if (posterize) monitor.mark('before posterize time', `decoder starting at ${posterize} fps`);
     const mainDecoder = new FrameDecoder({
       input: source,
       fps: posterize,
@@ -242,8 +244,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     });
     decoder = mainDecoder;
-    if (posterize) monitor.mark('after posterize time');
-    monitor.mark('before encoding');
+    monitor.mark('before encoding', 'encoder starting; frames are encoded as they come');
     encoder = new FrameEncoder({
       output: temp,
       format,
@@ -274,24 +275,25 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const release = (frame: Frame) => pool.release(frame);
     let frames = 0;
     let firstFrameAt = 0;
-    if (stages.length > 0) monitor.mark('before sticker effects');
+    if (stages.length > 0) monitor.mark('before sticker effects', 'stages set up; no frame through them yet');
     for await (const frame of line.run(decoder, pool)) {
       checkAborted(signal);
       if (frames === 0) {
         firstFrameAt = performance.now();
-        if (keyed) monitor.mark('after keying');
+        if (keyed) monitor.mark('after keying', 'first frame through every stage; the others follow one by one');
       }
       if (options.spool) await options.spool.write(frame);
       await encoder.write(frame, release);
       frames++;
-      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames ?? '?'}`);
+      if (frames % logEvery === 0) monitor.mark(`frame ${frames}/${totalFrames ?? '?'}`, 'frames through every stage, handed to the encoder');
       const fps = frames / Math.max(1e-3, (performance.now() - firstFrameAt) / 1000);
       const etaSeconds = totalFrames === undefined ? undefined : Math.max(0, totalFrames - frames) / fps;
       emit({ frame: frames, totalFrames, fps, etaSeconds, stage: 'frames' });
     }
     checkAborted(signal);
+    if (posterize) monitor.mark('after posterize time', `decoder done: ${frames} frames at ${posterize} fps`);
     await line.close();
-    if (stages.length > 0) monitor.mark('after sticker effects');
+    if (stages.length > 0) monitor.mark('after sticker effects', 'every frame through the stages; encoder finishing');
 
     // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload);
     // a streamed input has no count to compare with, only the end of its frames.
@@ -304,7 +306,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     totalFrames = frames;
     emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'encoding' });
     const encoded = await encoder.finish();
-    monitor.mark('after encoding');
+    monitor.mark('after encoding', 'output written');
     checkAborted(signal);
 
     const hasAlpha = formatHasAlpha(format) && keyed;
@@ -314,9 +316,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     await rename(temp, options.output);
 
-    monitor.mark('before cleanup');
+    monitor.mark('before cleanup', 'output in place');
     const decoded = await decoder.process.exited;
-    monitor.mark('after cleanup');
+    monitor.mark('after cleanup', 'decoder and encoder exited');
     monitor.stop();
     const cpu = process.cpuUsage(cpuStart);
     const childrenCpuEnd = reapedChildrenCpuSeconds();

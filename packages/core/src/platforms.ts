@@ -157,7 +157,8 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
     alpha: 'required',
     palette: 'allowed',
     sources: ['https://support.discord.com/hc/en-us/articles/4402687377815-Server-Stickers-FAQ'],
-    unconfirmed: "Discord's FAQ was not among the stored pages; third-party guides agree on 320x320 and 512 KB (one says 500 KB, and not GIF). Duration and loop forever are issue 10's and ours.",
+    unconfirmed:
+      "Discord's FAQ was not among the stored pages; third-party guides agree on 320x320 and 512 KB (one says 500 KB, and not GIF). Duration and loop forever are issue 10's and ours.",
   },
   line: {
     name: 'line',
@@ -189,7 +190,7 @@ export const PLATFORM_TARGETS: { readonly [T in TargetName]: PlatformTarget } = 
       'https://developer.apple.com/design/human-interface-guidelines/imessage-apps-and-stickers',
       'https://developer.apple.com/documentation/messages/mssticker',
     ],
-    unconfirmed: 'sizes 300/408/618 and 500 KB from stored copies of Apple\'s guidelines; loop forever is ours.',
+    unconfirmed: "sizes 300/408/618 and 500 KB from stored copies of Apple's guidelines; loop forever is ours.",
   },
   web: {
     name: 'web',

@@ -16,17 +16,28 @@ const TICKS_PER_SECOND = 100;
 
 /** CPU seconds of this process's reaped children so far, or undefined where /proc is missing. */
 export function reapedChildrenCpuSeconds(): number | undefined {
+  return cpuSeconds('self', 'reaped');
+}
+
+/**
+ * CPU seconds of process `pid` so far: its own (utime + stime) and its reaped children's (cutime
+ * + cstime). Undefined where /proc is missing or the process has gone.
+ */
+export function processCpuSeconds(pid: number | 'self'): number | undefined {
+  return cpuSeconds(pid, 'all');
+}
+
+function cpuSeconds(pid: number | 'self', which: 'reaped' | 'all'): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync('/proc/self/stat', 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
   // The command name may contain spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 16 and 17 of proc(5), cutime and cstime; fields[0] is field 3 (state).
-  const cutime = Number(fields[13]);
-  const cstime = Number(fields[14]);
-  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;
-  return (cutime + cstime) / TICKS_PER_SECOND;
+  // Fields 14 to 17 of proc(5), utime, stime, cutime and cstime; fields[0] is field 3 (state).
+  const ticks = (which === 'all' ? [11, 12, 13, 14] : [13, 14]).map((i) => Number(fields[i]));
+  if (!ticks.every(Number.isFinite)) return undefined;
+  return ticks.reduce((sum, t) => sum + t, 0) / TICKS_PER_SECOND;
 }

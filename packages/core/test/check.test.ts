@@ -69,20 +69,30 @@ describe('checkAgainstTarget: files that break limits', () => {
     const result = await checkAgainstTarget(path, 'telegram-emoji');
     expect(result.ok).toBe(false);
     expect(result.breaches.map((b) => b.limit)).toEqual(['codec', 'pixels', 'duration', 'fps', 'audio', 'alpha']);
-    expect(result.breaches.find((b) => b.limit === 'fps')).toMatchObject({ limitValue: 30, actual: 32, message: 'expected at most 30 fps but the file runs at 32.00 fps' });
+    expect(result.breaches.find((b) => b.limit === 'fps')).toMatchObject({
+      limitValue: 30,
+      actual: 32,
+      message: 'expected at most 30 fps but the file runs at 32.00 fps',
+    });
     expect(result.breaches.find((b) => b.limit === 'pixels')!.message).toBe('expected exactly 100x100 but the file is 120x100');
   });
 
   it('VP9 with alpha in a Matroska file is not a WebM', async () => {
-    const path = await ffmpegFile('emoji.mkv', [movingBlock(100, 100, 12, 1)], ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-deadline', 'realtime', '-cpu-used', '8']);
+    const path = await ffmpegFile(
+      'emoji.mkv',
+      [movingBlock(100, 100, 12, 1)],
+      ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-deadline', 'realtime', '-cpu-used', '8'],
+    );
     expect(await breaches(path, 'telegram-emoji')).toEqual(['container']);
   });
 
   it('a WebM over the byte budget', async () => {
     // VP9 at its best quality (crf 0) of noise: about 590 KB for 3 s at 100x100, against Telegram's 256,000 bytes.
-    const path = await ffmpegFile('heavy.webm', ['nullsrc=s=100x100:r=12:d=3,format=rgba,geq=random(1)*255:random(2)*255:random(3)*255:a=255*lt(X\\,50)'], [
-      '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-crf', '0', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8',
-    ]);
+    const path = await ffmpegFile(
+      'heavy.webm',
+      ['nullsrc=s=100x100:r=12:d=3,format=rgba,geq=random(1)*255:random(2)*255:random(3)*255:a=255*lt(X\\,50)'],
+      ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-crf', '0', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8'],
+    );
     const result = await checkAgainstTarget(path, 'telegram-emoji');
     expect(result.breaches.map((b) => b.limit)).toEqual(['bytes']);
     expect(result.breaches[0]!.actual).toBeGreaterThan(256_000);
@@ -117,7 +127,11 @@ describe('checkAgainstTarget: files that break limits', () => {
   });
 
   it('a GIF too long for Discord', async () => {
-    const path = await ffmpegFile('long.gif', [movingBlock(320, 320, 2, 6)], ['-filter_complex', 'split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse']);
+    const path = await ffmpegFile(
+      'long.gif',
+      [movingBlock(320, 320, 2, 6)],
+      ['-filter_complex', 'split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse'],
+    );
     const result = await checkAgainstTarget(path, 'discord');
     expect(result.breaches.map((b) => b.limit)).toEqual(['duration']);
     expect(result.breaches[0]).toMatchObject({ limitValue: 5, actual: 6 });
@@ -127,7 +141,9 @@ describe('checkAgainstTarget: files that break limits', () => {
     const path = await ffmpegFile('fast2.webp', [movingBlock(64, 64, 200, 0.05)], ['-c:v', 'libwebp_anim', '-loop', '1']);
     const error = await refusal(assertMeetsTarget(path, 'whatsapp', 'out.webp'));
     expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'pixels' });
-    expect(error.message).toMatch(/^Expected out\.webp to meet WhatsApp animated sticker limits \(--target whatsapp\) but it breaks 3 limits: pixels: .*; min-frame-duration: .*; loop: /);
+    expect(error.message).toMatch(
+      /^Expected out\.webp to meet WhatsApp animated sticker limits \(--target whatsapp\) but it breaks 3 limits: pixels: .*; min-frame-duration: .*; loop: /,
+    );
   });
 
   it('refuses what is not media', async () => {

@@ -80,7 +80,7 @@ describe('decode', () => {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       count++;
       // Release late, as the encoder's write callback does, after the next frame was asked for.
-      const frame = next.value as Frame;
+      const frame = next.value;
       setImmediate(() => pool.release(frame));
     }
     expect(count).toBe(48);

@@ -23,7 +23,7 @@ describe('createStage', () => {
     expect(stage.margin).toBe(3);
     const frame = createFrame(1, 1);
     expect(() => stage.process(frame)).toThrow('used before setup');
-    await stage.setup({ size: { width: 1, height: 1 }, sampleFrames: async () => [] });
+    await stage.setup({ size: { width: 1, height: 1 }, sampleFrames: () => Promise.resolve([]) });
     frame.data[0] = 10;
     stage.process(frame);
     expect(frame.data[0]).toBe(245);

@@ -7,8 +7,18 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledBinaries, ffmpegInfo, FORMAT_EXTENSIONS, probe, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
-import { countFrames, encodeMovingCharacter, expectFramesReplaceEachOther, outputFacts, expectLeftHalfKeyed, leftHalfTransparent, makeClip, partialFiles, tempDir } from './helpers.js';
+import { bundledBinaries, ffmpegInfo, FORMAT_EXTENSIONS, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
+import {
+  countFrames,
+  encodeMovingCharacter,
+  expectFramesReplaceEachOther,
+  outputFacts,
+  expectLeftHalfKeyed,
+  leftHalfTransparent,
+  makeClip,
+  partialFiles,
+  tempDir,
+} from './helpers.js';
 
 const bundled = bundledBinaries();
 let dir: string;

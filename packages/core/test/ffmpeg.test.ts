@@ -10,7 +10,16 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledBinaries, checkFormatAvailable, ffmpegIdentity, ffmpegInfo, ffmpegStartupLine, FFMPEG_REQUIREMENTS, resolveFfmpeg, type FfmpegInfo } from '../src/index.js';
+import {
+  bundledBinaries,
+  checkFormatAvailable,
+  ffmpegIdentity,
+  ffmpegInfo,
+  ffmpegStartupLine,
+  FFMPEG_REQUIREMENTS,
+  resolveFfmpeg,
+  type FfmpegInfo,
+} from '../src/index.js';
 import { refusal, tempDir } from './helpers.js';
 
 let dir: string;
@@ -142,7 +151,7 @@ describe('resolveFfmpeg: an FFMPEG_PATH is used as given, and says what it lacks
     expect(info.gifDisposesTranslucentFrames).toBe(false);
   });
 
-  it('finds webp and apng, and whether GIF frames are disposed, on the bundled build and this machine\'s ffmpeg', () => {
+  it("finds webp and apng, and whether GIF frames are disposed, on the bundled build and this machine's ffmpeg", () => {
     const old = resolveFfmpeg({ FFMPEG_PATH: bundled.ffmpeg, PATH: process.env.PATH });
     expect(old).toMatchObject({ optionalEncoders: ['libwebp_anim', 'apng'], gifDisposesTranslucentFrames: false });
     const current = ffmpegInfo();
@@ -187,7 +196,9 @@ describe('resolveFfmpeg: a broken FFMPEG_PATH or FFPROBE_PATH is refused before 
     await mkdir(folder);
     const text = join(folder, 'ffmpeg.txt');
     writeFileSync(text, 'not a program');
-    expect((await refused({ FFMPEG_PATH: text })).message).toBe(`Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(text)}: not executable`);
+    expect((await refused({ FFMPEG_PATH: text })).message).toBe(
+      `Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(text)}: not executable`,
+    );
     const silent = script(folder, 'silent', 'exit 0');
     expect((await refused({ FFMPEG_PATH: silent })).message).toBe(
       `Expected environment.FFMPEG_PATH to be an ffmpeg executable but received ${JSON.stringify(silent)}: it printed no "ffmpeg version" line: not an ffmpeg`,

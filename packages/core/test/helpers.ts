@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { renderFrame } from '@stickerkey/fixtures';
-import { descendantPids, ffmpegBinary, FrameEncoder, probe, readAnimationInfo, webpFrames, type OutputFormat, type Stage, type StickerkeyError } from '../src/index.js';
+import {
+  descendantPids,
+  ffmpegBinary,
+  FrameEncoder,
+  probe,
+  readAnimationInfo,
+  webpFrames,
+  type OutputFormat,
+  type Stage,
+  type StickerkeyError,
+} from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -26,12 +36,29 @@ export async function makeClip(
     seconds = 2,
     faststart = true,
     gop,
-  }: { width?: number; height?: number; fps?: number; seconds?: number; faststart?: boolean; /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number } = {},
+  }: {
+    width?: number;
+    height?: number;
+    fps?: number;
+    seconds?: number;
+    faststart?: boolean;
+    /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number;
+  } = {},
 ): Promise<string> {
   await run(ffmpegBinary(), [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
     ...(gop ? ['-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0'] : []),
     ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
@@ -44,11 +71,19 @@ export async function decodeAll(path: string, { alphaDecoder = false, scale }: {
   const { stdout } = await run(
     ffmpegBinary(),
     [
-      '-v', 'error',
+      '-v',
+      'error',
       ...(alphaDecoder ? ['-c:v', 'libvpx-vp9'] : []),
-      '-i', path,
+      '-i',
+      path,
       ...(scale ? ['-vf', `scale=${scale}`] : []),
-      '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
+      '-vsync',
+      '0',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      'pipe:1',
     ],
     { encoding: 'buffer', maxBuffer: 1 << 30 },
   );
@@ -62,8 +97,9 @@ export function leftHalfTransparent(): Stage {
     name: 'left-half-transparent',
     margin: 0,
     producesAlpha: true,
-    async setup(ctx) {
+    setup(ctx) {
       width = ctx.size.width;
+      return Promise.resolve();
     },
     process(frame) {
       const half = width >> 1;
@@ -217,7 +253,11 @@ export async function decodeComposited(path: string, format: OutputFormat, size:
   if (format === 'webp') {
     const frames: Uint8Array[] = [];
     const count = readAnimationInfo(path).frames;
-    for await (const frame of webpFrames(path, Array.from({ length: count }, (_, i) => i))) frames.push(frame.data);
+    for await (const frame of webpFrames(
+      path,
+      Array.from({ length: count }, (_, i) => i),
+    ))
+      frames.push(frame.data);
     return frames;
   }
   const rgba = await decodeAll(path);

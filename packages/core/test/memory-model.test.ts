@@ -23,7 +23,7 @@ const inThread = !isMainThread;
 /** A real stage that reaches `margin` pixels outside the frame and records whether its setup ran. */
 function reaching(margin: number): Stage & { setups: number } {
   const stage = { ...leftHalfTransparent(), name: `reach-${margin}`, margin, setups: 0 };
-  const setup = stage.setup;
+  const setup = stage.setup.bind(stage);
   stage.setup = async (ctx) => {
     stage.setups++;
     await setup(ctx);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeOptions, parseColor, resolveOptions, scalePixelOptions, type OptionTable } from '../src/index.js';
+import { describeOptions, environmentInput, parseColor, resolveOptions, scalePixelOptions, type OptionTable } from '../src/index.js';
 
 const table = [
   { name: 'similarity', type: 'number', default: 0.1, min: 0, max: 1, help: 'how close to the screen colour is keyed' },
@@ -30,6 +30,8 @@ describe('resolveOptions', () => {
   it.each([
     [{ similarity: 1.5 }, 'Expected number between 0 and 1 for chroma-key.similarity but received 1.5'],
     [{ similarity: 'lots' }, 'Expected number between 0 and 1 for chroma-key.similarity but received "lots" of type string'],
+    [{ radius: ' 150 ' }, 'Expected integer between 0 and 64 for chroma-key.radius but received 150'],
+    [{ radius: '' }, 'Expected integer between 0 and 64 for chroma-key.radius but received "" of type string'],
     [{ radius: 2.5 }, 'Expected integer between 0 and 64 for chroma-key.radius but received 2.5'],
     [{ enabled: 1 }, 'Expected boolean for chroma-key.enabled but received 1'],
     [{ edge: 'mirror' }, 'Expected one of clamp, wrap for chroma-key.edge but received "mirror" of type string'],
@@ -43,6 +45,18 @@ describe('resolveOptions', () => {
     } catch (error) {
       expect((error as { code: string }).code).toBe('INVALID_OPTION');
     }
+  });
+
+  it('reads an environment: trimmed, empty is unset, 1/0 and yes/no are booleans, the rest stays text', () => {
+    const env = { RADIUS: ' 8 ', ENABLED: 'No', EDGE: '', OTHER: 'x' };
+    const envTable = [
+      { name: 'RADIUS', type: 'integer', default: 4, min: 0, max: 64, help: 'r' },
+      { name: 'ENABLED', type: 'boolean', default: true, help: 'e' },
+      { name: 'EDGE', type: 'enum', values: ['clamp', 'wrap'], default: 'clamp', help: 'e' },
+    ] as const satisfies OptionTable;
+    expect(environmentInput(envTable, env)).toEqual({ RADIUS: '8', ENABLED: false });
+    expect(resolveOptions('environment', envTable, environmentInput(envTable, env))).toEqual({ RADIUS: 8, ENABLED: false, EDGE: 'clamp' });
+    expect(environmentInput(envTable, { ENABLED: 'constructor' })).toEqual({ ENABLED: 'constructor' });
   });
 
   it('parses colours and describes options for help text', () => {

@@ -2,8 +2,20 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { FORMAT_EXTENSIONS, probe, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
-import { claimsAlphaButOpaque, countFrames, outputFacts, decodeAll, expectLeftHalfKeyed, ffmpegDescendants, leftHalfTransparent, makeClip, partialFiles, refusal, tempDir } from './helpers.js';
+import { FORMAT_EXTENSIONS, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
+import {
+  claimsAlphaButOpaque,
+  countFrames,
+  outputFacts,
+  decodeAll,
+  expectLeftHalfKeyed,
+  ffmpegDescendants,
+  leftHalfTransparent,
+  makeClip,
+  partialFiles,
+  refusal,
+  tempDir,
+} from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -149,7 +161,7 @@ describe('runPipeline: preload context', () => {
         for (const frame of await ctx.sampleFrames(3)) {
           let hash = 0;
           for (let i = 0; i < frame.data.length; i += 97) hash = (hash * 31 + frame.data[i]!) >>> 0;
-          seen.push({ width: frame.width, height: frame.height, pts: frame.pts, corner: frame.data[3]!, centre: frame.data[((48 * 166) + 83) * 4 + 3]!, hash });
+          seen.push({ width: frame.width, height: frame.height, pts: frame.pts, corner: frame.data[3]!, centre: frame.data[(48 * 166 + 83) * 4 + 3]!, hash });
         }
       },
       process() {},
@@ -182,23 +194,36 @@ describe('runPipeline: preload context', () => {
 describe('runPipeline: memory', () => {
   it('logs the seed milestones and reports peaks of the whole tree', async () => {
     const lines: string[] = [];
-    const result = await runPipeline({ input: clip, output: join(dir, 'logged.webm'), posterize: 12, stages: [leftHalfTransparent()], jobId: 456, log: (l) => lines.push(l) });
+    const result = await runPipeline({
+      input: clip,
+      output: join(dir, 'logged.webm'),
+      posterize: 12,
+      stages: [leftHalfTransparent()],
+      jobId: 456,
+      log: (l) => lines.push(l),
+    });
     const labels = lines.map((l) => /at (.*?):/.exec(l)?.[1]);
     expect(labels).toEqual([
       'start',
       'before posterize time',
-      'after posterize time',
       'before encoding',
       'before sticker effects',
       'after keying',
       'frame 10/24',
       'frame 20/24',
+      // Posterize time is the decoder's fps filter: done when the decoder's last frame has come.
+      'after posterize time',
       'after sticker effects',
       'after encoding',
       'before cleanup',
       'after cleanup',
     ]);
-    expect(lines[0]).toMatch(/^JOB #456: 💾 Memory Usage at start: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS$/);
+    expect(lines[0]).toMatch(/^JOB #456: 💾 Memory Usage at start: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS, CPU \d+\.\d s \(.+\)$/);
+    expect(lines[7]).toMatch(/\(decoder done: 24 frames at 12 fps\)$/);
+    // The tree's CPU so far never goes back, and the job's work shows in it.
+    const cpu = lines.map((l) => Number(/, CPU (\d+\.\d) s/.exec(l)?.[1]));
+    expect(cpu.every((c, i) => i === 0 || c >= cpu[i - 1]!)).toBe(true);
+    expect(cpu.at(-1)!).toBeGreaterThan(cpu[0]!);
     // The encoder's memory is part of the tree: the tree peak is above the Node peak.
     expect(result.peakTreeRss).toBeGreaterThan(result.peakProcessRss);
     expect(result.encoderMaxRss).toBeGreaterThan(0);

@@ -26,31 +26,77 @@ describe('probe', () => {
 
   it('sees alpha in a VP9 WebM', async () => {
     const webm = join(dir, 'alpha.webm');
-    await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10:d=1,format=yuva420p', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', webm]);
+    await run(ffmpegBinary(), [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=64x64:r=10:d=1,format=yuva420p',
+      '-c:v',
+      'libvpx-vp9',
+      '-pix_fmt',
+      'yuva420p',
+      webm,
+    ]);
     expect((await probe(webm)).hasAlpha).toBe(true);
   });
 
   it.each([
-    ['a missing file', async () => join(dir, 'nope.mp4'), 'UNSUPPORTED_INPUT', /Input file not found/],
-    ['an empty file', async () => { const p = join(dir, 'empty.mp4'); await writeFile(p, ''); return p; }, 'UNSUPPORTED_INPUT', /empty/],
-    ['a text file renamed .mp4', async () => { const p = join(dir, 'notes.mp4'); await writeFile(p, 'hello, this is not a video\n'.repeat(50)); return p; }, 'UNSUPPORTED_INPUT', /ffprobe cannot read/],
-    ['an MP4 cut before its index', async () => {
-      const slow = await makeClip(join(dir, 'moov-at-end.mp4'), { faststart: false });
-      const bytes = await readFile(slow);
-      const p = join(dir, 'truncated.mp4');
-      await writeFile(p, bytes.subarray(0, bytes.length >> 1));
-      return p;
-    }, 'UNSUPPORTED_INPUT', /ffprobe cannot read/],
-    ['an audio-only file', async () => {
-      const p = join(dir, 'tone.m4a');
-      await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', p]);
-      return p;
-    }, 'UNSUPPORTED_INPUT', /Expected a video stream/],
-    ['a still image', async () => {
-      const p = join(dir, 'still.png');
-      await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:d=1', '-frames:v', '1', p]);
-      return p;
-    }, 'UNSUPPORTED_INPUT', /frame rate and a duration/],
+    ['a missing file', () => Promise.resolve(join(dir, 'nope.mp4')), 'UNSUPPORTED_INPUT', /Input file not found/],
+    [
+      'an empty file',
+      async () => {
+        const p = join(dir, 'empty.mp4');
+        await writeFile(p, '');
+        return p;
+      },
+      'UNSUPPORTED_INPUT',
+      /empty/,
+    ],
+    [
+      'a text file renamed .mp4',
+      async () => {
+        const p = join(dir, 'notes.mp4');
+        await writeFile(p, 'hello, this is not a video\n'.repeat(50));
+        return p;
+      },
+      'UNSUPPORTED_INPUT',
+      /ffprobe cannot read/,
+    ],
+    [
+      'an MP4 cut before its index',
+      async () => {
+        const slow = await makeClip(join(dir, 'moov-at-end.mp4'), { faststart: false });
+        const bytes = await readFile(slow);
+        const p = join(dir, 'truncated.mp4');
+        await writeFile(p, bytes.subarray(0, bytes.length >> 1));
+        return p;
+      },
+      'UNSUPPORTED_INPUT',
+      /ffprobe cannot read/,
+    ],
+    [
+      'an audio-only file',
+      async () => {
+        const p = join(dir, 'tone.m4a');
+        await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', p]);
+        return p;
+      },
+      'UNSUPPORTED_INPUT',
+      /Expected a video stream/,
+    ],
+    [
+      'a still image',
+      async () => {
+        const p = join(dir, 'still.png');
+        await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:d=1', '-frames:v', '1', p]);
+        return p;
+      },
+      'UNSUPPORTED_INPUT',
+      /frame rate and a duration/,
+    ],
   ])('refuses %s with a typed error', async (_name, make, code, message) => {
     const error = await refusal(probe(await make()));
     expect(error.code).toBe(code);

@@ -143,9 +143,26 @@ describe('real-world inputs', () => {
   ])('converts $name with its own matrix and range', async ({ name, matrix, sws, range }) => {
     const clip = join(dir, `${name}.mp4`);
     await ffmpeg([
-      '-f', 'lavfi', '-i', `${marked(160, 90)},format=rgb24,scale=out_color_matrix=${sws}:out_range=${range},format=yuv444p`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv444p',
-      '-colorspace', matrix, '-color_range', range, '-color_primaries', matrix === 'bt709' ? 'bt709' : 'smpte170m', '-color_trc', 'bt709',
+      '-f',
+      'lavfi',
+      '-i',
+      `${marked(160, 90)},format=rgb24,scale=out_color_matrix=${sws}:out_range=${range},format=yuv444p`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-qp',
+      '0',
+      '-pix_fmt',
+      'yuv444p',
+      '-colorspace',
+      matrix,
+      '-color_range',
+      range,
+      '-color_primaries',
+      matrix === 'bt709' ? 'bt709' : 'smpte170m',
+      '-color_trc',
+      'bt709',
       clip,
     ]);
     const source = await probe(clip);
@@ -159,9 +176,22 @@ describe('real-world inputs', () => {
   it('tone-maps 10-bit HLG HEVC (BT.2020) to SDR BT.709', async () => {
     const clip = join(dir, 'hlg.mp4');
     await ffmpeg([
-      '-f', 'lavfi', '-i', `${marked(160, 90)},format=yuv420p10le`,
-      '-c:v', 'libx265', '-x265-params', 'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
-      '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc', '-color_range', 'tv',
+      '-f',
+      'lavfi',
+      '-i',
+      `${marked(160, 90)},format=yuv420p10le`,
+      '-c:v',
+      'libx265',
+      '-x265-params',
+      'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
+      '-color_primaries',
+      'bt2020',
+      '-color_trc',
+      'arib-std-b67',
+      '-colorspace',
+      'bt2020nc',
+      '-color_range',
+      'tv',
       clip,
     ]);
     const source = await probe(clip);
@@ -184,8 +214,22 @@ describe('real-world inputs', () => {
     const clip = join(dir, 'vfr.mp4');
     // One second of orange at 30 fps, then one second of green at 10 fps: 40 frames over 2 s.
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'color=c=0xff8000:s=160x90:r=30:d=1', '-f', 'lavfi', '-i', 'color=c=0x00b140:s=160x90:r=10:d=1',
-      '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-vsync', 'vfr', ...x264, clip,
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=0xff8000:s=160x90:r=30:d=1',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=0x00b140:s=160x90:r=10:d=1',
+      '-filter_complex',
+      '[0:v][1:v]concat=n=2:v=1[v]',
+      '-map',
+      '[v]',
+      '-vsync',
+      'vfr',
+      ...x264,
+      clip,
     ]);
     const source = await probe(clip);
     // The average rate: 40 frames over the container's duration (which ends at the last timestamp).
@@ -227,7 +271,21 @@ describe('real-world inputs', () => {
   it("reads the raw output's size from ffmpeg's own stream line, on the build in use", async () => {
     const clip = join(dir, 'line.mp4');
     await ffmpeg(['-f', 'lavfi', '-i', marked(90, 160), ...x264, clip]);
-    const child = await run(ffmpegBinary(), ['-hide_banner', '-v', 'level+info', '-i', clip, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-y', '/dev/null']);
+    const child = await run(ffmpegBinary(), [
+      '-hide_banner',
+      '-v',
+      'level+info',
+      '-i',
+      clip,
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-y',
+      '/dev/null',
+    ]);
     const lines = child.stderr.split('\n');
     const output = lines.slice(lines.findIndex((l) => l.includes('Output #0')));
     const found = output.map(parseRawOutputStream).find(Boolean);

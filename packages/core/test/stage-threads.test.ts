@@ -117,7 +117,7 @@ function middle(): Stage {
     async setup() {},
     process(frame) {
       if (!frame.alphaBounds) throw new Error('middle: alphaBounds lost on the way');
-      frame.data[frame.alphaBounds.left * 4] ^= 0x55;
+      frame.data[frame.alphaBounds.left * 4]! ^= 0x55;
     },
   };
 }
@@ -137,13 +137,22 @@ describe('stage threads: the split', () => {
     producesAlpha: false,
     async setup() {},
     process() {},
-    recipe: { module: 'file:///x.js', exportName: name, cost: c, options: {}, preload: async () => undefined },
+    recipe: { module: 'file:///x.js', exportName: name, cost: c, options: {}, preload: () => Promise.resolve(undefined) },
   });
   const handMade = (name: string): Stage => ({ name, margin: 0, producesAlpha: false, async setup() {}, process() {} });
   const names = (hops: ReturnType<typeof planHops>) => hops.map((h) => `${h.thread ? 'T' : 'I'}:${h.stages.map((s) => s.name).join('+')}`);
 
   it('cuts the sticker stack into groups of even cost, in order', () => {
-    const sticker = [cost('key', 10.1), cost('outline', 5.5), cost('displace', 9.9), cost('multiply', 3.8), cost('add', 3.6), cost('surface', 7.2), cost('alpha', 5.9), cost('shadow', 5.5)];
+    const sticker = [
+      cost('key', 10.1),
+      cost('outline', 5.5),
+      cost('displace', 9.9),
+      cost('multiply', 3.8),
+      cost('add', 3.6),
+      cost('surface', 7.2),
+      cost('alpha', 5.9),
+      cost('shadow', 5.5),
+    ];
     expect(names(planHops(sticker, 2))).toEqual(['T:key+outline+displace', 'T:multiply+add+surface+alpha+shadow']);
     expect(names(planHops(sticker, 3))).toEqual(['T:key+outline', 'T:displace+multiply+add', 'T:surface+alpha+shadow']);
     // No more threads than stages, and one thread means in-line.

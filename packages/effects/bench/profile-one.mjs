@@ -4,13 +4,15 @@ import { computeAlphaBounds, createFrame, createStage } from '@stickerkey/core';
 const [name = 'outline', w = '1920', h = '1080', json = '{}'] = process.argv.slice(2);
 const mod = await import(`@stickerkey/effects/${name}`);
 const effect = Object.values(mod).find((v) => v && typeof v === 'object' && 'apply' in v);
-const width = Number(w), height = Number(h);
+const width = Number(w),
+  height = Number(h);
 const source = createFrame(width, height);
 const rx = Math.sqrt((width * height) / 5 / Math.PI) * (width / height) ** 0.5;
 const ry = (width * height) / 5 / Math.PI / rx;
 for (let y = 0, p = 0; y < height; y++)
   for (let x = 0; x < width; x++, p += 4) {
-    const px = x + 0.5 - width / 2, py = y + 0.5 - height / 2;
+    const px = x + 0.5 - width / 2,
+      py = y + 0.5 - height / 2;
     const k = Math.sqrt((px * px) / (rx * rx) + (py * py) / (ry * ry));
     const a = Math.round(255 * Math.min(1, Math.max(0, 0.5 - ((k - 1) * Math.min(rx, ry)) / 1.5)));
     source.data.set(a === 0 ? [0, 255, 0, 0] : [230, 120 + (x & 63), 40, a], p);

@@ -16,7 +16,8 @@ function character(width, height) {
   const ry = (width * height) / 5 / Math.PI / rx;
   for (let y = 0, p = 0; y < height; y++)
     for (let x = 0; x < width; x++, p += 4) {
-      const px = x + 0.5 - width / 2, py = y + 0.5 - height / 2;
+      const px = x + 0.5 - width / 2,
+        py = y + 0.5 - height / 2;
       const k = Math.sqrt((px * px) / (rx * rx) + (py * py) / (ry * ry));
       const a = Math.round(255 * Math.min(1, Math.max(0, 0.5 - ((k - 1) * Math.min(rx, ry)) / 1.5)));
       f.data.set(a === 0 ? [0, 255, 0, 0] : [230, 120 + (x & 63), 40, a], p);
@@ -38,7 +39,11 @@ const iterations = Number(process.env.N ?? 80);
 {
   const buf = new Uint8Array(1920 * 1080 * 4).map((_, i) => i & 255);
   let sink = 0;
-  const ref = () => { let s = 0; for (let i = 3; i < buf.length; i += 4) s += buf[i] > 127 ? 1 : 0; sink += s; };
+  const ref = () => {
+    let s = 0;
+    for (let i = 3; i < buf.length; i += 4) s += buf[i] > 127 ? 1 : 0;
+    sink += s;
+  };
   for (let i = 0; i < 5; i++) ref();
   const c0 = process.cpuUsage();
   for (let i = 0; i < 20; i++) ref();
@@ -46,7 +51,10 @@ const iterations = Number(process.env.N ?? 80);
   console.log(`reference scan of a 1080p RGBA frame: cpu ${((c.user + c.system) / 20 / 1000).toFixed(2)} ms (${sink > 0 ? 'ok' : ''})`);
 }
 
-for (const [width, height] of [[1280, 720], [1920, 1080]]) {
+for (const [width, height] of [
+  [1280, 720],
+  [1920, 1080],
+]) {
   const source = character(width, height);
   const bounds = computeAlphaBounds(source, { left: 0, top: 0, right: 0, bottom: 0 });
   const frame = createFrame(width, height);
@@ -59,7 +67,12 @@ for (const [width, height] of [[1280, 720], [1920, 1080]]) {
     if (!name.includes('=')) stack.push(stage);
     tasks.push([name, () => stage.process(frame)]);
   }
-  tasks.push(['all four (stack order)', () => { for (const s of stack) s.process(frame); }]);
+  tasks.push([
+    'all four (stack order)',
+    () => {
+      for (const s of stack) s.process(frame);
+    },
+  ]);
   for (const [name, run] of tasks) {
     let cpu = 0;
     const walls = [];
@@ -76,6 +89,8 @@ for (const [width, height] of [[1280, 720], [1920, 1080]]) {
       walls.push(wall);
     }
     walls.sort((a, b) => a - b);
-    console.log(`${`${width}x${height}`.padEnd(10)} ${name.padEnd(32)} cpu ${(cpu / iterations / 1000).toFixed(2).padStart(6)} ms  wall median ${walls[walls.length >> 1].toFixed(2).padStart(6)} ms`);
+    console.log(
+      `${`${width}x${height}`.padEnd(10)} ${name.padEnd(32)} cpu ${(cpu / iterations / 1000).toFixed(2).padStart(6)} ms  wall median ${walls[walls.length >> 1].toFixed(2).padStart(6)} ms`,
+    );
   }
 }

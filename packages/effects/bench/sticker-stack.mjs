@@ -61,7 +61,7 @@ function cpuMs(run, restore) {
 }
 
 console.log(
-  `${width}x${height}, zoom ${zoom}: character ${(visible / (width * height) * 100).toFixed(1)}% of the pixels, ` +
+  `${width}x${height}, zoom ${zoom}: character ${((visible / (width * height)) * 100).toFixed(1)}% of the pixels, ` +
     `its box ${(boxShare * 100).toFixed(1)}%; CPU ms/frame over ${frames} frames after ${warmup}`,
 );
 let sum = 0;

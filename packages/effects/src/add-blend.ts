@@ -50,21 +50,28 @@ function premultipliedTexture(bytes: Uint8Array): Uint32Array {
   if (isOpaque(bytes)) return textureWords(bytes);
   const out = new Uint8Array(bytes.length);
   for (let p = 0; p < bytes.length; p += 4) {
-    const ta = bytes[p + 3]!;
-    out[p] = mul255(bytes[p]!, ta);
-    out[p + 1] = mul255(bytes[p + 1]!, ta);
-    out[p + 2] = mul255(bytes[p + 2]!, ta);
+    const ta = bytes[p + 3];
+    out[p] = mul255(bytes[p], ta);
+    out[p + 1] = mul255(bytes[p + 1], ta);
+    out[p + 2] = mul255(bytes[p + 2], ta);
     out[p + 3] = 255;
   }
   return new Uint32Array(out.buffer);
 }
 
-/** The flat colour added over each row's visible span, on words. */
+/**
+ * The flat colour added over each row's visible span, on words: pixel-words' blendThroughTable
+ * loop with constants for the texture, rather than a canvas-sized texture of one colour (a
+ * buffer and a load per pixel for nothing).
+ */
 function addColorRows(px: Uint32Array, addR: number, addG: number, addB: number, width: number, spans: RowSpans, top: number, bottom: number): void {
-  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  const aMask = A_MASK,
+    rs = R_SHIFT,
+    gs = G_SHIFT,
+    bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
-    for (let i = y * width + spans.left[y]!, end = y * width + spans.right[y]!; i < end; i++) {
-      const v = px[i]!;
+    for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
+      const v = px[i];
       if ((v & aMask) === 0) continue;
       const r = ((v >>> rs) & 255) + addR;
       const g = ((v >>> gs) & 255) + addG;
@@ -93,7 +100,7 @@ export const addBlend = defineEffect({
     // amounts would cost 8 MB a job at 1080p).
     const sum = new Uint8Array(mode === 'texture' ? 65536 : 0);
     if (mode === 'texture') {
-      for (let t = 0; t < 256; t++) for (let c = 0; c < 256; c++) sum[(t << 8) | c] = Math.min(255, c + amount[t]!);
+      for (let t = 0; t < 256; t++) for (let c = 0; c < 256; c++) sum[(t << 8) | c] = Math.min(255, c + amount[t]);
     }
     const { r, g, b } = parseColor(o.color);
     return {
@@ -102,9 +109,9 @@ export const addBlend = defineEffect({
       mode,
       texture: mode === 'texture' && texture ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0),
       sum,
-      addR: amount[r]!,
-      addG: amount[g]!,
-      addB: amount[b]!,
+      addR: amount[r],
+      addG: amount[g],
+      addB: amount[b],
       words: new PixelWords(),
       spans: createRowSpans(height),
       box: { left: 0, top: 0, right: width, bottom: height },

@@ -16,11 +16,19 @@
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
-import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
+import { createRowSpans, findRowSpans, fullFrame, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
   { name: 'edgeThickness', type: 'number', default: 3, min: 0, max: 100, unit: 'px', help: 'Width of the bevelled band inside the alpha edge' },
-  { name: 'lightAngle', type: 'number', default: -60, min: -360, max: 360, unit: 'deg', help: 'Where the light comes from: 0 above, 90 right, -60 upper left (clockwise)' },
+  {
+    name: 'lightAngle',
+    type: 'number',
+    default: -60,
+    min: -360,
+    max: 360,
+    unit: 'deg',
+    help: 'Where the light comes from: 0 above, 90 right, -60 upper left (clockwise)',
+  },
   { name: 'lightColor', type: 'color', default: '#ffffff', help: 'Colour of the light on the lit side' },
   { name: 'lightIntensity', type: 'number', default: 0.4, min: 0, max: 1, help: 'Strength of the lighting and darkening' },
 ] as const;
@@ -42,6 +50,8 @@ interface State {
   cg: number;
   cb: number;
   distance: DistanceScratch;
+  /** The whole frame, for a frame without alphaBounds. */
+  box: Bounds;
   rect: Bounds;
   /** Per row: first and one-past-last visible pixel. */
   spans: RowSpans;
@@ -69,8 +79,8 @@ const INV72 = 1 / 72;
 /** Height of pixel q from its distance and alpha (for the window at the frame's edge only). */
 function heightAt(s: State, data: Uint8Array, q: number): number {
   const heightOf = s.heightOf;
-  const d2 = s.distance.dist[q]!;
-  const h = d2 < heightOf.length ? heightOf[d2 | 0]! + data[(q << 2) + 3]! * INV255 : s.thickness;
+  const d2 = s.distance.dist[q];
+  const h = d2 < heightOf.length ? heightOf[d2 | 0] + data[(q << 2) + 3] * INV255 : s.thickness;
   return h > s.thickness ? s.thickness : h;
 }
 
@@ -112,18 +122,18 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
     for (const last = y + 2 < yMax ? y + 2 : yMax; nextRow <= last; nextRow++) {
       const slot = (nextRow % 5) * width;
       const row = nextRow * width;
-      const il = insideLeft[nextRow]!;
-      const ir = insideRight[nextRow]!;
+      const il = insideLeft[nextRow];
+      const ir = insideRight[nextRow];
       ring.fill(thickness, slot + il, slot + ir);
       for (let side = 0; side < 2; side++) {
-        const wl = winLeft[nextRow]!;
+        const wl = winLeft[nextRow];
         const from = side === 0 ? wl : ir > wl ? ir : wl;
-        const end = side === 0 ? il : winRight[nextRow]!;
+        const end = side === 0 ? il : winRight[nextRow];
         for (let x = from; x < end; x++) {
           // Height from the distance (by table) plus the pixel's own coverage, which places
           // the edge between pixels: the binary distance alone shows its staircase.
-          const d2 = dist[row + x]!;
-          let h = d2 < entries ? heightOf[d2 | 0]! + data[((row + x) << 2) + 3]! * INV255 : thickness;
+          const d2 = dist[row + x];
+          let h = d2 < entries ? heightOf[d2 | 0] + data[((row + x) << 2) + 3] * INV255 : thickness;
           if (h > thickness) h = thickness;
           ring[slot + x] = h;
         }
@@ -131,33 +141,52 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
     }
     const mid = y * width;
     for (let side = 0; side < 2; side++) {
-      const sl = spanLeft[y]!;
-      const from = side === 0 ? sl : insideRight[y]! > sl ? insideRight[y]! : sl;
-      const to = side === 0 ? insideLeft[y]! : spanRight[y]!;
+      const sl = spanLeft[y];
+      const from = side === 0 ? sl : insideRight[y] > sl ? insideRight[y] : sl;
+      const to = side === 0 ? insideLeft[y] : spanRight[y];
       for (let x = from, p = (mid + from) << 2; x < to; x++, p += 4) {
         // Distance first: the flat inside the run missed is skipped on one contiguous read.
-        if (dist[mid + x]! >= flatFrom || data[p + 3] === 0) continue;
+        if (dist[mid + x] >= flatFrom || data[p + 3] === 0) continue;
         let gx: number;
         let gy: number;
         if (x >= 2 && x <= xMax - 2 && y >= 2 && y <= yMax - 2) {
           // The whole window inside the frame (always, on a padded canvas): no clamping.
           let q = ((y - 2) % 5) * width + x - 2;
-          let h0 = ring[q]!, h1 = ring[q + 1]!, h2 = ring[q + 2]!, h3 = ring[q + 3]!, h4 = ring[q + 4]!;
+          let h0 = ring[q],
+            h1 = ring[q + 1],
+            h2 = ring[q + 2],
+            h3 = ring[q + 3],
+            h4 = ring[q + 4];
           const across0 = h3 + h4 - (h0 + h1);
           const along0 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = ((y - 1) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across1 = h3 + h4 - (h0 + h1);
           const along1 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = (y % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across2 = h3 + h4 - (h0 + h1);
           q = ((y + 1) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across3 = h3 + h4 - (h0 + h1);
           const along3 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           q = ((y + 2) % 5) * width + x - 2;
-          h0 = ring[q]!; h1 = ring[q + 1]!; h2 = ring[q + 2]!; h3 = ring[q + 3]!; h4 = ring[q + 4]!;
+          h0 = ring[q]!;
+          h1 = ring[q + 1]!;
+          h2 = ring[q + 2]!;
+          h3 = ring[q + 3]!;
+          h4 = ring[q + 4]!;
           const across4 = h3 + h4 - (h0 + h1);
           const along4 = h0 + h4 + 3 * (h1 + h3) + 4 * h2;
           gx = (across0 + across4 + 3 * (across1 + across3) + 4 * across2) * inv72;
@@ -185,17 +214,17 @@ function lightBand(s: State, data: Uint8Array, bt: number, bb: number): void {
         const facing = -(gx * lx + gy * ly);
         if (facing > 0) {
           const k = (facing < 1 ? facing : 1) * intensity;
-          const r0 = data[p]!;
-          const g0 = data[p + 1]!;
-          const b0 = data[p + 2]!;
+          const r0 = data[p];
+          const g0 = data[p + 1];
+          const b0 = data[p + 2];
           data[p] = (r0 + (cr - r0) * k + 0.5) | 0;
           data[p + 1] = (g0 + (cg - g0) * k + 0.5) | 0;
           data[p + 2] = (b0 + (cb - b0) * k + 0.5) | 0;
         } else if (facing < 0) {
           const k = 1 - (facing > -1 ? -facing : 1) * intensity;
-          data[p] = (data[p]! * k + 0.5) | 0;
-          data[p + 1] = (data[p + 1]! * k + 0.5) | 0;
-          data[p + 2] = (data[p + 2]! * k + 0.5) | 0;
+          data[p] = (data[p] * k + 0.5) | 0;
+          data[p + 1] = (data[p + 1] * k + 0.5) | 0;
+          data[p + 2] = (data[p + 2] * k + 0.5) | 0;
         }
       }
     }
@@ -233,6 +262,7 @@ export const alphaBevel = defineEffect({
       cg: c.g,
       cb: c.b,
       distance: createDistanceScratch(size),
+      box: { left: 0, top: 0, right: 0, bottom: 0 },
       rect: { left: 0, top: 0, right: 0, bottom: 0 },
       spans: createRowSpans(size.height),
       windows: createRowSpans(size.height),
@@ -243,14 +273,10 @@ export const alphaBevel = defineEffect({
   },
 
   apply(s: State, frame: Frame): void {
-    const { width, height, heightOf, thickness } = s;
+    const { width, height, thickness } = s;
     if (s.identity) return;
     const data = frame.data;
-    const ab = frame.alphaBounds;
-    const bl = ab ? ab.left : 0;
-    const bt = ab ? ab.top : 0;
-    const br = ab ? ab.right : width;
-    const bb = ab ? ab.bottom : height;
+    const { left: bl, top: bt, right: br, bottom: bb } = frame.alphaBounds ?? fullFrame(s.box, width, height);
     if (br <= bl || bb <= bt) return;
     // Two pixels around the character: the transparent ring the distances are measured from.
     const rect = s.rect;

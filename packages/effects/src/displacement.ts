@@ -26,7 +26,13 @@ const options = [
   { name: 'vertical', type: 'number', default: 6, min: 0, max: 500, unit: 'px', help: 'Maximum vertical displacement (map 0: -max, 128: none, 255: +max)' },
   { name: 'horizontalChannel', type: 'enum', values: CHANNELS, default: 'red', help: 'Map channel that drives the horizontal displacement' },
   { name: 'verticalChannel', type: 'enum', values: CHANNELS, default: 'green', help: 'Map channel that drives the vertical displacement' },
-  { name: 'edges', type: 'enum', values: ['clamp', 'wrap', 'transparent'], default: 'clamp', help: 'Samples outside the canvas: repeat the edge pixel, wrap around, or transparent' },
+  {
+    name: 'edges',
+    type: 'enum',
+    values: ['clamp', 'wrap', 'transparent'],
+    default: 'clamp',
+    help: 'Samples outside the canvas: repeat the edge pixel, wrap around, or transparent',
+  },
   { name: 'map', type: 'string', default: null, help: 'PNG/JPEG displacement map, resized to cover the canvas; unset: procedural noise' },
   { name: 'scale', type: 'number', default: 48, min: 2, max: 4096, unit: 'px', help: 'Procedural map: size of the noise features' },
   { name: 'octaves', type: 'integer', default: 2, min: 1, max: 8, help: 'Procedural map: 1 is smooth noise, more adds finer fractal detail' },
@@ -147,9 +153,12 @@ function premultipliedTaps(v00: number, v01: number, v10: number, v11: number, w
   const sa = a00 + a01 + a10 + a11;
   if (sa === 0) return 0; // the only visible taps have zero weight
   const inv = 1 / sa;
-  const red = ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
-  const green = ((a00 * ((v00 >>> G_SHIFT) & 255) + a01 * ((v01 >>> G_SHIFT) & 255) + a10 * ((v10 >>> G_SHIFT) & 255) + a11 * ((v11 >>> G_SHIFT) & 255)) * inv + 0.5) | 0;
-  const blue = ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
+  const red =
+    ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
+  const green =
+    ((a00 * ((v00 >>> G_SHIFT) & 255) + a01 * ((v01 >>> G_SHIFT) & 255) + a10 * ((v10 >>> G_SHIFT) & 255) + a11 * ((v11 >>> G_SHIFT) & 255)) * inv + 0.5) | 0;
+  const blue =
+    ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
   const alpha = (sa + HALF_WEIGHT) >> (2 * FRAC);
   return (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | (alpha << A_SHIFT);
 }
@@ -174,15 +183,15 @@ function sampleRowAtEdge(
   const aMask = A_MASK;
   const yFixed = y << FRAC;
   for (let x = from, i = start; x < to; x++, i++) {
-    const fx = (x << FRAC) + offsetX[i]!;
-    const fy = yFixed + offsetY[i]!;
+    const fx = (x << FRAC) + offsetX[i];
+    const fy = yFixed + offsetY[i];
     const kx = (fx >> FRAC) + pad; // arithmetic shift: floor, also for negative coordinates
     const ky = (fy >> FRAC) + pad;
-    const c0 = columns[kx]!;
-    const c1 = columns[kx + 1]!;
-    const r0 = rows[ky]!;
-    const r1 = rows[ky + 1]!;
-    pixels[i] = bilinearTaps(scratch[r0 + c0]!, scratch[r0 + c1]!, scratch[r1 + c0]!, scratch[r1 + c1]!, fx & MASK, fy & MASK, aMask);
+    const c0 = columns[kx];
+    const c1 = columns[kx + 1];
+    const r0 = rows[ky];
+    const r1 = rows[ky + 1];
+    pixels[i] = bilinearTaps(scratch[r0 + c0], scratch[r0 + c1], scratch[r1 + c0], scratch[r1 + c1], fx & MASK, fy & MASK, aMask);
   }
 }
 
@@ -207,10 +216,10 @@ function sampleRowInside(
   // Scratch word of canvas pixel (x, y) is (y + 1) * stride + x + 1 (its one-pixel border).
   const rowBase = (y + 1) * stride + 1;
   for (let x = from, i = start; x < to; x++, i++) {
-    const ox = offsetX[i]!;
-    const oy = offsetY[i]!;
+    const ox = offsetX[i];
+    const oy = offsetY[i];
     const t = rowBase + x + (oy >> FRAC) * stride + (ox >> FRAC);
-    pixels[i] = bilinearTaps(scratch[t]!, scratch[t + 1]!, scratch[t + stride]!, scratch[t + stride + 1]!, ox & MASK, oy & MASK, aMask);
+    pixels[i] = bilinearTaps(scratch[t], scratch[t + 1], scratch[t + stride], scratch[t + stride + 1], ox & MASK, oy & MASK, aMask);
   }
 }
 
@@ -319,11 +328,23 @@ export const displacement = defineEffect({
       // From each end, eight pixels per test while their alpha is all 0 (no alpha exceeds the OR of
       // them): most of the box around a character is screen.
       let first = sl;
-      for (let p = row + first; first + 8 <= sr && ((pixels[p]! | pixels[p + 1]! | pixels[p + 2]! | pixels[p + 3]! | pixels[p + 4]! | pixels[p + 5]! | pixels[p + 6]! | pixels[p + 7]!) & aMask) === 0; p += 8) first += 8;
-      while (first < sr && (pixels[row + first]! & aMask) === 0) first++;
+      for (
+        let p = row + first;
+        first + 8 <= sr &&
+        ((pixels[p] | pixels[p + 1] | pixels[p + 2] | pixels[p + 3] | pixels[p + 4] | pixels[p + 5] | pixels[p + 6] | pixels[p + 7]) & aMask) === 0;
+        p += 8
+      )
+        first += 8;
+      while (first < sr && (pixels[row + first] & aMask) === 0) first++;
       let last = sr - 1;
-      for (let p = row + last; last - 8 >= first && ((pixels[p]! | pixels[p - 1]! | pixels[p - 2]! | pixels[p - 3]! | pixels[p - 4]! | pixels[p - 5]! | pixels[p - 6]! | pixels[p - 7]!) & aMask) === 0; p -= 8) last -= 8;
-      while (last > first && (pixels[row + last]! & aMask) === 0) last--;
+      for (
+        let p = row + last;
+        last - 8 >= first &&
+        ((pixels[p] | pixels[p - 1] | pixels[p - 2] | pixels[p - 3] | pixels[p - 4] | pixels[p - 5] | pixels[p - 6] | pixels[p - 7]) & aMask) === 0;
+        p -= 8
+      )
+        last -= 8;
+      while (last > first && (pixels[row + last] & aMask) === 0) last--;
       // An empty row spans nothing: left past right, so it widens no window below.
       spanLeft[y] = first < sr ? first : sr;
       spanRight[y] = first < sr ? last + 1 : sl;
@@ -367,8 +388,8 @@ export const displacement = defineEffect({
         const y0 = y - reach < st ? st : y - reach;
         const y1 = y + reach + 1 > sb ? sb : y + reach + 1;
         for (let yy = y0; yy < y1; yy++) {
-          if (spanLeft[yy]! < lo) lo = spanLeft[yy]!;
-          if (spanRight[yy]! > hi) hi = spanRight[yy]!;
+          if (spanLeft[yy] < lo) lo = spanLeft[yy]!;
+          if (spanRight[yy] > hi) hi = spanRight[yy]!;
         }
         if (hi <= lo) {
           from = left; // nothing visible within reach: the whole row is transparent
@@ -394,9 +415,9 @@ export const displacement = defineEffect({
 
     // Leave the scratch transparent for the next frame (fill() takes no allocation).
     for (let y = st; y < sb; y++) {
-      if (spanRight[y]! <= spanLeft[y]!) continue;
+      if (spanRight[y] <= spanLeft[y]) continue;
       const j = (y + 1) * stride + 1;
-      scratch.fill(0, j + spanLeft[y]!, j + spanRight[y]!);
+      scratch.fill(0, j + spanLeft[y], j + spanRight[y]);
     }
     s.words.release(data, pixels);
     if (bounds) {

@@ -33,4 +33,3 @@ export {
   type ProceduralKind,
   type TextureCacheStats,
 } from './textures.js';
-

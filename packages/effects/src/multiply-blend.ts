@@ -45,10 +45,10 @@ function textureOverWhite(bytes: Uint8Array): Uint32Array {
   if (isOpaque(bytes)) return textureWords(bytes);
   const flat = new Uint8Array(bytes.length);
   for (let p = 0; p < bytes.length; p += 4) {
-    const ta = bytes[p + 3]!;
-    flat[p] = 255 - mul255(ta, 255 - bytes[p]!);
-    flat[p + 1] = 255 - mul255(ta, 255 - bytes[p + 1]!);
-    flat[p + 2] = 255 - mul255(ta, 255 - bytes[p + 2]!);
+    const ta = bytes[p + 3];
+    flat[p] = 255 - mul255(ta, 255 - bytes[p]);
+    flat[p + 1] = 255 - mul255(ta, 255 - bytes[p + 1]);
+    flat[p + 2] = 255 - mul255(ta, 255 - bytes[p + 2]);
     flat[p + 3] = 255;
   }
   return new Uint32Array(flat.buffer);

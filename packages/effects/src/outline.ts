@@ -9,13 +9,14 @@
  *
  * Squared distances between pixel centres are integers, so the band's coverage is a table
  * indexed by squared distance built in prepare: no square root per pixel.
- * The composite is the premultiplied "over" in straight alpha (character over border): the colour
- * a keyer left in transparent pixels has no weight, so no green fringe.
+ * The composite is the premultiplied "over" in straight alpha (character over border,
+ * internal/over.ts): the colour a keyer left in transparent pixels has no weight, so no green fringe.
  *
  * margin = width + softness + 1; `frame.alphaBounds` grows by it.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
+import { overFlatColour } from './internal/over.js';
 import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 
 const options = [
@@ -69,14 +70,14 @@ function composite(s: State, data: Uint8Array, top: number, bottom: number): voi
     // The window's two sides of the inside, which lies within it (its runs are in the span). An
     // empty inside sits at the rectangle's left: then the first side is empty, the second whole.
     for (let side = 0; side < 2; side++) {
-      const from = side === 0 ? winLeft[y]! : insideRight[y]! > winLeft[y]! ? insideRight[y]! : winLeft[y]!;
-      const to = side === 0 ? insideLeft[y]! : winRight[y]!;
+      const from = side === 0 ? winLeft[y] : insideRight[y] > winLeft[y] ? insideRight[y] : winLeft[y];
+      const to = side === 0 ? insideLeft[y] : winRight[y];
       for (let x = from, q = y * width + from, p = q << 2; x < to; x++, q++, p += 4) {
-        const ac = data[p + 3]!;
+        const ac = data[p + 3];
         if (ac === 255) continue;
-        const d2 = dist[q]!;
+        const d2 = dist[q];
         if (d2 >= entries) continue; // beyond the border (also "no character at all")
-        const ao = cover[d2 | 0]!;
+        const ao = cover[d2 | 0];
         if (ao === 0) continue;
         if (ac === 0) {
           // Nothing over the border (most of it): the formula below gives exactly its colour
@@ -87,14 +88,7 @@ function composite(s: State, data: Uint8Array, top: number, bottom: number): voi
           data[p + 3] = ao;
           continue;
         }
-        // Character over border: A = Ac + Ao(1 - Ac); C = (Cc Ac + Co Ao (1 - Ac)) / A.
-        const under = ao * (255 - ac);
-        const a = ac * 255 + under;
-        const k = 1 / a;
-        data[p] = ((data[p]! * ac * 255 + cr * under) * k + 0.5) | 0;
-        data[p + 1] = ((data[p + 1]! * ac * 255 + cg * under) * k + 0.5) | 0;
-        data[p + 2] = ((data[p + 2]! * ac * 255 + cb * under) * k + 0.5) | 0;
-        data[p + 3] = (a / 255 + 0.5) | 0;
+        overFlatColour(data, p, ac, ao, cr, cg, cb); // character over border
       }
     }
   }

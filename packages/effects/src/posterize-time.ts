@@ -17,8 +17,22 @@
 import { InvalidOptionError, resolveOptions, type OptionsInput, type OptionsOf } from '@stickerkey/core';
 
 export const posterizeTimeOptions = [
-  { name: 'fps', type: 'number', default: 12, min: 1, max: 120, unit: 'fps', help: 'Frames per second kept (12 or 8 for the stop-motion look); at or above the source rate: no change' },
-  { name: 'mode', type: 'enum', values: ['drop', 'hold'], default: 'drop', help: 'drop: output at the lower rate; hold: keep the source rate, each kept frame repeated' },
+  {
+    name: 'fps',
+    type: 'number',
+    default: 12,
+    min: 1,
+    max: 120,
+    unit: 'fps',
+    help: 'Frames per second kept (12 or 8 for the stop-motion look); at or above the source rate: no change',
+  },
+  {
+    name: 'mode',
+    type: 'enum',
+    values: ['drop', 'hold'],
+    default: 'drop',
+    help: 'drop: output at the lower rate; hold: keep the source rate, each kept frame repeated',
+  },
 ] as const;
 
 export type PosterizeTimeOptions = OptionsOf<typeof posterizeTimeOptions>;

@@ -16,15 +16,7 @@ import { surfaceBevel } from './surface-bevel.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyEffect = Effect<OptionTable, any, any>;
 
-export type EffectName =
-  | 'chroma-key'
-  | 'outline'
-  | 'displacement'
-  | 'multiply-blend'
-  | 'add-blend'
-  | 'surface-bevel'
-  | 'alpha-bevel'
-  | 'drop-shadow';
+export type EffectName = 'chroma-key' | 'outline' | 'displacement' | 'multiply-blend' | 'add-blend' | 'surface-bevel' | 'alpha-bevel' | 'drop-shadow';
 
 // Typed by hand (not inferred) so the declaration file need not name each effect's private state type.
 export const effects: Readonly<Record<EffectName, AnyEffect>> = {

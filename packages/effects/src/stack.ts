@@ -60,15 +60,11 @@ export interface StickerStackConfig {
   effects?: Readonly<Record<string, object | false>>;
 }
 
-
 /** The stages for `config`, in canonical order. Throws InvalidOptionError before any work. */
 export function createStickerStack(config: StickerStackConfig = {}): Stage[] {
   const presetName = config.preset ?? 'sticker';
   if (!Object.prototype.hasOwnProperty.call(PRESETS, presetName)) {
-    throw new InvalidOptionError(
-      `Expected one of ${Object.keys(PRESETS).join(', ')} for preset but received ${JSON.stringify(presetName)}`,
-      'preset',
-    );
+    throw new InvalidOptionError(`Expected one of ${Object.keys(PRESETS).join(', ')} for preset but received ${JSON.stringify(presetName)}`, 'preset');
   }
   const preset = PRESETS[presetName];
   const chosen = new Map<EffectName, OptionsInput>();
@@ -85,10 +81,7 @@ export function createStickerStack(config: StickerStackConfig = {}): Stage[] {
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       chosen.set(name, { ...(chosen.get(name) ?? {}), ...(value as OptionsInput) });
     } else {
-      throw new InvalidOptionError(
-        `Expected an options object or false for effects.${name} but received ${JSON.stringify(value) ?? String(value)}`,
-        name,
-      );
+      throw new InvalidOptionError(`Expected an options object or false for effects.${name} but received ${JSON.stringify(value) ?? String(value)}`, name);
     }
   }
   const stages: Stage[] = [];

@@ -32,7 +32,7 @@ import {
   type SpanBlurScratchF32,
 } from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
-import { createRowSpans, visibleSpans, type RowSpans } from './internal/row-spans.js';
+import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
 const options = [
@@ -46,8 +46,21 @@ const options = [
   { name: 'highlightOpacity', type: 'number', default: 75, min: 0, max: 100, unit: '%', help: 'Opacity of the highlight' },
   { name: 'shadowColor', type: 'color', default: '#000000', help: 'Colour multiplied on faces turned away from the light' },
   { name: 'shadowOpacity', type: 'number', default: 75, min: 0, max: 100, unit: '%', help: 'Opacity of the shadow' },
-  { name: 'texture', type: 'string', default: null, help: 'PNG/JPEG bump texture (luminance = height); unset: procedural paper grain when textureDepth is not 0' },
-  { name: 'textureDepth', type: 'number', default: 0, min: -1000, max: 1000, unit: '%', help: 'Strength of the texture bumps (0: no texture; 100: full texture range is 3 px high)' },
+  {
+    name: 'texture',
+    type: 'string',
+    default: null,
+    help: 'PNG/JPEG bump texture (luminance = height); unset: procedural paper grain when textureDepth is not 0',
+  },
+  {
+    name: 'textureDepth',
+    type: 'number',
+    default: 0,
+    min: -1000,
+    max: 1000,
+    unit: '%',
+    help: 'Strength of the texture bumps (0: no texture; 100: full texture range is 3 px high)',
+  },
   { name: 'textureScale', type: 'number', default: 1, min: 0.25, max: 16, help: 'Procedural texture: grain size multiplier' },
   { name: 'seed', type: 'integer', default: 1, min: 0, max: 2147483647, help: 'Procedural texture: seed' },
 ] as const;
@@ -116,7 +129,7 @@ interface State extends Light {
   /** Per grid row (scale 2): a run of cells whose gradient is 0, then one whose 2x2 flag is quiet. */
   flatRuns: RowSpans;
   quietRuns: RowSpans;
-  /** The frame's alpha box, or the whole frame. */
+  /** The whole frame, for a frame without alphaBounds. */
   box: Bounds;
   rect: Bounds;
 }
@@ -124,7 +137,7 @@ interface State extends Light {
 /** Sobel / 8 of the texture's luminance: its slope in levels per px, once per job. */
 function textureSlopes(texture: Uint8Array, width: number, height: number, k: number): { gx: Float32Array; gy: Float32Array } {
   const lum = new Float32Array(width * height);
-  for (let i = 0, p = 0; i < lum.length; i++, p += 4) lum[i] = (texture[p]! * 77 + texture[p + 1]! * 150 + texture[p + 2]! * 29) / 256;
+  for (let i = 0, p = 0; i < lum.length; i++, p += 4) lum[i] = (texture[p] * 77 + texture[p + 1] * 150 + texture[p + 2] * 29) / 256;
   const gx = new Float32Array(width * height);
   const gy = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
@@ -134,9 +147,14 @@ function textureSlopes(texture: Uint8Array, width: number, height: number, k: nu
     for (let x = 0; x < width; x++) {
       const xl = x > 0 ? x - 1 : 0;
       const xr = x < width - 1 ? x + 1 : x;
-      const a = lum[up + xl]!, b = lum[up + x]!, c = lum[up + xr]!;
-      const d = lum[mid + xl]!, f = lum[mid + xr]!;
-      const g = lum[down + xl]!, h = lum[down + x]!, i = lum[down + xr]!;
+      const a = lum[up + xl],
+        b = lum[up + x],
+        c = lum[up + xr];
+      const d = lum[mid + xl],
+        f = lum[mid + xr];
+      const g = lum[down + xl],
+        h = lum[down + x],
+        i = lum[down + xr];
       gx[mid + x] = (c + 2 * f + i - a - 2 * d - g) * 0.125 * k;
       gy[mid + x] = (g + 2 * h + i - a - 2 * b - c) * 0.125 * k;
     }
@@ -154,18 +172,18 @@ function shade(data: Uint8Array, p: number, gx: number, gy: number, l: Light): v
   if (delta > 0) {
     const t = delta * l.hiGain;
     const k = t < 1 ? t : 1;
-    const r0 = data[p]!;
-    const g0 = data[p + 1]!;
-    const b0 = data[p + 2]!;
+    const r0 = data[p];
+    const g0 = data[p + 1];
+    const b0 = data[p + 2];
     data[p] = (r0 + (255 - r0) * l.hr * k + 0.5) | 0;
     data[p + 1] = (g0 + (255 - g0) * l.hg * k + 0.5) | 0;
     data[p + 2] = (b0 + (255 - b0) * l.hb * k + 0.5) | 0;
   } else if (delta < 0) {
     const t = -delta * l.loGain;
     const k = t < 1 ? t : 1;
-    data[p] = (data[p]! * (1 - l.sr * k) + 0.5) | 0;
-    data[p + 1] = (data[p + 1]! * (1 - l.sg * k) + 0.5) | 0;
-    data[p + 2] = (data[p + 2]! * (1 - l.sb * k) + 0.5) | 0;
+    data[p] = (data[p] * (1 - l.sr * k) + 0.5) | 0;
+    data[p + 1] = (data[p + 1] * (1 - l.sg * k) + 0.5) | 0;
+    data[p + 2] = (data[p + 2] * (1 - l.sb * k) + 0.5) | 0;
   }
 }
 
@@ -180,11 +198,7 @@ export const surfaceBevel = defineEffect({
 
   async preload(o, ctx): Promise<Texture | null> {
     if (o.textureDepth === 0) return null;
-    return loadTexture(
-      { path: o.texture, procedural: 'paper', seed: o.seed, scale: o.textureScale, option: 'surface-bevel.texture' },
-      ctx.size,
-      ctx.signal,
-    );
+    return loadTexture({ path: o.texture, procedural: 'paper', seed: o.seed, scale: o.textureScale, option: 'surface-bevel.texture' }, ctx.size, ctx.signal);
   },
 
   prepare(o, size: FrameSize, texture: Texture | null | undefined): State {
@@ -204,9 +218,7 @@ export const surfaceBevel = defineEffect({
     const sk = o.shadowOpacity / 100;
     const useTexture = o.textureDepth !== 0 && texture != null;
     // Texture height in px per luminance level, per unit of alpha (0..255).
-    const slopes = useTexture
-      ? textureSlopes(textureAtSize(texture!, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255)
-      : null;
+    const slopes = useTexture ? textureSlopes(textureAtSize(texture, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255) : null;
     const cols = bilinearTable(width, scale, gw);
     const rows = bilinearTable(height, scale, gh);
     return {
@@ -262,11 +274,8 @@ export const surfaceBevel = defineEffect({
     const { width, height, heights, scale, gw, gh } = s;
     if (s.identity) return;
     const data = frame.data;
-    const ab = frame.alphaBounds;
-    const bl = ab ? ab.left : 0;
-    const bt = ab ? ab.top : 0;
-    const br = ab ? ab.right : width;
-    const bb = ab ? ab.bottom : height;
+    const box = frame.alphaBounds ?? fullFrame(s.box, width, height);
+    const { left: bl, top: bt, right: br, bottom: bb } = box;
     if (br <= bl || bb <= bt) return;
     // Heights are needed one cell around the character (gradient, bilinear read-back) and as far
     // as the blur reaches (so the rectangle's clamped edge is transparent, like the world outside).
@@ -283,7 +292,7 @@ export const surfaceBevel = defineEffect({
     // 1. Height field on the grid: alpha (2x2-averaged at half resolution), blurred, in px.
     if (scale === 1) {
       for (let y = top; y < bottom; y++) {
-        for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p]! * hs;
+        for (let x = left, q = y * width + left, p = (q << 2) + 3; x < right; x++, q++, p += 4) heights[q] = data[p] * hs;
       }
       blurChannelF32(heights, gw, gh, rect, s.radii, s.blur);
       // 2a. Full resolution: Sobel straight from the heights, light each visible pixel.
@@ -294,19 +303,24 @@ export const surfaceBevel = defineEffect({
         const mid = y * width;
         const down = (y < yMax ? y + 1 : yMax) * width;
         for (let x = bl, p = (mid + bl) << 2; x < br; x++, p += 4) {
-          const alpha = data[p + 3]!;
+          const alpha = data[p + 3];
           if (alpha === 0) continue;
           const xl = x > 0 ? x - 1 : 0;
           const xr = x < xMax ? x + 1 : xMax;
-          const a = heights[up + xl]!, b = heights[up + x]!, c = heights[up + xr]!;
-          const d = heights[mid + xl]!, f = heights[mid + xr]!;
-          const g = heights[down + xl]!, h = heights[down + x]!, i = heights[down + xr]!;
+          const a = heights[up + xl],
+            b = heights[up + x],
+            c = heights[up + xr];
+          const d = heights[mid + xl],
+            f = heights[mid + xr];
+          const g = heights[down + xl],
+            h = heights[down + x],
+            i = heights[down + xr];
           // Sobel, divided by 8: height change per pixel.
           let gx = (c + 2 * f + i - a - 2 * d - g) * 0.125;
           let gy = (g + 2 * h + i - a - 2 * b - c) * 0.125;
           if (tgx !== null) {
-            gx += tgx[mid + x]! * alpha;
-            gy += tgy![mid + x]! * alpha;
+            gx += tgx[mid + x] * alpha;
+            gy += tgy![mid + x] * alpha;
           }
           if (gx === 0 && gy === 0) continue;
           shade(data, p, gx, gy, s);
@@ -319,11 +333,6 @@ export const surfaceBevel = defineEffect({
     // screen around the character (about half of its box) is 0 in the height field and flat in
     // the gradient, so the field, its blur and its gradient are computed on the row spans only.
     // `heights` is 0 outside the spans of the last frame: clear those, fill this frame's.
-    const box = s.box;
-    box.left = bl;
-    box.top = bt;
-    box.right = br;
-    box.bottom = bb;
     const visible = s.visible;
     visibleSpans(data, width, box, visible);
     const heightSpans = s.heightSpans;
@@ -331,7 +340,7 @@ export const surfaceBevel = defineEffect({
     const spanTo = heightSpans.right;
     const { fullRuns, flatRuns, quietRuns } = s;
     for (let gy = 0; gy < gh; gy++) {
-      if (spanFrom[gy]! < spanTo[gy]!) heights.fill(0, gy * gw + spanFrom[gy]!, gy * gw + spanTo[gy]!);
+      if (spanFrom[gy] < spanTo[gy]) heights.fill(0, gy * gw + spanFrom[gy], gy * gw + spanTo[gy]);
       spanFrom[gy] = spanTo[gy] = 0;
       fullRuns.left[gy] = fullRuns.right[gy] = 0;
     }
@@ -347,13 +356,13 @@ export const surfaceBevel = defineEffect({
       // The cells holding a visible pixel of either frame row.
       let lo = br;
       let hi = bl;
-      if (ya >= bt && ya < bb && visible.left[ya]! < visible.right[ya]!) {
+      if (ya >= bt && ya < bb && visible.left[ya] < visible.right[ya]) {
         lo = visible.left[ya]!;
         hi = visible.right[ya]!;
       }
-      if (yb >= bt && yb < bb && visible.left[yb]! < visible.right[yb]!) {
-        if (visible.left[yb]! < lo) lo = visible.left[yb]!;
-        if (visible.right[yb]! > hi) hi = visible.right[yb]!;
+      if (yb >= bt && yb < bb && visible.left[yb] < visible.right[yb]) {
+        if (visible.left[yb] < lo) lo = visible.left[yb]!;
+        if (visible.right[yb] > hi) hi = visible.right[yb]!;
       }
       if (lo >= hi) continue;
       const from = lo >> 1;
@@ -368,7 +377,7 @@ export const surfaceBevel = defineEffect({
       for (let gx = from, q = gy * gw + from; gx < to; gx++, q++) {
         const xa = 2 * gx;
         const xb = xa + 1 < width ? xa + 1 : xa;
-        const sum = data[((rowA + xa) << 2) + 3]! + data[((rowA + xb) << 2) + 3]! + data[((rowB + xa) << 2) + 3]! + data[((rowB + xb) << 2) + 3]!;
+        const sum = data[((rowA + xa) << 2) + 3] + data[((rowA + xb) << 2) + 3] + data[((rowB + xa) << 2) + 3] + data[((rowB + xb) << 2) + 3];
         heights[q] = sum * k;
         if (sum === 1020) {
           if (runFrom < 0) runFrom = gx;
@@ -399,13 +408,13 @@ export const surfaceBevel = defineEffect({
     for (let gy = top; gy < bottom; gy++) {
       let from = right;
       let to = left;
-      if (spanFrom[gy]! < spanTo[gy]!) {
+      if (spanFrom[gy] < spanTo[gy]) {
         from = spanFrom[gy]!;
         to = spanTo[gy]!;
       }
-      if (gy > top && spanFrom[gy - 1]! < spanTo[gy - 1]!) {
-        if (spanFrom[gy - 1]! < from) from = spanFrom[gy - 1]!;
-        if (spanTo[gy - 1]! > to) to = spanTo[gy - 1]!;
+      if (gy > top && spanFrom[gy - 1] < spanTo[gy - 1]) {
+        if (spanFrom[gy - 1] < from) from = spanFrom[gy - 1]!;
+        if (spanTo[gy - 1] > to) to = spanTo[gy - 1]!;
       }
       if (from >= to) continue;
       from = from - 1 > left ? from - 1 : left;
@@ -416,8 +425,8 @@ export const surfaceBevel = defineEffect({
       const mid = gy * gw;
       const down = gyDown * gw;
       // Cells whose 3x3 neighbourhood lies in the full runs of the three rows: gradient 0.
-      let flatFrom = Math.max(fullRuns.left[gyUp]!, fullRuns.left[gy]!, fullRuns.left[gyDown]!) + 1;
-      let flatTo = Math.min(fullRuns.right[gyUp]!, fullRuns.right[gy]!, fullRuns.right[gyDown]!) - 1;
+      let flatFrom = Math.max(fullRuns.left[gyUp], fullRuns.left[gy], fullRuns.left[gyDown]) + 1;
+      let flatTo = Math.min(fullRuns.right[gyUp], fullRuns.right[gy], fullRuns.right[gyDown]) - 1;
       if (flatFrom < from) flatFrom = from;
       if (flatTo > to) flatTo = to;
       if (flatFrom >= flatTo) flatFrom = flatTo = to;
@@ -433,9 +442,16 @@ export const surfaceBevel = defineEffect({
         }
         const xl = gx > left ? gx - 1 : left;
         const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
-        const a = heights[up + xl]!, b = heights[up + gx]!, c = heights[up + xr]!;
-        const d = heights[mid + xl]!, f = heights[mid + xr]!;
-        const g = heights[down + xl]!, h = heights[down + gx]!, i = heights[down + xr]!;
+        const a = heights[up + xl],
+          b = heights[up + gx],
+          c = heights[up + xr];
+        const d = heights[mid + xl],
+          f = heights[mid + xr];
+        const g = heights[down + xl],
+          h = heights[down + gx],
+          i = heights[down + xr];
+        // The full-resolution loop's Sobel, kept as its own copy: here on grid cells of 2 px (so
+        // / 16 per px), clamped to the rectangle, stored for the read-back instead of lit at once.
         const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
         const sy = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
         gradX[mid + gx] = sx;
@@ -450,12 +466,12 @@ export const surfaceBevel = defineEffect({
     for (let gy = top; gy < bottom; gy++) {
       const mid = gy * gw;
       const down = gy + 1 < bottom ? gw : 0;
-      const from = spanFrom[gy]!;
-      const to = spanTo[gy]!;
+      const from = spanFrom[gy];
+      const to = spanTo[gy];
       if (from >= to) continue;
       const gyDown = gy + 1 < bottom ? gy + 1 : gy;
-      let quietFrom = Math.max(flatRuns.left[gy]!, flatRuns.left[gyDown]!, from);
-      let quietTo = Math.min(flatRuns.right[gy]!, flatRuns.right[gyDown]!, to + 1) - 1;
+      let quietFrom = Math.max(flatRuns.left[gy], flatRuns.left[gyDown], from);
+      let quietTo = Math.min(flatRuns.right[gy], flatRuns.right[gyDown], to + 1) - 1;
       if (quietFrom >= quietTo) quietFrom = quietTo = to;
       quietRuns.left[gy] = quietFrom;
       quietRuns.right[gy] = quietTo;
@@ -466,7 +482,7 @@ export const surfaceBevel = defineEffect({
           continue;
         }
         const r = gx + 1 < right ? 1 : 0;
-        quiet[q] = quiet[q]! & quiet[q + r]! & quiet[q + down]! & quiet[q + down + r]!;
+        quiet[q] = quiet[q] & quiet[q + r] & quiet[q + down] & quiet[q + down + r];
       }
     }
     const useQuiet = tgx === null;
@@ -474,18 +490,18 @@ export const surfaceBevel = defineEffect({
     let loudRow = -1;
     for (let y = bt; y < bb; y++) {
       // Only the visible pixels are lit; they read cells within the spans of both grid rows.
-      const visibleTo = visible.right[y]!;
-      if (visible.left[y]! >= visibleTo) continue;
-      const ra = row0[y]! * gw;
-      const rb = row1[y]! * gw;
-      const wy = rowW[y]!;
+      const visibleTo = visible.right[y];
+      if (visible.left[y] >= visibleTo) continue;
+      const ra = row0[y] * gw;
+      const rb = row1[y] * gw;
+      const wy = rowW[y];
       const mid = y * width;
       if (useQuiet && ra !== loudRow) {
         // Two frame rows read each grid row: for each of its cells, the next one not quiet.
-        const from = spanFrom[row0[y]!]!;
-        const to = spanTo[row0[y]!]!;
-        const quietFrom = quietRuns.left[row0[y]!]!;
-        const quietTo = quietRuns.right[row0[y]!]!;
+        const from = spanFrom[row0[y]];
+        const to = spanTo[row0[y]];
+        const quietFrom = quietRuns.left[row0[y]];
+        const quietTo = quietRuns.right[row0[y]];
         for (let c = to - 1, next = to; c >= from; c--) {
           if (c === quietTo - 1 && quietFrom < quietTo) {
             loud.fill(next, quietFrom, quietTo);
@@ -497,29 +513,29 @@ export const surfaceBevel = defineEffect({
         }
         loudRow = ra;
       }
-      for (let x = visible.left[y]!; x < visibleTo; x++) {
-        const i0 = col0[x]!;
+      for (let x = visible.left[y]; x < visibleTo; x++) {
+        const i0 = col0[x];
         if (useQuiet && quiet[ra + i0] === 1) {
           // Flat up to the next loud cell (the inside, the far outside): jump to the first pixel
           // that reads it, so the cost follows the bevel band, not the box.
-          const nx = firstX[loud[i0]!]!;
+          const nx = firstX[loud[i0]];
           if (nx > x + 1) x = nx - 1;
           continue;
         }
         const p = (mid + x) << 2;
-        const alpha = data[p + 3]!;
+        const alpha = data[p + 3];
         if (alpha === 0) continue;
-        const i1 = col1[x]!;
-        const wx = colW[x]!;
-        const xa = gradX[ra + i0]! + (gradX[ra + i1]! - gradX[ra + i0]!) * wx;
-        const xb = gradX[rb + i0]! + (gradX[rb + i1]! - gradX[rb + i0]!) * wx;
-        const ya = gradY[ra + i0]! + (gradY[ra + i1]! - gradY[ra + i0]!) * wx;
-        const yb = gradY[rb + i0]! + (gradY[rb + i1]! - gradY[rb + i0]!) * wx;
+        const i1 = col1[x];
+        const wx = colW[x];
+        const xa = gradX[ra + i0] + (gradX[ra + i1] - gradX[ra + i0]) * wx;
+        const xb = gradX[rb + i0] + (gradX[rb + i1] - gradX[rb + i0]) * wx;
+        const ya = gradY[ra + i0] + (gradY[ra + i1] - gradY[ra + i0]) * wx;
+        const yb = gradY[rb + i0] + (gradY[rb + i1] - gradY[rb + i0]) * wx;
         let gx = xa + (xb - xa) * wy;
         let gy = ya + (yb - ya) * wy;
         if (tgx !== null) {
-          gx += tgx[mid + x]! * alpha;
-          gy += tgy![mid + x]! * alpha;
+          gx += tgx[mid + x] * alpha;
+          gy += tgy![mid + x] * alpha;
         }
         if (gx === 0 && gy === 0) continue;
         shade(data, p, gx, gy, s);

@@ -12,7 +12,9 @@ import { keyedCharacter } from './support/sticker-frames.js';
 let dir: string;
 async function flatTexture(r: number, g: number, b: number, alpha = 1): Promise<string> {
   const path = join(dir, `tex-${r}-${g}-${b}-${alpha}.png`);
-  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } }).png().toFile(path);
+  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } })
+    .png()
+    .toFile(path);
   return path;
 }
 beforeAll(async () => {
@@ -64,18 +66,18 @@ describe('add-blend truth', () => {
       [0, 255, 0, 0],
       [100, 0, 50, 3],
     ] as const;
-    const f = frameFrom(2, 2, (x, y) => px[y * 2 + x]!);
+    const f = frameFrom(2, 2, (x, y) => px[y * 2 + x]);
     stage.process(f);
     for (let i = 0; i < 4; i++) {
       const got = pixelAt(f, i % 2, i >> 1);
-      const [r, g, b, a] = px[i]!;
+      const [r, g, b, a] = px[i];
       if (a === 0) {
         expect(got).toEqual([r, g, b, a]);
         continue;
       }
       expect(got[3]).toBe(a);
       const want = [add(r, 100, 80, 128), add(g, 200, 80, 128), add(b, 40, 80, 128)];
-      for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - want[c]!)).toBeLessThanOrEqual(1);
+      for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(1);
     }
     expect(pixelAt(f, 1, 0).slice(0, 3)).toEqual([255, 255, 255]);
   });
@@ -94,8 +96,8 @@ describe('add-blend golden', () => {
     for (let p = 0; p < out.data.length; p += 4) {
       expect(out.data[p + 3]).toBe(src.data[p + 3]);
       if (src.data[p + 3] === 0) continue;
-      for (let c = 0; c < 3; c++) expect(Math.abs(out.data[p + c]! - add(src.data[p + c]!, grain[p + c]!, 60))).toBeLessThanOrEqual(1);
-      if (out.data[p + 2]! > src.data[p + 2]!) brightened++;
+      for (let c = 0; c < 3; c++) expect(Math.abs(out.data[p + c] - add(src.data[p + c], grain[p + c], 60))).toBeLessThanOrEqual(1);
+      if (out.data[p + 2] > src.data[p + 2]) brightened++;
     }
     expect(brightened).toBeGreaterThan(500);
   });

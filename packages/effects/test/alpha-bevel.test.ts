@@ -12,7 +12,9 @@ describe('alpha-bevel options', () => {
       new InvalidOptionError('Expected number between 0 and 1 for alpha-bevel.lightIntensity but received 1.5', 'alpha-bevel.lightIntensity'),
     );
     expect(() => createStage(alphaBevel, { edgeThickness: 101 })).toThrow('Expected number between 0 and 100 for alpha-bevel.edgeThickness but received 101');
-    expect(() => createStage(alphaBevel, { lightColor: 'red' })).toThrow('Expected colour as #rrggbb for alpha-bevel.lightColor but received "red" of type string');
+    expect(() => createStage(alphaBevel, { lightColor: 'red' })).toThrow(
+      'Expected colour as #rrggbb for alpha-bevel.lightColor but received "red" of type string',
+    );
     expect(() => createStage(alphaBevel, { lightAngle: null })).toThrow('Expected number between -360 and 360 for alpha-bevel.lightAngle but received null');
     expect(createStage(alphaBevel, {}).margin).toBe(0);
   });
@@ -51,7 +53,8 @@ describe('alpha-bevel truth tables', () => {
 
 describe('alpha-bevel golden', () => {
   // Opaque left of x = 20, transparent right of it: heights 20 - x, capped at the thickness.
-  const w = 40, h = 24;
+  const w = 40,
+    h = 24;
   const edge = () => frameFrom(w, h, (x) => (x < 20 ? [100, 100, 100, 255] : GREEN), { left: 0, top: 0, right: 20, bottom: h });
 
   it('a straight edge facing the light: the slope gets exactly intensity x light colour', async () => {
@@ -101,8 +104,9 @@ describe('alpha-bevel model', () => {
       for (let x = 0; x < w; x++) {
         let d2 = Infinity;
         for (let j = Math.max(0, y - reach); j <= Math.min(h - 1, y + reach); j++)
-          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++) if (data[(j * w + i) * 4 + 3]! < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
-        heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3]! / 255);
+          for (let i = Math.max(0, x - reach); i <= Math.min(w - 1, x + reach); i++)
+            if (data[(j * w + i) * 4 + 3] < 128) d2 = Math.min(d2, (i - x) ** 2 + (j - y) ** 2);
+        heights[y * w + x] = Math.min(t, Math.max(0, Math.sqrt(d2) - 1) + data[(y * w + x) * 4 + 3] / 255);
       }
     const smooth = [1, 3, 4, 3, 1];
     const derive = [-1, -1, 0, 1, 1];
@@ -117,14 +121,14 @@ describe('alpha-bevel model', () => {
         let gy = 0;
         for (let j = 0; j < 5; j++)
           for (let i = 0; i < 5; i++) {
-            const hh = heights[Math.min(h - 1, Math.max(0, y + j - 2)) * w + Math.min(w - 1, Math.max(0, x + i - 2))]!;
-            gx += (smooth[j]! * derive[i]! * hh) / 72;
-            gy += (derive[j]! * smooth[i]! * hh) / 72;
+            const hh = heights[Math.min(h - 1, Math.max(0, y + j - 2)) * w + Math.min(w - 1, Math.max(0, x + i - 2))];
+            gx += (smooth[j] * derive[i] * hh) / 72;
+            gy += (derive[j] * smooth[i] * hh) / 72;
           }
         const facing = -(gx * lx + gy * ly);
         for (let c = 0; c < 3; c++) {
-          const v = data[p + c]!;
-          if (facing > 0) out[p + c] = Math.floor(v + (light[c]! - v) * Math.min(1, facing) * intensity + 0.5);
+          const v = data[p + c];
+          if (facing > 0) out[p + c] = Math.floor(v + (light[c] - v) * Math.min(1, facing) * intensity + 0.5);
           else if (facing < 0) out[p + c] = Math.floor(v * (1 - Math.min(1, -facing) * intensity) + 0.5);
         }
       }
@@ -158,7 +162,7 @@ describe('alpha-bevel model', () => {
       let lit = 0;
       let worst = 0;
       for (let i = 0; i < want.length; i++) {
-        worst = Math.max(worst, Math.abs(f.data[i]! - want[i]!));
+        worst = Math.max(worst, Math.abs(f.data[i] - want[i]));
         if (want[i] !== source[i]) lit++;
       }
       expect(worst).toBeLessThanOrEqual(1);
@@ -169,7 +173,8 @@ describe('alpha-bevel model', () => {
 
 describe('alpha-bevel fringe', () => {
   it('no green over white or black; alpha and transparent pixels untouched; soft edges are lit too', async () => {
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     const stage = await setupEffect(alphaBevel, { lightIntensity: 0.8 }, w, h);
     const source = keyedCharacter({ width: w, height: h });
     const f = cloneFrame(source);
@@ -178,7 +183,7 @@ describe('alpha-bevel fringe', () => {
     expect(greenExcess(f, [0, 0, 0])).toBeLessThanOrEqual(1);
     let softChanged = 0;
     for (let p = 0; p < f.data.length; p += 4) {
-      const a = source.data[p + 3]!;
+      const a = source.data[p + 3];
       expect(f.data[p + 3]).toBe(a);
       if (a === 0) expect([f.data[p], f.data[p + 1], f.data[p + 2]]).toEqual([0, 255, 0]);
       else if (a < 255 && f.data[p] !== source.data[p]) softChanged++;

@@ -23,7 +23,7 @@ function naiveBox(src: number[], w: number, h: number, radii: number[]): number[
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         let s = 0;
-        for (let i = -r; i <= r; i++) s += cur[y * w + Math.min(w - 1, Math.max(0, x + i))]!;
+        for (let i = -r; i <= r; i++) s += cur[y * w + Math.min(w - 1, Math.max(0, x + i))];
         next[y * w + x] = s / (2 * r + 1);
       }
     cur = next;
@@ -33,7 +33,7 @@ function naiveBox(src: number[], w: number, h: number, radii: number[]): number[
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         let s = 0;
-        for (let i = -r; i <= r; i++) s += cur[Math.min(h - 1, Math.max(0, y + i)) * w + x]!;
+        for (let i = -r; i <= r; i++) s += cur[Math.min(h - 1, Math.max(0, y + i)) * w + x];
         next[y * w + x] = s / (2 * r + 1);
       }
     cur = next;
@@ -50,14 +50,15 @@ describe('boxRadiiForSigma', () => {
       const radii = boxRadiiForSigma(sigma);
       expect(radii.length).toBe(3);
       expect(Math.abs(blurSigma(radii) - sigma) / sigma).toBeLessThan(0.12);
-      expect(blurReach(radii)).toBe(radii[0]! + radii[1]! + radii[2]!);
+      expect(blurReach(radii)).toBe(radii[0] + radii[1] + radii[2]);
     }
   });
 });
 
 describe('blurChannel', () => {
   it('matches a naive box blur on a random plane (within rounding)', () => {
-    const w = 23, h = 17;
+    const w = 23,
+      h = 17;
     const data = new Uint8Array(w * h);
     let seed = 7;
     for (let i = 0; i < data.length; i++) data[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
@@ -65,11 +66,12 @@ describe('blurChannel', () => {
     const expected = naiveBox(Array.from(data), w, h, radii);
     const scratch = createBlurScratch({ width: w, height: h }, 1);
     blurChannel(data, w, h, { left: 0, top: 0, right: w, bottom: h }, radii, scratch);
-    for (let i = 0; i < data.length; i++) expect(Math.abs(data[i]! - expected[i]!)).toBeLessThanOrEqual(3);
+    for (let i = 0; i < data.length; i++) expect(Math.abs(data[i] - expected[i])).toBeLessThanOrEqual(3);
   });
 
   it('keeps a constant plane constant and leaves pixels outside the bounds alone', () => {
-    const w = 10, h = 8;
+    const w = 10,
+      h = 8;
     const data = new Uint8Array(w * h).fill(200);
     data[0] = 7;
     const scratch = createBlurScratch({ width: w, height: h }, 1);
@@ -79,7 +81,8 @@ describe('blurChannel', () => {
   });
 
   it('preserves the mass of a dot inside a large enough rectangle and spreads it symmetrically', () => {
-    const w = 41, h = 41;
+    const w = 41,
+      h = 41;
     const data = new Uint8Array(w * h);
     data[20 * w + 20] = 255;
     const f = new Float32Array(w * h);
@@ -87,13 +90,13 @@ describe('blurChannel', () => {
     const radii = boxRadiiForSigma(2);
     blurChannelF32(f, w, h, { left: 0, top: 0, right: w, bottom: h }, radii, createBlurScratchF32({ width: w, height: h }));
     let mass = 0;
-    for (let i = 0; i < f.length; i++) mass += f[i]!;
+    for (let i = 0; i < f.length; i++) mass += f[i];
     expect(mass).toBeCloseTo(25500, 0);
-    expect(f[20 * w + 17]).toBeCloseTo(f[20 * w + 23]!, 3);
-    expect(f[17 * w + 20]).toBeCloseTo(f[20 * w + 17]!, 3);
+    expect(f[20 * w + 17]).toBeCloseTo(f[20 * w + 23], 3);
+    expect(f[17 * w + 20]).toBeCloseTo(f[20 * w + 17], 3);
     // gaussian-like: the centre is near 1/(2 pi sigma^2) (three small boxes are a little flatter)
     const s = blurSigma(radii);
-    const ratio = f[20 * w + 20]! / 25500 / (1 / (2 * Math.PI * s * s));
+    const ratio = f[20 * w + 20] / 25500 / (1 / (2 * Math.PI * s * s));
     expect(ratio).toBeGreaterThan(0.8);
     expect(ratio).toBeLessThan(1.05);
   });
@@ -109,7 +112,8 @@ describe('blurChannel', () => {
 
 describe('blurRgba', () => {
   it('blurs each channel like blurChannel', () => {
-    const w = 19, h = 13;
+    const w = 19,
+      h = 13;
     const rgba = new Uint8Array(w * h * 4);
     const planes = [0, 1, 2, 3].map(() => new Uint8Array(w * h));
     let seed = 3;
@@ -117,15 +121,15 @@ describe('blurRgba', () => {
       for (let c = 0; c < 4; c++) {
         const v = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
         rgba[i * 4 + c] = v;
-        planes[c]![i] = v;
+        planes[c][i] = v;
       }
     const radii = boxRadiiForSigma(2.5);
     const b = { left: 1, top: 2, right: 18, bottom: 12 };
     blurRgba(rgba, w, h, b, radii, createBlurScratch({ width: w, height: h }, 4));
     const s1 = createBlurScratch({ width: w, height: h }, 1);
     for (let c = 0; c < 4; c++) {
-      blurChannel(planes[c]!, w, h, b, radii, s1);
-      for (let i = 0; i < w * h; i++) expect(rgba[i * 4 + c]).toBe(planes[c]![i]);
+      blurChannel(planes[c], w, h, b, radii, s1);
+      for (let i = 0; i < w * h; i++) expect(rgba[i * 4 + c]).toBe(planes[c][i]);
     }
   });
 });
@@ -166,7 +170,7 @@ describe('span blurs', () => {
         if (x < bounds.right && plane[y * w + x] === value) {
           if (start < 0) start = x;
         } else if (start >= 0) {
-          if (x - start > runs.right[y]! - runs.left[y]!) {
+          if (x - start > runs.right[y] - runs.left[y]) {
             runs.left[y] = start;
             runs.right[y] = x;
           }
@@ -180,7 +184,7 @@ describe('span blurs', () => {
   /** Where the flat runs returned say the result is `level`, it is. */
   function offRuns(plane: ArrayLike<number>, w: number, runs: { left: Int32Array; right: Int32Array }, level: number): number {
     let off = 0;
-    for (let y = 0; y < runs.left.length; y++) for (let x = runs.left[y]!; x < runs.right[y]!; x++) if (plane[y * w + x] !== level) off++;
+    for (let y = 0; y < runs.left.length; y++) for (let x = runs.left[y]; x < runs.right[y]; x++) if (plane[y * w + x] !== level) off++;
     return off;
   }
 
@@ -192,7 +196,7 @@ describe('span blurs', () => {
     { radii: [7, 8, 8], w: 150, h: 120, bounds: { left: 0, top: 0, right: 150, bottom: 120 } },
   ];
 
-  it('give blurChannel\'s result and its non-zero extent, with and without flat runs, over a sequence of random mattes on one scratch', () => {
+  it("give blurChannel's result and its non-zero extent, with and without flat runs, over a sequence of random mattes on one scratch", () => {
     let seed = 11;
     const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
     let flatCells = 0; // left flat by the blurs: the skipping was exercised
@@ -206,8 +210,8 @@ describe('span blurs', () => {
         const values = randomMatte(w, h, next, spans);
         for (let y = bounds.top; y < bounds.bottom; y++) {
           for (let x = bounds.left; x < bounds.right; x++) data[y * w + x] = values[y * w + x]!;
-          if (spans.left[y]! < bounds.left) spans.left[y] = bounds.left;
-          if (spans.right[y]! > bounds.right) spans.right[y] = bounds.right;
+          if (spans.left[y] < bounds.left) spans.left[y] = bounds.left;
+          if (spans.right[y] > bounds.right) spans.right[y] = bounds.right;
         }
         const full = data.slice();
         blurChannel(full, w, h, bounds, radii, createBlurScratch({ width: w, height: h }, 1));
@@ -217,11 +221,11 @@ describe('span blurs', () => {
         expect(Array.from(data)).toEqual(Array.from(full));
         if (flat) {
           expect(offRuns(full, w, flat, 255)).toBe(0);
-          for (let y = 0; y < flat.left.length; y++) flatCells += flat.right[y]! - flat.left[y]!;
+          for (let y = 0; y < flat.left.length; y++) flatCells += flat.right[y] - flat.left[y];
         }
         let outside = 0;
         for (let y = bounds.top; y < bounds.bottom; y++)
-          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y]! || x >= spans.right[y]!)) outside++;
+          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y] || x >= spans.right[y])) outside++;
         expect(outside).toBe(0);
         expect(scratch.plane.every((v) => v === 0)).toBe(true);
       }
@@ -229,7 +233,7 @@ describe('span blurs', () => {
     expect(flatCells).toBeGreaterThan(2000);
   });
 
-  it('give blurChannelF32\'s result exactly, with and without flat runs, over a sequence of random height fields on one scratch', () => {
+  it("give blurChannelF32's result exactly, with and without flat runs, over a sequence of random height fields on one scratch", () => {
     let seed = 5;
     const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
     let flatCells = 0;
@@ -242,9 +246,9 @@ describe('span blurs', () => {
         const values = randomMatte(w, h, next, spans);
         const scale = round % 2 === 0 ? 10 / 255 : 1.7; // a bevel's px per alpha level, and another
         for (let y = bounds.top; y < bounds.bottom; y++) {
-          for (let x = bounds.left; x < bounds.right; x++) data[y * w + x] = values[y * w + x]! * scale;
-          if (spans.left[y]! < bounds.left) spans.left[y] = bounds.left;
-          if (spans.right[y]! > bounds.right) spans.right[y] = bounds.right;
+          for (let x = bounds.left; x < bounds.right; x++) data[y * w + x] = values[y * w + x] * scale;
+          if (spans.left[y] < bounds.left) spans.left[y] = bounds.left;
+          if (spans.right[y] > bounds.right) spans.right[y] = bounds.right;
         }
         const full = data.slice();
         blurChannelF32(full, w, h, bounds, radii, createBlurScratchF32({ width: w, height: h }));
@@ -253,14 +257,14 @@ describe('span blurs', () => {
         blurChannelF32Spans(data, w, h, bounds, radii, spans, scratch, flat, level);
         if (flat) {
           expect(offRuns(full, w, flat, level)).toBe(0);
-          for (let y = 0; y < flat.left.length; y++) flatCells += flat.right[y]! - flat.left[y]!;
+          for (let y = 0; y < flat.left.length; y++) flatCells += flat.right[y] - flat.left[y];
         }
         let differ = 0;
         for (let i = 0; i < data.length; i++) if (data[i] !== full[i]) differ++;
         expect(differ).toBe(0);
         let outside = 0;
         for (let y = bounds.top; y < bounds.bottom; y++)
-          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y]! || x >= spans.right[y]!)) outside++;
+          for (let x = bounds.left; x < bounds.right; x++) if (full[y * w + x] !== 0 && (x < spans.left[y] || x >= spans.right[y])) outside++;
         expect(outside).toBe(0);
         expect(scratch.plane.every((v) => v === 0)).toBe(true);
       }
@@ -271,7 +275,8 @@ describe('span blurs', () => {
 
 describe('visibleSpans', () => {
   it('finds the first and last visible pixel of each row of the box, and nothing on an empty row', () => {
-    const w = 37, h = 5;
+    const w = 37,
+      h = 5;
     const rgba = new Uint8Array(w * h * 4).fill(200);
     for (let i = 3; i < rgba.length; i += 4) rgba[i] = 0;
     const visible = [[], [0], [36], [3, 4, 20], [1, 9, 10, 11, 35]];

@@ -13,7 +13,9 @@ let dir: string;
 /** A PNG map of one colour (R drives x, G drives y by default). */
 async function flatMap(r: number, g: number, b = 128): Promise<string> {
   const path = join(dir, `map-${r}-${g}-${b}.png`);
-  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r, g, b } } }).png().toFile(path);
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r, g, b } } })
+    .png()
+    .toFile(path);
   return path;
 }
 
@@ -67,7 +69,10 @@ describe('displacement options', () => {
 describe('displacement truth', () => {
   it('1x1: a neutral map (128) leaves the pixel as it is', async () => {
     const stage = await setupEffect(displacement, { map: await flatMap(128, 128), horizontal: 50, vertical: 50 }, 1, 1);
-    const f = run(stage, frameFrom(1, 1, () => [12, 34, 56, 78]));
+    const f = run(
+      stage,
+      frameFrom(1, 1, () => [12, 34, 56, 78]),
+    );
     expect(pixelAt(f, 0, 0)).toEqual([12, 34, 56, 78]);
   });
 
@@ -92,7 +97,12 @@ describe('displacement truth', () => {
   });
 
   it('channels can be swapped: blue drives x', async () => {
-    const stage = await setupEffect(displacement, { map: await flatMap(128, 128, 0), horizontal: 1, vertical: 1, horizontalChannel: 'blue', edges: 'wrap' }, 2, 2);
+    const stage = await setupEffect(
+      displacement,
+      { map: await flatMap(128, 128, 0), horizontal: 1, vertical: 1, horizontalChannel: 'blue', edges: 'wrap' },
+      2,
+      2,
+    );
     const f = run(stage, frameFrom(2, 2, quad));
     expect(pixelAt(f, 0, 0)).toEqual([...B]);
   });
@@ -100,7 +110,10 @@ describe('displacement truth', () => {
   it('half a pixel between opaque red and transparent green: red at half alpha, no green fringe (premultiplied)', async () => {
     // Map 64 with 1 px: -0.5 px. A straight-alpha mix would give (128, 128, 0): a green-brown fringe.
     const stage = await setupEffect(displacement, { map: await flatMap(64, 128), horizontal: 1, vertical: 0, edges: 'transparent' }, 2, 1);
-    const f = run(stage, frameFrom(2, 1, (x) => (x === 0 ? [255, 0, 0, 255] : [0, 255, 0, 0])));
+    const f = run(
+      stage,
+      frameFrom(2, 1, (x) => (x === 0 ? [255, 0, 0, 255] : [0, 255, 0, 0])),
+    );
     expect(pixelAt(f, 0, 0)).toEqual([255, 0, 0, 128]); // half from the transparent border
     expect(pixelAt(f, 1, 0)).toEqual([255, 0, 0, 128]);
   });
@@ -117,13 +130,13 @@ function reference(src: Frame, map: Uint8Array, maxX: number, maxY: number): Flo
     const xc = Math.min(w - 1, Math.max(0, x));
     const yc = Math.min(h - 1, Math.max(0, y));
     const p = (yc * w + xc) * 4;
-    return c === 3 ? data[p + 3]! : (data[p + c]! * data[p + 3]!) / 255;
+    return c === 3 ? data[p + 3] : (data[p + c] * data[p + 3]) / 255;
   };
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = (y * w + x) * 4;
-      const sx = x + Math.round(((map[p]! - 128) / 128) * maxX * 64) / 64;
-      const sy = y + Math.round(((map[p + 1]! - 128) / 128) * maxY * 64) / 64;
+      const sx = x + Math.round(((map[p] - 128) / 128) * maxX * 64) / 64;
+      const sy = y + Math.round(((map[p + 1] - 128) / 128) * maxY * 64) / 64;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const fx = sx - x0;
@@ -133,7 +146,7 @@ function reference(src: Frame, map: Uint8Array, maxX: number, maxY: number): Flo
         v[c] = (1 - fx) * (1 - fy) * at(x0, y0, c) + fx * (1 - fy) * at(x0 + 1, y0, c) + (1 - fx) * fy * at(x0, y0 + 1, c) + fx * fy * at(x0 + 1, y0 + 1, c);
       }
       out[p + 3] = v[3]!;
-      for (let c = 0; c < 3; c++) out[p + c] = v[3]! > 0 ? (v[c]! * 255) / v[3]! : 0;
+      for (let c = 0; c < 3; c++) out[p + c] = v[3] > 0 ? (v[c] * 255) / v[3] : 0;
     }
   }
   return out;
@@ -151,10 +164,10 @@ describe('displacement golden (against the analytic reference)', () => {
     let worst = 0;
     let moved = 0;
     for (let p = 0; p < out.data.length; p += 4) {
-      const a = expected[p + 3]!;
-      worst = Math.max(worst, Math.abs(out.data[p + 3]! - a));
+      const a = expected[p + 3];
+      worst = Math.max(worst, Math.abs(out.data[p + 3] - a));
       // Colour matters in proportion to alpha: compare premultiplied, in levels.
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, (Math.abs(out.data[p + c]! - expected[p + c]!) * a) / 255);
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, (Math.abs(out.data[p + c] - expected[p + c]) * a) / 255);
       if (out.data[p + 3] !== src.data[p + 3]) moved++;
     }
     expect(worst).toBeLessThanOrEqual(1);
@@ -170,22 +183,27 @@ describe('displacement golden (against the analytic reference)', () => {
     const maxY = 3.3;
     const stage = await setupEffect(displacement, { horizontal: maxX, vertical: maxY, scale: 9, octaves: 3, seed: 11 }, w, h);
     let seed = 12345;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24);
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
     const src = frameFrom(w, h, () => [random(), random(), random(), 255]);
     const out = run(stage, { ...src, data: src.data.slice() });
     const map = generateTexture({ procedural: 'noise', seed: 11, scale: 9, octaves: 3 }, { width: w, height: h });
-    const at = (x: number, y: number, c: number) => src.data[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 4 + c]!;
+    const at = (x: number, y: number, c: number) => src.data[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 4 + c];
     for (let y = 0, p = 0; y < h; y++) {
       for (let x = 0; x < w; x++, p += 4) {
-        const fx = x * 64 + Math.round(((map[p]! - 128) / 128) * maxX * 64);
-        const fy = y * 64 + Math.round(((map[p + 1]! - 128) / 128) * maxY * 64);
+        const fx = x * 64 + Math.round(((map[p] - 128) / 128) * maxX * 64);
+        const fy = y * 64 + Math.round(((map[p + 1] - 128) / 128) * maxY * 64);
         const x0 = Math.floor(fx / 64);
         const y0 = Math.floor(fy / 64);
         const wx = fx - x0 * 64;
         const wy = fy - y0 * 64;
         const expected = [0, 1, 2].map(
           (c) =>
-            ((64 - wx) * (64 - wy) * at(x0, y0, c) + wx * (64 - wy) * at(x0 + 1, y0, c) + (64 - wx) * wy * at(x0, y0 + 1, c) + wx * wy * at(x0 + 1, y0 + 1, c) + 2048) >> 12,
+            ((64 - wx) * (64 - wy) * at(x0, y0, c) +
+              wx * (64 - wy) * at(x0 + 1, y0, c) +
+              (64 - wx) * wy * at(x0, y0 + 1, c) +
+              wx * wy * at(x0 + 1, y0 + 1, c) +
+              2048) >>
+            12,
         );
         expect(pixelAt(out, x, y), `${x},${y}`).toEqual([...expected, 255]);
       }
@@ -195,7 +213,10 @@ describe('displacement golden (against the analytic reference)', () => {
   it('a whole-pixel map is an exact shift', async () => {
     const stage = await setupEffect(displacement, { map: await flatMap(0, 128), horizontal: 3, vertical: 3, edges: 'transparent' }, 16, 8);
     const src = frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]);
-    const out = run(stage, frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]));
+    const out = run(
+      stage,
+      frameFrom(16, 8, (x, y) => [x * 10, y * 20, 99, 255]),
+    );
     for (let y = 0; y < 8; y++) {
       for (let x = 0; x < 16; x++) expect(pixelAt(out, x, y)).toEqual(x < 3 ? [0, 0, 0, 0] : pixelAt(src, x - 3, y));
     }
@@ -221,7 +242,7 @@ describe('displacement inside the alpha bounds', () => {
           const g = frameFrom(w, h, (x, y) => {
             const sx = x - shift;
             const p = (y * w + Math.min(w - 1, Math.max(0, sx))) * 4;
-            return sx < 0 || sx >= w ? [0, 255, 0, 0] : [f.data[p]!, f.data[p + 1]!, f.data[p + 2]!, f.data[p + 3]!];
+            return sx < 0 || sx >= w ? [0, 255, 0, 0] : [f.data[p], f.data[p + 1], f.data[p + 2], f.data[p + 3]];
           });
           return g;
         };
@@ -233,7 +254,7 @@ describe('displacement inside the alpha bounds', () => {
         for (let y = 0, p = 0; y < h; y++) {
           for (let x = 0; x < w; x++, p += 4) {
             expect(b.data[p + 3]).toBe(a.data[p + 3]);
-            if (a.data[p + 3]! > 0) {
+            if (a.data[p + 3] > 0) {
               expect([b.data[p], b.data[p + 1], b.data[p + 2]]).toEqual([a.data[p], a.data[p + 1], a.data[p + 2]]);
               expect(x >= box.left && x < box.right && y >= box.top && y < box.bottom).toBe(true);
             }

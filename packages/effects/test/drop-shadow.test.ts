@@ -20,10 +20,14 @@ describe('drop-shadow options', () => {
       new InvalidOptionError('Expected number between 0 and 100 for drop-shadow.opacity but received 150', 'drop-shadow.opacity'),
     );
     expect(() => createStage(dropShadow, { distance: -3 })).toThrow('Expected number between 0 and 1000 for drop-shadow.distance but received -3');
-    expect(() => createStage(dropShadow, { softness: 'NaN' })).toThrow('Expected number between 0 and 250 for drop-shadow.softness but received "NaN" of type string');
+    expect(() => createStage(dropShadow, { softness: 'NaN' })).toThrow(
+      'Expected number between 0 and 250 for drop-shadow.softness but received "NaN" of type string',
+    );
     expect(() => createStage(dropShadow, { shadowOnly: 'yes' })).toThrow('Expected boolean for drop-shadow.shadowOnly but received "yes" of type string');
     expect(() => createStage(dropShadow, { color: '#12345' })).toThrow('Expected colour as #rrggbb for drop-shadow.color but received "#12345" of type string');
-    expect(() => createStage(dropShadow, { angle: 45 })).toThrow('Unknown option drop-shadow.angle; expected one of color, opacity, direction, distance, softness, shadowOnly');
+    expect(() => createStage(dropShadow, { angle: 45 })).toThrow(
+      'Unknown option drop-shadow.angle; expected one of color, opacity, direction, distance, softness, shadowOnly',
+    );
   });
 
   it('accepts values as text (CLI flags) and declares a margin covering offset and blur', () => {
@@ -75,7 +79,8 @@ describe('drop-shadow truth tables', () => {
 
 describe('drop-shadow golden', () => {
   it('a hard shadow is the character alpha, shifted and scaled by opacity', async () => {
-    const w = 40, h = 30;
+    const w = 40,
+      h = 30;
     const inside = (x: number, y: number) => x >= 5 && x < 15 && y >= 4 && y < 12;
     const stage = await setupEffect(dropShadow, { distance: 10, direction: 135, softness: 0, opacity: 60 }, w, h);
     const f = frameFrom(w, h, (x, y) => (inside(x, y) ? [250, 200, 100, 255] : GREEN), { left: 5, top: 4, right: 15, bottom: 12 });
@@ -91,7 +96,8 @@ describe('drop-shadow golden', () => {
   });
 
   it('a soft shadow keeps its mass and offset and follows a gaussian edge profile', async () => {
-    const w = 200, h = 120;
+    const w = 200,
+      h = 120;
     const sigma = 5;
     const inside = (x: number, y: number) => x >= 40 && x < 90 && y >= 30 && y < 80;
     const stage = await setupEffect(dropShadow, { distance: 40, direction: 90, softness: sigma, opacity: 100, shadowOnly: true }, w, h);
@@ -102,7 +108,7 @@ describe('drop-shadow golden', () => {
     let cy = 0;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const a = pixelAt(f, x, y)[3]! / 255;
+        const a = pixelAt(f, x, y)[3] / 255;
         mass += a;
         cx += a * (x + 0.5);
         cy += a * (y + 0.5);
@@ -112,14 +118,15 @@ describe('drop-shadow golden', () => {
     expect(Math.abs(cy / mass - 55)).toBeLessThan(0.6);
     // Across the shadow's left edge (x = 80) in the middle row: Phi((x + 0.5 - 80) / sigma).
     for (let x = 66; x < 95; x++) {
-      const a = pixelAt(f, x, 55)[3]! / 255;
+      const a = pixelAt(f, x, 55)[3] / 255;
       expect(Math.abs(a - phi((x + 0.5 - 80) / sigma))).toBeLessThan(0.04);
     }
   });
 
   it('same pixels with and without alpha bounds; bounds grow to cover the shadow', async () => {
     for (const softness of [0, 1, 4]) {
-      const w = 140, h = 100;
+      const w = 140,
+        h = 100;
       const stage = await setupEffect(dropShadow, { distance: 12, softness }, w, h);
       const a = keyedCharacter({ width: w, height: h, cover: 0.15 });
       const b = cloneFrame(a);
@@ -130,8 +137,7 @@ describe('drop-shadow golden', () => {
       // Nothing visible outside the new bounds.
       const ab = a.alphaBounds!;
       for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++)
-          if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(pixelAt(a, x, y)[3]).toBe(0);
+        for (let x = 0; x < w; x++) if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(pixelAt(a, x, y)[3]).toBe(0);
     }
   });
 
@@ -149,7 +155,8 @@ describe('drop-shadow golden', () => {
 
 describe('drop-shadow fringe', () => {
   it('no green and no dark fringe over white or black', async () => {
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     // A white shadow makes a dark fringe visible: every visible pixel mixes orange and white only.
     const stage = await setupEffect(dropShadow, { color: '#ffffff', opacity: 100, softness: 3, distance: 6 }, w, h);
     const source = keyedCharacter({ width: w, height: h });
@@ -161,13 +168,13 @@ describe('drop-shadow fringe', () => {
     for (let p = 0; p < f.data.length; p += 4) {
       if (f.data[p + 3] === 0) continue;
       visible++;
-      const out = [f.data[p]!, f.data[p + 1]!, f.data[p + 2]!];
+      const out = [f.data[p], f.data[p + 1], f.data[p + 2]];
       if (source.data[p + 3] === 0) {
         // Pure shadow where the character was not: white, whatever garbage was there.
         expect(out).toEqual([255, 255, 255]);
       } else {
         // Character mixed with white: never darker than the character itself.
-        for (let c = 0; c < 3; c++) expect(out[c]).toBeGreaterThanOrEqual(source.data[p + c]! - 1);
+        for (let c = 0; c < 3; c++) expect(out[c]).toBeGreaterThanOrEqual(source.data[p + c] - 1);
       }
     }
     expect(visible).toBeGreaterThan(1000);
@@ -187,7 +194,8 @@ describe('drop-shadow determinism and memory', () => {
 
   it('a frame comes out the same whatever the stage processed before (nothing of a bigger shadow left behind)', async () => {
     // The shadow matte is kept between frames and cleared only where the last frame wrote.
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     const covers = [1.3, 0.05, 0.6, 0, 0.3, 0.02];
     for (const opts of [{}, { softness: 0 }, { shadowOnly: true }, { distance: 30, direction: 300, softness: 9 }]) {
       const reused = await setupEffect(dropShadow, opts, w, h);

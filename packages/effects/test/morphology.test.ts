@@ -17,14 +17,21 @@ function random(n: number, seed: number): Uint8Array {
   return out;
 }
 
-function naiveSquare(src: Uint8Array, w: number, h: number, r: number, max: boolean, b: { left: number; top: number; right: number; bottom: number }): Uint8Array {
+function naiveSquare(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  r: number,
+  max: boolean,
+  b: { left: number; top: number; right: number; bottom: number },
+): Uint8Array {
   const out = src.slice();
   for (let y = b.top; y < b.bottom; y++)
     for (let x = b.left; x < b.right; x++) {
       let m = max ? 0 : 255;
       for (let j = Math.max(b.top, y - r); j <= Math.min(b.bottom - 1, y + r); j++)
         for (let i = Math.max(b.left, x - r); i <= Math.min(b.right - 1, x + r); i++) {
-          const v = src[j * w + i]!;
+          const v = src[j * w + i];
           m = max ? Math.max(m, v) : Math.min(m, v);
         }
       out[y * w + x] = m;
@@ -34,7 +41,8 @@ function naiveSquare(src: Uint8Array, w: number, h: number, r: number, max: bool
 
 describe('square morphology', () => {
   it.each([1, 2, 3, 6])('matches a naive max/min filter, radius %i', (r) => {
-    const w = 21, h = 15;
+    const w = 21,
+      h = 15;
     const b = { left: 2, top: 1, right: 20, bottom: 14 };
     const src = random(w * h, r * 11);
     const scratch = createSquareScratch({ width: w, height: h }, 8);
@@ -54,7 +62,8 @@ describe('square morphology', () => {
 
 describe('distance transform', () => {
   it('matches brute force squared distances', () => {
-    const w = 31, h = 23;
+    const w = 31,
+      h = 23;
     const src = random(w * h, 5).map((v) => (v > 245 ? 255 : 0));
     const b = { left: 0, top: 0, right: w, bottom: h };
     const scratch = createDistanceScratch({ width: w, height: h });
@@ -62,14 +71,14 @@ describe('distance transform', () => {
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         let best = NO_FEATURE;
-        for (let j = 0; j < h; j++)
-          for (let i = 0; i < w; i++) if (src[j * w + i]! >= 128) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
+        for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) if (src[j * w + i] >= 128) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
         expect(scratch.dist[y * w + x]).toBe(best === NO_FEATURE ? Math.fround(NO_FEATURE) : best);
       }
   });
 
   it('is exact below maxDistance and at least maxDistance beyond it', () => {
-    const w = 40, h = 30;
+    const w = 40,
+      h = 30;
     const src = random(w * h, 9).map((v) => (v > 250 ? 255 : 0));
     // a solid block too, so runs of features are exercised
     for (let y = 10; y < 20; y++) for (let x = 5; x < 30; x++) src[y * w + x] = 255;
@@ -79,7 +88,7 @@ describe('distance transform', () => {
     const capped = createDistanceScratch({ width: w, height: h });
     squaredDistance(src, w, h, b, 128, false, capped, 3);
     for (let i = 0; i < w * h; i++) {
-      if (full.dist[i]! < 9) expect(capped.dist[i]).toBe(full.dist[i]);
+      if (full.dist[i] < 9) expect(capped.dist[i]).toBe(full.dist[i]);
       else expect(capped.dist[i]).toBeGreaterThanOrEqual(9);
     }
   });
@@ -98,10 +107,15 @@ describe('distance transform', () => {
 });
 
 /** Squared distance from (x, y) to the nearest pixel of `b` that isFeature, or NO_FEATURE. */
-function bruteDistance(w: number, b: { left: number; top: number; right: number; bottom: number }, isFeature: (i: number) => boolean, x: number, y: number): number {
+function bruteDistance(
+  w: number,
+  b: { left: number; top: number; right: number; bottom: number },
+  isFeature: (i: number) => boolean,
+  x: number,
+  y: number,
+): number {
   let best = NO_FEATURE;
-  for (let j = b.top; j < b.bottom; j++)
-    for (let i = b.left; i < b.right; i++) if (isFeature(j * w + i)) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
+  for (let j = b.top; j < b.bottom; j++) for (let i = b.left; i < b.right; i++) if (isFeature(j * w + i)) best = Math.min(best, (i - x) ** 2 + (j - y) ** 2);
   return best;
 }
 
@@ -110,16 +124,16 @@ function blobs(w: number, h: number, seed: number, scale = 1): Uint8Array {
   const noise = random(w * h + 30, seed);
   const m = new Uint8Array(w * h);
   for (let k = 0; k < 5; k++) {
-    const cx = (noise[w * h + 3 * k]! / 255) * w;
-    const cy = (noise[w * h + 3 * k + 1]! / 255) * h * 0.8;
-    const r = (2 + (noise[w * h + 3 * k + 2]! / 255) * 9) * scale;
+    const cx = (noise[w * h + 3 * k] / 255) * w;
+    const cy = (noise[w * h + 3 * k + 1] / 255) * h * 0.8;
+    const r = (2 + (noise[w * h + 3 * k + 2] / 255) * 9) * scale;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const a = Math.max(0, Math.min(255, (r - Math.hypot(x - cx, (y - cy) * 1.3)) * 120));
-        if (a > m[y * w + x]!) m[y * w + x] = a;
+        if (a > m[y * w + x]) m[y * w + x] = a;
       }
   }
-  for (let i = 0; i < w * h; i++) if (noise[i]! > 250) m[i] = noise[i]! & 1 ? 255 : 0;
+  for (let i = 0; i < w * h; i++) if (noise[i] > 250) m[i] = noise[i] & 1 ? 255 : 0;
   return m;
 }
 
@@ -127,7 +141,8 @@ describe('distance transform in row windows', () => {
   // The contract: outside the windows every answer is already known (no feature within reach;
   // inverted: a feature), so the transform may skip it. Windows built the way the effects build them.
   it.each([1, 2, 3, 4, 5, 6])('is exact inside windows within reach of the features, seed %i', (seed) => {
-    const w = 47, h = 38;
+    const w = 47,
+      h = 38;
     const src = blobs(w, h, seed);
     const b = seed % 2 ? { left: 0, top: 0, right: w, bottom: h } : { left: 3, top: 2, right: w - 4, bottom: h - 1 };
     const scratch = createDistanceScratch({ width: w, height: h });
@@ -140,15 +155,15 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, cap - 1, windows);
       squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] >= 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
       for (let y = b.top; y < b.bottom; y++)
         for (let x = b.left; x < b.right; x++)
-          if (x < windows.left[y]! || x >= windows.right[y]!) expect(bruteDistance(w, b, (i) => src[i]! >= 128, x, y)).toBeGreaterThanOrEqual(cap * cap);
+          if (x < windows.left[y] || x >= windows.right[y]) expect(bruteDistance(w, b, (i) => src[i] >= 128, x, y)).toBeGreaterThanOrEqual(cap * cap);
 
       // Inverted, windows around the visible pixels (outside them all is transparent: features).
       scratch.dist.fill(seed + 1);
@@ -156,9 +171,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, 2, windows);
       squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] < 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -168,7 +183,8 @@ describe('distance transform in row windows', () => {
   // The inside the effects skip: solid runs narrowed by 1 (features, features above) or, inverted,
   // by cap - 1 (no feature that near). Big blobs, so that both have an inside to skip.
   it.each([1, 2, 3, 4])('is exact around an inside it skips, seed %i', (seed) => {
-    const w = 83, h = 64;
+    const w = 83,
+      h = 64;
     const src = blobs(w, h, seed, 2.5);
     const b = seed % 2 ? { left: 0, top: 0, right: w, bottom: h } : { left: 3, top: 2, right: w - 4, bottom: h - 1 };
     const scratch = createDistanceScratch({ width: w, height: h });
@@ -178,7 +194,7 @@ describe('distance transform in row windows', () => {
     const inside = createRowSpans(h);
     const skippedPixels = () => {
       let n = 0;
-      for (let y = b.top; y < b.bottom; y++) n += Math.max(0, inside.right[y]! - inside.left[y]!);
+      for (let y = b.top; y < b.bottom; y++) n += Math.max(0, inside.right[y] - inside.left[y]);
       return n;
     };
     for (const maxDistance of [1, 2.5, 4, 7.3]) {
@@ -191,9 +207,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, cap - 1, windows);
       squaredDistance(src, w, h, b, 128, false, scratch, maxDistance, 1, 0, windows, inside);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! >= 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] >= 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `(${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -206,9 +222,9 @@ describe('distance transform in row windows', () => {
       widenRowSpans(spans, w, h, b, 2, windows);
       squaredDistance(src, w, h, b, 128, true, scratch, maxDistance, 1, 0, windows, inside);
       for (let y = b.top; y < b.bottom; y++)
-        for (let x = windows.left[y]!; x < windows.right[y]!; x++) {
-          const want = bruteDistance(w, b, (i) => src[i]! < 128, x, y);
-          const got = scratch.dist[y * w + x]!;
+        for (let x = windows.left[y]; x < windows.right[y]; x++) {
+          const want = bruteDistance(w, b, (i) => src[i] < 128, x, y);
+          const got = scratch.dist[y * w + x];
           if (want < cap * cap) expect(got, `inverted (${x}, ${y}) cap ${cap}`).toBe(want);
           else expect(got).toBeGreaterThanOrEqual(cap * cap);
         }
@@ -216,7 +232,8 @@ describe('distance transform in row windows', () => {
   });
 
   it('takes an inside right up to the edge of the features (their ends are the nearest to the rest)', () => {
-    const w = 24, h = 14;
+    const w = 24,
+      h = 14;
     const m = new Uint8Array(w * h);
     for (let y = 3; y < 11; y++) m.fill(255, y * w + 6, y * w + 17);
     m[7 * w + 2] = 255;
@@ -232,14 +249,15 @@ describe('distance transform in row windows', () => {
     squaredDistance(m, w, h, b, 128, false, scratch, 5, 1, 0, windows, inside);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const want = bruteDistance(w, b, (i) => m[i]! >= 128, x, y);
+        const want = bruteDistance(w, b, (i) => m[i] >= 128, x, y);
         if (want < 25) expect(scratch.dist[y * w + x], `(${x}, ${y})`).toBe(want);
         else expect(scratch.dist[y * w + x]).toBeGreaterThanOrEqual(25);
       }
   });
 
   it('finds the longest solid run inside each span and narrows runs to what lies r px inside them', () => {
-    const w = 10, h = 4;
+    const w = 10,
+      h = 4;
     const m = new Uint8Array(w * h);
     m.fill(255, 0 * w + 1, 0 * w + 3); // two runs, the second longer
     m.fill(255, 0 * w + 4, 0 * w + 8);
@@ -264,7 +282,8 @@ describe('distance transform in row windows', () => {
   });
 
   it('finds the span of values >= threshold on each row and widens it over neighbouring rows', () => {
-    const w = 8, h = 5;
+    const w = 8,
+      h = 5;
     const m = new Uint8Array(w * h);
     m[1 * w + 2] = 200;
     m[1 * w + 5] = 128;
@@ -284,7 +303,8 @@ describe('distance transform in row windows', () => {
 
 describe('round morphology', () => {
   it('grows a dot into an anti-aliased disc and shrinks it back', () => {
-    const w = 41, h = 41;
+    const w = 41,
+      h = 41;
     const m = new Uint8Array(w * h);
     m[20 * w + 20] = 255;
     const scratch = createDistanceScratch({ width: w, height: h });
@@ -292,7 +312,7 @@ describe('round morphology', () => {
     dilateRound(m, w, h, b, 10, scratch);
     // area of a disc of radius 10.5 (the 50% contour of one pixel grown by 10)
     let area = 0;
-    for (let i = 0; i < m.length; i++) area += m[i]! / 255;
+    for (let i = 0; i < m.length; i++) area += m[i] / 255;
     expect(area).toBeGreaterThan(Math.PI * 10.5 * 10.5 * 0.97);
     expect(area).toBeLessThan(Math.PI * 10.5 * 10.5 * 1.03);
     // round, not square: the diagonal reaches less far than the axis
@@ -303,7 +323,7 @@ describe('round morphology', () => {
     expect(m[10 * w + 20]).toBe(m[30 * w + 20]);
     erodeRound(m, w, h, b, 10, scratch);
     let left = 0;
-    for (let i = 0; i < m.length; i++) left += m[i]! / 255;
+    for (let i = 0; i < m.length; i++) left += m[i] / 255;
     // opening a single pixel by 10 leaves about that pixel (a disc of radius ~0.5)
     expect(m[20 * w + 20]).toBeGreaterThan(100);
     expect(left).toBeGreaterThan(0.3);

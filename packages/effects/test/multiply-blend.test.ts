@@ -12,7 +12,9 @@ import { keyedCharacter } from './support/sticker-frames.js';
 let dir: string;
 async function flatTexture(r: number, g: number, b: number, alpha = 1): Promise<string> {
   const path = join(dir, `tex-${r}-${g}-${b}-${alpha}.png`);
-  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } }).png().toFile(path);
+  await sharp({ create: { width: 4, height: 4, channels: 4, background: { r, g, b, alpha } } })
+    .png()
+    .toFile(path);
   return path;
 }
 beforeAll(async () => {
@@ -63,18 +65,18 @@ describe('multiply-blend truth', () => {
       [0, 255, 0, 0],
       [10, 20, 30, 1],
     ] as const;
-    const f = frameFrom(2, 2, (x, y) => px[y * 2 + x]!);
+    const f = frameFrom(2, 2, (x, y) => px[y * 2 + x]);
     stage.process(f);
     for (let i = 0; i < 4; i++) {
       const got = pixelAt(f, i % 2, i >> 1);
-      const [r, g, b, a] = px[i]!;
+      const [r, g, b, a] = px[i];
       if (a === 0) {
         expect(got).toEqual([r, g, b, a]);
         continue;
       }
       expect(got[3]).toBe(a);
       const want = [multiply(r, 64, 40), multiply(g, 128, 40), multiply(b, 192, 40)];
-      for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - want[c]!)).toBeLessThanOrEqual(1);
+      for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(1);
     }
   });
 
@@ -93,7 +95,7 @@ describe('multiply-blend truth', () => {
     const over = (t: number) => 255 - (128 / 255) * (255 - t);
     const want = [multiply(200, over(64), 100), multiply(100, over(128), 100), multiply(50, over(0), 100)];
     const got = pixelAt(f, 0, 0);
-    for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - want[c]!)).toBeLessThanOrEqual(1);
+    for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(1);
     expect(got[3]).toBe(255);
   });
 
@@ -139,8 +141,8 @@ describe('multiply-blend golden and bounds', () => {
         expect(out.data[p + 1]).toBe(src.data[p + 1]);
         continue;
       }
-      for (let c = 0; c < 3; c++) expect(Math.abs(out.data[p + c]! - multiply(src.data[p + c]!, paper[p + c]!, 70))).toBeLessThanOrEqual(1);
-      if (out.data[p]! < src.data[p]!) darkened++;
+      for (let c = 0; c < 3; c++) expect(Math.abs(out.data[p + c] - multiply(src.data[p + c], paper[p + c], 70))).toBeLessThanOrEqual(1);
+      if (out.data[p] < src.data[p]) darkened++;
     }
     expect(darkened).toBeGreaterThan(500);
   });

@@ -14,10 +14,14 @@ function expectedCover(d: number, width: number, softness: number, opacity = 100
 
 describe('outline options', () => {
   it('refuses values out of range with the exact message', () => {
-    expect(() => createStage(outline, { width: -1 })).toThrow(new InvalidOptionError('Expected number between 0 and 200 for outline.width but received -1', 'outline.width'));
+    expect(() => createStage(outline, { width: -1 })).toThrow(
+      new InvalidOptionError('Expected number between 0 and 200 for outline.width but received -1', 'outline.width'),
+    );
     expect(() => createStage(outline, { opacity: 150 })).toThrow('Expected number between 0 and 100 for outline.opacity but received 150');
     expect(() => createStage(outline, { color: 'white' })).toThrow('Expected colour as #rrggbb for outline.color but received "white" of type string');
-    expect(() => createStage(outline, { softness: 'soft' })).toThrow('Expected number between 0 and 50 for outline.softness but received "soft" of type string');
+    expect(() => createStage(outline, { softness: 'soft' })).toThrow(
+      'Expected number between 0 and 50 for outline.softness but received "soft" of type string',
+    );
     expect(() => createStage(outline, { widht: 3 })).toThrow('Unknown option outline.widht; expected one of width, color, softness, opacity');
     try {
       createStage(outline, { width: 500 });
@@ -68,8 +72,10 @@ describe('outline truth tables', () => {
 
 describe('outline golden', () => {
   it('matches the analytic round border around a block, within one level', async () => {
-    const w = 48, h = 40;
-    const width = 6.5, softness = 1.5;
+    const w = 48,
+      h = 40;
+    const width = 6.5,
+      softness = 1.5;
     const inBlock = (x: number, y: number) => x >= 16 && x < 30 && y >= 14 && y < 24;
     const stage = await setupEffect(outline, { width, softness, color: '#ffffff', opacity: 80 }, w, h);
     const f = frameFrom(w, h, (x, y) => (inBlock(x, y) ? [40, 90, 160, 255] : GREEN));
@@ -85,14 +91,15 @@ describe('outline golden', () => {
         const dx = Math.max(16 - x, 0, x - 29);
         const dy = Math.max(14 - y, 0, y - 23);
         const want = expectedCover(Math.hypot(dx, dy), width, softness, 80);
-        expect(Math.abs(a! - want)).toBeLessThanOrEqual(1);
+        expect(Math.abs(a - want)).toBeLessThanOrEqual(1);
         if (want > 0) expect([r, g, b]).toEqual([255, 255, 255]);
         else expect([r, g, b, a]).toEqual([...GREEN]);
       }
   });
 
   it('gives the same pixels with and without alpha bounds, and grows the bounds by its margin', async () => {
-    const w = 120, h = 90;
+    const w = 120,
+      h = 90;
     const stage = await setupEffect(outline, { width: 9, softness: 2 }, w, h);
     const withBounds = keyedCharacter({ width: w, height: h, cover: 0.2 });
     const without = cloneFrame(withBounds);
@@ -122,7 +129,8 @@ describe('outline golden', () => {
 
 describe('outline fringe', () => {
   it('no green and no dark fringe over white or black: the border edge is pure border colour', async () => {
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     const stage = await setupEffect(outline, { width: 6, softness: 1 }, w, h);
     const f = keyedCharacter({ width: w, height: h });
     stage.process(f);

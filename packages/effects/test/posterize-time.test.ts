@@ -38,8 +38,8 @@ function readIndices(raw: Buffer): number[] {
   const out: number[] = [];
   for (let k = 0; k < n; k++) {
     // Centre pixels of each half.
-    const lo = raw[k * W * H + (H / 2) * W + W / 4]!;
-    const hi = raw[k * W * H + (H / 2) * W + (3 * W) / 4]!;
+    const lo = raw[k * W * H + (H / 2) * W + W / 4];
+    const hi = raw[k * W * H + (H / 2) * W + (3 * W) / 4];
     out.push(Math.round((hi - 8) / 16) * 16 + Math.round((lo - 8) / 16));
   }
   return out;
@@ -93,7 +93,7 @@ describe('posterizeSchedule against a real ffmpeg fps filter', () => {
 
     it(`${source} -> ${target} fps held back to ${source} fps repeats each kept frame as ffmpeg does`, async () => {
       const schedule = posterizeSchedule(source, target, source * 10);
-      const expanded = schedule.kept.flatMap((index, k) => Array<number>(schedule.holds[k]!).fill(index));
+      const expanded = schedule.kept.flatMap((index, k) => Array<number>(schedule.holds[k]).fill(index));
       const actual = await ffmpegKept(source, target, true);
       expect(actual).toHaveLength(source * 10);
       expect(expanded).toEqual(actual);
@@ -126,7 +126,7 @@ describe('posterizeSchedule', () => {
       const s = posterizeSchedule(source, target, n);
       expect(Math.abs(s.holds.reduce((a, b) => a + b, 0) - n)).toBeLessThanOrEqual(Math.ceil(source / target));
       expect(s.kept.length).toBe(s.holds.length);
-      for (let k = 1; k < s.kept.length; k++) expect(s.kept[k]!).toBeGreaterThan(s.kept[k - 1]!);
+      for (let k = 1; k < s.kept.length; k++) expect(s.kept[k]).toBeGreaterThan(s.kept[k - 1]);
       expect(Math.max(...s.kept)).toBeLessThan(n);
     }
   });
@@ -137,7 +137,9 @@ describe('posterizeSchedule', () => {
   });
 
   it('refuses impossible rates and counts with the option named', () => {
-    expect(() => posterizeSchedule(24, 0, 10)).toThrowError(new InvalidOptionError('Expected a positive number for posterize-time.fps but received 0', 'posterize-time.fps'));
+    expect(() => posterizeSchedule(24, 0, 10)).toThrowError(
+      new InvalidOptionError('Expected a positive number for posterize-time.fps but received 0', 'posterize-time.fps'),
+    );
     expect(() => posterizeSchedule(24, 12, 2.5)).toThrowError('Expected a whole number of frames >= 0 for posterize-time.sourceFrameCount but received 2.5');
   });
 });

@@ -5,13 +5,13 @@ import { createRowSpans, findRowSpans, findSolidRuns, visibleSpans } from '../sr
 function matte(width: number, height: number, seed: number): Uint8Array {
   const out = new Uint8Array(width * height);
   let h = seed >>> 0;
-  const rand = () => ((h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+  const rand = () => (h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
   for (let y = 0; y < height; y++) {
     if (rand() < 0.15) continue;
     let x = Math.floor(rand() * 20);
     while (x < width) {
       const run = 1 + Math.floor(rand() ** 2 * 60);
-      const value = [255, 255, 128, 127, 1, 200][Math.floor(rand() * 6)]!;
+      const value = [255, 255, 128, 127, 1, 200][Math.floor(rand() * 6)];
       for (let k = 0; k < run && x < width; k++, x++) out[y * width + x] = value;
       x += Math.floor(rand() ** 3 * 40);
     }
@@ -22,14 +22,15 @@ function matte(width: number, height: number, seed: number): Uint8Array {
 /** The same values as the alpha of RGBA pixels whose colour bytes are noise. */
 function asAlpha(values: Uint8Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
-  for (let i = 0; i < values.length; i++) out.set([(i * 37) & 255, (i * 91) & 255, 255, values[i]!], i * 4);
+  for (let i = 0; i < values.length; i++) out.set([(i * 37) & 255, (i * 91) & 255, 255, values[i]], i * 4);
   return out;
 }
 
 function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1: number, threshold: number): [number, number] {
-  let first = -1, last = -1;
+  let first = -1,
+    last = -1;
   for (let x = x0; x < x1; x++) {
-    if (values[y * width + x]! >= threshold) {
+    if (values[y * width + x] >= threshold) {
       if (first < 0) first = x;
       last = x;
     }
@@ -38,11 +39,12 @@ function naiveSpan(values: Uint8Array, width: number, y: number, x0: number, x1:
 }
 
 function naiveLongestRun(values: Uint8Array, width: number, y: number, from: number, to: number, threshold: number, x0: number): [number, number] {
-  let bestLeft = x0, best = 0;
-  for (let x = from; x < to; ) {
-    while (x < to && values[y * width + x]! < threshold) x++;
+  let bestLeft = x0,
+    best = 0;
+  for (let x = from; x < to;) {
+    while (x < to && values[y * width + x] < threshold) x++;
     const start = x;
-    while (x < to && values[y * width + x]! >= threshold) x++;
+    while (x < to && values[y * width + x] >= threshold) x++;
     if (x - start > best) {
       best = x - start;
       bestLeft = start;
@@ -60,7 +62,10 @@ describe('row spans', () => {
     it(`findRowSpans and findSolidRuns match a plain scan (threshold ${threshold}, plane and RGBA alpha)`, () => {
       for (let seed = 1; seed <= 4; seed++) {
         const values = matte(width, height, seed);
-        for (const [data, stride, offset] of [[values, 1, 0], [asAlpha(values), 4, 3]] as const) {
+        for (const [data, stride, offset] of [
+          [values, 1, 0],
+          [asAlpha(values), 4, 3],
+        ] as const) {
           const spans = createRowSpans(height);
           const runs = createRowSpans(height);
           findRowSpans(data, width, height, bounds, threshold, spans, stride, offset);
@@ -81,7 +86,7 @@ describe('row spans', () => {
     visibleSpans(asAlpha(values), width, bounds, spans);
     for (let y = bounds.top; y < bounds.bottom; y++) {
       const [l, r] = naiveSpan(values, width, y, bounds.left, bounds.right, 1);
-      if (r <= l) expect(spans.right[y]! <= spans.left[y]!).toBe(true);
+      if (r <= l) expect(spans.right[y] <= spans.left[y]).toBe(true);
       else expect([spans.left[y], spans.right[y]]).toEqual([l, r]);
     }
   });

@@ -62,7 +62,7 @@ describe('sticker stack in stage threads', () => {
     }
     expect(byThreads[1]).toHaveLength(24);
     // The keyer set bounds that travelled with every frame.
-    expect(byThreads[1]!.every((line) => !line.includes(' - '))).toBe(true);
+    expect(byThreads[1].every((line) => !line.includes(' - '))).toBe(true);
     expect(byThreads[2]).toEqual(byThreads[1]);
   });
 });

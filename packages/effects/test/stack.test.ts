@@ -26,7 +26,7 @@ function greenScreen(width: number, height: number): Frame {
 }
 
 async function setup(stages: Stage[], width: number, height: number, sample: Frame): Promise<void> {
-  for (const stage of stages) await stage.setup({ size: { width, height }, sampleFrames: async () => [sample] });
+  for (const stage of stages) await stage.setup({ size: { width, height }, sampleFrames: () => Promise.resolve([sample]) });
 }
 
 describe('registry', () => {
@@ -43,7 +43,7 @@ describe('registry', () => {
   it('every effect module is a subpath export (src/<name>.ts exporting the effect, dist mapping in package.json)', () => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..');
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
-    expect(pkg.exports['./*']!.default).toBe('./dist/*.js');
+    expect(pkg.exports['./*'].default).toBe('./dist/*.js');
     for (const name of [...STACK_ORDER, 'posterize-time', 'textures']) expect(existsSync(join(root, 'src', `${name}.ts`)), name).toBe(true);
     const exported = api as Record<string, unknown>;
     expect(exported.chromaKey).toBe(effects['chroma-key']);
@@ -70,7 +70,7 @@ describe('createStickerStack', () => {
   it('key: the keyer alone; none: nothing', () => {
     const key = createStickerStack({ preset: 'key' });
     expect(names(key)).toEqual(['chroma-key']);
-    expect(key[0]!.producesAlpha).toBe(true);
+    expect(key[0].producesAlpha).toBe(true);
     expect(createStickerStack({ preset: 'none' })).toEqual([]);
   });
 
@@ -80,7 +80,7 @@ describe('createStickerStack', () => {
       effects: { 'drop-shadow': { distance: 4 }, displacement: { horizontal: 9 }, outline: { width: 3 }, 'chroma-key': false },
     });
     expect(names(stages)).toEqual(['outline', 'displacement', 'drop-shadow']);
-    expect(stages[1]!.margin).toBe(9); // tuned: the largest displacement
+    expect(stages[1].margin).toBe(9); // tuned: the largest displacement
     expect(names(createStickerStack({ effects: { 'drop-shadow': false, displacement: false } }))).toEqual([
       'chroma-key',
       'outline',
@@ -138,8 +138,8 @@ describe('createStickerStack', () => {
       for (const stage of stages) stage.process(frame);
       outputs.push(frame.data);
     }
-    expect(Buffer.from(outputs[0]!).equals(Buffer.from(outputs[1]!))).toBe(true);
-    const out = outputs[0]!;
+    expect(Buffer.from(outputs[0]).equals(Buffer.from(outputs[1]))).toBe(true);
+    const out = outputs[0];
     expect(out[3]).toBe(0); // the corner was screen
     const centre = ((h / 2) * w + w / 2) * 4;
     expect(out[centre + 3]).toBe(255); // the disc stays

@@ -50,7 +50,7 @@ describe('sticker effects on awkward frames', () => {
         stage.process(b);
         for (let p = 0; p < a.data.length; p += 4) {
           // Alpha always; colour only where it can be seen.
-          const from = a.data[p + 3]! > 0 ? p : p + 3;
+          const from = a.data[p + 3] > 0 ? p : p + 3;
           expect(Array.from(a.data.subarray(from, p + 4)), `${w}x${h} at pixel ${p / 4}`).toEqual(Array.from(b.data.subarray(from, p + 4)));
         }
         const ab = a.alphaBounds!;
@@ -59,8 +59,7 @@ describe('sticker effects on awkward frames', () => {
         expect(ab.right).toBeLessThanOrEqual(w);
         expect(ab.bottom).toBeLessThanOrEqual(h);
         for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++)
-            if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(a.data[(y * w + x) * 4 + 3]).toBe(0);
+          for (let x = 0; x < w; x++) if (x < ab.left || x >= ab.right || y < ab.top || y >= ab.bottom) expect(a.data[(y * w + x) * 4 + 3]).toBe(0);
       }
     });
   }

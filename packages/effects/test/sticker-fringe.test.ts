@@ -13,7 +13,8 @@ import { cloneFrame, flatten, greenExcess, keyedCharacter } from './support/stic
 
 describe('sticker stack fringe', () => {
   it('outline, bevels and shadow leave no green or tinted edge over white or black', async () => {
-    const w = 200, h = 150;
+    const w = 200,
+      h = 150;
     const stages = [
       await setupEffect(outline, { width: 5 }, w, h),
       await setupEffect(surfaceBevel, { size: 6, textureDepth: 40 }, w, h),
@@ -32,9 +33,11 @@ describe('sticker stack fringe', () => {
     let grown = 0;
     for (let i = 0, p = 0; p < f.data.length; i++, p += 4) {
       if (source.data[p + 3] !== 0) continue;
-      if (f.data[p + 3]! > 0) grown++;
+      if (f.data[p + 3] > 0) grown++;
       for (const flat of [overWhite, overBlack]) {
-        const r = flat[i * 3]!, g = flat[i * 3 + 1]!, b = flat[i * 3 + 2]!;
+        const r = flat[i * 3],
+          g = flat[i * 3 + 1],
+          b = flat[i * 3 + 2];
         expect(Math.max(r, g, b) - Math.min(r, g, b)).toBeLessThanOrEqual(1);
       }
     }

@@ -21,9 +21,9 @@ function expected(c: number, gx: number, gy: number, o: { angle: number; altitud
   const el = (o.altitude * Math.PI) / 180;
   const light = [Math.cos(el) * Math.cos(az), -Math.cos(el) * Math.sin(az), Math.sin(el)];
   const n = Math.hypot(gx, gy, 1);
-  const delta = (-gx * light[0]! - gy * light[1]! + light[2]!) / n - light[2]!;
-  if (delta > 0) return c + (255 - c) * (o.hi / 100) * Math.min(1, delta / (1 - light[2]!));
-  return c * (1 - (o.lo / 100) * Math.min(1, -delta / light[2]!));
+  const delta = (-gx * light[0] - gy * light[1] + light[2]) / n - light[2];
+  if (delta > 0) return c + (255 - c) * (o.hi / 100) * Math.min(1, delta / (1 - light[2]));
+  return c * (1 - (o.lo / 100) * Math.min(1, -delta / light[2]));
 }
 
 describe('surface-bevel options', () => {
@@ -79,7 +79,8 @@ describe('surface-bevel truth tables', () => {
 
 describe('surface-bevel golden', () => {
   // An alpha ramp: blurring keeps a linear ramp linear, so the slope is known exactly.
-  const w = 96, h = 16;
+  const w = 96,
+    h = 16;
   const ramp = () => frameFrom(w, h, (x) => [100, 150, 200, 40 + 2 * x], { left: 0, top: 0, right: w, bottom: h });
 
   for (const [size, depth, direction] of [
@@ -97,19 +98,22 @@ describe('surface-bevel golden', () => {
         for (const y of [0, 7, 15]) {
           const [r, g, b, a] = pixelAt(f, x, y);
           expect(a).toBe(40 + 2 * x);
-          expect(Math.abs(r! - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
-          expect(Math.abs(g! - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
-          expect(Math.abs(b! - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(r - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(g - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
+          expect(Math.abs(b - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
         }
     });
   }
 
   it('a texture file adds its own slope (luminance ramp)', async () => {
-    const tw = 64, th = 16;
+    const tw = 64,
+      th = 16;
     const pixels = Buffer.alloc(tw * th * 3);
     for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) pixels.fill(3 * x, (y * tw + x) * 3, (y * tw + x) * 3 + 3);
     const path = join(dir, 'ramp.png');
-    await sharp(pixels, { raw: { width: tw, height: th, channels: 3 } }).png().toFile(path);
+    await sharp(pixels, { raw: { width: tw, height: th, channels: 3 } })
+      .png()
+      .toFile(path);
     const o = { angle: 180, altitude: 45, hi: 75, lo: 75 };
     const stage = await setupEffect(surfaceBevel, { size: 0, texture: path, textureDepth: 100, angle: 180, altitude: 45 }, tw, th);
     const f = frameFrom(tw, th, () => [100, 150, 200, 255]);
@@ -118,16 +122,17 @@ describe('surface-bevel golden', () => {
     const slope = (3 * 3) / 255;
     for (let x = 2; x < tw - 2; x++) {
       const [r, g, b] = pixelAt(f, x, 8);
-      expect(Math.abs(r! - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
-      expect(Math.abs(g! - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
-      expect(Math.abs(b! - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(r - expected(100, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(g - expected(150, slope, 0, o))).toBeLessThanOrEqual(1);
+      expect(Math.abs(b - expected(200, slope, 0, o))).toBeLessThanOrEqual(1);
     }
     expect(pixelAt(f, 30, 8)[0]).toBeGreaterThan(100); // it did light something
   });
 
   it('leaves the flat inside exactly as it was and gives the same pixels with or without alpha bounds', async () => {
     for (const size of [4, 12]) {
-      const w2 = 160, h2 = 120;
+      const w2 = 160,
+        h2 = 120;
       const stage = await setupEffect(surfaceBevel, { size }, w2, h2);
       const source = keyedCharacter({ width: w2, height: h2, cover: 0.3 });
       const a = cloneFrame(source);
@@ -146,7 +151,8 @@ describe('surface-bevel golden', () => {
 
 describe('surface-bevel fringe', () => {
   it('no green over white or black; alpha and transparent pixels untouched', async () => {
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     for (const opts of [{}, { size: 3, textureDepth: 80 }]) {
       const stage = await setupEffect(surfaceBevel, opts, w, h);
       const source = keyedCharacter({ width: w, height: h });
@@ -175,7 +181,8 @@ describe('surface-bevel determinism and memory', () => {
 
   it('a frame comes out the same whatever the stage processed before (nothing of a bigger character left behind)', async () => {
     // The wide bevel keeps its height field between frames and clears only where it wrote.
-    const w = 160, h = 120;
+    const w = 160,
+      h = 120;
     const covers = [1.3, 0.05, 0.6, 0, 0.3, 0.02];
     for (const opts of [{}, { size: 24, soften: 3 }, { direction: 'down', textureDepth: 60 }]) {
       const reused = await setupEffect(surfaceBevel, opts, w, h);

@@ -93,7 +93,11 @@ const cases = [
 
 const runs = [];
 for (const c of cases) {
-  const child = spawnSync(process.execPath, [self, '--case', JSON.stringify(c)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const child = spawnSync(process.execPath, [self, '--case', JSON.stringify(c)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
   const line = child.stdout.trim().split('\n').at(-1);
   if (child.status !== 0 || !line) {
     console.error(`run ${JSON.stringify(c)} failed (exit ${child.status})`);
@@ -136,7 +140,10 @@ const fitted = {
   perJob: rounded(sticker.map((r) => ({ x: mp(r), y: r.processMb - r.idleMb - r.poolMb }))) ?? MEMORY_MODEL.perJob,
   decoder: rounded(runs.map((r) => ({ x: mp(r), y: r.decoderMb }))) ?? MEMORY_MODEL.decoder,
   encoder: Object.fromEntries(
-    list(a.formats).map((format) => [format, rounded(none.filter((r) => r.format === format).map((r) => ({ x: mp(r), y: r.encoderMb }))) ?? MEMORY_MODEL.encoder[format]]),
+    list(a.formats).map((format) => [
+      format,
+      rounded(none.filter((r) => r.format === format).map((r) => ({ x: mp(r), y: r.encoderMb }))) ?? MEMORY_MODEL.encoder[format],
+    ]),
   ),
 };
 if (fitted.perJob.threadMb === undefined) fitted.perJob = { ...fitted.perJob, threadMb: MEMORY_MODEL.perJob.threadMb };

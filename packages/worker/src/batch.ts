@@ -40,8 +40,18 @@ const MB = 1024 * 1024;
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.m4v', '.mkv', '.webm', '.avi', '.gif'];
 
 /** The batch's own flags, as data (refused by core's resolveOptions, naming the flag). */
+const MEMORY_BUDGET_OPTION = {
+  name: 'memory-budget',
+  type: 'number',
+  min: 64,
+  max: 1_048_576,
+  default: 1536,
+  unit: 'MB',
+  help: 'process-tree memory the batch may use (Node + ffmpeg); as MEMORY_BUDGET_MB',
+} as const;
+
 export const BATCH_OPTIONS = [
-  { name: 'memory-budget', type: 'number', min: 64, max: 1_048_576, default: 1536, unit: 'MB', help: 'process-tree memory the batch may use (Node + ffmpeg); as MEMORY_BUDGET_MB' },
+  MEMORY_BUDGET_OPTION,
   { name: 'max-concurrent', type: 'integer', min: 1, max: 64, default: 1, help: 'most clips rendered at once; memory admission may run fewer' },
 ] as const;
 
@@ -85,12 +95,18 @@ export interface BatchOptions {
 
 /** Parse --memory-budget and --max-concurrent; INVALID_OPTION names the flag. */
 export function batchSettings(flags: { memoryBudget?: string; maxConcurrent?: string }, env: NodeJS.ProcessEnv = process.env) {
-  const input: Record<string, number | string> = {};
+  // Text goes to core's resolveOptions as it came: it converts numerals and refuses the rest.
+  const input: Record<string, string> = {};
   const budget = flags.memoryBudget ?? env.MEMORY_BUDGET_MB;
-  if (budget !== undefined && budget.trim() !== '') input['memory-budget'] = Number.isFinite(Number(budget)) ? Number(budget) : budget;
-  if (flags.maxConcurrent !== undefined) input['max-concurrent'] = Number.isFinite(Number(flags.maxConcurrent)) ? Number(flags.maxConcurrent) : flags.maxConcurrent;
+  if (budget !== undefined && budget.trim() !== '') input['memory-budget'] = budget;
+  if (flags.maxConcurrent !== undefined) input['max-concurrent'] = flags.maxConcurrent;
   const o = resolveOptions('render', BATCH_OPTIONS, input);
   return { memoryBudget: Math.round(o['memory-budget'] * MB), maxConcurrent: o['max-concurrent'] };
+}
+
+/** One render's --memory-budget (MB as text) in bytes, checked as a batch's is. */
+export function memoryBudgetBytes(text: string): number {
+  return Math.round(resolveOptions('render', [MEMORY_BUDGET_OPTION], { 'memory-budget': text })['memory-budget'] * MB);
 }
 
 /**
@@ -131,7 +147,10 @@ export function planOutputs(inputs: readonly string[], outDir: string, format: s
     const output = join(resolve(outDir), `${basename(input, extname(input))}.${format}`);
     const other = taken.get(output);
     if (other !== undefined) {
-      throw new InvalidOptionError(`Expected inputs with distinct names for --out-dir but ${other} and ${input} would both render to ${output}`, 'render.out-dir');
+      throw new InvalidOptionError(
+        `Expected inputs with distinct names for --out-dir but ${other} and ${input} would both render to ${output}`,
+        'render.out-dir',
+      );
     }
     taken.set(output, input);
     return { input, output };
@@ -203,12 +222,16 @@ function createDisplay(options: BatchOptions): Display {
       const total = p.totalFrames;
       if ((total === undefined || p.frame < total) && p.frame < due.frame && now - due.at < 2000) return;
       next.set(entry.id, { frame: total === undefined ? Infinity : p.frame + Math.max(1, Math.ceil(total / 10)), at: now });
-      stream.write(`JOB #${entry.id} ${name(entry)}: frame ${p.frame}${total === undefined ? '' : `/${total}`}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`);
+      stream.write(
+        `JOB #${entry.id} ${name(entry)}: frame ${p.frame}${total === undefined ? '' : `/${total}`}, ${p.fps.toFixed(1)} fps, tree ${mb(p.treeRss)} RSS\n`,
+      );
     },
     finish(entry, result) {
       finished++;
       if (!result.ok) failed++;
-      stream.write(`JOB #${entry.id} ${name(entry)}: ${result.ok ? `done, ${result.frames} frames in ${result.wallSeconds?.toFixed(1)} s` : `failed [${result.code}]`}\n`);
+      stream.write(
+        `JOB #${entry.id} ${name(entry)}: ${result.ok ? `done, ${result.frames} frames in ${result.wallSeconds?.toFixed(1)} s` : `failed [${result.code}]`}\n`,
+      );
       stream.write(`${totalLine()}\n`);
     },
     log(line) {
@@ -228,9 +251,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
   const baseline = Math.max(defaultMemoryModel().processBaselineMb * MB, sampleProcessTree().treeRss);
   const gate = new MemoryGate(Math.max(0, options.memoryBudget - baseline));
   const display = createDisplay(options);
-  const results: BatchItemResult[] = new Array(entries.length);
+  const results = new Array<BatchItemResult>(entries.length);
   // Outputs are local: a partial whose owner is gone is stale at once (no other host writes here).
-  const sweep = () => sweepPartials(options.outDir, { minAgeSeconds: 0, onRemoved: (path, pid) => display.log(`removed ${path}: temp output of process ${pid}, which is gone`) });
+  const sweep = () =>
+    sweepPartials(options.outDir, { minAgeSeconds: 0, onRemoved: (path, pid) => display.log(`removed ${path}: temp output of process ${pid}, which is gone`) });
   await sweep();
 
   const renderOne = async (entry: BatchEntry, index: number): Promise<void> => {
@@ -244,7 +268,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
       const source = await probe(resolved.input, options.limits);
       const prediction = predictJob(source, stages, resolved, { inThread });
       result.predictedBytes = prediction.bytes;
-      release = await gate.acquire(prediction.bytes, `JOB #${entry.id} (${basename(entry.input)}, ${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`, signal);
+      release = await gate.acquire(
+        prediction.bytes,
+        `JOB #${entry.id} (${basename(entry.input)}, ${prediction.canvas.width}x${prediction.canvas.height} ${prediction.format})`,
+        signal,
+      );
       const renderOptions: RenderOptions = {
         ...(signal ? { signal } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
@@ -252,11 +280,19 @@ export async function runBatch(options: BatchOptions): Promise<BatchItemResult[]
         onProgress: (p) => display.progress(entry, p),
       };
       const rendered: RenderResult = await (inThread ? renderInThread : renderJob)({ ...entry.job, jobId: entry.id }, renderOptions);
-      Object.assign(result, { ok: true, frames: rendered.frames, wallSeconds: rendered.wallSeconds, peakTreeRss: rendered.peakTreeRss, output: rendered.output });
+      Object.assign(result, {
+        ok: true,
+        frames: rendered.frames,
+        wallSeconds: rendered.wallSeconds,
+        peakTreeRss: rendered.peakTreeRss,
+        output: rendered.output,
+      });
     } catch (error) {
       const cause = signal?.aborted && errorCode(error) !== 'CANCELLED' ? CancelledError.from(signal) : error;
       result.code = errorCode(cause);
-      result.message = formatErrorLine(cause).replace(/^stickerkey: /, '').replace(/ \[[A-Z0-9_]+\]$/, '');
+      result.message = formatErrorLine(cause)
+        .replace(/^stickerkey: /, '')
+        .replace(/ \[[A-Z0-9_]+\]$/, '');
       display.log(formatErrorLine(cause));
     } finally {
       release?.();

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, InvalidOptionError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -16,7 +16,7 @@ import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import { createQueueWorker, failureCode } from './queue-worker.js';
 import { doctor } from './doctor.js';
-import { runBatchCommand, type BatchFlags } from './batch.js';
+import { memoryBudgetBytes, runBatchCommand, type BatchFlags } from './batch.js';
 import { runCheck, type CheckFlags } from './check.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -58,17 +58,18 @@ function camel(name: string): string {
 /** Lay the command line over the job file: flags win, effect settings merge option by option. */
 async function jobFromFlags(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<Job> {
   if (!flags.job && (input === undefined || flags.output === undefined)) {
-    throw new CommanderError(EXIT_USAGE, 'stickerkey.missing', `missing ${input === undefined ? '<input>' : '-o <output>'}: stickerkey render <input> -o <output> [options], or --job <file>`);
+    throw new CommanderError(
+      EXIT_USAGE,
+      'stickerkey.missing',
+      `missing ${input === undefined ? '<input>' : '-o <output>'}: stickerkey render <input> -o <output> [options], or --job <file>`,
+    );
   }
   const job: Record<string, unknown> = flags.job ? { ...(await loadJobFile(flags.job)) } : {};
   if (input !== undefined) job.input = input;
   if (flags.output !== undefined) job.output = flags.output;
   if (flags.format !== undefined) job.format = flags.format;
-  if (flags.posterize !== undefined) {
-    const n = Number(flags.posterize);
-    // Numerals become numbers; anything else goes through as text for the table to refuse (or "off").
-    job.posterize = flags.posterize.trim() !== '' && Number.isFinite(n) ? n : flags.posterize;
-  }
+  // Flags stay text: resolveJob (core's resolveOptions) converts numerals and refuses the rest.
+  if (flags.posterize !== undefined) job.posterize = flags.posterize;
   if (flags.hold) job.hold = true;
   if (flags.background !== undefined) job.background = flags.background;
   if (flags.preset !== undefined) job.preset = flags.preset;
@@ -76,10 +77,7 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   if (flags.jobId !== undefined) job.jobId = flags.jobId;
   if (flags.target !== undefined) job.target = flags.target;
   if (flags.fit !== undefined) job.fit = flags.fit.join(',');
-  if (flags.threads !== undefined) {
-    const n = Number(flags.threads);
-    job.threads = flags.threads.trim() !== '' && Number.isFinite(n) ? n : flags.threads;
-  }
+  if (flags.threads !== undefined) job.threads = flags.threads;
   const fileEffects = job.effects;
   let settings =
     typeof fileEffects === 'object' && fileEffects !== null && !Array.isArray(fileEffects)
@@ -94,15 +92,11 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
   return job as unknown as Job;
 }
 
-/** --memory-budget is in MB on the command line, bytes in the library. */
+/** --memory-budget is in MB on the command line, bytes in the library; the same option as a batch's. */
 function memoryFlags(flags: RenderFlags): { memoryBudget?: number; fitMemory?: boolean } {
   const out: { memoryBudget?: number; fitMemory?: boolean } = flags.fitMemory ? { fitMemory: true } : {};
   if (flags.memoryBudget === undefined) return out;
-  const mb = Number(flags.memoryBudget);
-  if (flags.memoryBudget.trim() === '' || !Number.isFinite(mb) || mb <= 0) {
-    throw new InvalidOptionError(`Expected a positive number of MB for --memory-budget but received ${JSON.stringify(flags.memoryBudget)}`, 'memoryBudget');
-  }
-  return { ...out, memoryBudget: Math.round(mb * 1024 * 1024) };
+  return { ...out, memoryBudget: memoryBudgetBytes(flags.memoryBudget) };
 }
 
 async function render(input: string | undefined, flags: RenderFlags, effects: readonly string[]): Promise<number> {
@@ -183,7 +177,9 @@ async function runWorker(): Promise<number> {
     await worker.metricsAddress();
   } catch (error) {
     await worker.close(0);
-    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), { code: 'INVALID_OPTION' });
+    throw Object.assign(new Error(`Expected METRICS_PORT=${config.metricsPort} to be free on ${config.metricsHost} but ${(error as Error).message}`), {
+      code: 'INVALID_OPTION',
+    });
   }
   await new Promise<void>((resolve) => {
     let signals = 0;
@@ -246,7 +242,13 @@ function report(error: unknown, flags: { json?: boolean; debug?: boolean }): voi
 function printEffects(json: boolean): void {
   const effects = listEffects();
   if (json) {
-    process.stdout.write(`${JSON.stringify(effects.map((e) => ({ name: e.name, description: e.description, options: e.options })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        effects.map((e) => ({ name: e.name, description: e.description, options: e.options })),
+        null,
+        2,
+      )}\n`,
+    );
     return;
   }
   const lines: string[] = [];
@@ -283,7 +285,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--target <platform>', `a sticker platform (${TARGET_NAMES.join(' | ')}): cut to the character and meet its format, size, rate, duration and bytes`)
     .option('--fit <trade>', 'with --target, what may be traded to meet its limits: rate | size (bytes), speed-up | trim (duration); repeatable or comma-separated', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
-    .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('--job-id <id>', 'id shown in the memory log lines (JOB #<id>)')
     .option('--memory-budget <MB>', 'peak memory of the whole process tree the job may reach; one predicted above it is refused before any work (default 1536)')
     .option('--fit-memory', 'scale the canvas down until the predicted peak fits --memory-budget, rather than refuse')
@@ -321,11 +326,13 @@ export function buildProgram(onExit: (code: number) => void): Command {
         throw new CommanderError(EXIT_USAGE, 'stickerkey.logFormat', `--log-format must be plain or json, not ${JSON.stringify(flags.logFormat)}`);
       }
       if (typeof flags.outDir === 'string') {
-        if (flags.output !== undefined) throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
+        if (flags.output !== undefined)
+          throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
         const batchFlags = flags as RenderFlags & BatchFlags;
         return onExit(await runBatchCommand(inputs, batchFlags, (input, output) => jobFromFlags(input, { ...flags, output }, effects)));
       }
-      if (inputs.length > 1) throw new CommanderError(EXIT_USAGE, 'stickerkey.inputs', `${inputs.length} inputs need --out-dir <dir>; -o names a single output`);
+      if (inputs.length > 1)
+        throw new CommanderError(EXIT_USAGE, 'stickerkey.inputs', `${inputs.length} inputs need --out-dir <dir>; -o names a single output`);
       onExit(await render(inputs[0], flags, effects));
     });
 
@@ -350,7 +357,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     });
   program
     .command('doctor')
-    .description('which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)')
+    .description(
+      'which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)',
+    )
     .option('--json', 'as JSON')
     .action((flags: { json?: boolean }) => {
       const report = doctor({ json: flags.json ?? false });
@@ -386,7 +395,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--port <n>', 'port to listen on', '3000')
     .option('--host <address>', 'address to bind; 0.0.0.0 exposes it to the network (it has no login of its own)', '127.0.0.1')
     .option('--redis <url>', 'Redis URL (default: REDIS_URL or redis://127.0.0.1:6379)')
-    .option('--queue <name>', 'queue to show (repeatable; default: QUEUE_NAME or stickerkey)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--queue <name>', 'queue to show (repeatable; default: QUEUE_NAME or stickerkey)', (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('--allow-actions', 'let the page retry, remove, promote and clean jobs (default: read-only)')
     .action(async (flags: { port: string; host: string; redis?: string; queue?: string[]; allowActions?: boolean }) => {
       const env = loadQueueConfig({ ...process.env, ...(flags.redis ? { REDIS_URL: flags.redis } : {}) });
@@ -396,8 +408,16 @@ export function buildProgram(onExit: (code: number) => void): Command {
       }
       // Loaded here only: bull-board and hono stay out of every other command's start-up.
       const { startDashboard } = await import('./dashboard.js');
-      const dashboard = await startDashboard({ redisUrl: env.redisUrl, queues: flags.queue ?? [env.queueName], host: flags.host, port, allowActions: flags.allowActions ?? false });
-      process.stderr.write(`stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`);
+      const dashboard = await startDashboard({
+        redisUrl: env.redisUrl,
+        queues: flags.queue ?? [env.queueName],
+        host: flags.host,
+        port,
+        allowActions: flags.allowActions ?? false,
+      });
+      process.stderr.write(
+        `stickerkey dashboard: ${dashboard.url} (${flags.allowActions ? 'actions allowed' : 'read-only'}; queues: ${(flags.queue ?? [env.queueName]).join(', ')})\n`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -414,7 +434,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     code = c;
   });
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -46,7 +46,12 @@ function cellHeight(cellWidth: number, width: number, height: number): number {
   return Math.max(2, Math.round((cellWidth * height) / width / 2) * 2);
 }
 
-export function contactSheetSize(frames: number, cellWidth: number, source: { width: number; height: number }, result: { width: number; height: number }): SheetSize {
+export function contactSheetSize(
+  frames: number,
+  cellWidth: number,
+  source: { width: number; height: number },
+  result: { width: number; height: number },
+): SheetSize {
   const { padding, caption, title } = SHEET_LAYOUT;
   const sourceHeight = cellHeight(cellWidth, source.width, source.height);
   const resultHeight = cellHeight(cellWidth, result.width, result.height);
@@ -63,10 +68,22 @@ export function decodeFrameAt(clip: ProbeResult, time: number, width: number, he
   // FFmpeg's native VP9 decoder drops WebM's alpha side data; libvpx reads it.
   const decoder = clip.codec === 'vp9' ? ['-c:v', 'libvpx-vp9'] : clip.codec === 'vp8' ? ['-c:v', 'libvpx'] : [];
   const args = [
-    '-hide_banner', '-nostdin', '-v', 'error',
-    '-ss', time.toFixed(3), ...decoder, '-i', clip.path,
-    '-frames:v', '1', '-vf', `scale=${width}:${height}:flags=area,format=rgba`,
-    '-f', 'rawvideo', 'pipe:1',
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-ss',
+    time.toFixed(3),
+    ...decoder,
+    '-i',
+    clip.path,
+    '-frames:v',
+    '1',
+    '-vf',
+    `scale=${width}:${height}:flags=area,format=rgba`,
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ];
   const expected = width * height * 4;
   return new Promise((resolve, reject) => {

@@ -50,7 +50,9 @@ export function formatDoctor(info: FfmpegInfo): string {
     `filters   found: ${list(info.filters.found)}; missing: ${list(info.filters.missing)}`,
     `formats   ${Object.entries(OPTIONAL_ENCODERS)
       .map(([format, encoder]) => `${format} ${info.optionalEncoders.includes(encoder) ? 'yes' : 'no'} (${encoder})`)
-      .join(', ')}; gif frames ${info.gifDisposesTranslucentFrames ? 'disposed by the encoder' : 'written whole and disposed by stickerkey (the encoder leaves them in place)'}`,
+      .join(
+        ', ',
+      )}; gif frames ${info.gifDisposesTranslucentFrames ? 'disposed by the encoder' : 'written whole and disposed by stickerkey (the encoder leaves them in place)'}`,
     `needs     FFmpeg ${FFMPEG_REQUIREMENTS.minRelease} or newer with ${FFMPEG_REQUIREMENTS.encoders.join(', ')} and ${FFMPEG_REQUIREMENTS.filters.join(', ')}`,
   ];
   for (const { path, reason } of info.passedOver) lines.push(`passed over ${path}: ${reason}`);

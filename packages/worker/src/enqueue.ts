@@ -47,7 +47,7 @@ export async function enqueueJob(job: Job, options: EnqueueOptions): Promise<Enq
     const added = await queue.add('render', job, opts);
     const id = String(added.id);
     if (!events) return { id };
-    const result = (await added.waitUntilFinished(events, options.waitTimeoutMs ?? 3_600_000)) as QueueJobResult;
+    const result = await added.waitUntilFinished(events, options.waitTimeoutMs ?? 3_600_000);
     return { id, result };
   } finally {
     await events?.close().catch(() => {});

@@ -34,14 +34,7 @@ export {
   type ContactSheetOptions,
   type SheetSize,
 } from './contact-sheet.js';
-export {
-  QueueWorker,
-  createQueueWorker,
-  failureCode,
-  type QueueJobResult,
-  type JobProgressData,
-  type QueueWorkerOptions,
-} from './queue-worker.js';
+export { QueueWorker, createQueueWorker, failureCode, type QueueJobResult, type JobProgressData, type QueueWorkerOptions } from './queue-worker.js';
 export { loadQueueConfig, QUEUE_ENV, type QueueWorkerConfig } from './queue-config.js';
 // The memory model lives in @stickerkey/core (MEMORY_MODELS, predictJobMemory); the gate is the worker's own.
 export { MemoryGate } from './admission.js';

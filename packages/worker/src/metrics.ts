@@ -63,7 +63,12 @@ export class WorkerMetrics {
     const registers = [this.registry];
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.jobsCompleted = new Counter({ name: 'stickerkey_jobs_completed_total', help: 'Jobs rendered to the end, by output format.', labelNames: ['format'], registers });
+    this.jobsCompleted = new Counter({
+      name: 'stickerkey_jobs_completed_total',
+      help: 'Jobs rendered to the end, by output format.',
+      labelNames: ['format'],
+      registers,
+    });
     this.jobsFailed = new Counter({
       name: 'stickerkey_jobs_failed_total',
       help: 'Jobs that failed, by error code (INVALID_OPTION, UNSUPPORTED_INPUT, LIMIT_EXCEEDED, FFMPEG_FAILED, CANCELLED, ...).',
@@ -100,7 +105,7 @@ export class WorkerMetrics {
     });
     this.measuredMemory = new Histogram({
       name: 'stickerkey_job_measured_memory_bytes',
-      help: "Measured peak of the process tree during a job minus the idle process (with concurrent jobs, theirs is included).",
+      help: 'Measured peak of the process tree during a job minus the idle process (with concurrent jobs, theirs is included).',
       labelNames: ['format'],
       buckets: memoryBuckets,
       registers,
@@ -113,22 +118,29 @@ export class WorkerMetrics {
       registers,
     });
     this.jobsRunning = new Gauge({ name: 'stickerkey_jobs_running', help: 'Jobs rendering now (admitted past the memory gate).', registers });
-    this.jobsWaitingForMemory = new Gauge({ name: 'stickerkey_jobs_waiting_for_memory', help: 'Jobs taken by this process and waiting at the memory gate.', registers });
+    this.jobsWaitingForMemory = new Gauge({
+      name: 'stickerkey_jobs_waiting_for_memory',
+      help: 'Jobs taken by this process and waiting at the memory gate.',
+      registers,
+    });
     this.queueJobs = new Gauge({
       name: 'stickerkey_queue_jobs',
       help: "Jobs in the queue by state, from BullMQ's getJobCounts (sampled every QUEUE_SAMPLE_SECONDS, not per scrape).",
       labelNames: ['state'],
       registers,
     });
-    // Current and peak tree memory are read at scrape time: one /proc walk per scrape.
-    const metrics = this;
+    // Current and peak tree memory are read at scrape time: one /proc walk per scrape. prom-client
+    // calls collect() with the gauge as `this`, so these two reach the metrics object through
+    // functions bound here rather than an alias of `this`.
+    const notePeak = (bytes: number) => this.notePeak(bytes);
+    const peakTree = () => this.peakTree;
     new Gauge({
       name: 'stickerkey_process_tree_resident_memory_bytes',
       help: 'RSS of this process and its ffmpeg children, what a container limit counts.',
       registers,
       collect() {
         const tree = sampleProcessTree().treeRss;
-        metrics.notePeak(tree);
+        notePeak(tree);
         this.set(tree);
       },
     });
@@ -137,7 +149,7 @@ export class WorkerMetrics {
       help: 'Highest process-tree RSS seen since start (scrapes and job peaks).',
       registers,
       collect() {
-        this.set(metrics.peakTree);
+        this.set(peakTree());
       },
     });
     const gate = options.gate;
@@ -227,10 +239,16 @@ export function startOpsServer(options: OpsServerOptions): OpsServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
     if (path === '/metrics') return send(res, 200, options.metrics.registry.contentType, await options.metrics.registry.metrics());
     // Answering at all proves the event loop turns; the body says for how long it has.
-    if (path === '/healthz') return send(res, 200, 'application/json', `${JSON.stringify({ status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) })}\n`);
+    if (path === '/healthz')
+      return send(res, 200, 'application/json', `${JSON.stringify({ status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) })}\n`);
     if (path === '/readyz') {
       const readiness = await options.readiness();
-      return send(res, readiness.ready ? 200 : 503, 'application/json', `${JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', reason: readiness.reason })}\n`);
+      return send(
+        res,
+        readiness.ready ? 200 : 503,
+        'application/json',
+        `${JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', reason: readiness.reason })}\n`,
+      );
     }
     send(res, 404, 'text/plain', 'not found: /metrics, /healthz or /readyz\n');
   };

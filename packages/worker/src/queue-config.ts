@@ -5,7 +5,7 @@
  * variable to fix, before any connection to Redis is opened.
  */
 import { resolve } from 'node:path';
-import { InvalidOptionError, resolveOptions, type OptionsInput } from '@stickerkey/core';
+import { environmentInput, InvalidOptionError, resolveOptions } from '@stickerkey/core';
 
 export const QUEUE_ENV = [
   { name: 'REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379', help: 'Redis the queue lives in (redis:// or rediss://)' },
@@ -95,35 +95,20 @@ export interface QueueWorkerConfig {
 const MB = 1024 * 1024;
 
 /**
- * Read and check the environment. Empty variables count as unset (as in docker-compose files
- * where `FOO=` is common). Throws InvalidOptionError naming the variable.
+ * Read and check the environment (core's environmentInput: empty counts as unset, 1/0 and
+ * yes/no are booleans). Throws InvalidOptionError naming the variable.
  */
 export function loadQueueConfig(env: NodeJS.ProcessEnv = process.env): QueueWorkerConfig {
-  const input: Record<string, unknown> = {};
-  for (const spec of QUEUE_ENV) {
-    const value = env[spec.name];
-    if (value !== undefined && value.trim() !== '') input[spec.name] = value.trim();
-  }
-  // Environment values are text: numerals become numbers (so a refusal reads `but received 0`,
-  // not `"0" of type string`), and yes/no, 1/0 are read as booleans as environment files often
-  // write them. Anything else goes through for the table to refuse with its own message.
-  for (const spec of QUEUE_ENV) {
-    const value = input[spec.name];
-    if (typeof value !== 'string') continue;
-    if ((spec.type === 'integer' || spec.type === 'number') && Number.isFinite(Number(value))) input[spec.name] = Number(value);
-    if (spec.type === 'boolean') {
-      const lower = value.toLowerCase();
-      if (lower === 'true' || lower === '1' || lower === 'yes') input[spec.name] = true;
-      if (lower === 'false' || lower === '0' || lower === 'no') input[spec.name] = false;
-    }
-  }
-  const o = resolveOptions('environment', QUEUE_ENV, input as OptionsInput);
+  const o = resolveOptions('environment', QUEUE_ENV, environmentInput(QUEUE_ENV, env));
   // String options may resolve to null in core's table; the environment never gives null.
   const redisUrl = o.REDIS_URL ?? '';
   const queueName = o.QUEUE_NAME ?? '';
   const outputDir = o.OUTPUT_DIR ?? '';
   if (!/^rediss?:\/\/./.test(redisUrl)) {
-    throw new InvalidOptionError(`Expected a redis:// or rediss:// URL for environment.REDIS_URL but received ${JSON.stringify(redisUrl)}`, 'environment.REDIS_URL');
+    throw new InvalidOptionError(
+      `Expected a redis:// or rediss:// URL for environment.REDIS_URL but received ${JSON.stringify(redisUrl)}`,
+      'environment.REDIS_URL',
+    );
   }
   if (queueName.includes(':')) {
     // BullMQ builds its Redis keys as bull:<queue>:...; a colon would make them ambiguous.

@@ -164,7 +164,8 @@ export class QueueWorker {
     // Our own failures are logged where they happen, with their details; this catches the ones
     // BullMQ decides itself (a job stalled too often, a lost lock).
     this.worker.on('failed', (job, error) => {
-      if (job && failureCode(error.message) === undefined) this.logger.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, `JOB #${job.id} failed: ${error.message}`);
+      if (job && failureCode(error.message) === undefined)
+        this.logger.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, `JOB #${job.id} failed: ${error.message}`);
     });
     this.logger.info(
       {
@@ -197,7 +198,8 @@ export class QueueWorker {
         this.logger.info({ metricsPort: address.port }, `metrics on http://${this.config.metricsHost}:${address.port}/metrics, health on /healthz and /readyz`);
         if (!this.closing) this.sampleQueueCounts();
       },
-      (error: Error) => this.logger.error({ err: error }, `metrics server could not listen on ${this.config.metricsHost}:${this.config.metricsPort}: ${error.message}`),
+      (error: Error) =>
+        this.logger.error({ err: error }, `metrics server could not listen on ${this.config.metricsHost}:${this.config.metricsPort}: ${error.message}`),
     );
   }
 
@@ -272,7 +274,10 @@ export class QueueWorker {
     if (Math.abs(next - this.baseline) < MB) return;
     this.baseline = next;
     this.gate.setCapacity(this.config.memoryBudget - next);
-    this.logger.info({ baselineMb: round(next / MB), gateCapacityMb: round(this.gate.capacity / MB) }, `idle process holds ${round(next / MB)} MB: ${round(this.gate.capacity / MB)} MB left for jobs`);
+    this.logger.info(
+      { baselineMb: round(next / MB), gateCapacityMb: round(this.gate.capacity / MB) },
+      `idle process holds ${round(next / MB)} MB: ${round(this.gate.capacity / MB)} MB left for jobs`,
+    );
   }
 
   /** Start taking jobs (only needed with autorun: false). */
@@ -303,7 +308,12 @@ export class QueueWorker {
       timeout = setTimeout(() => {
         const limit = this.config.jobTimeoutSeconds;
         controller.abort(
-          new LimitExceededError(`Expected JOB #${id} to finish within JOB_TIMEOUT_SECONDS=${limit} but it was still running`, 'JOB_TIMEOUT_SECONDS', limit, limit),
+          new LimitExceededError(
+            `Expected JOB #${id} to finish within JOB_TIMEOUT_SECONDS=${limit} but it was still running`,
+            'JOB_TIMEOUT_SECONDS',
+            limit,
+            limit,
+          ),
         );
       }, this.config.jobTimeoutSeconds * 1000);
       timeout.unref();
@@ -423,7 +433,13 @@ export class QueueWorker {
         const last = p.totalFrames !== undefined && p.frame >= p.totalFrames && p.stage === 'frames';
         if (!last && now - lastSent < PROGRESS_INTERVAL_MS) return;
         lastSent = now;
-        const data: JobProgressData = { frame: p.frame, totalFrames: p.totalFrames ?? null, fps: round(p.fps), treeRssMb: round(p.treeRss / MB), stage: p.stage };
+        const data: JobProgressData = {
+          frame: p.frame,
+          totalFrames: p.totalFrames ?? null,
+          fps: round(p.fps),
+          treeRssMb: round(p.treeRss / MB),
+          stage: p.stage,
+        };
         // Not awaited: Redis round trips never hold up the frames. A lost update is only cosmetic.
         job.updateProgress(data as unknown as object).catch((error: Error) => log.warn({ err: error }, `progress update failed: ${error.message}`));
         if (p.frame >= nextLogFrame || last) {

@@ -41,7 +41,7 @@ try {
   send({ type: 'done', result: { ...result, timeline: [] } });
 } catch (error) {
   // The pipeline throws a plain "The job was cancelled" on abort: keep the reason the parent gave.
-  const reason = controller.signal.reason;
+  const reason: unknown = controller.signal.reason;
   send({ type: 'error', error: serializeError(controller.signal.aborted && reason instanceof CancelledError ? reason : error) });
 } finally {
   // Let the thread end on its own; the parent also terminates it once it has the answer.

@@ -85,7 +85,15 @@ export function createProgressDisplay(options: DisplayOptions = {}): ProgressDis
         lastAt = now;
         logger.info(
           // totalFrames and etaSeconds are left out while unknown (a streamed input).
-          { frame: p.frame, totalFrames: p.totalFrames, fps: p.fps, etaSeconds: p.etaSeconds, elapsedSeconds: p.elapsedSeconds, treeRss: p.treeRss, stage: p.stage },
+          {
+            frame: p.frame,
+            totalFrames: p.totalFrames,
+            fps: p.fps,
+            etaSeconds: p.etaSeconds,
+            elapsedSeconds: p.elapsedSeconds,
+            treeRss: p.treeRss,
+            stage: p.stage,
+          },
           'progress',
         );
       },
@@ -221,7 +229,10 @@ export function errorCode(error: unknown): string {
  */
 export function formatErrorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   let text = lines[0] ?? 'unknown error';
   if (lines.length > 1) text = `${text.replace(/:$/, '')}: ${lines[lines.length - 1]}`;
   return `stickerkey: ${text} [${errorCode(error)}]`;

@@ -3,7 +3,7 @@
  * Everything here is synchronous and happens before any file is opened: an unknown effect or a
  * wrong option is refused with core's InvalidOptionError, naming the option, range and value.
  */
-import { InvalidOptionError, type Effect, type OptionSpec, type Stage } from '@stickerkey/core';
+import { InvalidOptionError, type Effect, type Stage } from '@stickerkey/core';
 import { createStickerStack, effects as registry } from '@stickerkey/effects';
 import type { EffectSettings, JobPreset } from './job.js';
 
@@ -16,19 +16,7 @@ export function effectNames(): string[] {
   return Object.keys(registry);
 }
 
-/**
- * Text from the command line becomes the type the option table asks for, so that a refusal reads
- * `... but received 150` rather than `"150" of type string`. Anything that does not convert
- * cleanly is passed on unchanged for resolveOptions to refuse with its own message.
- */
-function coerce(spec: OptionSpec | undefined, value: unknown): unknown {
-  if (typeof value !== 'string' || spec === undefined) return value;
-  if ((spec.type === 'number' || spec.type === 'integer') && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
-  if (spec.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
-  return value;
-}
-
-/** Check effect names and convert option values; the option values themselves are checked by the stack. */
+/** Check effect names; the option values themselves are converted and checked by the stack (core's resolveOptions). */
 export function normalizeEffectSettings(settings: EffectSettings): Record<string, Record<string, unknown> | false> {
   const known = registry as Record<string, Effect>;
   const out: Record<string, Record<string, unknown> | false> = {};
@@ -42,14 +30,8 @@ export function normalizeEffectSettings(settings: EffectSettings): Record<string
       out[name] = value ? {} : false;
       continue;
     }
-    const options: Record<string, unknown> = {};
-    for (const [option, raw] of Object.entries(value)) {
-      options[option] = coerce(
-        effect.options.find((spec) => spec.name === option),
-        raw,
-      );
-    }
-    out[name] = options;
+    // Values stay as given (text from the command line included): core's resolveOptions converts them.
+    out[name] = { ...value };
   }
   return out;
 }

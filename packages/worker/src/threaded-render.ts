@@ -45,7 +45,10 @@ export function renderInThread(job: Job, options: RenderOptions = {}): Promise<R
       const reason = signal?.reason instanceof Error ? signal.reason.message : 'The job was cancelled';
       thread.postMessage({ type: 'abort', reason } satisfies ToThread);
       // A thread stuck in a synchronous loop cannot read the message: end it after a grace period.
-      killTimer = setTimeout(() => settle(() => reject(new CancelledError(`${reason} (render thread did not stop within ${ABORT_GRACE_MS / 1000} s)`))), ABORT_GRACE_MS);
+      killTimer = setTimeout(
+        () => settle(() => reject(new CancelledError(`${reason} (render thread did not stop within ${ABORT_GRACE_MS / 1000} s)`))),
+        ABORT_GRACE_MS,
+      );
       killTimer.unref();
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -17,13 +17,24 @@ let clips: string;
 /** A green screen with a moving test pattern on it. */
 function makeClip(path: string): void {
   const run = spawnSync(ffmpegBinary(), [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'color=c=0x00ff00:s=320x180:d=1:r=12',
-    '-f', 'lavfi', '-i', 'testsrc2=s=120x90:d=1:r=12',
-    '-filter_complex', '[0][1]overlay=x=100+20*t:y=45',
-    '-pix_fmt', 'yuv420p', path,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=0x00ff00:s=320x180:d=1:r=12',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=120x90:d=1:r=12',
+    '-filter_complex',
+    '[0][1]overlay=x=100+20*t:y=45',
+    '-pix_fmt',
+    'yuv420p',
+    path,
   ]);
-  if (run.status !== 0) throw new Error(`could not make ${path}: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`could not make ${path}: ${String(run.stderr)}`);
 }
 
 beforeAll(async () => {
@@ -100,7 +111,9 @@ describe('stickerkey render --out-dir (real ffmpeg)', { timeout: 300_000 }, () =
   it('refuses a bad setting before any work (exit 2, one line) and several inputs without --out-dir', async () => {
     const bad = await runCli(['render', clips, '--out-dir', join(dir, 'never'), '--max-concurrent', '0']);
     expect(bad.code).toBe(2);
-    expect(expectOneLineError(bad, 'INVALID_OPTION')).toBe('stickerkey: Expected integer between 1 and 64 for render.max-concurrent but received 0 [INVALID_OPTION]');
+    expect(expectOneLineError(bad, 'INVALID_OPTION')).toBe(
+      'stickerkey: Expected integer between 1 and 64 for render.max-concurrent but received 0 [INVALID_OPTION]',
+    );
     const badEffect = await runCli(['render', clips, '--out-dir', join(dir, 'never'), '--set', 'drop-shadow.opacity=150']);
     expect(badEffect.code).toBe(2);
     expectOneLineError(badEffect, 'INVALID_OPTION');

@@ -99,7 +99,9 @@ describe('bad input: one line on stderr with the code, no stack trace, no output
 
     const bad = await runCli(['render', clip, '-o', join(dir, 'x.mp4'), '--memory-budget', 'lots']);
     expect(bad.code).toBe(2);
-    expect(expectOneLineError(bad, 'INVALID_OPTION')).toContain('Expected a positive number of MB for --memory-budget but received "lots"');
+    expect(expectOneLineError(bad, 'INVALID_OPTION')).toContain(
+      'Expected number between 64 and 1048576 for render.memory-budget but received "lots" of type string',
+    );
   });
 
   it('a missing input file', async () => {

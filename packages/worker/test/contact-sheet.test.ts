@@ -39,7 +39,7 @@ describe('makeContactSheet', () => {
     // The top-left corner of a clip is screen, far from the character: green in the source row,
     // keyed away in the result row so the grey checkerboard shows through.
     const { data, info } = await sharp(sheet.output).raw().toBuffer({ resolveWithObject: true });
-    const px = (x: number, y: number) => {
+    const px = (x: number, y: number): [number, number, number] => {
       const p = (y * info.width + x) * info.channels;
       return [data[p]!, data[p + 1]!, data[p + 2]!];
     };

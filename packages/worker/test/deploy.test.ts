@@ -57,12 +57,20 @@ describe('deploy files', () => {
     // Its settings are the worker's own variables (or the ffmpeg paths, Node's and glibc's).
     const env = [...dockerfile.replace(/\\\n/g, ' ').matchAll(/(\b[A-Z_]+)=\S+/g)].map((m) => m[1]!);
     expect(env.length).toBeGreaterThan(4);
-    for (const name of env) expect(ENV_NAMES.has(name) || ['FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_ENV', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(name), name).toBe(true);
+    for (const name of env)
+      expect(ENV_NAMES.has(name) || ['FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_ENV', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(name), name).toBe(true);
   });
 
   it('render.yaml: a worker service on the Dockerfile, with the worker’s own variables, and a Redis it reads REDIS_URL from', async () => {
     const blueprint = parseYaml(await readFile(join(ROOT, 'render.yaml'), 'utf8')) as {
-      services: Array<{ type: string; name: string; runtime?: string; dockerfilePath?: string; envVars?: Array<{ key: string; value?: string; fromService?: { name: string } }>; maxmemoryPolicy?: string }>;
+      services: Array<{
+        type: string;
+        name: string;
+        runtime?: string;
+        dockerfilePath?: string;
+        envVars?: Array<{ key: string; value?: string; fromService?: { name: string } }>;
+        maxmemoryPolicy?: string;
+      }>;
     };
     const worker = blueprint.services.find((s) => s.type === 'worker')!;
     const redis = blueprint.services.find((s) => s.type === 'keyvalue')!;
@@ -83,7 +91,13 @@ describe('deploy files', () => {
     copy = await mkdtemp(join(tmpdir(), 'stickerkey-deploy-'));
     const skip = new Set(['node_modules', 'dist', '.turbo', '.git', 'out', 'bench-results', 'cache']);
     // What `COPY . .` copies, given .dockerignore.
-    await cp(ROOT, copy, { recursive: true, filter: (src) => !relative(ROOT, src).split(sep).some((part) => skip.has(part) || part.endsWith('.tsbuildinfo')) });
+    await cp(ROOT, copy, {
+      recursive: true,
+      filter: (src) =>
+        !relative(ROOT, src)
+          .split(sep)
+          .some((part) => skip.has(part) || part.endsWith('.tsbuildinfo')),
+    });
     const result = await run('bash', ['deploy/build.sh'], copy);
     expect(result.code, result.out.slice(-2000)).toBe(0);
     expect(result.out).toMatch(/^check: stickerkey \d+\.\d+\.\d+, node v\d+.*, ffmpeg version .* at \/.*ffmpeg, setpriv --pdeathsig ok$/m);

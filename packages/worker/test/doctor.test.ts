@@ -54,7 +54,11 @@ describe('stickerkey doctor', () => {
     const run = await runCli(['doctor', '--json'], { env: onBundled });
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as { ok: boolean; exitCode: number; ffmpeg: FfmpegInfo };
-    expect(report).toMatchObject({ ok: false, exitCode: 1, ffmpeg: { path: bundled.ffmpeg, source: 'env', slow: true, qualifies: false, ffprobe: { path: bundled.ffprobe, source: 'env' } } });
+    expect(report).toMatchObject({
+      ok: false,
+      exitCode: 1,
+      ffmpeg: { path: bundled.ffmpeg, source: 'env', slow: true, qualifies: false, ffprobe: { path: bundled.ffprobe, source: 'env' } },
+    });
     expect(report.ffmpeg.encoders.missing).toEqual([]);
     expect(report.ffmpeg.warnings).toHaveLength(1);
   });
@@ -111,7 +115,9 @@ describe('stickerkey render says which ffmpeg ran', () => {
     const run = await runCli(['render', clip, '-o', output, '--preset', 'key', '--posterize', '8', '--json'], { env: onBundled });
     expect(run.code).toBe(0);
     const first = run.stderr.split('\n')[0];
-    expect(first).toBe(`ffmpeg ${resolveFfmpeg(onBundled).version} (env: ${bundled.ffmpeg}) [SLOW: VP9 takes ${BUNDLED_VP9_COST.ratio}x the CPU of a current ffmpeg; see \`stickerkey doctor\`]`);
+    expect(first).toBe(
+      `ffmpeg ${resolveFfmpeg(onBundled).version} (env: ${bundled.ffmpeg}) [SLOW: VP9 takes ${BUNDLED_VP9_COST.ratio}x the CPU of a current ffmpeg; see \`stickerkey doctor\`]`,
+    );
     expect(run.stderr.split('\n').filter((line) => line.startsWith('ffmpeg '))).toHaveLength(1);
     const result = JSON.parse(run.stdout) as { ffmpeg: { path: string; version: string; source: string } };
     expect(result.ffmpeg).toEqual({ path: bundled.ffmpeg, version: resolveFfmpeg(onBundled).version, source: 'env' });

@@ -61,7 +61,7 @@ describe('ffmpeg children die with their parent', { timeout: 60_000 }, () => {
     `;
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = await new Promise<number>((resolve, reject) => {
-      parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       parent.once('exit', (code) => reject(new Error(`parent exited early (${code})`)));
     });
     expect(alive(pid)).toBe(true);
@@ -90,7 +90,9 @@ describe('sweeping stale partials', () => {
 
     const removed = await sweepPartials(folder, { minAgeSeconds: 60 });
     expect(removed.sort()).toEqual([dead, reused].sort());
-    expect((await readdir(folder)).sort()).toEqual(['.clip.webm.' + process.pid + '-00c0ffee.partial', '.other.webm.999999998-12345678.partial', 'clip.webm'].sort());
+    expect((await readdir(folder)).sort()).toEqual(
+      ['.clip.webm.' + process.pid + '-00c0ffee.partial', '.other.webm.999999998-12345678.partial', 'clip.webm'].sort(),
+    );
     // With no age guard (storage only this machine writes), the fresh dead one goes too.
     expect(await sweepPartials(folder, { minAgeSeconds: 0 })).toEqual([fresh]);
   });
@@ -128,7 +130,7 @@ describe('a worker SIGKILLed mid-job', { timeout: 180_000 }, () => {
       try {
         const result = (await job.waitUntilFinished(events, 120_000)) as QueueJobResult;
         expect(result.output).toBe(join(folder, 'out.webm'));
-        await waitFor('the sweep after the job', async () => !(await readdir(folder)).includes(partial!), 5000);
+        await waitFor('the sweep after the job', async () => !(await readdir(folder)).includes(partial), 5000);
       } finally {
         await rescuer.close(0);
       }

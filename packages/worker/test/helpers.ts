@@ -88,7 +88,7 @@ export function processesMentioning(text: string): number[] {
 }
 
 /** The seed guide's memory line, with the tree total after it. */
-export const MEMORY_LINE = /^JOB #\S+: 💾 Memory Usage at [^:]+: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS$/u;
+export const MEMORY_LINE = /^JOB #\S+: 💾 Memory Usage at [^:]+: \d+\.\d MB RSS, \d+\.\d MB VMS, tree \d+\.\d MB RSS, CPU \d+\.\d s \(.+\)$/u;
 
 /** One line on stderr, carrying `[CODE]`, no stack frame. */
 export function expectOneLineError(run: CliRun, code: string): string {

@@ -76,7 +76,9 @@ describe('resolveJob', () => {
   });
 
   it('refuses unknown keys, missing paths, same input and output, wrong effect shapes', () => {
-    expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', fps: 3 } as never)).message).toMatch(/^Unknown option job\.fps; expected one of input, output/);
+    expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', fps: 3 } as never)).message).toMatch(
+      /^Unknown option job\.fps; expected one of input, output/,
+    );
     expect(refusal(() => resolveJob({ output: 'b.webm' } as never)).message).toBe('Expected a file path for job.input but received nothing');
     expect(refusal(() => resolveJob({ input: 'a.webm', output: './a.webm' })).option).toBe('job.output');
     expect(refusal(() => resolveJob({ input: 'a.mp4', output: 'b.webm', effects: { outline: 3 } as never })).message).toBe(
@@ -120,7 +122,16 @@ describe('loadJobFile', () => {
     const path = join(dir, 'job.yaml');
     await writeFile(
       path,
-      ['input: clips/in.mp4', 'output: out.webm', 'posterize: 8', 'background: "#102030"', 'effects:', '  drop-shadow: { opacity: 50 }', '  outline: false', ''].join('\n'),
+      [
+        'input: clips/in.mp4',
+        'output: out.webm',
+        'posterize: 8',
+        'background: "#102030"',
+        'effects:',
+        '  drop-shadow: { opacity: 50 }',
+        '  outline: false',
+        '',
+      ].join('\n'),
     );
     expect(await loadJobFile(path)).toEqual({
       input: join(dir, 'clips/in.mp4'),

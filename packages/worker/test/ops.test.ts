@@ -79,7 +79,9 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
     const { name, queue, events } = newQueue('metrics');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const worker = startCli(['worker'], { env: { REDIS_URL, QUEUE_NAME: name, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1', QUEUE_SAMPLE_SECONDS: '1' } });
+    const worker = startCli(['worker'], {
+      env: { REDIS_URL, QUEUE_NAME: name, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1', QUEUE_SAMPLE_SECONDS: '1' },
+    });
     const workerRun = finished(worker);
     try {
       await events.waitUntilReady();
@@ -108,7 +110,10 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
       expect(sample(during, 'stickerkey_jobs_running')).toBe(1);
       expect(sample(during, 'stickerkey_process_tree_resident_memory_bytes')).toBeGreaterThan(50 * 1024 * 1024);
       expect(sample(during, 'stickerkey_memory_admitted_bytes')).toBeGreaterThan(0);
-      await waitFor('the sampled queue counts to show the active job', async () => sample((await get(`${base}/metrics`)).body, 'stickerkey_queue_jobs', { state: 'active' }) === 1);
+      await waitFor(
+        'the sampled queue counts to show the active job',
+        async () => sample((await get(`${base}/metrics`)).body, 'stickerkey_queue_jobs', { state: 'active' }) === 1,
+      );
       const result = (await first.waitUntilFinished(events)) as QueueJobResult;
 
       // After it: completed, its duration, fps and memory (predicted and measured) observed.
@@ -134,10 +139,14 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
       const second = await queue.add('render', { input: clip, output: join(dir, 'm2.webm'), preset: 'key', posterize: 8 });
       await secondMidJob;
       worker.kill('SIGTERM');
-      const draining = await waitFor('/readyz 503', async () => {
-        const r = await get(`${base}/readyz`);
-        return r.status === 503 && r;
-      }, 10_000);
+      const draining = await waitFor(
+        '/readyz 503',
+        async () => {
+          const r = await get(`${base}/readyz`);
+          return r.status === 503 && r;
+        },
+        10_000,
+      );
       expect(JSON.parse(draining.body)).toMatchObject({ status: 'not ready', reason: expect.stringMatching(/^draining/) });
       expect((await get(`${base}/healthz`)).status).toBe(200);
       expect(sample((await get(`${base}/metrics`)).body, 'stickerkey_jobs_running')).toBe(1);
@@ -166,7 +175,9 @@ describe('stickerkey dashboard', { timeout: 120_000 }, () => {
         return r.status === 200 && r;
       });
       expect(page.type).toMatch(/text\/html/);
-      const api = JSON.parse((await get(`http://127.0.0.1:${port}/api/queues`)).body) as { queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number> }> };
+      const api = JSON.parse((await get(`http://127.0.0.1:${port}/api/queues`)).body) as {
+        queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number> }>;
+      };
       expect(api.queues).toHaveLength(1);
       expect(api.queues[0]).toMatchObject({ name, readOnlyMode: true, counts: expect.objectContaining({ waiting: 1 }) });
       // Read-only means the API refuses actions too, not only the buttons.

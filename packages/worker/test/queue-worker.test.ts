@@ -118,7 +118,13 @@ afterAll(async () => {
 describe('queue worker configuration', () => {
   it('reads the environment with defaults', () => {
     const c = loadQueueConfig({});
-    expect(c).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', queueName: 'stickerkey', maxConcurrentJobs: 1, memoryBudget: 1536 * MB, jobTimeoutSeconds: 0 });
+    expect(c).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      queueName: 'stickerkey',
+      maxConcurrentJobs: 1,
+      memoryBudget: 1536 * MB,
+      jobTimeoutSeconds: 0,
+    });
     expect(c.outputDir).toBeUndefined();
     expect(loadQueueConfig({ MAX_CONCURRENT_JOBS: '3', MEMORY_BUDGET_MB: '900', RENDER_IN_THREAD: 'no', OUTPUT_DIR: '/srv/out' })).toMatchObject({
       maxConcurrentJobs: 3,
@@ -243,13 +249,17 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     startWorker(config(name));
     await events.waitUntilReady();
     const cases: Array<[unknown, string, RegExp]> = [
-      [{ input: clip, output: join(dir, 'bad.webm'), posterize: 500 }, 'INVALID_OPTION', /Expected number between 0 and 240 for job\.posterize but received 500/],
+      [
+        { input: clip, output: join(dir, 'bad.webm'), posterize: 500 },
+        'INVALID_OPTION',
+        /Expected number between 0 and 240 for job\.posterize but received 500/,
+      ],
       ['render this', 'INVALID_OPTION', /Expected the data of JOB #\S+ to be an object of job settings .* but received string/],
       [{ input: clip, output: join(dir, 'bad2.webm'), effects: { glitter: true } }, 'INVALID_OPTION', /Unknown effect glitter/],
       [{ input: join(dir, 'missing.mp4'), output: join(dir, 'bad3.webm') }, 'UNSUPPORTED_INPUT', /Input file not found/],
     ];
     for (const [data, code, message] of cases) {
-      const job = await queue.add('render', data as Job, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+      const job = await queue.add('render', data, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
       await expect(job.waitUntilFinished(events)).rejects.toThrow(message);
       const stored = await BullJob.fromId(queue, job.id!);
       expect(await stored!.getState()).toBe('failed');
@@ -351,7 +361,10 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     const { name, queue, events } = newQueue();
     const one = predictJobMemory(source, buildStages('key', {}), 'webm', { inThread: true }).bytes;
     const baseline = 200 * MB;
-    const worker = startWorker(config(name, { maxConcurrentJobs: 2, memoryBudget: baseline + Math.round(1.5 * one) }), { baselineBytes: baseline, autorun: false });
+    const worker = startWorker(config(name, { maxConcurrentJobs: 2, memoryBudget: baseline + Math.round(1.5 * one) }), {
+      baselineBytes: baseline,
+      autorun: false,
+    });
     await events.waitUntilReady();
     const framesSeen = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
     const a = await queue.add('render', stickerJob('handback-a.webm'), { attempts: 1 });
@@ -384,7 +397,9 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     startWorker(config(name, { jobTimeoutSeconds: 0.2 }));
     await events.waitUntilReady();
     const job = await queue.add('render', stickerJob('timeout/clip.webm', { preset: 'sticker' }), { attempts: 3 });
-    await expect(job.waitUntilFinished(events)).rejects.toThrow(/Expected JOB #\S+ to finish within JOB_TIMEOUT_SECONDS=0\.2 but it was still running \[LIMIT_EXCEEDED\]$/);
+    await expect(job.waitUntilFinished(events)).rejects.toThrow(
+      /Expected JOB #\S+ to finish within JOB_TIMEOUT_SECONDS=0\.2 but it was still running \[LIMIT_EXCEEDED\]$/,
+    );
     const stored = await BullJob.fromId(queue, job.id!);
     expect(stored!.attemptsMade).toBe(1);
     expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
@@ -421,6 +436,8 @@ describe('queue worker (real Redis, real ffmpeg)', { timeout: 300_000 }, () => {
     await writeFile(badFile, `input: ${clip}\noutput: x.webm\nformat: avi\n`);
     const refused = await finished(startCli(['enqueue', badFile], { env }));
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^stickerkey: Expected one of webm, mov, gif, mp4, webp, apng for job\.format but received "avi" of type string \[INVALID_OPTION\]\n$/);
+    expect(refused.stderr).toMatch(
+      /^stickerkey: Expected one of webm, mov, gif, mp4, webp, apng for job\.format but received "avi" of type string \[INVALID_OPTION\]\n$/,
+    );
   });
 });

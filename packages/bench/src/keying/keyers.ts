@@ -67,7 +67,21 @@ export async function keyWithOurs(video: string, expectedFrames: number): Promis
     await stage.setup({ size, sampleFrames: async (count) => (await sampleFrames({ input: source, canvas: size, count })).frames });
   }
   const setup = process.cpuUsage(before);
-  const { stdout } = await ffmpegToBuffer(['-noautorotate', '-i', video, '-map', '0:v:0', '-an', '-vf', decodeFilter(source), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1']);
+  const { stdout } = await ffmpegToBuffer([
+    '-noautorotate',
+    '-i',
+    video,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-vf',
+    decodeFilter(source),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
+  ]);
   const frames = splitFrames(stdout, size.width * size.height * 4, expectedFrames, `decoding ${video}`);
   const start = process.cpuUsage();
   frames.forEach((data, index) => {
@@ -136,7 +150,13 @@ function rawInput(clip: NativeClip): string[] {
  * Alpha planes of chromakey at one colour and blend for several similarities, from one ffmpeg:
  * result[s][k] is similarity s, frame k (w*h bytes).
  */
-export async function chromakeyAlphas(clip: NativeClip, screen: ScreenColour, colour: KeyColour, blend: number, similarities: readonly number[]): Promise<{ alphas: Uint8Array[][]; cpuSeconds: number }> {
+export async function chromakeyAlphas(
+  clip: NativeClip,
+  screen: ScreenColour,
+  colour: KeyColour,
+  blend: number,
+  similarities: readonly number[],
+): Promise<{ alphas: Uint8Array[][]; cpuSeconds: number }> {
   const n = similarities.length;
   const key = (s: number) => `chromakey=${keyColourOption(screen, colour)}:similarity=${s}:blend=${blend},extractplanes=a`;
   const head = `[0:v]format=${yuvFormat(clip.chroma, true)}`;
@@ -146,7 +166,10 @@ export async function chromakeyAlphas(clip: NativeClip, screen: ScreenColour, co
       : `${head},split=${n}${similarities.map((_, i) => `[s${i}]`).join('')};` +
         similarities.map((s, i) => `[s${i}]${key(s)}[a${i}]`).join(';') +
         `;${similarities.map((_, i) => `[a${i}]`).join('')}vstack=inputs=${n}[out]`;
-  const { stdout, cpuSeconds } = await ffmpegToBuffer([...rawInput(clip), '-filter_complex', graph, '-map', '[out]', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], clip.yuv);
+  const { stdout, cpuSeconds } = await ffmpegToBuffer(
+    [...rawInput(clip), '-filter_complex', graph, '-map', '[out]', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
+    clip.yuv,
+  );
   const plane = clip.width * clip.height;
   const stacked = splitFrames(stdout, plane * n, clip.frames, 'chromakey grid');
   const alphas = similarities.map((_, s) => stacked.map((frame) => frame.subarray(s * plane, (s + 1) * plane)));

@@ -128,8 +128,8 @@ export function gradientMagnitude(plane: Plane, sigma = 1.4, out = new Float64Ar
       const d = derivative[j]!;
       const base = yy * w;
       for (let x = 0; x < w; x++) {
-        gx[x] += rowD[base + x]! * g;
-        gy[x] += rowG[base + x]! * d;
+        gx[x]! += rowD[base + x]! * g;
+        gy[x]! += rowG[base + x]! * d;
       }
     }
     const row = y * w;
@@ -174,10 +174,22 @@ function largestComponent(mask: Uint8Array, w: number, h: number, labels: Int32A
     while (head < tail) {
       const i = queue[head++]!;
       const x = i - Math.floor(i / w) * w;
-      if (x > 0 && mask[i - 1] && !labels[i - 1]) (labels[i - 1] = next), (queue[tail++] = i - 1);
-      if (x < w - 1 && mask[i + 1] && !labels[i + 1]) (labels[i + 1] = next), (queue[tail++] = i + 1);
-      if (i >= w && mask[i - w] && !labels[i - w]) (labels[i - w] = next), (queue[tail++] = i - w);
-      if (i + w < w * h && mask[i + w] && !labels[i + w]) (labels[i + w] = next), (queue[tail++] = i + w);
+      if (x > 0 && mask[i - 1] && !labels[i - 1]) {
+        labels[i - 1] = next;
+        queue[tail++] = i - 1;
+      }
+      if (x < w - 1 && mask[i + 1] && !labels[i + 1]) {
+        labels[i + 1] = next;
+        queue[tail++] = i + 1;
+      }
+      if (i >= w && mask[i - w] && !labels[i - w]) {
+        labels[i - w] = next;
+        queue[tail++] = i - w;
+      }
+      if (i + w < w * h && mask[i + w] && !labels[i + w]) {
+        labels[i + w] = next;
+        queue[tail++] = i + w;
+      }
     }
     if (tail > best) {
       best = tail;
@@ -243,7 +255,9 @@ export interface SpillTotals {
  */
 export function edgeSpill(rgba: Uint8Array, truthAlpha: Uint8Array, truthForeground: Uint8Array, screen: ScreenColour): SpillTotals {
   if (rgba.length !== truthAlpha.length * 4 || truthForeground.length !== truthAlpha.length * 3) {
-    throw new Error(`edge spill: expected RGBA, alpha and RGB of one frame but received ${rgba.length}, ${truthAlpha.length} and ${truthForeground.length} bytes`);
+    throw new Error(
+      `edge spill: expected RGBA, alpha and RGB of one frame but received ${rgba.length}, ${truthAlpha.length} and ${truthForeground.length} bytes`,
+    );
   }
   const [s, o1, o2] = channels(screen);
   let excess = 0;
@@ -274,7 +288,9 @@ export interface EdgeColourTotals {
  */
 export function edgeColourError(rgba: Uint8Array, truthAlpha: Uint8Array, truthForeground: Uint8Array): EdgeColourTotals {
   if (rgba.length !== truthAlpha.length * 4 || truthForeground.length !== truthAlpha.length * 3) {
-    throw new Error(`edge colour error: expected RGBA, alpha and RGB of one frame but received ${rgba.length}, ${truthAlpha.length} and ${truthForeground.length} bytes`);
+    throw new Error(
+      `edge colour error: expected RGBA, alpha and RGB of one frame but received ${rgba.length}, ${truthAlpha.length} and ${truthForeground.length} bytes`,
+    );
   }
   let error = 0;
   let pixels = 0;
@@ -283,7 +299,11 @@ export function edgeColourError(rgba: Uint8Array, truthAlpha: Uint8Array, truthF
     if (t === 0 || t === 255) continue;
     const a = rgba[p + 3]! / 255;
     const at = t / 255;
-    error += (Math.abs(a * rgba[p]! - at * truthForeground[f]!) + Math.abs(a * rgba[p + 1]! - at * truthForeground[f + 1]!) + Math.abs(a * rgba[p + 2]! - at * truthForeground[f + 2]!)) / 3;
+    error +=
+      (Math.abs(a * rgba[p]! - at * truthForeground[f]!) +
+        Math.abs(a * rgba[p + 1]! - at * truthForeground[f + 1]!) +
+        Math.abs(a * rgba[p + 2]! - at * truthForeground[f + 2]!)) /
+      3;
     pixels++;
   }
   return { error, pixels };

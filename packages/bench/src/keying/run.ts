@@ -142,7 +142,19 @@ interface Accumulator {
   flickerPixels: number;
 }
 
-const emptyAccumulator = (): Accumulator => ({ sad: 0, mse: 0, gradient: 0, connectivity: 0, frames: 0, spillExcess: 0, spillPixels: 0, edgeColourError: 0, edgeColourPixels: 0, flickerChange: 0, flickerPixels: 0 });
+const emptyAccumulator = (): Accumulator => ({
+  sad: 0,
+  mse: 0,
+  gradient: 0,
+  connectivity: 0,
+  frames: 0,
+  spillExcess: 0,
+  spillPixels: 0,
+  edgeColourError: 0,
+  edgeColourPixels: 0,
+  flickerChange: 0,
+  flickerPixels: 0,
+});
 
 function addAccumulator(into: Accumulator, from: Accumulator): void {
   for (const key of Object.keys(into) as (keyof Accumulator)[]) into[key] += from[key];
@@ -374,7 +386,9 @@ export function ratio(ours: number, oracle: number): number {
 export function keyingTable(result: KeyingBenchResult): string {
   const lines: string[] = [];
   const o = result.options;
-  lines.push(`Keying quality, ${o.height}p, ${o.frames} frames per clip; ffmpeg ${result.ffmpeg.version} (${result.ffmpeg.path}). Ratio = ours / oracle: below 1, ours is better.`);
+  lines.push(
+    `Keying quality, ${o.height}p, ${o.frames} frames per clip; ffmpeg ${result.ffmpeg.version} (${result.ffmpeg.path}). Ratio = ours / oracle: below 1, ours is better.`,
+  );
   for (const g of result.groups) {
     const c = g.oracleChoice;
     lines.push('');
@@ -392,8 +406,8 @@ export function keyingTable(result: KeyingBenchResult): string {
     lines.push('| metric | ours | ffmpeg oracle | ratio |');
     lines.push('|---|---:|---:|---:|');
     for (const row of METRIC_ROWS) {
-      const ours = (g.ours[row.key] as number) * row.scale;
-      const oracle = (g.oracle[row.key] as number) * row.scale;
+      const ours = g.ours[row.key] * row.scale;
+      const oracle = g.oracle[row.key] * row.scale;
       lines.push(`| ${row.label} | ${fixed(ours)} | ${fixed(oracle)} | ${fixed(ratio(ours, oracle))} |`);
     }
   }

@@ -125,7 +125,7 @@ export function boxRadiiForSigma(sigma: number, passes = 3): number[] {
 /** How far (px) a blur with these radii spreads a pixel: the sum of the radii. */
 export function blurReach(radii: readonly number[]): number {
   let reach = 0;
-  for (let i = 0; i < radii.length; i++) reach += radii[i]!;
+  for (let i = 0; i < radii.length; i++) reach += radii[i];
   return reach;
 }
 
@@ -133,7 +133,7 @@ export function blurReach(radii: readonly number[]): number {
 export function blurSigma(radii: readonly number[]): number {
   let v = 0;
   for (let i = 0; i < radii.length; i++) {
-    const w = 2 * radii[i]! + 1;
+    const w = 2 * radii[i] + 1;
     v += (w * w - 1) / 12;
   }
   return Math.sqrt(v);
@@ -149,70 +149,56 @@ function boxRowsU8(src: Uint8Array, dst: Uint8Array, width: number, x0: number, 
   for (let y = y0; y < y1; y++) {
     const first = y * width + x0;
     const last = y * width + x1 - 1;
-    let sum = (r + 1) * src[first]!;
-    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last]!;
+    let sum = (r + 1) * src[first];
+    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last];
     for (let p = first; p <= last; p++) {
       dst[p] = (sum * inv + 0.5) | 0;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
   }
 }
 
-function boxColumnsU8(
-  src: Uint8Array,
-  dst: Uint8Array,
-  sums: Int32Array,
-  width: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  r: number,
-): void {
+function boxColumnsU8(src: Uint8Array, dst: Uint8Array, sums: Int32Array, width: number, x0: number, y0: number, x1: number, y1: number, r: number): void {
   const inv = 1 / (2 * r + 1);
   // Sums of a whole row of columns advance together, so every access walks memory in order.
   const top = y0 * width;
-  for (let x = x0; x < x1; x++) sums[x] = (r + 1) * src[top + x]!;
+  for (let x = x0; x < x1; x++) sums[x] = (r + 1) * src[top + x];
   for (let i = 1; i <= r; i++) {
     const row = (y0 + i < y1 ? y0 + i : y1 - 1) * width;
-    for (let x = x0; x < x1; x++) sums[x] += src[row + x]!;
+    for (let x = x0; x < x1; x++) sums[x] += src[row + x];
   }
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     const addRow = (y + r + 1 < y1 ? y + r + 1 : y1 - 1) * width;
     const subRow = (y - r > y0 ? y - r : y0) * width;
     for (let x = x0; x < x1; x++) {
-      const s = sums[x]!;
+      const s = sums[x];
       dst[row + x] = (s * inv + 0.5) | 0;
-      sums[x] = s + src[addRow + x]! - src[subRow + x]!;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
     }
   }
 }
 
 /** Gaussian-like blur of a one-channel Uint8 plane (w*h), in place, inside `bounds`. */
-export function blurChannel(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratch,
-): void {
+export function blurChannel(data: Uint8Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratch): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   // Passes alternate data -> tmp -> data ...; 2*passes is even, so the result lands in data.
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxRowsU8(data, tmp, width, x0, y0, x1, y1, radii[i]!);
-    else boxRowsU8(tmp, data, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxRowsU8(data, tmp, width, x0, y0, x1, y1, radii[i]);
+    else boxRowsU8(tmp, data, width, x0, y0, x1, y1, radii[i]);
   }
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxColumnsU8(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
-    else boxColumnsU8(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxColumnsU8(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]);
+    else boxColumnsU8(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]);
   }
 }
 
@@ -223,13 +209,13 @@ function boxRowsF32(src: Float32Array, dst: Float32Array, width: number, x0: num
   for (let y = y0; y < y1; y++) {
     const first = y * width + x0;
     const last = y * width + x1 - 1;
-    let sum = (r + 1) * src[first]!;
-    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last]!;
+    let sum = (r + 1) * src[first];
+    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last];
     for (let p = first; p <= last; p++) {
       dst[p] = sum * inv;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
   }
 }
@@ -247,44 +233,40 @@ function boxColumnsF32(
 ): void {
   const inv = 1 / (2 * r + 1);
   const top = y0 * width;
-  for (let x = x0; x < x1; x++) sums[x] = (r + 1) * src[top + x]!;
+  for (let x = x0; x < x1; x++) sums[x] = (r + 1) * src[top + x];
   for (let i = 1; i <= r; i++) {
     const row = (y0 + i < y1 ? y0 + i : y1 - 1) * width;
-    for (let x = x0; x < x1; x++) sums[x] += src[row + x]!;
+    for (let x = x0; x < x1; x++) sums[x] += src[row + x];
   }
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     const addRow = (y + r + 1 < y1 ? y + r + 1 : y1 - 1) * width;
     const subRow = (y - r > y0 ? y - r : y0) * width;
     for (let x = x0; x < x1; x++) {
-      const s = sums[x]!;
+      const s = sums[x];
       dst[row + x] = s * inv;
-      sums[x] = s + src[addRow + x]! - src[subRow + x]!;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
     }
   }
 }
 
 /** Gaussian-like blur of a one-channel Float32 plane (w*h), in place, inside `bounds`. */
-export function blurChannelF32(
-  data: Float32Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratchF32,
-): void {
+export function blurChannelF32(data: Float32Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratchF32): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxRowsF32(data, tmp, width, x0, y0, x1, y1, radii[i]!);
-    else boxRowsF32(tmp, data, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxRowsF32(data, tmp, width, x0, y0, x1, y1, radii[i]);
+    else boxRowsF32(tmp, data, width, x0, y0, x1, y1, radii[i]);
   }
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxColumnsF32(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
-    else boxColumnsF32(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxColumnsF32(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]);
+    else boxColumnsF32(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]);
   }
 }
 
@@ -295,16 +277,16 @@ function boxRowsRgba(src: Uint8Array, dst: Uint8Array, width: number, x0: number
   for (let y = y0; y < y1; y++) {
     const first = (y * width + x0) * 4;
     const last = (y * width + x1 - 1) * 4;
-    let s0 = (r + 1) * src[first]!;
-    let s1 = (r + 1) * src[first + 1]!;
-    let s2 = (r + 1) * src[first + 2]!;
-    let s3 = (r + 1) * src[first + 3]!;
+    let s0 = (r + 1) * src[first];
+    let s1 = (r + 1) * src[first + 1];
+    let s2 = (r + 1) * src[first + 2];
+    let s3 = (r + 1) * src[first + 3];
     for (let i = 1; i <= r; i++) {
       const q = first + 4 * i <= last ? first + 4 * i : last;
-      s0 += src[q]!;
-      s1 += src[q + 1]!;
-      s2 += src[q + 2]!;
-      s3 += src[q + 3]!;
+      s0 += src[q];
+      s1 += src[q + 1];
+      s2 += src[q + 2];
+      s3 += src[q + 3];
     }
     const ahead = 4 * (r + 1);
     const behind = 4 * r;
@@ -315,43 +297,33 @@ function boxRowsRgba(src: Uint8Array, dst: Uint8Array, width: number, x0: number
       dst[p + 3] = (s3 * inv + 0.5) | 0;
       const a = p + ahead <= last ? p + ahead : last;
       const b = p - behind >= first ? p - behind : first;
-      s0 += src[a]! - src[b]!;
-      s1 += src[a + 1]! - src[b + 1]!;
-      s2 += src[a + 2]! - src[b + 2]!;
-      s3 += src[a + 3]! - src[b + 3]!;
+      s0 += src[a] - src[b];
+      s1 += src[a + 1] - src[b + 1];
+      s2 += src[a + 2] - src[b + 2];
+      s3 += src[a + 3] - src[b + 3];
     }
   }
 }
 
-function boxColumnsRgba(
-  src: Uint8Array,
-  dst: Uint8Array,
-  sums: Int32Array,
-  width: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  r: number,
-): void {
+function boxColumnsRgba(src: Uint8Array, dst: Uint8Array, sums: Int32Array, width: number, x0: number, y0: number, x1: number, y1: number, r: number): void {
   const inv = 1 / (2 * r + 1);
   const stride = width * 4;
   const c0 = x0 * 4;
   const c1 = x1 * 4;
   const top = y0 * stride;
-  for (let c = c0; c < c1; c++) sums[c] = (r + 1) * src[top + c]!;
+  for (let c = c0; c < c1; c++) sums[c] = (r + 1) * src[top + c];
   for (let i = 1; i <= r; i++) {
     const row = (y0 + i < y1 ? y0 + i : y1 - 1) * stride;
-    for (let c = c0; c < c1; c++) sums[c] += src[row + c]!;
+    for (let c = c0; c < c1; c++) sums[c] += src[row + c];
   }
   for (let y = y0; y < y1; y++) {
     const row = y * stride;
     const addRow = (y + r + 1 < y1 ? y + r + 1 : y1 - 1) * stride;
     const subRow = (y - r > y0 ? y - r : y0) * stride;
     for (let c = c0; c < c1; c++) {
-      const s = sums[c]!;
+      const s = sums[c];
       dst[row + c] = (s * inv + 0.5) | 0;
-      sums[c] = s + src[addRow + c]! - src[subRow + c]!;
+      sums[c] = s + src[addRow + c] - src[subRow + c];
     }
   }
 }
@@ -360,26 +332,22 @@ function boxColumnsRgba(
  * Gaussian-like blur of a PREMULTIPLIED RGBA plane (w*h*4), in place, inside `bounds`.
  * `scratch` must have been created with 4 channels.
  */
-export function blurRgba(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radii: readonly number[],
-  scratch: BlurScratch,
-): void {
+export function blurRgba(data: Uint8Array, width: number, height: number, bounds: Bounds, radii: readonly number[], scratch: BlurScratch): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const tmp = scratch.plane;
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxRowsRgba(data, tmp, width, x0, y0, x1, y1, radii[i]!);
-    else boxRowsRgba(tmp, data, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxRowsRgba(data, tmp, width, x0, y0, x1, y1, radii[i]);
+    else boxRowsRgba(tmp, data, width, x0, y0, x1, y1, radii[i]);
   }
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxColumnsRgba(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
-    else boxColumnsRgba(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]!);
+    if (k % 2 === 0) boxColumnsRgba(data, tmp, scratch.sums, width, x0, y0, x1, y1, radii[i]);
+    else boxColumnsRgba(tmp, data, scratch.sums, width, x0, y0, x1, y1, radii[i]);
   }
 }
 
@@ -404,9 +372,9 @@ export function blurRgba(
 function passSpans(x0: number, y0: number, x1: number, y1: number, reach: number, spans: RowSpans, rowLeft: Int32Array, rowRight: Int32Array): void {
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
-    const l = left[y]! - reach;
-    const r = right[y]! + reach;
-    if (left[y]! < right[y]! && l < x1 && r > x0) {
+    const l = left[y] - reach;
+    const r = right[y] + reach;
+    if (left[y] < right[y] && l < x1 && r > x0) {
       rowLeft[y] = l > x0 ? l : x0;
       rowRight[y] = r < x1 ? r : x1;
     } else {
@@ -421,8 +389,8 @@ function passSpans(x0: number, y0: number, x1: number, y1: number, reach: number
     const from = y - around > y0 ? y - around : y0;
     const to = y + around + 1 < y1 ? y + around + 1 : y1;
     for (let yy = from; yy < to; yy++) {
-      if (rowLeft[yy]! < lo) lo = rowLeft[yy]!;
-      if (rowRight[yy]! > hi) hi = rowRight[yy]!;
+      if (rowLeft[yy] < lo) lo = rowLeft[yy]!;
+      if (rowRight[yy] > hi) hi = rowRight[yy]!;
     }
     left[y] = lo;
     right[y] = hi;
@@ -445,8 +413,8 @@ function startRuns(y0: number, y1: number, flat: RowSpans | null, rowLeft: Int32
     let l = 0;
     let r = 0;
     if (flat !== null) {
-      l = flat.left[y]! > rowLeft[y]! ? flat.left[y]! : rowLeft[y]!;
-      r = flat.right[y]! < rowRight[y]! ? flat.right[y]! : rowRight[y]!;
+      l = flat.left[y] > rowLeft[y] ? flat.left[y] : rowLeft[y];
+      r = flat.right[y] < rowRight[y] ? flat.right[y] : rowRight[y];
     }
     runLeft[y] = l < r ? l : 0;
     runRight[y] = l < r ? r : 0;
@@ -456,13 +424,13 @@ function startRuns(y0: number, y1: number, flat: RowSpans | null, rowLeft: Int32
 /** Flat runs after a column pass of radius r: per row, the intersection of the runs of the rows within r. */
 function columnRuns(y0: number, y1: number, r: number, inLeft: Int32Array, inRight: Int32Array, outLeft: Int32Array, outRight: Int32Array): void {
   for (let y = y0; y < y1; y++) {
-    let l = inLeft[y]!;
-    let h = inRight[y]!;
+    let l = inLeft[y];
+    let h = inRight[y];
     const from = y - r > y0 ? y - r : y0;
     const to = y + r + 1 < y1 ? y + r + 1 : y1;
     for (let yy = from; yy < to && l < h; yy++) {
-      if (inLeft[yy]! > l) l = inLeft[yy]!;
-      if (inRight[yy]! < h) h = inRight[yy]!;
+      if (inLeft[yy] > l) l = inLeft[yy]!;
+      if (inRight[yy] < h) h = inRight[yy]!;
     }
     outLeft[y] = l < h ? l : 0;
     outRight[y] = l < h ? h : 0;
@@ -484,38 +452,38 @@ function boxRowSpansU8(
 ): void {
   const inv = 1 / (2 * r + 1);
   for (let y = y0; y < y1; y++) {
-    if (rowLeft[y]! >= rowRight[y]!) continue;
+    if (rowLeft[y] >= rowRight[y]) continue;
     const row = y * width;
-    const first = row + rowLeft[y]!;
-    const last = row + rowRight[y]! - 1;
+    const first = row + rowLeft[y];
+    const last = row + rowRight[y] - 1;
     // The flat run, shrunk by r: written as level, summed over no more (its new extent is kept).
     let flatFrom = last + 1;
     let flatTo = last + 1;
-    if (runLeft[y]! + r < runRight[y]! - r) {
-      runLeft[y] = runLeft[y]! + r;
-      runRight[y] = runRight[y]! - r;
-      flatFrom = row + runLeft[y]!;
-      flatTo = row + runRight[y]!;
+    if (runLeft[y] + r < runRight[y] - r) {
+      runLeft[y] = runLeft[y] + r;
+      runRight[y] = runRight[y] - r;
+      flatFrom = row + runLeft[y];
+      flatTo = row + runRight[y];
     } else {
       runLeft[y] = runRight[y] = 0;
     }
-    let sum = (r + 1) * src[first]!;
-    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last]!;
+    let sum = (r + 1) * src[first];
+    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last];
     for (let p = first; p < flatFrom; p++) {
       dst[p] = (sum * inv + 0.5) | 0;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
     if (flatFrom > last) continue;
     dst.fill(level, flatFrom, flatTo);
     sum = 0;
-    for (let i = flatTo - r; i <= flatTo + r; i++) sum += src[i <= last ? i : last]!;
+    for (let i = flatTo - r; i <= flatTo + r; i++) sum += src[i <= last ? i : last];
     for (let p = flatTo; p <= last; p++) {
       dst[p] = (sum * inv + 0.5) | 0;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
   }
 }
@@ -524,7 +492,7 @@ function boxRowSpansU8(
 function columnSumsU8(src: Uint8Array, sums: Int32Array, width: number, y: number, y0: number, y1: number, r: number, from: number, to: number): void {
   for (let x = from; x < to; x++) {
     let sum = 0;
-    for (let i = -r; i <= r; i++) sum += src[(y + i < y0 ? y0 : y + i >= y1 ? y1 - 1 : y + i) * width + x]!;
+    for (let i = -r; i <= r; i++) sum += src[(y + i < y0 ? y0 : y + i >= y1 ? y1 - 1 : y + i) * width + x];
     sums[x] = sum;
   }
 }
@@ -550,8 +518,8 @@ function boxColumnSpansU8(
   let staleFrom = 0;
   let staleTo = 0;
   for (let y = y0; y < y1; y++) {
-    const from = left[y]!;
-    const to = right[y]!;
+    const from = left[y];
+    const to = right[y];
     if (from >= to) {
       liveFrom = liveTo = staleFrom = staleTo = 0;
       continue;
@@ -559,16 +527,16 @@ function boxColumnSpansU8(
     // Computed: [from, flatFrom) and [flatTo, to); the flat run between is written as level.
     let flatFrom = to;
     let flatTo = to;
-    if (flatLeft[y]! < flatRight[y]!) {
+    if (flatLeft[y] < flatRight[y]) {
       flatFrom = flatLeft[y]!;
       flatTo = flatRight[y]!;
     }
     if (y === y0) {
       const top = y0 * width;
-      for (let x = from; x < to; x++) sums[x] = (r + 1) * src[top + x]!;
+      for (let x = from; x < to; x++) sums[x] = (r + 1) * src[top + x];
       for (let i = 1; i <= r; i++) {
         const row = (y0 + i < y1 ? y0 + i : y1 - 1) * width;
-        for (let x = from; x < to; x++) sums[x] += src[row + x]!;
+        for (let x = from; x < to; x++) sums[x] += src[row + x];
       }
     } else {
       // Columns joining the span: their window is all 0 (see passSpans). Columns leaving the
@@ -593,9 +561,9 @@ function boxColumnSpansU8(
         x = flatTo;
         if (x >= to) break;
       }
-      const s = sums[x]!;
+      const s = sums[x];
       dst[row + x] = (s * inv + 0.5) | 0;
-      sums[x] = s + src[addRow + x]! - src[subRow + x]!;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
     }
   }
 }
@@ -621,7 +589,10 @@ export function blurChannelSpans(
 ): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);
   // Flat runs of the current pass's input, and of its output (column passes), swapped after each.
@@ -632,22 +603,22 @@ export function blurChannelSpans(
   startRuns(y0, y1, flat, rowLeft, rowRight, runLeft, runRight);
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxRowSpansU8(data, tmp, width, y0, y1, rowLeft, rowRight, radii[i]!, runLeft, runRight, level);
-    else boxRowSpansU8(tmp, data, width, y0, y1, rowLeft, rowRight, radii[i]!, runLeft, runRight, level);
+    if (k % 2 === 0) boxRowSpansU8(data, tmp, width, y0, y1, rowLeft, rowRight, radii[i], runLeft, runRight, level);
+    else boxRowSpansU8(tmp, data, width, y0, y1, rowLeft, rowRight, radii[i], runLeft, runRight, level);
   }
   for (let i = 0; i < passes; i++, k++) {
-    columnRuns(y0, y1, radii[i]!, runLeft, runRight, nextLeft, nextRight);
+    columnRuns(y0, y1, radii[i], runLeft, runRight, nextLeft, nextRight);
     const inLeft = runLeft;
     const inRight = runRight;
     runLeft = nextLeft;
     runRight = nextRight;
     nextLeft = inLeft;
     nextRight = inRight;
-    if (k % 2 === 0) boxColumnSpansU8(data, tmp, sums, width, y0, y1, spans.left, spans.right, radii[i]!, runLeft, runRight, level);
-    else boxColumnSpansU8(tmp, data, sums, width, y0, y1, spans.left, spans.right, radii[i]!, runLeft, runRight, level);
+    if (k % 2 === 0) boxColumnSpansU8(data, tmp, sums, width, y0, y1, spans.left, spans.right, radii[i], runLeft, runRight, level);
+    else boxColumnSpansU8(tmp, data, sums, width, y0, y1, spans.left, spans.right, radii[i], runLeft, runRight, level);
   }
   // Every pass wrote within the column spans: clearing them leaves the scratch all 0.
-  for (let y = y0; y < y1; y++) if (spans.left[y]! < spans.right[y]!) tmp.fill(0, y * width + spans.left[y]!, y * width + spans.right[y]!);
+  for (let y = y0; y < y1; y++) if (spans.left[y] < spans.right[y]) tmp.fill(0, y * width + spans.left[y], y * width + spans.right[y]);
   if (flat !== null) {
     for (let y = y0; y < y1; y++) {
       flat.left[y] = runLeft[y]!;
@@ -671,38 +642,38 @@ function boxRowSpansF32(
 ): void {
   const inv = 1 / (2 * r + 1);
   for (let y = y0; y < y1; y++) {
-    if (rowLeft[y]! >= rowRight[y]!) continue;
+    if (rowLeft[y] >= rowRight[y]) continue;
     const row = y * width;
-    const first = row + rowLeft[y]!;
-    const last = row + rowRight[y]! - 1;
+    const first = row + rowLeft[y];
+    const last = row + rowRight[y] - 1;
     // The flat run, shrunk by r: written as level, summed over no more (its new extent is kept).
     let flatFrom = last + 1;
     let flatTo = last + 1;
-    if (runLeft[y]! + r < runRight[y]! - r) {
-      runLeft[y] = runLeft[y]! + r;
-      runRight[y] = runRight[y]! - r;
-      flatFrom = row + runLeft[y]!;
-      flatTo = row + runRight[y]!;
+    if (runLeft[y] + r < runRight[y] - r) {
+      runLeft[y] = runLeft[y] + r;
+      runRight[y] = runRight[y] - r;
+      flatFrom = row + runLeft[y];
+      flatTo = row + runRight[y];
     } else {
       runLeft[y] = runRight[y] = 0;
     }
-    let sum = (r + 1) * src[first]!;
-    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last]!;
+    let sum = (r + 1) * src[first];
+    for (let i = 1; i <= r; i++) sum += src[first + i <= last ? first + i : last];
     for (let p = first; p < flatFrom; p++) {
       dst[p] = sum * inv;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
     if (flatFrom > last) continue;
     dst.fill(level, flatFrom, flatTo);
     sum = 0;
-    for (let i = flatTo - r; i <= flatTo + r; i++) sum += src[i <= last ? i : last]!;
+    for (let i = flatTo - r; i <= flatTo + r; i++) sum += src[i <= last ? i : last];
     for (let p = flatTo; p <= last; p++) {
       dst[p] = sum * inv;
       const add = p + r + 1;
       const sub = p - r;
-      sum += src[add <= last ? add : last]! - src[sub >= first ? sub : first]!;
+      sum += src[add <= last ? add : last] - src[sub >= first ? sub : first];
     }
   }
 }
@@ -711,7 +682,7 @@ function boxRowSpansF32(
 function columnSumsF32(src: Float32Array, sums: Float64Array, width: number, y: number, y0: number, y1: number, r: number, from: number, to: number): void {
   for (let x = from; x < to; x++) {
     let sum = 0;
-    for (let i = -r; i <= r; i++) sum += src[(y + i < y0 ? y0 : y + i >= y1 ? y1 - 1 : y + i) * width + x]!;
+    for (let i = -r; i <= r; i++) sum += src[(y + i < y0 ? y0 : y + i >= y1 ? y1 - 1 : y + i) * width + x];
     sums[x] = sum;
   }
 }
@@ -737,8 +708,8 @@ function boxColumnSpansF32(
   let staleFrom = 0;
   let staleTo = 0;
   for (let y = y0; y < y1; y++) {
-    const from = left[y]!;
-    const to = right[y]!;
+    const from = left[y];
+    const to = right[y];
     if (from >= to) {
       liveFrom = liveTo = staleFrom = staleTo = 0;
       continue;
@@ -746,16 +717,16 @@ function boxColumnSpansF32(
     // Computed: [from, flatFrom) and [flatTo, to); the flat run between is written as level.
     let flatFrom = to;
     let flatTo = to;
-    if (flatLeft[y]! < flatRight[y]!) {
+    if (flatLeft[y] < flatRight[y]) {
       flatFrom = flatLeft[y]!;
       flatTo = flatRight[y]!;
     }
     if (y === y0) {
       const top = y0 * width;
-      for (let x = from; x < to; x++) sums[x] = (r + 1) * src[top + x]!;
+      for (let x = from; x < to; x++) sums[x] = (r + 1) * src[top + x];
       for (let i = 1; i <= r; i++) {
         const row = (y0 + i < y1 ? y0 + i : y1 - 1) * width;
-        for (let x = from; x < to; x++) sums[x] += src[row + x]!;
+        for (let x = from; x < to; x++) sums[x] += src[row + x];
       }
     } else {
       // Columns joining the span: their window is all 0 (see passSpans). Columns leaving the
@@ -780,9 +751,9 @@ function boxColumnSpansF32(
         x = flatTo;
         if (x >= to) break;
       }
-      const s = sums[x]!;
+      const s = sums[x];
       dst[row + x] = s * inv;
-      sums[x] = s + src[addRow + x]! - src[subRow + x]!;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
     }
   }
 }
@@ -801,7 +772,10 @@ export function blurChannelF32Spans(
 ): void {
   const passes = radii.length;
   if (passes === 0 || !clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { plane: tmp, rowLeft, rowRight, sums } = scratch;
   passSpans(x0, y0, x1, y1, blurReach(radii), spans, rowLeft, rowRight);
   // Flat runs of the current pass's input, and of its output (column passes), swapped after each.
@@ -812,22 +786,22 @@ export function blurChannelF32Spans(
   startRuns(y0, y1, flat, rowLeft, rowRight, runLeft, runRight);
   let k = 0;
   for (let i = 0; i < passes; i++, k++) {
-    if (k % 2 === 0) boxRowSpansF32(data, tmp, width, y0, y1, rowLeft, rowRight, radii[i]!, runLeft, runRight, level);
-    else boxRowSpansF32(tmp, data, width, y0, y1, rowLeft, rowRight, radii[i]!, runLeft, runRight, level);
+    if (k % 2 === 0) boxRowSpansF32(data, tmp, width, y0, y1, rowLeft, rowRight, radii[i], runLeft, runRight, level);
+    else boxRowSpansF32(tmp, data, width, y0, y1, rowLeft, rowRight, radii[i], runLeft, runRight, level);
   }
   for (let i = 0; i < passes; i++, k++) {
-    columnRuns(y0, y1, radii[i]!, runLeft, runRight, nextLeft, nextRight);
+    columnRuns(y0, y1, radii[i], runLeft, runRight, nextLeft, nextRight);
     const inLeft = runLeft;
     const inRight = runRight;
     runLeft = nextLeft;
     runRight = nextRight;
     nextLeft = inLeft;
     nextRight = inRight;
-    if (k % 2 === 0) boxColumnSpansF32(data, tmp, sums, width, y0, y1, spans.left, spans.right, radii[i]!, runLeft, runRight, level);
-    else boxColumnSpansF32(tmp, data, sums, width, y0, y1, spans.left, spans.right, radii[i]!, runLeft, runRight, level);
+    if (k % 2 === 0) boxColumnSpansF32(data, tmp, sums, width, y0, y1, spans.left, spans.right, radii[i], runLeft, runRight, level);
+    else boxColumnSpansF32(tmp, data, sums, width, y0, y1, spans.left, spans.right, radii[i], runLeft, runRight, level);
   }
   // Every pass wrote within the column spans: clearing them leaves the scratch all 0.
-  for (let y = y0; y < y1; y++) if (spans.left[y]! < spans.right[y]!) tmp.fill(0, y * width + spans.left[y]!, y * width + spans.right[y]!);
+  for (let y = y0; y < y1; y++) if (spans.left[y] < spans.right[y]) tmp.fill(0, y * width + spans.left[y], y * width + spans.right[y]);
   if (flat !== null) {
     for (let y = y0; y < y1; y++) {
       flat.left[y] = runLeft[y]!;

@@ -30,7 +30,7 @@ export function bilinearTable(n: number, scale: number, cells: number): Bilinear
 /** For each grid column c (and `cells`): the first frame column x with col0[x] >= c (width if none). */
 export function firstColumns(col0: Int32Array, cells: number, width: number): Int32Array {
   const first = new Int32Array(cells + 1).fill(width);
-  for (let x = width - 1; x >= 0; x--) first[col0[x]!] = x;
-  for (let c = cells - 1; c >= 0; c--) if (first[c + 1]! < first[c]!) first[c] = first[c + 1]!;
+  for (let x = width - 1; x >= 0; x--) first[col0[x]] = x;
+  for (let c = cells - 1; c >= 0; c--) if (first[c + 1] < first[c]) first[c] = first[c + 1]!;
   return first;
 }

@@ -125,45 +125,40 @@ function vhgwLine(
   // g: running max from the start of each block of k; h: from the end of each block.
   for (let i = 0; i < padded; i++) {
     const q = i - r;
-    const value = q >= 0 && q < n ? src[s0 + q * ss]! ^ flip : 0;
+    const value = q >= 0 && q < n ? src[s0 + q * ss] ^ flip : 0;
     if (i % k === 0) g[i] = value;
     else {
-      const prev = g[i - 1]!;
+      const prev = g[i - 1];
       g[i] = prev > value ? prev : value;
     }
   }
   for (let i = padded - 1; i >= 0; i--) {
     const q = i - r;
-    const value = q >= 0 && q < n ? src[s0 + q * ss]! ^ flip : 0;
+    const value = q >= 0 && q < n ? src[s0 + q * ss] ^ flip : 0;
     if (i % k === k - 1 || i === padded - 1) h[i] = value;
     else {
-      const next = h[i + 1]!;
+      const next = h[i + 1];
       h[i] = next > value ? next : value;
     }
   }
   // Window of output x spans padded [x, x + 2r]: one block boundary at most inside it.
   for (let x = 0, d = d0; x < n; x++, d += ds) {
-    const a = h[x]!;
-    const b = g[x + 2 * r]!;
+    const a = h[x];
+    const b = g[x + 2 * r];
     dst[d] = (a > b ? a : b) ^ flip;
   }
 }
 
-function squareMorph(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  bounds: Bounds,
-  radius: number,
-  scratch: SquareScratch,
-  flip: number,
-): void {
+function squareMorph(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: SquareScratch, flip: number): void {
   const r = Math.round(radius);
   if (r <= 0 || !clampToFrame(bounds, width, height, rect)) return;
   if (r > scratch.maxRadius) {
     throw new RangeError(`Radius ${r} exceeds the ${scratch.maxRadius} px this scratch was made for`);
   }
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const cols = x1 - x0;
   const rows = y1 - y0;
   const { plane, g, h } = scratch;
@@ -226,7 +221,10 @@ export function squaredDistance(
   inner?: RowSpans,
 ): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { dist, v, z } = scratch;
   const fv = scratch.f;
   // Without windows, every row's window is the whole rectangle, and without `inner` nothing in it
@@ -249,14 +247,14 @@ export function squaredDistance(
     skipRight.fill(x0, y0, y1);
   }
   for (let y = y0; y < y1; y++) {
-    const l = winLeft[y]! < x0 ? x0 : winLeft[y]!;
-    const r = winRight[y]! > x1 ? x1 : winRight[y]!;
+    const l = winLeft[y] < x0 ? x0 : winLeft[y];
+    const r = winRight[y] > x1 ? x1 : winRight[y];
     winLeft[y] = l;
     winRight[y] = r;
     // Skipped columns clipped to the window; none (an empty interval at its right end) when
     // that leaves nothing, so the per-pixel part before them is then the whole window.
-    const sl = skipLeft[y]! < l ? l : skipLeft[y]!;
-    const sr = skipRight[y]! > r ? r : skipRight[y]!;
+    const sl = skipLeft[y] < l ? l : skipLeft[y];
+    const sr = skipRight[y] > r ? r : skipRight[y];
     skipLeft[y] = sr > sl ? sl : r;
     skipRight[y] = sr > sl ? sr : r;
   }
@@ -292,35 +290,39 @@ export function squaredDistance(
     if (y >= y1) {
       // past the rectangle: only the row passes still due
     } else if (y === y0) {
-      const xl = winLeft[y]!, xr = winRight[y]!;
-      for (let x = xl, i = (row + xl) * stride + offset; x < xr; x++, i += stride) dist[row + x] = (data[i]! ^ flip) >= t ? 0 : far;
+      const xl = winLeft[y],
+        xr = winRight[y];
+      for (let x = xl, i = (row + xl) * stride + offset; x < xr; x++, i += stride) dist[row + x] = (data[i] ^ flip) >= t ? 0 : far;
     } else {
       const above = row - width;
-      const xl = winLeft[y]!, xr = winRight[y]!;
+      const xl = winLeft[y],
+        xr = winRight[y];
       // Where this window reaches past the one above, the row above holds its known answer, which
       // the column scan below reads. (fill() with an empty range is a no-op: it runs for every
       // caller, so V8 has its feedback whoever calls first.)
-      const al = winLeft[y - 1]!, ar = winRight[y - 1]!;
+      const al = winLeft[y - 1],
+        ar = winRight[y - 1];
       if (ar <= al) dist.fill(outside, above + xl, above + xr);
       else {
         dist.fill(outside, above + xl, above + (al < xr ? al : xr));
         dist.fill(outside, above + (ar > xl ? ar : xl), above + xr);
       }
       // The skipped columns get their answer; the window's two sides of them are scanned.
-      const sl = skipLeft[y]!, sr = skipRight[y]!;
+      const sl = skipLeft[y],
+        sr = skipRight[y];
       dist.fill(inside, row + sl, row + sr);
       for (let side = 0; side < 2; side++) {
         const from = side === 0 ? xl : sr;
         const to = side === 0 ? sl : xr;
         for (let x = from, i = (row + from) * stride + offset; x < to; x++, i += stride) {
-          const up = dist[above + x]!;
-          if ((data[i]! ^ flip) >= t) {
+          const up = dist[above + x];
+          if ((data[i] ^ flip) >= t) {
             dist[row + x] = 0;
             if (up !== 0) {
               // The top of a run of features: the non-features above are k rows from it. Stop at
               // one already as close (then all above it are too: distances grow by 1 per row).
               for (let k = 1, q = above + x, yq = y - 1; k < cap && yq >= y0; k++, q -= width, yq--) {
-                if (dist[q]! <= k) break;
+                if (dist[q] <= k) break;
                 dist[q] = k;
               }
             }
@@ -338,8 +340,10 @@ export function squaredDistance(
       // each part includes (and nothing beyond it can be nearer). Inverted, no root of the row
       // is within cap - 1 of them, so nothing below cap^2 crosses them. Without skipped columns
       // (sl = sr = xr) the first part is the whole window and the second empty.
-      const xl = winLeft[done]!, xr = winRight[done]!;
-      const sl = skipLeft[done]!, sr = skipRight[done]!;
+      const xl = winLeft[done],
+        xr = winRight[done];
+      const sl = skipLeft[done],
+        sr = skipRight[done];
       const leftEnd = sr > sl ? sl + 1 : xr;
       const rightStart = sr > sl ? sr - 1 : xr;
       envelopeRow(dist, done * width + xl, leftEnd - xl, cap, v, fv, z);
@@ -359,7 +363,7 @@ function envelopeRow(dist: Float32Array, row: number, n: number, cap: number, v:
   const last = n - 1;
   let k = -1;
   for (let q = 0; q < n; q++) {
-    const g = dist[row + q]!;
+    const g = dist[row + q];
     if (g >= cap) continue;
     if (g === 0 && q < last && dist[row + q + 1] === 0) {
       // A run of features: its first pixel is a root, then a tight loop to its last one.
@@ -374,12 +378,12 @@ function envelopeRow(dist: Float32Array, row: number, n: number, cap: number, v:
   // part of its interval closer than `cap` to its root: anything further is >= cap^2, and the
   // FAR (or larger) value already there says so. Work is proportional to the edge, not the row.
   for (let j = 0, from = 0; j <= k; j++) {
-    const root = v[j]!;
-    const zEnd = z[j + 1]!; // this parabola is lowest on [z[j], z[j+1]]: q <= zEnd
+    const root = v[j];
+    const zEnd = z[j + 1]; // this parabola is lowest on [z[j], z[j+1]]: q <= zEnd
     const end = zEnd < last ? Math.floor(zEnd) : last;
     let q = root - cap + 1 > from ? root - cap + 1 : from;
     const stop = root + cap - 1 < end ? root + cap - 1 : end;
-    const f = fv[j]!;
+    const f = fv[j];
     for (; q <= stop; q++) {
       if (dist[row + q] === 0) continue; // a feature stays 0 (a run's inside is not in the envelope)
       const dq = q - root;
@@ -402,12 +406,12 @@ function addParabola(q: number, fq: number, k: number, v: Int32Array, fv: Float6
     return 0;
   }
   // z[0] is -Infinity and s is finite, so k never drops below 0.
-  let p = v[k]!;
-  let s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
-  while (s <= z[k]!) {
+  let p = v[k];
+  let s = (fq + q * q - (fv[k] + p * p)) / (2 * (q - p));
+  while (s <= z[k]) {
     k--;
     p = v[k]!;
-    s = (fq + q * q - (fv[k]! + p * p)) / (2 * (q - p));
+    s = (fq + q * q - (fv[k] + p * p)) / (2 * (q - p));
   }
   k++;
   v[k] = q;
@@ -424,7 +428,10 @@ function addParabola(q: number, fq: number, k: number, v: Int32Array, fv: Float6
 export function dilateRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
   squaredDistance(data, width, height, bounds, 128, false, scratch, radius + 1);
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const dist = scratch.dist;
   // Feature centres sit half a pixel inside the 50% contour, so the grown contour is at
   // radius + 0.5 from them; the ramp spans one pixel around it.
@@ -433,29 +440,35 @@ export function dilateRound(data: Uint8Array, width: number, height: number, bou
   const outer = edge * edge;
   for (let y = y0; y < y1; y++) {
     for (let x = x0, p = y * width + x0; x < x1; x++, p++) {
-      const d2 = dist[p]!;
+      const d2 = dist[p];
       if (d2 >= outer) continue;
       const cover = d2 <= inner ? 255 : ((edge - Math.sqrt(d2)) * 255 + 0.5) | 0;
-      if (cover > data[p]!) data[p] = cover;
+      if (cover > data[p]) data[p] = cover;
     }
   }
 }
 
-/** Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`. */
+/**
+ * Round shrink by `radius` px (fractional allowed), in place: the mirror of `dilateRound`, kept a
+ * twin rather than one function with a direction flag, which would be a test in the per-pixel loop.
+ */
 export function erodeRound(data: Uint8Array, width: number, height: number, bounds: Bounds, radius: number, scratch: DistanceScratch): void {
   if (!(radius > 0)) return;
   squaredDistance(data, width, height, bounds, 128, true, scratch, radius + 1);
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const dist = scratch.dist;
   const edge = radius + 1;
   const inner = (edge - 1) * (edge - 1);
   const outer = edge * edge;
   for (let y = y0; y < y1; y++) {
     for (let x = x0, p = y * width + x0; x < x1; x++, p++) {
-      const d2 = dist[p]!;
+      const d2 = dist[p];
       if (d2 >= outer) continue;
       const keep = d2 <= inner ? 0 : 255 - (((edge - Math.sqrt(d2)) * 255 + 0.5) | 0);
-      if (keep < data[p]!) data[p] = keep;
+      if (keep < data[p]) data[p] = keep;
     }
   }
 }

@@ -73,15 +73,18 @@ export function textureWords(data: Uint8Array): Uint32Array {
  * the loop apart from the effects' apply, with the channel constants read once into locals.
  */
 export function blendThroughTable(px: Uint32Array, texture: Uint32Array, table: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
-  const aMask = A_MASK, rs = R_SHIFT, gs = G_SHIFT, bs = B_SHIFT;
+  const aMask = A_MASK,
+    rs = R_SHIFT,
+    gs = G_SHIFT,
+    bs = B_SHIFT;
   for (let y = top; y < bottom; y++) {
-    for (let i = y * width + spans.left[y]!, end = y * width + spans.right[y]!; i < end; i++) {
-      const v = px[i]!;
+    for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
+      const v = px[i];
       if ((v & aMask) === 0) continue;
-      const t = texture[i]!;
-      const r = table[(((t >>> rs) & 255) << 8) | ((v >>> rs) & 255)]!;
-      const g = table[(((t >>> gs) & 255) << 8) | ((v >>> gs) & 255)]!;
-      const b = table[(((t >>> bs) & 255) << 8) | ((v >>> bs) & 255)]!;
+      const t = texture[i];
+      const r = table[(((t >>> rs) & 255) << 8) | ((v >>> rs) & 255)];
+      const g = table[(((t >>> gs) & 255) << 8) | ((v >>> gs) & 255)];
+      const b = table[(((t >>> bs) & 255) << 8) | ((v >>> bs) & 255)];
       px[i] = (v & aMask) | (r << rs) | (g << gs) | (b << bs);
     }
   }

@@ -25,13 +25,13 @@ export function div255(x: number): number {
 export function premultiply(data: Uint8Array, width: number, bounds: Bounds): void {
   for (let y = bounds.top; y < bounds.bottom; y++) {
     for (let x = bounds.left, p = (y * width + x) * 4; x < bounds.right; x++, p += 4) {
-      const a = data[p + 3]!;
+      const a = data[p + 3];
       if (a === 255) continue;
-      let t = data[p]! * a + 128;
+      let t = data[p] * a + 128;
       data[p] = (t + (t >> 8)) >> 8;
-      t = data[p + 1]! * a + 128;
+      t = data[p + 1] * a + 128;
       data[p + 1] = (t + (t >> 8)) >> 8;
-      t = data[p + 2]! * a + 128;
+      t = data[p + 2] * a + 128;
       data[p + 2] = (t + (t >> 8)) >> 8;
     }
   }
@@ -41,12 +41,12 @@ export function unpremultiply(data: Uint8Array, width: number, bounds: Bounds): 
   const inv = UNPREMULTIPLY;
   for (let y = bounds.top; y < bounds.bottom; y++) {
     for (let x = bounds.left, p = (y * width + x) * 4; x < bounds.right; x++, p += 4) {
-      const a = data[p + 3]!;
+      const a = data[p + 3];
       if (a === 255) continue;
-      const k = inv[a]!; // 0 when a = 0: transparent pixels come out black, never garbage
-      const r = (data[p]! * k + 0.5) | 0;
-      const g = (data[p + 1]! * k + 0.5) | 0;
-      const b = (data[p + 2]! * k + 0.5) | 0;
+      const k = inv[a]; // 0 when a = 0: transparent pixels come out black, never garbage
+      const r = (data[p] * k + 0.5) | 0;
+      const g = (data[p + 1] * k + 0.5) | 0;
+      const b = (data[p + 2] * k + 0.5) | 0;
       // A filter can leave colour slightly above alpha after rounding: clamp.
       data[p] = r > 255 ? 255 : r;
       data[p + 1] = g > 255 ? 255 : g;

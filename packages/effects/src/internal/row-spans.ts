@@ -32,7 +32,7 @@ export function visibleSpans(data: Uint8Array, width: number, box: Bounds, spans
     const row = y * width;
     let l = boxLeft;
     let p = ((row + l) << 2) + 3;
-    while (l + 8 <= boxRight && (data[p]! | data[p + 4]! | data[p + 8]! | data[p + 12]! | data[p + 16]! | data[p + 20]! | data[p + 24]! | data[p + 28]!) === 0) {
+    while (l + 8 <= boxRight && (data[p] | data[p + 4] | data[p + 8] | data[p + 12] | data[p + 16] | data[p + 20] | data[p + 24] | data[p + 28]) === 0) {
       l += 8;
       p += 32;
     }
@@ -47,7 +47,7 @@ export function visibleSpans(data: Uint8Array, width: number, box: Bounds, spans
     // From the right end, down to the visible pixel just found at the latest.
     let r = boxRight;
     p = ((row + r - 1) << 2) + 3;
-    while (r - 8 >= l && (data[p]! | data[p - 4]! | data[p - 8]! | data[p - 12]! | data[p - 16]! | data[p - 20]! | data[p - 24]! | data[p - 28]!) === 0) {
+    while (r - 8 >= l && (data[p] | data[p - 4] | data[p - 8] | data[p - 12] | data[p - 16] | data[p - 20] | data[p - 24] | data[p - 28]) === 0) {
       r -= 8;
       p -= 32;
     }
@@ -77,7 +77,7 @@ export function clampToFrame(bounds: Bounds, width: number, height: number, out:
   out[1] = Math.max(0, bounds.top);
   out[2] = Math.min(width, bounds.right);
   out[3] = Math.min(height, bounds.bottom);
-  return out[2]! > out[0]! && out[3]! > out[1]!;
+  return out[2] > out[0] && out[3] > out[1];
 }
 
 /**
@@ -89,18 +89,28 @@ export function clampToFrame(bounds: Bounds, width: number, height: number, out:
  */
 export function findRowSpans(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, out: RowSpans, stride = 1, offset = 0): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { left, right } = out;
-  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
+  const s = stride,
+    s2 = 2 * s,
+    s3 = 3 * s,
+    s4 = 4 * s,
+    s5 = 5 * s,
+    s6 = 6 * s,
+    s7 = 7 * s,
+    s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
     let first = x0;
     let i = (row + x0) * stride + offset;
-    while (first + 8 <= x1 && (data[i]! | data[i + s]! | data[i + s2]! | data[i + s3]! | data[i + s4]! | data[i + s5]! | data[i + s6]! | data[i + s7]!) < threshold) {
+    while (first + 8 <= x1 && (data[i] | data[i + s] | data[i + s2] | data[i + s3] | data[i + s4] | data[i + s5] | data[i + s6] | data[i + s7]) < threshold) {
       first += 8;
       i += s8;
     }
-    while (first < x1 && data[i]! < threshold) {
+    while (first < x1 && data[i] < threshold) {
       first++;
       i += stride;
     }
@@ -111,11 +121,11 @@ export function findRowSpans(data: Uint8Array, width: number, height: number, bo
     }
     let end = x1;
     i = (row + x1 - 1) * stride + offset;
-    while (end - 8 > first && (data[i]! | data[i - s]! | data[i - s2]! | data[i - s3]! | data[i - s4]! | data[i - s5]! | data[i - s6]! | data[i - s7]!) < threshold) {
+    while (end - 8 > first && (data[i] | data[i - s] | data[i - s2] | data[i - s3] | data[i - s4] | data[i - s5] | data[i - s6] | data[i - s7]) < threshold) {
       end -= 8;
       i -= s8;
     }
-    while (data[i]! < threshold) {
+    while (data[i] < threshold) {
       end--;
       i -= stride;
     }
@@ -131,7 +141,10 @@ export function findRowSpans(data: Uint8Array, width: number, height: number, bo
  */
 export function widenRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
     let lo = x1;
@@ -139,8 +152,8 @@ export function widenRowSpans(spans: RowSpans, width: number, height: number, bo
     const from = y - r > y0 ? y - r : y0;
     const to = y + r + 1 < y1 ? y + r + 1 : y1;
     for (let yy = from; yy < to; yy++) {
-      const l = left[yy]!;
-      const rr = right[yy]!;
+      const l = left[yy];
+      const rr = right[yy];
       if (rr <= l) continue;
       if (l < lo) lo = l;
       if (rr > hi) hi = rr;
@@ -161,30 +174,50 @@ export function widenRowSpans(spans: RowSpans, width: number, height: number, bo
  * there is none. The inside of a character, which `narrowRowSpans` turns into the part of each
  * row that `squaredDistance` and its callers can skip. Rows outside `bounds` are not set.
  */
-export function findSolidRuns(data: Uint8Array, width: number, height: number, bounds: Bounds, threshold: number, spans: RowSpans, out: RowSpans, stride = 1, offset = 0): void {
+export function findSolidRuns(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  bounds: Bounds,
+  threshold: number,
+  spans: RowSpans,
+  out: RowSpans,
+  stride = 1,
+  offset = 0,
+): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, x1 = rect[2]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    x1 = rect[2],
+    y1 = rect[3];
   // Eight values at a time along a run while the AND of them reaches the threshold (no value is
   // below their AND, so then every one does).
-  const s = stride, s2 = 2 * s, s3 = 3 * s, s4 = 4 * s, s5 = 5 * s, s6 = 6 * s, s7 = 7 * s, s8 = 8 * s;
+  const s = stride,
+    s2 = 2 * s,
+    s3 = 3 * s,
+    s4 = 4 * s,
+    s5 = 5 * s,
+    s6 = 6 * s,
+    s7 = 7 * s,
+    s8 = 8 * s;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
-    const end = spans.right[y]! < x1 ? spans.right[y]! : x1;
-    let x = spans.left[y]! > x0 ? spans.left[y]! : x0;
+    const end = spans.right[y] < x1 ? spans.right[y] : x1;
+    let x = spans.left[y] > x0 ? spans.left[y] : x0;
     let bestLeft = x0;
     let bestLength = 0;
     let i = (row + x) * stride + offset;
     while (x < end) {
-      while (x < end && data[i]! < threshold) {
+      while (x < end && data[i] < threshold) {
         x++;
         i += stride;
       }
       const start = x;
-      while (x + 8 <= end && (data[i]! & data[i + s]! & data[i + s2]! & data[i + s3]! & data[i + s4]! & data[i + s5]! & data[i + s6]! & data[i + s7]!) >= threshold) {
+      while (x + 8 <= end && (data[i] & data[i + s] & data[i + s2] & data[i + s3] & data[i + s4] & data[i + s5] & data[i + s6] & data[i + s7]) >= threshold) {
         x += 8;
         i += s8;
       }
-      while (x < end && data[i]! >= threshold) {
+      while (x < end && data[i] >= threshold) {
         x++;
         i += stride;
       }
@@ -205,15 +238,17 @@ export function findSolidRuns(data: Uint8Array, width: number, height: number, b
  */
 export function narrowRowSpans(spans: RowSpans, width: number, height: number, bounds: Bounds, r: number, out: RowSpans): void {
   if (!clampToFrame(bounds, width, height, rect)) return;
-  const x0 = rect[0]!, y0 = rect[1]!, y1 = rect[3]!;
+  const x0 = rect[0],
+    y0 = rect[1],
+    y1 = rect[3];
   const { left, right } = spans;
   for (let y = y0; y < y1; y++) {
     let lo = x0;
     let hi = 0x7fffffff;
     if (y - r < y0 || y + r >= y1) hi = lo;
     for (let yy = y - r; yy <= y + r && hi > lo; yy++) {
-      if (left[yy]! > lo) lo = left[yy]!;
-      if (right[yy]! < hi) hi = right[yy]!;
+      if (left[yy] > lo) lo = left[yy]!;
+      if (right[yy] < hi) hi = right[yy]!;
     }
     lo += r;
     hi -= r;

@@ -7,10 +7,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createFrame, createStage, type Bounds, type Effect, type Frame, type OptionTable, type Stage } from '@stickerkey/core';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function setupEffect(effect: Effect<OptionTable, any, any>, options: Record<string, unknown>, width: number, height: number, signal?: AbortSignal): Promise<Stage> {
+export async function setupEffect(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  effect: Effect<OptionTable, any, any>,
+  options: Record<string, unknown>,
+  width: number,
+  height: number,
+  signal?: AbortSignal,
+): Promise<Stage> {
   const stage = createStage(effect, options);
-  await stage.setup({ size: { width, height }, sampleFrames: async () => [], signal });
+  await stage.setup({ size: { width, height }, sampleFrames: () => Promise.resolve([]), signal });
   return stage;
 }
 

@@ -70,10 +70,10 @@ export function flatten(frame: Frame, bg: readonly [number, number, number]): Ui
   const out = new Uint8Array(n * 3);
   const d = frame.data;
   for (let i = 0, p = 0, q = 0; i < n; i++, p += 4, q += 3) {
-    const a = d[p + 3]! / 255;
-    out[q] = Math.round(d[p]! * a + bg[0] * (1 - a));
-    out[q + 1] = Math.round(d[p + 1]! * a + bg[1] * (1 - a));
-    out[q + 2] = Math.round(d[p + 2]! * a + bg[2] * (1 - a));
+    const a = d[p + 3] / 255;
+    out[q] = Math.round(d[p] * a + bg[0] * (1 - a));
+    out[q + 1] = Math.round(d[p + 1] * a + bg[1] * (1 - a));
+    out[q + 2] = Math.round(d[p + 2] * a + bg[2] * (1 - a));
   }
   return out;
 }
@@ -102,7 +102,7 @@ export function greenExcess(frame: Frame, bg: readonly [number, number, number])
   const flat = flatten(frame, bg);
   let worst = 0;
   for (let q = 0; q < flat.length; q += 3) {
-    const excess = flat[q + 1]! - flat[q]!;
+    const excess = flat[q + 1] - flat[q];
     if (excess > worst) worst = excess;
   }
   return worst;
@@ -112,7 +112,7 @@ export function greenExcess(frame: Frame, bg: readonly [number, number, number])
 export function edgePixels(frame: Frame): number[] {
   const out: number[] = [];
   for (let p = 0; p < frame.data.length; p += 4) {
-    const a = frame.data[p + 3]!;
+    const a = frame.data[p + 3];
     if (a > 0 && a < 255) out.push(p);
   }
   return out;
