@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { colourPlan } from './colour.js';
 import { availableCores } from './cores.js';
 import { FfmpegFailedError, UnsupportedInputError } from './errors.js';
-import { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
+import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import { frameBytes, type Bounds, type Frame, type FrameSize } from './frame.js';
 import { checkDuration, checkFrames, type ProbeLimits, type ProbeResult } from './probe.js';
 

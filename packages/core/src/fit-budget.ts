@@ -201,7 +201,9 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       }
     }
     const smallest = attempts.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    const untried = (['rate', 'size'] as const).filter((t) => !options.trades.includes(t) && (t === 'rate' ? options.rates.length > 0 : options.sizes.length > 0));
+    const untried = (['rate', 'size'] as const).filter(
+      (t) => !options.trades.includes(t) && (t === 'rate' ? options.rates.length > 0 : options.sizes.length > 0),
+    );
     throw new LimitExceededError(
       `Expected ${options.name} within ${maxBytes} bytes but the smallest of ${attempts.length} attempts was ${smallest.bytes} bytes ` +
         `(${format} quality ${smallest.quality}, ${smallest.fps} fps, ${smallest.width}x${smallest.height})` +

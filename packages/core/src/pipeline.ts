@@ -12,10 +12,19 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CancelledError, InvalidOptionError, UnsupportedInputError } from './errors.js';
 import { ffmpegIdentity, type FfmpegIdentity } from './ffmpeg.js';
-import { canvasPadding, paddedSize, type CanvasPadding, type CroppedCanvas } from './canvas.js';
+import { canvasPadding, paddedSize, type CroppedCanvas } from './canvas.js';
 import { FrameDecoder, FramePool } from './decode.js';
 import type { FrameSpool } from './fit-budget.js';
-import { checkFormatAvailable, checkSpeed, FrameEncoder, formatFromPath, formatHasAlpha, OUTPUT_FORMATS, type EncoderSpeed, type OutputFormat } from './encode.js';
+import {
+  checkFormatAvailable,
+  checkSpeed,
+  FrameEncoder,
+  formatFromPath,
+  formatHasAlpha,
+  OUTPUT_FORMATS,
+  type EncoderSpeed,
+  type OutputFormat,
+} from './encode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Frame, FrameSize } from './frame.js';
 import { MemoryMonitor, type MemorySample } from './memory.js';
@@ -206,7 +215,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // fitMemory, scaled down) while nothing but ffprobe has run.
     const layout = options.layout;
     // A target's canvas is its own size (fitMemory has nothing to scale): the model sees that.
-    const plan = planMemory(options.input, layout?.size ?? source, stages, format, { ...options, ...(layout ? { fitMemory: false } : {}), stageThreads: line.threads });
+    const plan = planMemory(options.input, layout?.size ?? source, stages, format, {
+      ...options,
+      ...(layout ? { fitMemory: false } : {}),
+      stageThreads: line.threads,
+    });
     // After the probe: a refused input logs its error alone, not a memory line before it.
     monitor.mark('start', 'probed and admitted; no frame decoded');
 

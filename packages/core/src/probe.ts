@@ -141,7 +141,7 @@ export function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
       try {
         resolve(JSON.parse(stdout) as FfprobeJson);
       } catch (parseError) {
-        reject(parseError);
+        reject(parseError instanceof Error ? parseError : new Error(String(parseError)));
       }
     });
   });
@@ -149,7 +149,10 @@ export function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
 
 function lastLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? text;
 }
 
@@ -191,12 +194,9 @@ function readOrientation(stream: FfprobeStream, input: string): { rotation: 0 | 
   if (!found && matrix?.rotation !== undefined) found = { rotation: -Number(matrix.rotation), mirrored: false };
   if (!found && stream.tags?.rotate !== undefined) found = { rotation: Number(stream.tags.rotate), mirrored: false };
   if (!found) return { rotation: 0, mirrored: false };
-  const degrees = (((Math.round(found.rotation) % 360) + 360) % 360) as number;
+  const degrees = ((Math.round(found.rotation) % 360) + 360) % 360;
   if (!Number.isFinite(degrees) || degrees % 90 !== 0) {
-    throw new UnsupportedInputError(
-      `Expected a display rotation of 0, 90, 180 or 270 degrees for ${input} but received ${found.rotation} degrees`,
-      input,
-    );
+    throw new UnsupportedInputError(`Expected a display rotation of 0, 90, 180 or 270 degrees for ${input} but received ${found.rotation} degrees`, input);
   }
   return { rotation: degrees as 0 | 90 | 180 | 270, mirrored: found.mirrored };
 }
@@ -219,7 +219,10 @@ function readColour(stream: FfprobeStream): ProbeColour {
  */
 async function rateFromPackets(input: string): Promise<number> {
   const data = await ffprobeJson(['-select_streams', 'v:0', '-read_intervals', '%+#120', '-show_entries', 'packet=pts_time', input]);
-  const times = (data.packets ?? []).map((p) => Number(p.pts_time)).filter(Number.isFinite).sort((a, b) => a - b);
+  const times = (data.packets ?? [])
+    .map((p) => Number(p.pts_time))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (times.length < 2) return 0;
   const rate = (times.length - 1) / (times.at(-1)! - times[0]!);
   for (const common of [24000 / 1001, 24, 25, 30000 / 1001, 30, 50, 60000 / 1001, 60, 15, 12, 10]) {
@@ -295,7 +298,7 @@ export async function probe(input: string, limits: Partial<ProbeLimits> = {}, op
   let fps = parseRate(stream.avg_frame_rate);
   if (!(fps > 0 && fps <= 240)) {
     const guess = parseRate(stream.r_frame_rate);
-    fps = guess > 0 && guess <= 240 && !STILL_FORMATS.test(formatName) ? await rateFromPackets(input).catch(() => 0) || guess : 0;
+    fps = guess > 0 && guess <= 240 && !STILL_FORMATS.test(formatName) ? (await rateFromPackets(input).catch(() => 0)) || guess : 0;
   }
   if (STILL_FORMATS.test(formatName) || !(fps > 0)) {
     throw new UnsupportedInputError(`Expected a video with a frame rate and a duration in ${input} (a still image or a broken file?)`, input);
@@ -310,8 +313,7 @@ export async function probe(input: string, limits: Partial<ProbeLimits> = {}, op
 
   const pixelFormat = stream.pix_fmt ?? 'unknown';
   const tags = stream.tags ?? {};
-  const hasAlpha =
-    /^(yuva|rgba|bgra|argb|abgr|gbrap|ya|pal8)/.test(pixelFormat) || tags.alpha_mode === '1' || tags.ALPHA_MODE === '1';
+  const hasAlpha = /^(yuva|rgba|bgra|argb|abgr|gbrap|ya|pal8)/.test(pixelFormat) || tags.alpha_mode === '1' || tags.ALPHA_MODE === '1';
   return {
     path: input,
     width,

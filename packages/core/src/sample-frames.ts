@@ -58,7 +58,7 @@ export interface SampleResult {
 
 /** Frames at canvas size, allocated here once per job (not from the pool), one per picked keyframe. */
 export async function sampleFrames(options: SampleOptions): Promise<SampleResult> {
-  const { input, canvas } = options;
+  const { input } = options;
   const list = input.keyframes ?? (await listKeyframes(input.path));
   const picked = pickKeyframes(list, Math.max(1, options.count));
   // Within half a frame of the start, the first keyframe is the main decode's first frame.

@@ -141,7 +141,7 @@ export function planHops(stages: readonly Stage[], threads: number): Hop[] {
     }
   }
   const hops: Hop[] = [];
-  for (let i = n, k = groups; i > 0; ) {
+  for (let i = n, k = groups; i > 0;) {
     const j = cut[i]![k]!;
     if (j < 0) {
       hops.unshift({ stages: [stages[i - 1]!], thread: false });
@@ -187,9 +187,7 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { Error, TypeError, Ran
 /** The error a thread reported, as an instance of the class it was thrown as (ours or a built-in). */
 export function reviveError(serialized: SerializedError): Error {
   const ours = serialized.code !== undefined ? ERROR_CLASSES[serialized.code as ErrorCode] : undefined;
-  const error: Error = ours
-    ? (Object.create(ours.prototype) as Error)
-    : new (BUILTIN_ERRORS[serialized.name] ?? Error)(serialized.message);
+  const error: Error = ours ? (Object.create(ours.prototype as object) as Error) : new (BUILTIN_ERRORS[serialized.name] ?? Error)(serialized.message);
   Object.defineProperty(error, 'message', { value: serialized.message, writable: true, configurable: true });
   Object.assign(error, serialized.fields);
   if (serialized.stack !== undefined) Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true });
@@ -201,10 +199,7 @@ export type ToThread =
   | { type: 'prepare'; preloaded: unknown[] }
   | { type: 'pool'; buffers: SharedArrayBuffer[] }
   | { type: 'frame'; slot: number; index: number; pts: number; bounds: Bounds | undefined };
-export type FromThread =
-  | { type: 'ready' }
-  | { type: 'done'; slot: number; bounds: Bounds | undefined }
-  | { type: 'error'; error: SerializedError };
+export type FromThread = { type: 'ready' } | { type: 'done'; slot: number; bounds: Bounds | undefined } | { type: 'error'; error: SerializedError };
 export interface ThreadData {
   size: { width: number; height: number };
   /** The stages' recipes; what they preloaded follows in a 'prepare' message, once preloaded. */
@@ -396,6 +391,6 @@ export class StageLine {
     this.closed = true;
     this.signal?.removeEventListener('abort', this.onAbort);
     this.fail(this.signal?.aborted ? CancelledError.from(this.signal) : new Error('StageLine closed'));
-    await Promise.all(this.hops.map((hop) => hop.worker?.terminate()));
+    await Promise.all(this.hops.flatMap((hop) => (hop.worker ? [hop.worker.terminate()] : [])));
   }
 }

@@ -89,7 +89,10 @@ function checkOptions(options: TargetRenderOptions, target: PlatformTarget): { f
     if (!FIT_MODES.includes(mode)) throw new InvalidOptionError(`Expected fit to be among ${FIT_MODES.join(', ')} but received ${JSON.stringify(mode)}`, 'fit');
   }
   if (fit.includes('trim') && fit.includes('speed-up')) {
-    throw new InvalidOptionError('Expected at most one of trim and speed-up for fit but received both: a clip over the duration is either cut or played faster', 'fit');
+    throw new InvalidOptionError(
+      'Expected at most one of trim and speed-up for fit but received both: a clip over the duration is either cut or played faster',
+      'fit',
+    );
   }
   let format = options.format;
   if (format === undefined) {
@@ -108,7 +111,8 @@ function checkOptions(options: TargetRenderOptions, target: PlatformTarget): { f
       'format',
     );
   }
-  if (!OUTPUT_FORMATS.includes(format)) throw new InvalidOptionError(`Expected format to be one of ${OUTPUT_FORMATS.join(', ')} but received ${JSON.stringify(format)}`, 'format');
+  if (!OUTPUT_FORMATS.includes(format))
+    throw new InvalidOptionError(`Expected format to be one of ${OUTPUT_FORMATS.join(', ')} but received ${JSON.stringify(format)}`, 'format');
   const cap = rateCap(target, undefined);
   if (options.posterize && options.posterize > cap) {
     throw new InvalidOptionError(`Expected posterize at most ${cap} fps for target ${target.name} but received ${options.posterize}`, 'posterize');
@@ -150,7 +154,10 @@ function planTime(options: TargetRenderOptions, target: PlatformTarget, source: 
   }
   const cap = rateCap(target, kept);
   if (options.holdFrames && options.posterize && source.fps > cap) {
-    throw new InvalidOptionError(`Expected no hold for target ${target.name}: holding keeps the source's ${source.fps} fps, above its ${Math.floor(cap)} fps`, 'holdFrames');
+    throw new InvalidOptionError(
+      `Expected no hold for target ${target.name}: holding keeps the source's ${source.fps} fps, above its ${Math.floor(cap)} fps`,
+      'holdFrames',
+    );
   }
   // Frames are taken at the asked (posterized) rate, or the source's, within the cap once played
   // `speedUp` times faster.
@@ -270,7 +277,14 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
       await spool.close();
       for (const extra of fallbackFormats) {
         const path = `${options.output.slice(0, options.output.length - extname(options.output).length)}${FORMAT_EXTENSIONS[extra][0]}`;
-        const encoder = new FrameEncoder({ input: spool.path, output: fallbackTemp, format: extra, size: cut.canvas, fps: chosen.fps, ...(options.speed ? { speed: options.speed } : {}) });
+        const encoder = new FrameEncoder({
+          input: spool.path,
+          output: fallbackTemp,
+          format: extra,
+          size: cut.canvas,
+          fps: chosen.fps,
+          ...(options.speed ? { speed: options.speed } : {}),
+        });
         reportedChildrenCpu += (await encoder.finish()).cpuSeconds;
         await assertMeetsTarget(fallbackTemp, target, path);
         await rename(fallbackTemp, path);

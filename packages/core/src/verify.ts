@@ -25,11 +25,19 @@ export async function hasTransparentPixels(output: Pick<ProbeResult, 'path' | 'f
   const every = Math.max(1, Math.floor((output.frameCount ?? sampleFrames) / sampleFrames));
   const ffmpeg = spawnFfmpeg([
     ...alphaDecoderArgs(output),
-    '-i', output.path,
-    '-vf', `select=not(mod(n\\,${every})),format=rgba`,
-    '-vsync', '0',
-    '-frames:v', String(sampleFrames),
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1',
+    '-i',
+    output.path,
+    '-vf',
+    `select=not(mod(n\\,${every})),format=rgba`,
+    '-vsync',
+    '0',
+    '-frames:v',
+    String(sampleFrames),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
   ]);
   let offset = 0;
   let found = false;
@@ -47,10 +55,7 @@ export async function hasTransparentPixels(output: Pick<ProbeResult, 'path' | 'f
   });
   const exit = await ffmpeg.exited;
   if (!found && exit.code !== 0) {
-    throw new AlphaMissingError(
-      `Could not decode ${output.path} to verify its alpha: ${ffmpeg.stderrTail() || `exit code ${exit.code}`}`,
-      output.path,
-    );
+    throw new AlphaMissingError(`Could not decode ${output.path} to verify its alpha: ${ffmpeg.stderrTail() || `exit code ${exit.code}`}`, output.path);
   }
   return found;
 }
@@ -112,8 +117,15 @@ export async function webpHasTransparentPixels(path: string, sampleFrames = 3): 
  * (webpHasTransparentPixels), the others through ffmpeg (probe, then hasTransparentPixels).
  * `finalName` is what the error names (the output is checked under its temp name).
  */
-export async function verifyOutputAlpha(path: string, format: OutputFormat, options: { finalName?: string; limits?: Partial<ProbeLimits> } = {}): Promise<void> {
+export async function verifyOutputAlpha(
+  path: string,
+  format: OutputFormat,
+  options: { finalName?: string; limits?: Partial<ProbeLimits> } = {},
+): Promise<void> {
   const finalName = options.finalName ?? path;
-  const found = format === 'webp' ? await webpHasTransparentPixels(path) : await hasTransparentPixels(await probe(path, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity }));
+  const found =
+    format === 'webp'
+      ? await webpHasTransparentPixels(path)
+      : await hasTransparentPixels(await probe(path, { ...options.limits, maxWidth: Infinity, maxHeight: Infinity }));
   if (!found) throw opaque(finalName);
 }

@@ -19,7 +19,12 @@ describe('croppedCanvas', () => {
     expect(cut.scale * (cut.region.bottom - cut.region.top)).toBeGreaterThan(510);
     expect(cut.scale * (cut.region.bottom - cut.region.top)).toBeLessThanOrEqual(512);
     // The decoder keeps only that part of the source, on even coordinates, and pads the rest.
-    expect(cut.crop).toEqual({ left: cut.region.left - (cut.region.left % 2), top: cut.region.top - (cut.region.top % 2), right: cut.region.right + (cut.region.right % 2), bottom: cut.region.bottom + (cut.region.bottom % 2) });
+    expect(cut.crop).toEqual({
+      left: cut.region.left - (cut.region.left % 2),
+      top: cut.region.top - (cut.region.top % 2),
+      right: cut.region.right + (cut.region.right % 2),
+      bottom: cut.region.bottom + (cut.region.bottom % 2),
+    });
     expect(cut.size.width + cut.pad.left + cut.pad.right).toBe(cut.canvas.width);
     expect(cut.size.height + cut.pad.top + cut.pad.bottom).toBe(cut.canvas.height);
     for (const side of Object.values(cut.pad)) expect(side).toBeGreaterThanOrEqual(0);

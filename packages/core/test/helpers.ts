@@ -175,9 +175,19 @@ export async function refusal(promise: Promise<unknown>): Promise<StickerkeyErro
  */
 export async function makeBoxClip(path: string, { seconds = 2, fps = 24 }: { seconds?: number; fps?: number } = {}): Promise<string> {
   await run(ffmpegBinary(), [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=c=0x10c020:s=640x360:r=${fps}:d=${seconds}[bg];color=c=0xd02020:s=80x120:r=${fps}:d=${seconds}[box];[bg][box]overlay=x='100+40*t':y=50:shortest=1`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=0x10c020:s=640x360:r=${fps}:d=${seconds}[bg];color=c=0xd02020:s=80x120:r=${fps}:d=${seconds}[box];[bg][box]overlay=x='100+40*t':y=50:shortest=1`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
     path,
   ]);
   return path;

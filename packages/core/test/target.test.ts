@@ -129,7 +129,10 @@ describe('renderForTarget: duration and refusals', () => {
 
   it('refuses options that would break the platform, before any work', async () => {
     const cases: [Parameters<typeof renderForTarget>[0], string][] = [
-      [{ input: box, output: join(dir, 'x.gif'), target: 'telegram' }, 'Expected format webm for target telegram (Telegram video sticker) but received "gif" from the output'],
+      [
+        { input: box, output: join(dir, 'x.gif'), target: 'telegram' },
+        'Expected format webm for target telegram (Telegram video sticker) but received "gif" from the output',
+      ],
       [{ input: box, output: join(dir, 'x.webm'), target: 'telegram', posterize: 40 }, 'Expected posterize at most 30 fps for target telegram but received 40'],
       [{ input: box, output: join(dir, 'x.webm'), target: 'telegram', fit: ['trim', 'speed-up'] }, 'Expected at most one of trim and speed-up for fit'],
     ];

@@ -33,7 +33,6 @@ export interface Texture {
   readonly key: string;
 }
 
-
 export interface TextureSpec {
   /** PNG/JPEG file; null selects the procedural texture. */
   readonly path: string | null;
@@ -218,10 +217,7 @@ export async function loadTexture(spec: TextureSpec, size: FrameSize, signal?: A
       mtime = info.mtimeMs;
       bytes = info.size;
     } catch (error) {
-      throw new InvalidOptionError(
-        `Expected a readable PNG or JPEG file for ${option} but received ${JSON.stringify(spec.path)} (${reason(error)})`,
-        option,
-      );
+      throw new InvalidOptionError(`Expected a readable PNG or JPEG file for ${option} but received ${JSON.stringify(spec.path)} (${reason(error)})`, option);
     }
     const key = `file:${spec.path}:${mtime}:${bytes}@${width}x${height}`;
     const texture = await textureCache.getOrCreate(key, () => decodeFile(spec.path!, option, key, size));
@@ -306,10 +302,7 @@ async function decodeFile(path: string, option: string, key: string, size: Frame
     }
     return { width: size.width, height: size.height, key, data: sharedCopy(data) };
   } catch (error) {
-    throw new InvalidOptionError(
-      `Expected a readable PNG or JPEG file for ${option} but received ${JSON.stringify(path)} (${reason(error)})`,
-      option,
-    );
+    throw new InvalidOptionError(`Expected a readable PNG or JPEG file for ${option} but received ${JSON.stringify(path)} (${reason(error)})`, option);
   }
 }
 
@@ -330,4 +323,3 @@ export function textureAtSize(texture: Texture, size: FrameSize): Uint8Array {
   }
   return out;
 }
-

@@ -41,11 +41,12 @@ function edgeMask(truth: Uint8Array, w: number, h: number): Uint8Array {
   const mask = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const t = truth[y * w + x]!;
+      const t = truth[y * w + x];
       let edge = t > 0 && t < 255;
       for (let dy = -1; dy <= 1 && !edge; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx, yy = y + dy;
+          const xx = x + dx,
+            yy = y + dy;
           if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
           if (truth[yy * w + xx] !== t) {
             edge = true;
@@ -114,16 +115,16 @@ function score(screen: Screen, clip: Clip, frames: Uint8Array[]): Score {
   let excess = 0;
   let edgeCount = 0;
   for (let k = 0; k < frames.length; k++) {
-    const data = frames[k]!;
-    const truth = clip.truth[k]!;
-    const edges = clip.edges[k]!;
+    const data = frames[k];
+    const truth = clip.truth[k];
+    const edges = clip.edges[k];
     let sum = 0;
     for (let i = 0, n = w * h; i < n; i++) {
-      const a = data[i * 4 + 3]!;
-      sum += Math.abs(a - truth[i]!);
+      const a = data[i * 4 + 3];
+      sum += Math.abs(a - truth[i]);
       if (a === 0 || edges[i] === 0) continue;
       const p = i * 4;
-      excess += Math.max(0, data[p + sc]! - Math.max(data[p + o1]!, data[p + o2]!));
+      excess += Math.max(0, data[p + sc] - Math.max(data[p + o1], data[p + o2]));
       edgeCount++;
     }
     alphaError += sum / 255;
@@ -136,17 +137,17 @@ function measuredScreen(clip: Clip, frames: Uint8Array[]): string {
   const hist = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
   let n = 0;
   for (let k = 0; k < frames.length; k++) {
-    const data = frames[k]!;
-    const truth = clip.truth[k]!;
+    const data = frames[k];
+    const truth = clip.truth[k];
     for (let i = 0; i < truth.length; i++) {
       if (truth[i] !== 0) continue;
-      for (let c = 0; c < 3; c++) hist[c]![data[i * 4 + c]!]!++;
+      for (let c = 0; c < 3; c++) hist[c][data[i * 4 + c]]++;
       n++;
     }
   }
   const median = (hs: Uint32Array): number => {
     let acc = 0;
-    for (let v = 0; v < 256; v++) if ((acc += hs[v]!) >= n / 2) return v;
+    for (let v = 0; v < 256; v++) if ((acc += hs[v]) >= n / 2) return v;
     return 255;
   };
   return hist.map((hs) => median(hs).toString(16).padStart(2, '0')).join('');
@@ -175,16 +176,16 @@ function fringeShare(screen: Screen, clip: Clip, frames: Uint8Array[]): number {
   let fringe = 0;
   let total = 0;
   for (let k = 0; k < frames.length; k++) {
-    const data = frames[k]!;
-    const edges = clip.edges[k]!;
+    const data = frames[k];
+    const edges = clip.edges[k];
     for (let i = 0; i < edges.length; i++) {
       if (edges[i] === 0) continue;
       const p = i * 4;
-      const a = data[p + 3]! / 255;
+      const a = data[p + 3] / 255;
       if (a === 0) continue;
       total++;
       for (const bg of [0, 255]) {
-        const over = (c: number) => a * data[p + c]! + (1 - a) * bg;
+        const over = (c: number) => a * data[p + c] + (1 - a) * bg;
         if (over(sc) - Math.max(over(o1), over(o2)) > 6) {
           fringe++;
           break;
@@ -258,17 +259,14 @@ describe('chroma-key quality against ground truth', () => {
   it('beats the best of a grid of ffmpeg chromakey+despill settings on green and blue', async () => {
     const rows = [...(await compare('green')), ...(await compare('blue'))];
     console.log(
-      '\n' +
-        rows
-          .map((r) => `${r.screen.padEnd(6)} ${r.alphaError.toFixed(1).padStart(8)} px  ${r.edgeExcess.toFixed(3).padStart(7)}  ${r.keyer}`)
-          .join('\n'),
+      '\n' + rows.map((r) => `${r.screen.padEnd(6)} ${r.alphaError.toFixed(1).padStart(8)} px  ${r.edgeExcess.toFixed(3).padStart(7)}  ${r.keyer}`).join('\n'),
     );
     console.log(`edge pixels with a screen-coloured fringe over white or black: green ${fringes.get('green')}, blue ${fringes.get('blue')}`);
     for (const screen of ['green', 'blue'] as const) {
       expect(fringes.get(screen)).toBeLessThan(0.005);
       const [mine, ffAlpha, ffExcess] = rows.filter((r) => r.screen === screen);
-      expect(mine!.alphaError).toBeLessThan(ffAlpha!.alphaError);
-      expect(mine!.edgeExcess).toBeLessThanOrEqual(ffExcess!.edgeExcess);
+      expect(mine.alphaError).toBeLessThan(ffAlpha.alphaError);
+      expect(mine.edgeExcess).toBeLessThanOrEqual(ffExcess.edgeExcess);
     }
   });
 });

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidOptionError,
-  createFrame,
-  createStage,
-  resolveOptions,
-  type Frame,
-  type FrameSize,
-  type PreloadContext,
-} from '@stickerkey/core';
+import { InvalidOptionError, createFrame, createStage, resolveOptions, type Frame, type FrameSize, type PreloadContext } from '@stickerkey/core';
 import { renderFrame } from '@stickerkey/fixtures';
 import { chromaKey, type ChromaKeyState } from '../src/chroma-key.js';
 import { screenBasis } from '../src/internal/key-basis.js';
@@ -38,7 +30,7 @@ function px(frame: Frame, i: number): number[] {
 }
 
 function contextFor(frames: Frame[]): PreloadContext {
-  return { size: { width: frames[0]!.width, height: frames[0]!.height }, sampleFrames: async () => frames };
+  return { size: { width: frames[0].width, height: frames[0].height }, sampleFrames: () => Promise.resolve(frames) };
 }
 
 /** A screen lit unevenly (dark on the left, bright on the right) with a character box in the middle. */
@@ -50,7 +42,7 @@ function unevenScreen(width: number, height: number, box: { x0: number; x1: numb
       const inBox = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
       const light = 0.45 + 0.7 * (x / (width - 1)) - 0.1 * (y / (height - 1));
       const c = inBox ? fg : GREEN.map((v) => Math.min(255, Math.round(v * light)));
-      frame.data.set([c[0]!, c[1]!, c[2]!, 255], p);
+      frame.data.set([c[0], c[1], c[2], 255], p);
     }
   }
   return frame;
@@ -64,12 +56,8 @@ describe('chroma-key options', () => {
     expect(() => createStage(chromaKey, { screen: 'green' })).toThrow(
       'Expected colour as #rrggbb or auto for chroma-key.screen but received "green" of type string',
     );
-    expect(() => createStage(chromaKey, { choke: 2.5 })).toThrow(
-      'Expected integer between -20 and 20 for chroma-key.choke but received 2.5',
-    );
-    expect(() => createStage(chromaKey, { despill: -0.1 })).toThrow(
-      'Expected number between 0 and 1 for chroma-key.despill but received -0.1',
-    );
+    expect(() => createStage(chromaKey, { choke: 2.5 })).toThrow('Expected integer between -20 and 20 for chroma-key.choke but received 2.5');
+    expect(() => createStage(chromaKey, { despill: -0.1 })).toThrow('Expected number between 0 and 1 for chroma-key.despill but received -0.1');
     expect(() => createStage(chromaKey, { feather: 'soft' })).toThrow(
       'Expected number between 0 and 20 for chroma-key.feather but received "soft" of type string',
     );
@@ -140,9 +128,9 @@ describe('chroma-key truth on tiny frames', () => {
     const [r, g, b, a] = px(f, 0);
     expect(a).toBeGreaterThan(60);
     expect(a).toBeLessThan(200);
-    expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
+    expect(g - Math.max(r, b)).toBeLessThanOrEqual(0);
     // Unmixed, it is close to the white that was mixed in, not a grey.
-    expect(Math.min(r!, g!, b!)).toBeGreaterThan(200);
+    expect(Math.min(r, g, b)).toBeGreaterThan(200);
     expect(px(f, 1)).toEqual([0, 0, 0, 0]);
     expect(f.alphaBounds).toEqual({ left: 0, top: 0, right: 1, bottom: 1 });
   });
@@ -153,9 +141,9 @@ describe('chroma-key truth on tiny frames', () => {
     const [r, g, b, a] = px(f, 0);
     expect(a).toBe(255);
     expect(g).toBeLessThan(215);
-    expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
-    const luma = (c: number[]) => 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!;
-    expect(Math.abs(luma([r!, g!, b!]) - luma(spilled))).toBeLessThan(3);
+    expect(g - Math.max(r, b)).toBeLessThanOrEqual(0);
+    const luma = (c: number[]) => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    expect(Math.abs(luma([r, g, b]) - luma(spilled))).toBeLessThan(3);
   });
 
   it('keeps colours next to the screen hue opaque and coloured, not grey', () => {
@@ -167,10 +155,10 @@ describe('chroma-key truth on tiny frames', () => {
     expect(ta).toBe(255);
     expect(oa).toBe(255);
     // Still saturated: far from grey.
-    expect(Math.max(tr!, tg!, tb!) - Math.min(tr!, tg!, tb!)).toBeGreaterThan(60);
-    expect(Math.max(or!, og!, ob!) - Math.min(or!, og!, ob!)).toBeGreaterThan(60);
-    expect(tb! - tr!).toBeGreaterThan(50); // teal stays blue-green
-    expect(or! - ob!).toBeGreaterThan(50); // olive stays yellow-green
+    expect(Math.max(tr, tg, tb) - Math.min(tr, tg, tb)).toBeGreaterThan(60);
+    expect(Math.max(or, og, ob) - Math.min(or, og, ob)).toBeGreaterThan(60);
+    expect(tb - tr).toBeGreaterThan(50); // teal stays blue-green
+    expect(or - ob).toBeGreaterThan(50); // olive stays yellow-green
   });
 
   it('spares an opaque colour close to the screen away from the outline (despillProtect, default 1)', () => {
@@ -178,7 +166,7 @@ describe('chroma-key truth on tiny frames', () => {
     const teal = [44, 150, 124];
     expect(px(keyed(screen, 1, 1, [teal]), 0)).toEqual([...teal, 255]);
     const unprotected = px(keyed({ ...screen, despillProtect: 0 }, 1, 1, [teal]), 0);
-    expect(unprotected[1]).toBeLessThan(teal[1]! - 15);
+    expect(unprotected[1]).toBeLessThan(teal[1] - 15);
     // A skin tone with spill is far from the screen: despilled in full either way.
     const spilled = [200, 215, 150];
     expect(px(keyed(screen, 1, 1, [spilled]), 0)).toEqual(px(keyed({ ...screen, despillProtect: 0 }, 1, 1, [spilled]), 0));
@@ -211,28 +199,30 @@ describe('chroma-key truth on tiny frames', () => {
   it('rotates the colour basis so that the screen hue becomes green', () => {
     const blue = screenBasis({ r: 0, g: 0, b: 255 });
     // Row 1 (screen channel) of pure blue is full; rows 0 and 2 are empty.
-    expect(blue[3]! * 0 + blue[4]! * 0 + blue[5]! * 255).toBeCloseTo(255, 6);
-    expect(blue[2]! * 255).toBeCloseTo(0, 6);
-    expect(blue[8]! * 255).toBeCloseTo(0, 6);
+    expect(blue[3] * 0 + blue[4] * 0 + blue[5] * 255).toBeCloseTo(255, 6);
+    expect(blue[2] * 255).toBeCloseTo(0, 6);
+    expect(blue[8] * 255).toBeCloseTo(0, 6);
     // Grey stays grey in any basis.
     const any = screenBasis({ r: 200, g: 60, b: 140 });
-    for (let row = 0; row < 3; row++) expect(any[row * 3]! + any[row * 3 + 1]! + any[row * 3 + 2]!).toBeCloseTo(1, 9);
+    for (let row = 0; row < 3; row++) expect(any[row * 3] + any[row * 3 + 1] + any[row * 3 + 2]).toBeCloseTo(1, 9);
   });
 });
 
 describe('chroma-key despill near the outline only', () => {
   /** HSV hue (degrees) and saturation (0-1). */
   const hsv = (c: number[]): [number, number] => {
-    const [r, g, b] = [c[0]!, c[1]!, c[2]!];
-    const hi = Math.max(r, g, b), lo = Math.min(r, g, b);
+    const [r, g, b] = [c[0], c[1], c[2]];
+    const hi = Math.max(r, g, b),
+      lo = Math.min(r, g, b);
     const h = (Math.atan2(Math.sqrt(3) * (g - b), 2 * r - g - b) * 180) / Math.PI;
     return [h < 0 ? h + 360 : h, hi > 0 ? (hi - lo) / hi : 0];
   };
   const TEAL = [42, 160, 138]; // #2aa08a: a prop near the screen colour
   const ORANGE = [236, 128, 52];
   // Spill: the screen's light mixed into the teal at the outline (what a real shot shows there).
-  const SPILLED = TEAL.map((v, c) => Math.round(0.8 * v + 0.2 * GREEN[c]!));
-  const W = 96, H = 72;
+  const SPILLED = TEAL.map((v, c) => Math.round(0.8 * v + 0.2 * GREEN[c]));
+  const W = 96,
+    H = 72;
   // Orange body from x 16 to 80, y 8 to 64; a teal patch inside it, 12 px from the outline; a
   // column of spill-tinted teal along the body's left side.
   const scene = (): Frame => {
@@ -264,8 +254,8 @@ describe('chroma-key despill near the outline only', () => {
     for (let y = 10; y < 62; y++) {
       const [r, g, b, a] = px(f, y * W + 16);
       expect(a).toBeGreaterThan(100);
-      expect(g).toBeLessThan(SPILLED[1]! - 15);
-      expect(g! - Math.max(r!, b!)).toBeLessThanOrEqual(0);
+      expect(g).toBeLessThan(SPILLED[1] - 15);
+      expect(g - Math.max(r, b)).toBeLessThanOrEqual(0);
     }
   });
 
@@ -283,12 +273,12 @@ describe('chroma-key despill near the outline only', () => {
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixels.push(x >= 16 && x < 80 && y >= 8 && y < 64 ? TEAL : GREEN);
     const f = frameOf(W, H, pixels);
     chromaKey.apply(prepared({ screen: '#2eb650' }, f), f);
-    const row = Array.from({ length: 32 }, (_, i) => px(f, 36 * W + 16 + i)[1]!);
-    expect(row[1]).toBeLessThan(TEAL[1]! - 15); // despilled next to the outline
+    const row = Array.from({ length: 32 }, (_, i) => px(f, 36 * W + 16 + i)[1]);
+    expect(row[1]).toBeLessThan(TEAL[1] - 15); // despilled next to the outline
     expect(row[31]).toBe(TEAL[1]); // untouched in the middle
     for (let i = 2; i < 31; i++) {
-      expect(row[i]!).toBeGreaterThanOrEqual(row[i - 1]!); // monotone
-      expect(row[i]! - row[i - 1]!).toBeLessThan(20); // no hard step
+      expect(row[i]).toBeGreaterThanOrEqual(row[i - 1]); // monotone
+      expect(row[i] - row[i - 1]).toBeLessThan(20); // no hard step
     }
   });
 });
@@ -316,7 +306,7 @@ describe('chroma-key matte refinement', () => {
     expect(a).toBe(255);
     // Pixels grown into take the colour of the character, not black or screen.
     expect(r).toBeGreaterThan(180);
-    expect(g! - Math.max(r!, b!)).toBeLessThan(0);
+    expect(g - Math.max(r, b)).toBeLessThan(0);
   });
 
   it('feathers the edge into intermediate alphas and keeps padding transparent', () => {
@@ -324,7 +314,7 @@ describe('chroma-key matte refinement', () => {
     // Left column is canvas padding.
     for (let y = 0; y < size; y++) f.data[y * size * 4 + 3] = 0;
     chromaKey.apply(prepared({ screen: '#2eb650', feather: 2 }, f), f);
-    const row = Array.from({ length: size }, (_, x) => f.data[(12 * size + x) * 4 + 3]!);
+    const row = Array.from({ length: size }, (_, x) => f.data[(12 * size + x) * 4 + 3]);
     expect(row.some((a) => a > 10 && a < 245)).toBe(true);
     expect(row[12]).toBeGreaterThan(240);
     for (let y = 0; y < size; y++) expect(f.data[y * size * 4 + 3]).toBe(0);
@@ -402,7 +392,7 @@ describe('chroma-key automatic screen estimate', () => {
     let transparent = 0;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const a = frame.data[(y * width + x) * 4 + 3]!;
+        const a = frame.data[(y * width + x) * 4 + 3];
         if (x >= 70 && x < 120 && y >= 30 && y < 90) expect(a).toBe(255);
         else {
           background++;
@@ -415,8 +405,8 @@ describe('chroma-key automatic screen estimate', () => {
 
     // The grid follows the lighting: its left column is darker than its right one.
     const estimate = estimateScreen(frames)!;
-    const left = estimate.rgb[1]!;
-    const right = estimate.rgb[(estimate.cols - 1) * 3 + 1]!;
+    const left = estimate.rgb[1];
+    const right = estimate.rgb[(estimate.cols - 1) * 3 + 1];
     expect(right - left).toBeGreaterThan(80);
   });
 
@@ -433,7 +423,7 @@ describe('chroma-key automatic screen estimate', () => {
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const inBox = x >= 70 && x < 120 && y >= 30 && y < 90;
-          if (!inBox && frame.data[(y * width + x) * 4 + 3]! > 0) opaqueScreen++;
+          if (!inBox && frame.data[(y * width + x) * 4 + 3] > 0) opaqueScreen++;
         }
       }
       return opaqueScreen;
@@ -452,7 +442,7 @@ describe('chroma-key automatic screen estimate', () => {
     const hex = '#' + mid.map((v) => v.toString(16).padStart(2, '0')).join('');
     chromaKey.apply(prepared({ screen: hex }, frame), frame);
     let opaqueScreen = 0;
-    for (let x = 0; x < 20; x++) if (frame.data[(54 * width + x) * 4 + 3]! > 0) opaqueScreen++;
+    for (let x = 0; x < 20; x++) if (frame.data[(54 * width + x) * 4 + 3] > 0) opaqueScreen++;
     // The dark left side is not keyed with a single colour (it is with the estimate, above).
     expect(opaqueScreen).toBeGreaterThan(0);
   });
@@ -474,7 +464,7 @@ describe('chroma-key automatic screen estimate', () => {
     stage.process(frame);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const a = frame.data[(y * width + x) * 4 + 3]!;
+        const a = frame.data[(y * width + x) * 4 + 3];
         const inside = x >= 40 && x < 60 && y >= 20 && y < 44;
         expect(a).toBe(inside ? 255 : 0);
       }
@@ -499,7 +489,7 @@ describe('chroma-key automatic screen estimate', () => {
       renderFrame({ screen, width, height, fps: 24 }, 30, source, truth);
       const sample = (): Frame => ({ data: source.slice(), width, height, index: 0, pts: 0 });
       const stage = createStage(chromaKey, {});
-      await stage.setup({ size: { width, height }, sampleFrames: async (count) => Array.from({ length: count }, sample) });
+      await stage.setup({ size: { width, height }, sampleFrames: (count) => Promise.resolve(Array.from({ length: count }, sample)) });
       const frame = sample();
       stage.process(frame);
       // Belly pixels: opaque in the truth 4 px around (away from the outline, where spill and
@@ -510,7 +500,9 @@ describe('chroma-key automatic screen estimate', () => {
       for (let y = reach; y < height - reach; y++) {
         for (let x = reach; x < width - reach; x++) {
           const p = (y * width + x) * 4;
-          const dr = source[p]! - belly[0], dg = source[p + 1]! - belly[1], db = source[p + 2]! - belly[2];
+          const dr = source[p] - belly[0],
+            dg = source[p + 1] - belly[1],
+            db = source[p + 2] - belly[2];
           if (dr * dr + dg * dg + db * db > 40 * 40) continue;
           let inside = true;
           for (let dy = -reach; dy <= reach && inside; dy++) {
@@ -518,7 +510,7 @@ describe('chroma-key automatic screen estimate', () => {
           }
           if (!inside) continue;
           count++;
-          if (frame.data[p + 3]! >= 250) opaque++;
+          if (frame.data[p + 3] >= 250) opaque++;
         }
       }
       expect(count).toBeGreaterThan(1500);
@@ -545,18 +537,21 @@ describe('chroma-key automatic screen estimate', () => {
 function chromaSubsampled(width: number, height: number, pixel: (x: number, y: number) => number[]): Frame {
   const yuv = Array.from({ length: width * height }, (_, i) => {
     const [r, g, b] = pixel(i % width, Math.floor(i / width));
-    const yy = 0.299 * r! + 0.587 * g! + 0.114 * b!;
-    return [yy, b! - yy, r! - yy];
+    const yy = 0.299 * r + 0.587 * g + 0.114 * b;
+    return [yy, b - yy, r - yy];
   });
   const frame = createFrame(width, height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const bx = x & ~1, by = y & ~1;
+      const bx = x & ~1,
+        by = y & ~1;
       const block = [by * width + bx, by * width + bx + 1, (by + 1) * width + bx, (by + 1) * width + bx + 1];
-      const cb = block.reduce((s, i) => s + yuv[i]![1]!, 0) / 4;
-      const cr = block.reduce((s, i) => s + yuv[i]![2]!, 0) / 4;
-      const yy = yuv[y * width + x]![0]!;
-      const r = yy + cr, b = yy + cb, g = (yy - 0.299 * r - 0.114 * b) / 0.587;
+      const cb = block.reduce((s, i) => s + yuv[i][1], 0) / 4;
+      const cr = block.reduce((s, i) => s + yuv[i][2], 0) / 4;
+      const yy = yuv[y * width + x][0];
+      const r = yy + cr,
+        b = yy + cb,
+        g = (yy - 0.299 * r - 0.114 * b) / 0.587;
       frame.data.set([r, g, b].map((v) => Math.max(0, Math.min(255, Math.round(v)))).concat(255), (y * width + x) * 4);
     }
   }
@@ -569,8 +564,8 @@ describe('chroma-key edges placed by luma (4:2:0 chroma)', () => {
     const frame = chromaSubsampled(16, 16, (x) => (x === 5 ? strand : GREEN));
     chromaKey.apply(prepared({ screen: '#2eb650' }, frame), frame);
     for (let y = 0; y < 16; y++) {
-      const onStrand = px(frame, y * 16 + 5)[3]!;
-      const beside = px(frame, y * 16 + 4)[3]!; // same chroma block, screen only
+      const onStrand = px(frame, y * 16 + 5)[3];
+      const beside = px(frame, y * 16 + 4)[3]; // same chroma block, screen only
       expect(onStrand).toBeGreaterThan(200);
       // Colour difference alone gives both the same alpha (their chroma is one sample).
       expect(beside).toBeLessThan(64);

@@ -22,9 +22,15 @@ beforeAll(async () => {
   jpeg = join(dir, 'flat.jpg');
   // 2x2: red, green / blue, half-transparent white.
   const quad = Buffer.from([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 128]);
-  await sharp(quad, { raw: { width: 2, height: 2, channels: 4 } }).png().toFile(png);
-  await sharp(Buffer.alloc(8 * 8, 77), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(grey);
-  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 100, b: 50 } } }).jpeg({ quality: 100 }).toFile(jpeg);
+  await sharp(quad, { raw: { width: 2, height: 2, channels: 4 } })
+    .png()
+    .toFile(png);
+  await sharp(Buffer.alloc(8 * 8, 77), { raw: { width: 8, height: 8, channels: 1 } })
+    .png()
+    .toFile(grey);
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+    .jpeg({ quality: 100 })
+    .toFile(jpeg);
 });
 
 afterAll(async () => {
@@ -69,9 +75,9 @@ describe('procedural textures', () => {
       expect(paper[p]).toBe(paper[p + 1]);
       expect(paper[p]).toBe(paper[p + 2]);
       expect(paper[p + 3]).toBe(255);
-      expect(grain[p]).toBe(255 - paper[p]!);
-      lo = Math.min(lo, paper[p]!);
-      hi = Math.max(hi, paper[p]!);
+      expect(grain[p]).toBe(255 - paper[p]);
+      lo = Math.min(lo, paper[p]);
+      hi = Math.max(hi, paper[p]);
     }
     expect(lo).toBeGreaterThanOrEqual(175);
     expect(hi).toBeLessThanOrEqual(255);
@@ -88,10 +94,10 @@ describe('procedural textures', () => {
       let step = 0;
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
-          const v = noise[(y * w + x) * 4 + c]!;
+          const v = noise[(y * w + x) * 4 + c];
           lo = Math.min(lo, v);
           hi = Math.max(hi, v);
-          if (x > 0) step = Math.max(step, Math.abs(v - noise[(y * w + x - 1) * 4 + c]!));
+          if (x > 0) step = Math.max(step, Math.abs(v - noise[(y * w + x - 1) * 4 + c]));
         }
       }
       expect([lo, hi]).toEqual([0, 255]);
@@ -117,7 +123,7 @@ describe('texture files', () => {
     expect(Array.from(g.data.subarray(0, 4))).toEqual([77, 77, 77, 255]);
     const j = await loadTexture({ path: jpeg, procedural: 'paper', seed: 1, scale: 1 }, { width: 5, height: 3 });
     const [r, gg, b, a] = Array.from(j.data.subarray(0, 4));
-    expect(Math.abs(r! - 200) + Math.abs(gg! - 100) + Math.abs(b! - 50)).toBeLessThan(8);
+    expect(Math.abs(r - 200) + Math.abs(gg - 100) + Math.abs(b - 50)).toBeLessThan(8);
     expect(a).toBe(255);
   });
 
@@ -125,7 +131,10 @@ describe('texture files', () => {
     const missing = join(dir, 'nope.png');
     const load = loadTexture({ path: missing, procedural: 'paper', seed: 1, scale: 1, option: 'multiply-blend.texture' }, { width: 4, height: 4 });
     await expect(load).rejects.toThrowError(
-      new InvalidOptionError(`Expected a readable PNG or JPEG file for multiply-blend.texture but received ${JSON.stringify(missing)} (ENOENT)`, 'multiply-blend.texture'),
+      new InvalidOptionError(
+        `Expected a readable PNG or JPEG file for multiply-blend.texture but received ${JSON.stringify(missing)} (ENOENT)`,
+        'multiply-blend.texture',
+      ),
     );
     await expect(load).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'multiply-blend.texture' });
   });
@@ -147,7 +156,9 @@ describe('texture files', () => {
   it('a cancelled job does not load', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(loadTexture({ path: null, procedural: 'paper', seed: 1, scale: 1 }, { width: 4, height: 4 }, controller.signal)).rejects.toBeInstanceOf(CancelledError);
+    await expect(loadTexture({ path: null, procedural: 'paper', seed: 1, scale: 1 }, { width: 4, height: 4 }, controller.signal)).rejects.toBeInstanceOf(
+      CancelledError,
+    );
   });
 });
 
@@ -175,9 +186,13 @@ describe('texture cache', () => {
 
   it('a file changed on disk (new mtime) is decoded again', async () => {
     const path = join(dir, 'changing.png');
-    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } }).png().toFile(path);
+    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } })
+      .png()
+      .toFile(path);
     const a = await loadTexture({ path, procedural: 'paper', seed: 1, scale: 1 }, { width: 2, height: 2 });
-    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#405060' } }).png().toFile(path);
+    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#405060' } })
+      .png()
+      .toFile(path);
     const later = new Date(Date.now() + 5000);
     await utimes(path, later, later);
     const b = await loadTexture({ path, procedural: 'paper', seed: 1, scale: 1 }, { width: 2, height: 2 });
@@ -235,7 +250,7 @@ describe('texture cache', () => {
 
   it('is bounded in bytes and evicts the least recently used first', async () => {
     const cache = new TextureCache(3 * 400);
-    const make = (key: string) => async (): Promise<Texture> => ({ key, width: 10, height: 10, data: new Uint8Array(400) });
+    const make = (key: string) => (): Promise<Texture> => Promise.resolve({ key, width: 10, height: 10, data: new Uint8Array(400) });
     const a = await cache.getOrCreate('a', make('a'));
     await cache.getOrCreate('b', make('b'));
     await cache.getOrCreate('c', make('c'));
@@ -247,7 +262,7 @@ describe('texture cache', () => {
     expect(cache.get('a')).toBe(a);
     expect(cache.get('c')).toBeDefined();
     // An entry bigger than the whole budget is handed out but not kept.
-    const huge = await cache.getOrCreate('huge', async () => ({ key: 'huge', width: 1, height: 1, data: new Uint8Array(5000) }));
+    const huge = await cache.getOrCreate('huge', () => Promise.resolve({ key: 'huge', width: 1, height: 1, data: new Uint8Array(5000) }));
     expect(huge.data.length).toBe(5000);
     expect(cache.get('huge')).toBeUndefined();
     expect(cache.stats().bytes).toBeLessThanOrEqual(1200);
@@ -263,13 +278,15 @@ describe('texture cache', () => {
   it('a failed build is not cached', async () => {
     const cache = new TextureCache(1000);
     await expect(cache.getOrCreate('x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    const ok = await cache.getOrCreate('x', async () => ({ key: 'x', width: 1, height: 1, data: new Uint8Array(4) }));
+    const ok = await cache.getOrCreate('x', () => Promise.resolve({ key: 'x', width: 1, height: 1, data: new Uint8Array(4) }));
     expect(ok.data.length).toBe(4);
   });
 
   it('sharp runs once per job, not per frame; a second job of the same size decodes nothing', async () => {
     const path = join(dir, 'job.png');
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).png().toFile(path);
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(path);
     const before = textureCacheStats();
     const job1 = await setupEffect(multiplyBlend, { texture: path }, 40, 30);
     const frame = createFrame(40, 30);

@@ -283,7 +283,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--preset <preset>', 'sticker | key | none: the starting set of effects')
     .option('--speed <speed>', 'fast | balanced | small: encoder CPU against output bytes (default balanced)')
     .option('--target <platform>', `a sticker platform (${TARGET_NAMES.join(' | ')}): cut to the character and meet its format, size, rate, duration and bytes`)
-    .option('--fit <trade>', 'with --target, what may be traded to meet its limits: rate | size (bytes), speed-up | trim (duration); repeatable or comma-separated', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option(
+      '--fit <trade>',
+      'with --target, what may be traded to meet its limits: rate | size (bytes), speed-up | trim (duration); repeatable or comma-separated',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--job <file>', 'job file (JSON or YAML; its input/output paths are relative to it); flags override it')
     .option('--set <effect.option=value>', 'tune an effect option (repeatable)', (value: string, previous: string[] | undefined) => [
       ...(previous ?? []),

@@ -57,7 +57,15 @@ async function demo(signal: AbortSignal): Promise<void> {
   for (const sticker of stickers) {
     process.stderr.write(`Rendering a ${sticker.target} sticker...\n`);
     const made = await renderJob(
-      { input: fixture.video, output: sticker.output, preset: 'sticker', posterize: 12, target: sticker.target, fit: sticker.fit, jobId: `demo-${sticker.target}` },
+      {
+        input: fixture.video,
+        output: sticker.output,
+        preset: 'sticker',
+        posterize: 12,
+        target: sticker.target,
+        fit: sticker.fit,
+        jobId: `demo-${sticker.target}`,
+      },
       { signal },
     );
     process.stdout.write(`${formatSummary(made)}\n`);

@@ -18,7 +18,6 @@ import {
   resolveOptions,
   type FitMode,
   type EncoderSpeed,
-  type OptionsInput,
   type OutputFormat,
   type TargetName,
 } from '@stickerkey/core';
@@ -99,7 +98,22 @@ export interface ResolvedJob {
   fit: readonly FitMode[];
 }
 
-const JOB_KEYS = new Set(['input', 'output', 'format', 'posterize', 'hold', 'background', 'preset', 'speed', 'effects', 'jobId', 'job-id', 'threads', 'target', 'fit']);
+const JOB_KEYS = new Set([
+  'input',
+  'output',
+  'format',
+  'posterize',
+  'hold',
+  'background',
+  'preset',
+  'speed',
+  'effects',
+  'jobId',
+  'job-id',
+  'threads',
+  'target',
+  'fit',
+]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -109,7 +123,10 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value)} of type string`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${String(value)} of type ${typeof value}`;
+  if (typeof value === 'object' || typeof value === 'function') return `an ${typeof value}`;
+  const text =
+    typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || typeof value === 'symbol' ? value.toString() : 'undefined';
+  return `${text} of type ${typeof value}`;
 }
 
 /**
@@ -166,7 +183,7 @@ export function resolveJob(job: Job): ResolvedJob {
     preset: job.preset,
     threads: job.threads,
     speed: job.speed,
-  } as OptionsInput);
+  });
 
   const effects = raw.effects ?? {};
   if (!isPlainObject(effects)) {
@@ -197,7 +214,7 @@ export function resolveJob(job: Job): ResolvedJob {
     speed: scalars.speed,
     effects: effects as EffectSettings,
     threads: scalars.threads,
-    ...(jobId !== undefined ? { jobId: jobId as string | number } : {}),
+    ...(jobId !== undefined ? { jobId: jobId } : {}),
     ...(target ? { target: target.name } : {}),
     fit,
   };
@@ -206,9 +223,15 @@ export function resolveJob(job: Job): ResolvedJob {
 /** `fit` as a list of core's FIT_MODES: from a list or a comma-separated text; only with a target. */
 function resolveFit(value: unknown, hasTarget: boolean): readonly FitMode[] {
   if (value === undefined) return [];
-  const list = typeof value === 'string' ? value.split(',').map((mode) => mode.trim()).filter(Boolean) : value;
+  const list =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((mode) => mode.trim())
+          .filter(Boolean)
+      : value;
   if (!Array.isArray(list) || list.some((mode) => !FIT_MODES.includes(mode as FitMode))) {
-    throw new InvalidOptionError(`Expected job.fit to list some of ${FIT_MODES.join(', ')} but received ${JSON.stringify(value) ?? String(value)}`, 'job.fit');
+    throw new InvalidOptionError(`Expected job.fit to list some of ${FIT_MODES.join(', ')} but received ${JSON.stringify(value) ?? typeof value}`, 'job.fit');
   }
   if (!hasTarget && list.length > 0) {
     throw new InvalidOptionError(`Expected a target with job.fit (it trades against a platform's limits) but received fit ${list.join(',')} alone`, 'job.fit');
@@ -244,9 +267,9 @@ export async function loadJobFile(path: string): Promise<Partial<Job>> {
   const job = { ...data } as Record<string, unknown>;
   const base = dirname(where);
   for (const key of ['input', 'output']) {
-    if (typeof job[key] === 'string' && job[key] !== '') job[key] = resolve(base, job[key] as string);
+    if (typeof job[key] === 'string' && job[key] !== '') job[key] = resolve(base, job[key]);
   }
-  return job as Partial<Job>;
+  return job;
 }
 
 /**

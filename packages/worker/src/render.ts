@@ -4,7 +4,15 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { renderForTarget, runPipeline, type PipelineOptions, type PipelineResult, type ProbeLimits, type Progress, type TargetRenderResult } from '@stickerkey/core';
+import {
+  renderForTarget,
+  runPipeline,
+  type PipelineOptions,
+  type PipelineResult,
+  type ProbeLimits,
+  type Progress,
+  type TargetRenderResult,
+} from '@stickerkey/core';
 import { resolveJob, type Job, type ResolvedJob } from './job.js';
 import { buildStages } from './stages.js';
 

@@ -167,7 +167,11 @@ describe('YAML colour pitfall', () => {
 
 describe('resolveJob: targets', () => {
   it('takes a platform and what may be traded, as a list or comma-separated', () => {
-    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: 'rate, trim' })).toMatchObject({ target: 'telegram', fit: ['rate', 'trim'], format: 'webm' });
+    expect(resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: 'rate, trim' })).toMatchObject({
+      target: 'telegram',
+      fit: ['rate', 'trim'],
+      format: 'webm',
+    });
     expect(resolveJob({ input: 'a.mp4', output: 'b.webm', target: 'telegram', fit: ['size'] }).fit).toEqual(['size']);
     expect(resolveJob({ input: 'a.mp4', output: 'b.webm' }).fit).toEqual([]);
     // An output whose extension names no format gets the platform's own.

@@ -36,10 +36,14 @@ describe('stickerkey render --target telegram', () => {
     expect((await stat(output)).size).toBeLessThanOrEqual(256_000);
     expect(summary.outputBytes).toBe((await stat(output)).size);
     // Alpha: decoded as a player with VP9 alpha decodes it, see-through around the character and opaque on it.
-    const { stdout } = await run(ffmpegBinary(), ['-v', 'error', '-c:v', 'libvpx-vp9', '-i', output, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'], {
-      encoding: 'buffer',
-      maxBuffer: 1 << 24,
-    });
+    const { stdout } = await run(
+      ffmpegBinary(),
+      ['-v', 'error', '-c:v', 'libvpx-vp9', '-i', output, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'],
+      {
+        encoding: 'buffer',
+        maxBuffer: 1 << 24,
+      },
+    );
     let clear = 0;
     let solid = 0;
     for (let p = 3; p < stdout.length; p += 4) {

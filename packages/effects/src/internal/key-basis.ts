@@ -42,9 +42,9 @@ export function screenBasis(screen: Rgb): Float64Array {
  * two, `balance * max + (1 - balance) * mean` (balance 1: the classic `G - max(R, B)`).
  */
 export function excessOf(basis: Float64Array, r: number, g: number, b: number, balance: number): number {
-  const o1 = basis[0]! * r + basis[1]! * g + basis[2]! * b;
-  const s = basis[3]! * r + basis[4]! * g + basis[5]! * b;
-  const o2 = basis[6]! * r + basis[7]! * g + basis[8]! * b;
+  const o1 = basis[0] * r + basis[1] * g + basis[2] * b;
+  const s = basis[3] * r + basis[4] * g + basis[5] * b;
+  const o2 = basis[6] * r + basis[7] * g + basis[8] * b;
   const hi = o1 > o2 ? o1 : o2;
   const lo = o1 > o2 ? o2 : o1;
   return s - (balance * hi + (1 - balance) * 0.5 * (hi + lo));

@@ -11,9 +11,9 @@ import { toByte } from './pixel-words.js';
 /** Spill of a colour, 0-255 units before strength: positive where the screen channel is above its limit. */
 export function spillOf(st: ChromaKeyState, r: number, g: number, b: number): number {
   const m = st.basis;
-  const u1 = m[0]! * r + m[1]! * g + m[2]! * b;
-  const us = m[3]! * r + m[4]! * g + m[5]! * b;
-  const u2 = m[6]! * r + m[7]! * g + m[8]! * b;
+  const u1 = m[0] * r + m[1] * g + m[2] * b;
+  const us = m[3] * r + m[4] * g + m[5] * b;
+  const u2 = m[6] * r + m[7] * g + m[8] * b;
   const uhi = u1 > u2 ? u1 : u2;
   const ulo = u1 > u2 ? u2 : u1;
   return us - uhi * st.dHi - ulo * st.dLo;
@@ -28,7 +28,9 @@ export function writeDespilled(st: ChromaKeyState, data: Uint8Array, p: number, 
 
 /** Despills one opaque pixel by `w` of its spill (1: down to the limit), no protection. */
 export function despillBy(st: ChromaKeyState, data: Uint8Array, p: number, w: number): void {
-  const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
+  const r = data[p],
+    g = data[p + 1],
+    b = data[p + 2];
   const d = spillOf(st, r, g, b) * st.strength * w;
   if (d <= 0) return;
   writeDespilled(st, data, p, r, g, b, d);

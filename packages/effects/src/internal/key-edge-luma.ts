@@ -31,28 +31,35 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
   let total = edges;
   // The alphas the edge pass found, into the alpha bytes, so that the windows read them.
   for (let k = 0; k < edges; k++) {
-    const a = (edgeA[k]! * 255 + 0.5) | 0;
-    data[edgeIdx[k]! + 3] = a;
+    const a = (edgeA[k] * 255 + 0.5) | 0;
+    data[edgeIdx[k] + 3] = a;
   }
   for (let k = 0; k < edges; k++) {
-    const af = edgeA[k]!;
+    const af = edgeA[k];
     out[k] = af;
     if (af >= 1) continue; // a seam inside the character (see refineEdges)
-    const p = edgeIdx[k]!;
+    const p = edgeIdx[k];
     const i = p >> 2;
     const y = (i / width) | 0;
     const x = i - y * width;
-    const x0 = x >= RADIUS ? x - RADIUS : 0, x1 = x < width - RADIUS ? x + RADIUS : width - 1;
-    const y0 = y >= RADIUS ? y - RADIUS : 0, y1 = y < height - RADIUS ? y + RADIUS : height - 1;
+    const x0 = x >= RADIUS ? x - RADIUS : 0,
+      x1 = x < width - RADIUS ? x + RADIUS : width - 1;
+    const y0 = y >= RADIUS ? y - RADIUS : 0,
+      y1 = y < height - RADIUS ? y + RADIUS : height - 1;
     // The screen's luma next to the edge, from the pixels keyed to screen around it (a shadow the
     // character casts darkens it); the estimate's where there are too few.
     const source = st.source;
-    let sumA = 0, sumY = 0, n = 0, sumYs = 0, ns = 0, opaque = 0;
+    let sumA = 0,
+      sumY = 0,
+      n = 0,
+      sumYs = 0,
+      ns = 0,
+      opaque = 0;
     for (let yy = y0; yy <= y1; yy++) {
       for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const s = source[w]!;
+        const s = source[w];
         const yw = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255);
-        const a = px[w]! >>> 24;
+        const a = px[w] >>> 24;
         if (a === 0) {
           sumYs += yw;
           ns++;
@@ -64,11 +71,11 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
         }
       }
     }
-    const ys = ns >= MIN_SCREEN_SAMPLES ? sumYs / ns : LUMA_R * edgeS[k * 3]! + LUMA_G * edgeS[k * 3 + 1]! + LUMA_B * edgeS[k * 3 + 2]!;
+    const ys = ns >= MIN_SCREEN_SAMPLES ? sumYs / ns : LUMA_R * edgeS[k * 3] + LUMA_G * edgeS[k * 3 + 1] + LUMA_B * edgeS[k * 3 + 2];
     const sumL = sumY - n * ys;
     const count = (x1 - x0 + 1) * (y1 - y0 + 1);
     if (sumL * sumL < MIN_MEAN_CONTRAST * MIN_MEAN_CONTRAST * count * count) continue;
-    const s = source[i]!;
+    const s = source[i];
     const l = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys;
     const a = ((sumA / 255) * l) / sumL;
     out[k] = a <= 0 ? 0 : a >= 1 ? 1 : a;
@@ -81,7 +88,7 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
       for (let xx = x > 0 ? x - 1 : 0, xe = x < width - 1 ? x + 1 : x; xx <= xe; xx++) {
         const w = yy * width + xx;
         if (px[w] !== 0 || total >= edgeCap) continue;
-        const s = source[w]!;
+        const s = source[w];
         const ain = s >>> 24;
         if (ain === 0) continue; // canvas padding
         const aw = (LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys) * scale;
@@ -95,12 +102,12 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
         edgeS[total * 3 + 2] = edgeS[k * 3 + 2]!;
         out[total] = aw >= 1 ? 1 : aw;
         total++;
-        if (visibleRight[yy]! <= visibleLeft[yy]!) {
+        if (visibleRight[yy] <= visibleLeft[yy]) {
           visibleLeft[yy] = xx;
           visibleRight[yy] = xx + 1;
         } else {
-          if (xx < visibleLeft[yy]!) visibleLeft[yy] = xx;
-          if (xx >= visibleRight[yy]!) visibleRight[yy] = xx + 1;
+          if (xx < visibleLeft[yy]) visibleLeft[yy] = xx;
+          if (xx >= visibleRight[yy]) visibleRight[yy] = xx + 1;
         }
         if (bounds.right <= bounds.left) {
           bounds.left = xx;

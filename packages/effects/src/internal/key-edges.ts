@@ -31,20 +31,23 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
   let edges = listed;
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
   for (let k = 0; k < edges; k++) {
-    const p = edgeIdx[k]!;
+    const p = edgeIdx[k];
     const i = p >> 2;
     const y = (i / width) | 0;
     const x = i - y * width;
-    const x0 = x > 1 ? x - 2 : 0, x1 = x < width - 2 ? x + 2 : width - 1;
-    const y0 = y > 1 ? y - 2 : 0, y1 = y < height - 2 ? y + 2 : height - 1;
+    const x0 = x > 1 ? x - 2 : 0,
+      x1 = x < width - 2 ? x + 2 : width - 1;
+    const y0 = y > 1 ? y - 2 : 0,
+      y1 = y < height - 2 ? y + 2 : height - 1;
     // First only count the opaque and the clear neighbours, branch-free on 32-bit words: where
     // screen, edges and character mix, a branch on each alpha mispredicts, and many edges have no
     // opaque neighbour at all (a prop near the screen's colour keyed partly transparent across
     // its whole area: 4 in 5 of the bench frame's 50k edges), so they need nothing more.
-    let n = 0, clear = 0;
+    let n = 0,
+      clear = 0;
     for (let yy = y0; yy <= y1; yy++) {
       for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const a = px[w]! >>> 24;
+        const a = px[w] >>> 24;
         n += (a + 1) >> 8; // 1 for 255 only
         clear += (a - 1) >>> 31; // 1 for 0 only
       }
@@ -56,10 +59,12 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
       edgeA[k] = 1;
       continue;
     }
-    let fr = 0, fg = 0, fb = 0;
+    let fr = 0,
+      fg = 0,
+      fb = 0;
     for (let yy = y0; yy <= y1; yy++) {
       for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const v = px[w]!;
+        const v = px[w];
         const opaque = -(((v >>> 24) + 1) >> 8); // all ones for alpha 255, else 0
         fr += v & opaque & 255;
         fg += (v >>> 8) & opaque & 255;
@@ -67,26 +72,33 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
       }
     }
     const inv = 1 / n;
-    const sr = edgeS[k * 3]!, sg = edgeS[k * 3 + 1]!, sb = edgeS[k * 3 + 2]!;
+    const sr = edgeS[k * 3],
+      sg = edgeS[k * 3 + 1],
+      sb = edgeS[k * 3 + 2];
     // Projection in a luma-weighted space: decoded 4:2:0 video has sharp luma but chroma shared
     // by 2x2 pixels, so the luma difference locates the edge better than the colour.
-    const dr = fr * inv - sr, dg = fg * inv - sg, db = fb * inv - sb;
+    const dr = fr * inv - sr,
+      dg = fg * inv - sg,
+      db = fb * inv - sb;
     const dy = LY_R * dr + LY_G * dg + LY_B * db;
-    const du = dr - dy, dv = db - dy;
+    const du = dr - dy,
+      dv = db - dy;
     const dd = LUMA_WEIGHT * dy * dy + du * du + dv * dv;
     // F too close to S: the projection is unreliable, keep the colour-difference alpha.
     if (dd < MIN_UNMIX_DISTANCE2) continue;
-    const pr = data[p]! - sr, pg = data[p + 1]! - sg, pb = data[p + 2]! - sb;
+    const pr = data[p] - sr,
+      pg = data[p + 1] - sg,
+      pb = data[p + 2] - sb;
     const py = LY_R * pr + LY_G * pg + LY_B * pb;
     const a = (LUMA_WEIGHT * py * dy + (pr - py) * du + (pb - py) * dv) / dd;
-    const af = edgeA[k]!;
+    const af = edgeA[k];
     edgeA[k] = a < af ? (a > 0 ? a : 0) : af;
   }
   // Then luma places them (4:2:0 chroma is blocky, luma sharp), before any colour is unmixed.
   edges = placeEdgesByLuma(st, data, px, edges);
   for (let k = 0; k < edges; k++) {
-    const p = edgeIdx[k]!;
-    finishEdge(st, data, p, edgeA[k]!, edgeAin[k]!, edgeS[k * 3]!, edgeS[k * 3 + 1]!, edgeS[k * 3 + 2]!);
+    const p = edgeIdx[k];
+    finishEdge(st, data, p, edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
   }
 }
 
@@ -102,9 +114,9 @@ export function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: 
   if (strength === 0) return;
   const k = (1 - af) * strength;
   const inv = 1 / (1 - k);
-  const fr = clampChannel((data[p]! - k * sr) * inv);
-  const fg = clampChannel((data[p + 1]! - k * sg) * inv);
-  const fb = clampChannel((data[p + 2]! - k * sb) * inv);
+  const fr = clampChannel((data[p] - k * sr) * inv);
+  const fg = clampChannel((data[p + 1] - k * sg) * inv);
+  const fb = clampChannel((data[p + 2] - k * sb) * inv);
   const d = spillOf(st, fr, fg, fb) * strength;
   writeDespilled(st, data, p, fr, fg, fb, d > 0 ? d : 0);
 }

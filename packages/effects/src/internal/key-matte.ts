@@ -28,19 +28,30 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
   const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim } = st;
   const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
-  const k0 = w[0]!, k1 = w[1]!, k2 = w[2]!, q0 = w[3]!, q1 = w[4]!, q2 = w[5]!, halfBal = w[6]!;
+  const k0 = w[0],
+    k1 = w[1],
+    k2 = w[2],
+    q0 = w[3],
+    q1 = w[4],
+    q2 = w[5],
+    halfBal = w[6];
   const halfBias = 0.5 * (st.dHi - st.dLo);
-  let kept = 0, spills = 0, first = -1, last = -1;
+  let kept = 0,
+    spills = 0,
+    first = -1,
+    last = -1;
   // Cell by cell, so the local screen term advances by one addition per pixel.
   for (let cell = 0, x = 0, i = y * width; cell < cols - 1; cell++) {
-    const xEnd = cellEnd[cell]!;
-    const slope = rowDInv[cell]! * xStep;
-    let inv = x < width ? rowInv[cell]! + rowDInv[cell]! * fracX[x]! : 0;
+    const xEnd = cellEnd[cell];
+    const slope = rowDInv[cell] * xStep;
+    let inv = x < width ? rowInv[cell] + rowDInv[cell] * fracX[x] : 0;
     for (; x < xEnd; x++, i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
-      const v = px[i]!;
+      const v = px[i];
       if (v >>> 24 === 0) continue; // canvas padding: stays transparent
-      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+      const r = v & 255,
+        g = (v >>> 8) & 255,
+        b = (v >>> 16) & 255;
       const core = k0 * r + k1 * g + k2 * b;
       const diff = q0 * r + q1 * g + q2 * b;
       // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
@@ -79,12 +90,16 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
 function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
   const { rowSpill, rowSpillD, cr, cg, cb } = st;
   const row = y * st.width;
-  for (let k = 0, n = st.rowSpan[2]!; k < n; k++) {
-    const i = row + rowSpill[k]!;
-    const d = rowSpillD[k]!;
-    const v = px[i]!;
-    const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
-    const r8 = toByte(r - d * cr), g8 = toByte(g - d * cg), b8 = toByte(b - d * cb);
+  for (let k = 0, n = st.rowSpan[2]; k < n; k++) {
+    const i = row + rowSpill[k];
+    const d = rowSpillD[k];
+    const v = px[i];
+    const r = v & 255,
+      g = (v >>> 8) & 255,
+      b = (v >>> 16) & 255;
+    const r8 = toByte(r - d * cr),
+      g8 = toByte(g - d * cg),
+      b8 = toByte(b - d * cb);
     px[i] = (v & 0xff000000) | (b8 << 16) | (g8 << 8) | r8;
   }
 }
@@ -101,16 +116,28 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
   const w = st.screenTest;
-  const k0 = w[0]!, k1 = w[1]!, k2 = w[2]!, q0 = w[3]!, q1 = w[4]!, q2 = w[5]!, halfBal = w[6]!;
+  const k0 = w[0],
+    k1 = w[1],
+    k2 = w[2],
+    q0 = w[3],
+    q1 = w[4],
+    q2 = w[5],
+    halfBal = w[6];
   const { oneMinusSim, invSoft, dHi, dLo, strength } = st;
   const halfBias = 0.5 * (dHi - dLo);
   const { protectStart, protectFull, invProtect } = st;
   const despill = strength > 0;
   const yScale = height > 1 ? (rows - 1) / (height - 1) : 0;
-  let left = width, right = 0, top = height, bottom = 0;
+  let left = width,
+    right = 0,
+    top = height,
+    bottom = 0;
   // Box of the opaque pixels despill spared (protected): only they can need despilling near the
   // outline later, everything else is despilled in full already.
-  let pLeft = width, pRight = 0, pTop = height, pBottom = 0;
+  let pLeft = width,
+    pRight = 0,
+    pTop = height,
+    pBottom = 0;
   // Not reached unless protecting, when sparedCells exists (no allocation: a shared empty array).
   const sparedCells = st.sparedCells ?? NO_CELLS;
   const { spillShift: shift, spillCols } = st;
@@ -123,36 +150,40 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
     const fy = y * yScale;
     const j = Math.min(rows - 2, Math.floor(fy));
     const wy = fy - j;
-    const n0 = j * cols, n1 = n0 + cols;
+    const n0 = j * cols,
+      n1 = n0 + cols;
     for (let i = 0; i < cols; i++) {
-      rowInv[i] = nodeInv[n0 + i]! + (nodeInv[n1 + i]! - nodeInv[n0 + i]!) * wy;
-      rowInvL[i] = nodeInvL[n0 + i]! + (nodeInvL[n1 + i]! - nodeInvL[n0 + i]!) * wy;
+      rowInv[i] = nodeInv[n0 + i] + (nodeInv[n1 + i] - nodeInv[n0 + i]) * wy;
+      rowInvL[i] = nodeInvL[n0 + i] + (nodeInvL[n1 + i] - nodeInvL[n0 + i]) * wy;
       for (let c = 0; c < 3; c++) {
-        const a = nodeRgb[(n0 + i) * 3 + c]!;
-        rowRgb[i * 3 + c] = a + (nodeRgb[(n1 + i) * 3 + c]! - a) * wy;
+        const a = nodeRgb[(n0 + i) * 3 + c];
+        rowRgb[i * 3 + c] = a + (nodeRgb[(n1 + i) * 3 + c] - a) * wy;
       }
     }
     for (let i = 0; i < cols - 1; i++) {
-      rowDInv[i] = rowInv[i + 1]! - rowInv[i]!;
-      rowDInvL[i] = rowInvL[i + 1]! - rowInvL[i]!;
+      rowDInv[i] = rowInv[i + 1] - rowInv[i];
+      rowDInvL[i] = rowInvL[i + 1] - rowInvL[i];
     }
 
     // The refinement needs the input alpha after keying, to keep the padding transparent.
     if (inAlpha !== null) {
-      for (let i = y * width, end = i + width; i < end; i++) inAlpha[i] = px[i]! >>> 24;
+      for (let i = y * width, end = i + width; i < end; i++) inAlpha[i] = px[i] >>> 24;
     }
     const kept = keyScreenRow(st, px, y);
     despillRow(st, px, y);
 
-    let first = -1, last = -1;
+    let first = -1,
+      last = -1;
     for (let k = 0; k < kept; k++) {
-      const x = rowKept[k]!;
-      const inv = rowKeptInv[k]!;
-      const cell = cellOf[x]!;
+      const x = rowKept[k];
+      const inv = rowKeptInv[k];
+      const cell = cellOf[x];
       const p = (y * width + x) * 4;
-      const v = px[p >> 2]!;
+      const v = px[p >> 2];
       const ain = v >>> 24;
-      const r = v & 255, g = (v >>> 8) & 255, b = (v >>> 16) & 255;
+      const r = v & 255,
+        g = (v >>> 8) & 255,
+        b = (v >>> 16) & 255;
       // The same arithmetic as keyScreenRow's, which found t below 1 - similarity.
       const core = k0 * r + k1 * g + k2 * b;
       const diff = q0 * r + q1 * g + q2 * b;
@@ -162,7 +193,7 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
         // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
         // the pixel is darker than the local screen (by less than the shadow limit), judge the
         // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-        const kb = (r + g + b) * (rowInvL[cell]! + rowDInvL[cell]! * fracX[x]!);
+        const kb = (r + g + b) * (rowInvL[cell] + rowDInvL[cell] * fracX[x]);
         if (kb < 1 && kb > shadowLo) {
           const tn = t / kb;
           t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
@@ -209,10 +240,10 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
       if (first < 0) first = x;
       last = x;
       const q = cell * 3;
-      const f = fracX[x]!;
-      const sr = rowRgb[q]! + (rowRgb[q + 3]! - rowRgb[q]!) * f;
-      const sg = rowRgb[q + 1]! + (rowRgb[q + 4]! - rowRgb[q + 1]!) * f;
-      const sb = rowRgb[q + 2]! + (rowRgb[q + 5]! - rowRgb[q + 2]!) * f;
+      const f = fracX[x];
+      const sr = rowRgb[q] + (rowRgb[q + 3] - rowRgb[q]) * f;
+      const sg = rowRgb[q + 1] + (rowRgb[q + 4] - rowRgb[q + 1]) * f;
+      const sb = rowRgb[q + 2] + (rowRgb[q + 5] - rowRgb[q + 2]) * f;
       if (edges < edgeCap) {
         edgeIdx[edges] = p;
         edgeA[edges] = af;
@@ -228,7 +259,8 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
       }
     }
     // Plain pixels are opaque: they count for the bounds like those keyed here.
-    const plainFirst = rowSpan[0]!, plainLast = rowSpan[1]!;
+    const plainFirst = rowSpan[0],
+      plainLast = rowSpan[1];
     if (plainFirst >= 0) {
       if (first < 0 || plainFirst < first) first = plainFirst;
       if (plainLast > last) last = plainLast;

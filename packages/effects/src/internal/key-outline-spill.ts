@@ -36,16 +36,19 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
   // Every pixel with alpha < 255 nearer to a spared pixel than the fade's end lies in the spared
   // box grown by that much (plus a cell for rounding), so distances inside it are right.
   const grow = Math.ceil(Math.sqrt(weight.length)) + 1;
-  const cl = s.left >> shift, ct = s.top >> shift;
-  const cr = ((s.right - 1) >> shift) + 1, cb = ((s.bottom - 1) >> shift) + 1;
+  const cl = s.left >> shift,
+    ct = s.top >> shift;
+  const cr = ((s.right - 1) >> shift) + 1,
+    cb = ((s.bottom - 1) >> shift) + 1;
   r.left = cl > grow ? cl - grow : 0;
   r.top = ct > grow ? ct - grow : 0;
   r.right = cr < cols - grow ? cr + grow : cols;
   r.bottom = cb < rows - grow ? cb + grow : rows;
   // A cell is a feature (255) when any of its pixels has alpha < 255.
   for (let cy = r.top; cy < r.bottom; cy++) cells.fill(0, cy * cols + r.left, cy * cols + r.right);
-  const x0 = r.left << shift, x1 = Math.min(width, r.right << shift);
-  const y0 = r.top << shift, y1 = Math.min(height, r.bottom << shift);
+  const x1 = Math.min(width, r.right << shift);
+  const y0 = r.top << shift,
+    y1 = Math.min(height, r.bottom << shift);
   const cell = 1 << shift;
   const { visibleLeft, visibleRight } = st;
   for (let y = y0; y < y1; y++) {
@@ -53,8 +56,10 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
     // Outside the row's visible span every alpha is 0: cells reaching out of it are features
     // without reading them (at 1080p zoom 1.4 the spared box is the character's, half of it
     // screen around the character).
-    const vl = visibleLeft[y]!, vr = visibleRight[y]!;
-    let ca = r.right, cb = r.right;
+    const vl = visibleLeft[y],
+      vr = visibleRight[y];
+    let ca = r.right,
+      cb = r.right;
     if (vr > vl) {
       ca = (vl + cell - 1) >> shift; // first cell starting in the span
       cb = vr >= x1 ? r.right : vr >> shift; // cells before cb end in it
@@ -68,20 +73,21 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
     // The AND of a cell's words has alpha 255 only if all of them do: one test per cell, not per
     // pixel (per-pixel tests cost twice as much). A cell already found in an earlier row of it is
     // not read again (measured at 1080p zoom 1.4: this function 2.0 -> 1.5 ms).
-    let cx = ca, i = y * width + (ca << shift);
+    let cx = ca,
+      i = y * width + (ca << shift);
     if (cell === 4) {
       // The usual cell at 1080p, in four loads of its own: with the loop over a cell's words the
       // function took half as long again (profile, 1080p zoom 1.4: 0.75 against 0.47 ms).
       for (; cx < cb && i + 4 <= i1; cx++, i += 4) {
         if (cells[row + cx] !== 0) continue;
-        if ((px[i]! & px[i + 1]! & px[i + 2]! & px[i + 3]!) >>> 24 !== 255) cells[row + cx] = 255;
+        if ((px[i] & px[i + 1] & px[i + 2] & px[i + 3]) >>> 24 !== 255) cells[row + cx] = 255;
       }
     }
     for (; cx < cb; cx++, i += cell) {
       if (cells[row + cx] !== 0) continue;
       const end = i + cell < i1 ? i + cell : i1;
       let all = 0xffffffff;
-      for (let w = i; w < end; w++) all &= px[w]!;
+      for (let w = i; w < end; w++) all &= px[w];
       if (all >>> 24 !== 255) cells[row + cx] = 255;
     }
   }
@@ -94,8 +100,10 @@ function despillNearOutline(st: ChromaKeyState, data: Uint8Array): void {
   const s = st.spillRect;
   const cap = weight.length; // squared distance (cells) at which the weight reaches 0
   const dist = st.spillDist!.dist;
-  const cl = s.left >> shift, ct = s.top >> shift;
-  const cr = ((s.right - 1) >> shift) + 1, cb = ((s.bottom - 1) >> shift) + 1;
+  const cl = s.left >> shift,
+    ct = s.top >> shift;
+  const cr = ((s.right - 1) >> shift) + 1,
+    cb = ((s.bottom - 1) >> shift) + 1;
   const spared = st.sparedCells!;
   // Cell by cell, only cells holding a spared pixel: the rest of the character is despilled in
   // full already, and the interior of a belly (far from any edge) is skipped a cell at a time.
@@ -106,9 +114,9 @@ function despillNearOutline(st: ChromaKeyState, data: Uint8Array): void {
       const c = cy * cols + cx;
       if (spared[c] === 0) continue;
       spared[c] = 0;
-      const d2 = dist[c]!;
+      const d2 = dist[c];
       if (d2 >= cap) continue;
-      const w = weight[d2]!;
+      const w = weight[d2];
       if (w === 0) continue;
       const x0 = cx << shift > s.left ? cx << shift : s.left;
       const x1 = (cx + 1) << shift < s.right ? (cx + 1) << shift : s.right;

@@ -72,10 +72,10 @@ export function refineMatte(st: ChromaKeyState, rf: Refine, frame: Frame): void 
     // Premultiplied copy blurred wide enough to reach every pixel the matte grew into.
     for (let y = rect.top; y < rect.bottom; y++) {
       for (let x = rect.left, p = (y * width + x) * 4; x < rect.right; x++, p += 4) {
-        const a = data[p + 3]!;
-        bleed[p] = (data[p]! * a + 127) / 255;
-        bleed[p + 1] = (data[p + 1]! * a + 127) / 255;
-        bleed[p + 2] = (data[p + 2]! * a + 127) / 255;
+        const a = data[p + 3];
+        bleed[p] = (data[p] * a + 127) / 255;
+        bleed[p + 1] = (data[p + 1] * a + 127) / 255;
+        bleed[p + 2] = (data[p + 2] * a + 127) / 255;
         bleed[p + 3] = a;
       }
     }
@@ -84,16 +84,18 @@ export function refineMatte(st: ChromaKeyState, rf: Refine, frame: Frame): void 
   const inAlpha = rf.inAlpha;
   for (let y = rect.top; y < rect.bottom; y++) {
     for (let x = rect.left, i = y * width + x, p = i * 4; x < rect.right; x++, i++, p += 4) {
-      const keyed = data[p + 3]!;
-      const limit = inAlpha[i]!;
-      const m = matte[i]! < limit ? matte[i]! : limit;
+      const keyed = data[p + 3];
+      const limit = inAlpha[i];
+      const m = matte[i] < limit ? matte[i] : limit;
       if (keyed === 0 && m > 0) {
         if (bleed === null || bleed[p + 3] === 0) {
           data[p + 3] = 0;
           continue;
         }
-        const inv = 255 / bleed[p + 3]!;
-        const r = bleed[p]! * inv, g = bleed[p + 1]! * inv, b = bleed[p + 2]! * inv;
+        const inv = 255 / bleed[p + 3];
+        const r = bleed[p] * inv,
+          g = bleed[p + 1] * inv,
+          b = bleed[p + 2] * inv;
         data[p] = toByte(r);
         data[p + 1] = toByte(g);
         data[p + 2] = toByte(b);
@@ -103,9 +105,13 @@ export function refineMatte(st: ChromaKeyState, rf: Refine, frame: Frame): void 
     }
   }
   // Outside the rectangle everything is transparent already: bounds need only look inside it.
-  let left = width, right = 0, top = height, bottom = 0;
+  let left = width,
+    right = 0,
+    top = height,
+    bottom = 0;
   for (let y = rect.top; y < rect.bottom; y++) {
-    let first = -1, last = -1;
+    let first = -1,
+      last = -1;
     for (let x = rect.left, p = (y * width + x) * 4 + 3; x < rect.right; x++, p += 4) {
       if (data[p] === 0) continue;
       if (first < 0) first = x;
@@ -126,4 +132,3 @@ export function refineMatte(st: ChromaKeyState, rf: Refine, frame: Frame): void 
     b.bottom = bottom;
   }
 }
-

@@ -67,7 +67,7 @@ function medianOf(hist: Uint32Array, offset: number, count: number, bins = 256):
   const half = count / 2;
   let acc = 0;
   for (let v = 0; v < bins; v++) {
-    acc += hist[offset + v]!;
+    acc += hist[offset + v];
     if (acc >= half) return v;
   }
   return bins - 1;
@@ -97,12 +97,14 @@ function dominantHue(frames: readonly Frame[]): number | undefined {
     for (let y = 0; y < height; y += step) {
       for (let x = 0, p = y * width * 4; x < width; x += step, p += 4 * step) {
         if (data[p + 3] === 0) continue;
-        const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
+        const r = data[p],
+          g = data[p + 1],
+          b = data[p + 2];
         const hi = Math.max(r, g, b);
         const chroma = hi - Math.min(r, g, b);
         if (chroma < MIN_CHROMA) continue;
         // Weight by chroma: the screen is the most saturated large area, a grey-ish set is not.
-        hueHist[Math.floor((hueOf(r, g, b) / (2 * Math.PI)) * HUE_BINS) % HUE_BINS]! += chroma;
+        hueHist[Math.floor((hueOf(r, g, b) / (2 * Math.PI)) * HUE_BINS) % HUE_BINS] += chroma;
       }
     }
   }
@@ -110,7 +112,7 @@ function dominantHue(frames: readonly Frame[]): number | undefined {
   let best = 0;
   for (let i = 0; i < HUE_BINS; i++) {
     let sum = 0;
-    for (let k = -2; k <= 2; k++) sum += hueHist[(i + k + HUE_BINS) % HUE_BINS]!;
+    for (let k = -2; k <= 2; k++) sum += hueHist[(i + k + HUE_BINS) % HUE_BINS];
     if (sum > best) {
       best = sum;
       peak = i;
@@ -123,8 +125,8 @@ function dominantHue(frames: readonly Frame[]): number | undefined {
   for (let k = -2; k <= 2; k++) {
     const bin = (peak + k + HUE_BINS) % HUE_BINS;
     const angle = ((bin + 0.5) / HUE_BINS) * 2 * Math.PI;
-    sx += hueHist[bin]! * Math.cos(angle);
-    sy += hueHist[bin]! * Math.sin(angle);
+    sx += hueHist[bin] * Math.cos(angle);
+    sy += hueHist[bin] * Math.sin(angle);
   }
   return Math.atan2(sy, sx);
 }
@@ -139,12 +141,14 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
     for (let y = 0; y < height; y += step) {
       for (let x = 0, p = y * width * 4; x < width; x += step, p += 4 * step) {
         if (data[p + 3] === 0) continue;
-        const r = data[p]!, g = data[p + 1]!, b = data[p + 2]!;
+        const r = data[p],
+          g = data[p + 1],
+          b = data[p + 2];
         if (Math.max(r, g, b) - Math.min(r, g, b) < MIN_CHROMA) continue;
         if (hueDistance(hueOf(r, g, b), peakHue) > HUE_WINDOW) continue;
-        globalHist[r]!++;
-        globalHist[256 + g]!++;
-        globalHist[512 + b]!++;
+        globalHist[r]++;
+        globalHist[256 + g]++;
+        globalHist[512 + b]++;
         globalCount++;
       }
     }
@@ -159,7 +163,7 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
   const isScreen = screenTest(global);
 
   // 3. Local colours on a grid of about 6 cells across the short side.
-  const { width, height } = frames[0]!;
+  const { width, height } = frames[0];
   const cell = Math.max(16, Math.min(width, height) / 6);
   const cols = Math.max(2, Math.round((width - 1) / cell) + 1);
   const rows = Math.max(2, Math.round((height - 1) / cell) + 1);
@@ -181,7 +185,7 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
         const rowNode = Math.round(y * syn) * cols;
         for (let x = 0, p = y * w * 4; x < w; x += step, p += 4 * step) {
           if (data[p + 3] === 0) continue;
-          visit(data[p]!, data[p + 1]!, data[p + 2]!, rowNode + Math.round(x * sxn));
+          visit(data[p], data[p + 1], data[p + 2], rowNode + Math.round(x * sxn));
         }
       }
     }
@@ -190,32 +194,32 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
   // 3a. Per cell, the brightness of its screen pixels: the estimate takes the brighter half,
   // since the screen under and beside the character is often in its cast shadow.
   sample((r, g, b, node) => {
-    read[node]!++;
+    read[node]++;
     if (!isScreen(r, g, b)) return;
-    brightnessHist[node * 766 + r + g + b]!++;
-    counts[node]!++;
+    brightnessHist[node * 766 + r + g + b]++;
+    counts[node]++;
   });
-  for (let n = 0; n < nodes; n++) brightFrom[n] = medianOf(brightnessHist, n * 766, counts[n]!, 766);
+  for (let n = 0; n < nodes; n++) brightFrom[n] = medianOf(brightnessHist, n * 766, counts[n], 766);
   // 3b. Per-channel medians of the brighter half.
   const bright = new Uint32Array(nodes);
   sample((r, g, b, node) => {
-    if (r + g + b < brightFrom[node]! || !isScreen(r, g, b)) return;
+    if (r + g + b < brightFrom[node] || !isScreen(r, g, b)) return;
     const o = node * 768;
-    hist[o + r]!++;
-    hist[o + 256 + g]!++;
-    hist[o + 512 + b]!++;
-    bright[node]!++;
+    hist[o + r]++;
+    hist[o + 256 + g]++;
+    hist[o + 512 + b]++;
+    bright[node]++;
   });
   const rgb = new Float32Array(nodes * 3);
   const known = new Uint8Array(nodes);
   for (let n = 0; n < nodes; n++) {
     // A cell the character covers in every sample frame still holds a few screen-coloured
     // pixels at its outline; too few to be the screen there.
-    if (counts[n]! < Math.max(MIN_NODE_SAMPLES, MIN_NODE_SHARE * read[n]!)) continue;
+    if (counts[n] < Math.max(MIN_NODE_SAMPLES, MIN_NODE_SHARE * read[n])) continue;
     known[n] = 1;
-    rgb[n * 3] = medianOf(hist, n * 768, bright[n]!);
-    rgb[n * 3 + 1] = medianOf(hist, n * 768 + 256, bright[n]!);
-    rgb[n * 3 + 2] = medianOf(hist, n * 768 + 512, bright[n]!);
+    rgb[n * 3] = medianOf(hist, n * 768, bright[n]);
+    rgb[n * 3 + 1] = medianOf(hist, n * 768 + 256, bright[n]);
+    rgb[n * 3 + 2] = medianOf(hist, n * 768 + 512, bright[n]);
   }
   dropShadowedNodes(rgb, known, cols, rows, basis);
   // 4. Nodes with no trusted estimate.
@@ -232,14 +236,18 @@ function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstima
  */
 function screenTest(global: Rgb): (r: number, g: number, b: number) => boolean {
   const sum = Math.max(1, global.r + global.g + global.b);
-  const cr = global.r / sum, cg = global.g / sum, cb = global.b / sum;
+  const cr = global.r / sum,
+    cg = global.g / sum,
+    cb = global.b / sum;
   const fromGrey2 = (cr - 1 / 3) ** 2 + (cg - 1 / 3) ** 2 + (cb - 1 / 3) ** 2;
   const tolerance2 = SCREEN_CHROMA_TOLERANCE * SCREEN_CHROMA_TOLERANCE * fromGrey2;
   const minSum = MIN_SCREEN_BRIGHTNESS * sum;
   return (r, g, b) => {
     const s = r + g + b;
     if (s < minSum) return false;
-    const dr = r / s - cr, dg = g / s - cg, db = b / s - cb;
+    const dr = r / s - cr,
+      dg = g / s - cg,
+      db = b / s - cb;
     return dr * dr + dg * dg + db * db <= tolerance2;
   };
 }
@@ -254,7 +262,7 @@ function screenTest(global: Rgb): (r: number, g: number, b: number) => boolean {
 function dropShadowedNodes(rgb: Float32Array, known: Uint8Array, cols: number, rows: number, basis: Float64Array): void {
   const excess = new Float64Array(known.length);
   for (let n = 0; n < known.length; n++) {
-    if (known[n]) excess[n] = excessOf(basis, rgb[n * 3]!, rgb[n * 3 + 1]!, rgb[n * 3 + 2]!, 1);
+    if (known[n]) excess[n] = excessOf(basis, rgb[n * 3], rgb[n * 3 + 1], rgb[n * 3 + 2], 1);
   }
   const shadowed: number[] = [];
   for (let j = 0; j < rows; j++) {
@@ -264,20 +272,21 @@ function dropShadowedNodes(rgb: Float32Array, known: Uint8Array, cols: number, r
       let brightest = 0;
       for (let dj = -1; dj <= 1; dj++) {
         for (let di = -1; di <= 1; di++) {
-          const ii = i + di, jj = j + dj;
+          const ii = i + di,
+            jj = j + dj;
           if ((di === 0 && dj === 0) || ii < 0 || jj < 0 || ii >= cols || jj >= rows) continue;
           const m = jj * cols + ii;
-          if (known[m] && excess[m]! > brightest) brightest = excess[m]!;
+          if (known[m] && excess[m] > brightest) brightest = excess[m]!;
         }
       }
-      if (excess[n]! < SHADOWED_NODE * brightest) shadowed.push(n);
+      if (excess[n] < SHADOWED_NODE * brightest) shadowed.push(n);
     }
   }
   for (const n of shadowed) known[n] = 0;
 }
 
 function brightnessOf(rgb: Float32Array, node: number): number {
-  return rgb[node * 3]! + rgb[node * 3 + 1]! + rgb[node * 3 + 2]!;
+  return rgb[node * 3] + rgb[node * 3 + 1] + rgb[node * 3 + 2];
 }
 
 /** Unknown nodes take their brightest known neighbour, growing inward; none known: global. */
@@ -303,7 +312,8 @@ function fillUnknown(rgb: Float32Array, known: Uint8Array, cols: number, rows: n
         let brightest = -1;
         for (let dj = -1; dj <= 1; dj++) {
           for (let di = -1; di <= 1; di++) {
-            const ii = i + di, jj = j + dj;
+            const ii = i + di,
+              jj = j + dj;
             if (ii < 0 || jj < 0 || ii >= cols || jj >= rows) continue;
             const m = jj * cols + ii;
             if (known[m] && (brightest < 0 || brightnessOf(rgb, m) > brightnessOf(rgb, brightest))) brightest = m;

@@ -162,11 +162,14 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
   const nodeRgb = new Float32Array(nodes * 3);
   const nodeInvL = new Float32Array(nodes);
   for (let n = 0; n < nodes; n++) {
-    const r = estimate.rgb[n * 3]!, g = estimate.rgb[n * 3 + 1]!, b = estimate.rgb[n * 3 + 2]!;
-    const o1 = basis[0]! * r + basis[1]! * g + basis[2]! * b;
-    const s = basis[3]! * r + basis[4]! * g + basis[5]! * b;
-    const o2 = basis[6]! * r + basis[7]! * g + basis[8]! * b;
-    const hi = Math.max(o1, o2), lo = Math.min(o1, o2);
+    const r = estimate.rgb[n * 3],
+      g = estimate.rgb[n * 3 + 1],
+      b = estimate.rgb[n * 3 + 2];
+    const o1 = basis[0] * r + basis[1] * g + basis[2] * b;
+    const s = basis[3] * r + basis[4] * g + basis[5] * b;
+    const o2 = basis[6] * r + basis[7] * g + basis[8] * b;
+    const hi = Math.max(o1, o2),
+      lo = Math.min(o1, o2);
     nodeInv[n] = settings.screenGain / Math.max(MIN_SCREEN_EXCESS, s - hi * kHi - lo * kLo);
     nodeInvL[n] = 1 / Math.max(1, r + g + b);
     nodeRgb[n * 3] = r;
@@ -184,7 +187,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     cellEnd[c] = x + 1;
   }
   // Cells no column falls in (a grid finer than the frame) end where the previous one did.
-  for (let c = 1; c < cols - 1; c++) if (cellEnd[c]! < cellEnd[c - 1]!) cellEnd[c] = cellEnd[c - 1]!;
+  for (let c = 1; c < cols - 1; c++) if (cellEnd[c] < cellEnd[c - 1]) cellEnd[c] = cellEnd[c - 1]!;
   // Despill moves along the screen axis (row 1 of the basis, back in RGB) and puts its luma back as grey.
   // Edges are a thin line around the character (about 0.2% of a 1080p fixture frame); 1/32 of
   // the frame is far more than a clip needs, at 21 bytes each (1.4 MB at 1080p). Past it, edges
@@ -202,7 +205,8 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
   const spillReach = Math.max(2, Math.round((2.5 * height) / 360));
   const spillShift = spillReach >= 8 ? 2 : spillReach >= 4 ? 1 : 0;
   const cell = 1 << spillShift;
-  const spillCols = Math.ceil(width / cell), spillRows = Math.ceil(height / cell);
+  const spillCols = Math.ceil(width / cell),
+    spillRows = Math.ceil(height / cell);
   let spillWeight: Float32Array | null = null;
   if (protecting) {
     const full = 2 * spillReach;
@@ -214,15 +218,15 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
       spillWeight[d2] = d <= full ? 1 : d >= fadeEnd ? 0 : (fadeEnd - d) / spillReach;
     }
   }
-  const luma = LUMA_R * basis[3]! + LUMA_G * basis[4]! + LUMA_B * basis[5]!;
+  const luma = LUMA_R * basis[3] + LUMA_G * basis[4] + LUMA_B * basis[5];
   // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
   // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
   // folds into one dot product (core). Six products, not nine. ref = hi * kHi + lo * kLo =
   // mean + (kHi - 0.5) * |o1 - o2|, as a weight of the spread: halfBal.
   // prettier-ignore
   const screenTest = Float64Array.of(
-    1.5 * basis[3]! - 0.5, 1.5 * basis[4]! - 0.5, 1.5 * basis[5]! - 0.5,
-    basis[0]! - basis[6]!, basis[1]! - basis[7]!, basis[2]! - basis[8]!,
+    1.5 * basis[3] - 0.5, 1.5 * basis[4] - 0.5, 1.5 * basis[5] - 0.5,
+    basis[0] - basis[6], basis[1] - basis[7], basis[2] - basis[8],
     0.5 * (kHi - kLo),
   );
   const invSoft = 1 / Math.max(1e-4, settings.softness);
@@ -242,9 +246,9 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     protectStart,
     protectFull,
     invProtect: protectFull > protectStart ? 1 / (protectFull - protectStart) : 0,
-    cr: basis[3]! - luma,
-    cg: basis[4]! - luma,
-    cb: basis[5]! - luma,
+    cr: basis[3] - luma,
+    cg: basis[4] - luma,
+    cb: basis[5] - luma,
     cols,
     rows,
     shadowFull: 1 - settings.shadows,
