@@ -312,49 +312,31 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // setting here reaches both on ffmpeg >= 4.4. No alt-ref frames: VP9 alpha with alt-ref
       // has produced mismatched colour/alpha packet queues in libavcodec's wrapper, and without
       // them look-ahead buys nothing (encoderResources). row-mt lets the threads split rows.
+      // prettier-ignore
       return [
         ...vf([...reshape, BT709_YUV_SCALE, 'format=yuva420p']),
-        '-c:v',
-        'libvpx-vp9',
-        '-pix_fmt',
-        'yuva420p',
+        '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p',
         ...bt709OutputArgs(),
-        '-b:v',
-        '0',
-        '-crf',
-        String(quality),
+        '-b:v', '0', '-crf', String(quality),
         ...preset,
-        '-row-mt',
-        '1',
+        '-row-mt', '1',
         ...threads,
-        '-tile-columns',
-        String(resources.tileColumns),
-        '-lag-in-frames',
-        String(resources.lookahead),
-        '-auto-alt-ref',
-        '0',
-        '-metadata:s:v:0',
-        'alpha_mode=1',
+        '-tile-columns', String(resources.tileColumns),
+        '-lag-in-frames', String(resources.lookahead),
+        '-auto-alt-ref', '0',
+        '-metadata:s:v:0', 'alpha_mode=1',
       ];
     case 'mov':
       // ProRes 4444 keeps a full alpha plane; profile 4 = 4444.
+      // prettier-ignore
       return [
         ...vf([...reshape, BT709_YUV_SCALE, 'format=yuva444p10le']),
-        '-c:v',
-        'prores_ks',
-        '-profile:v',
-        '4',
-        '-pix_fmt',
-        'yuva444p10le',
-        '-alpha_bits',
-        '8',
-        '-vendor',
-        'apl0',
+        '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le', '-alpha_bits', '8',
+        '-vendor', 'apl0',
         ...bt709OutputArgs(),
         // prores_ks leaves the colour fields of its frame headers (which the mov muxer copies)
         // unset whatever the options say; this bitstream filter writes them.
-        '-bsf:v',
-        'prores_metadata=color_primaries=bt709:color_trc=bt709:colorspace=bt709',
+        '-bsf:v', 'prores_metadata=color_primaries=bt709:color_trc=bt709:colorspace=bt709',
         ...preset,
         ...threads,
       ];
@@ -363,71 +345,57 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // whole clip before the first frame could be written, i.e. memory growing with length.
       // Where the encoder would leave translucent frames in place (a trail), frames go out
       // whole (no cropping, no see-through deltas) and completeOutput sets their disposal.
+      // prettier-ignore
       return [
         '-filter_complex',
         `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];` +
           `[b][p]paletteuse=new=1:alpha_threshold=128${preset.map((o) => `:${o}`).join('')}`,
         ...(gifNeedsOwnDisposal() ? ['-gifflags', '-offsetting-transdiff'] : []),
-        '-loop',
-        '0',
+        '-loop', '0',
       ];
     case 'webp':
       // Animated WebP through libwebp's WebPAnimEncoder, which picks each frame's blend and
       // dispose itself. It takes the RGBA as it is (bgra): libwebp converts to its own YUV (BT.601
       // by the WebP spec, which every decoder assumes), and codes alpha losslessly by default.
       // The WebP muxer plays once unless told: -loop 0 loops forever, as a sticker does.
+      // prettier-ignore
       return [
         ...vf(reshape),
-        '-c:v',
-        'libwebp_anim',
-        '-pix_fmt',
-        'bgra',
-        '-lossless',
-        '0',
-        '-quality',
-        String(quality),
+        '-c:v', 'libwebp_anim', '-pix_fmt', 'bgra', '-lossless', '0', '-quality', String(quality),
         ...preset,
-        '-loop',
-        String(settings.plays ?? 0),
+        '-loop', String(settings.plays ?? 0),
       ];
     case 'apng':
       // Full RGBA, never a palette (a palette APNG breaks on iOS: issue 10), playing forever.
       // Below full quality, each frame's own palette without dither (dither noise defeats deflate), back to RGBA.
+      // prettier-ignore
       return [
         ...(quality > 0
           ? [
-              '-filter_complex',
-              `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];[b][p]paletteuse=new=1:dither=none:alpha_threshold=128,format=rgba`,
+              '-filter_complex', `[0:v]${[...reshape, 'split'].join(',')}[a][b];[a]palettegen=stats_mode=single:reserve_transparent=1:max_colors=${quality}[p];[b][p]paletteuse=new=1:dither=none:alpha_threshold=128,format=rgba`,
             ]
           : vf(reshape)),
-        '-c:v',
-        'apng',
-        '-pix_fmt',
-        'rgba',
+        '-c:v', 'apng', '-pix_fmt', 'rgba',
         ...preset,
-        '-plays',
-        String(settings.plays ?? 0),
+        '-plays', String(settings.plays ?? 0),
       ];
     case 'mp4': {
       const background = (settings.background ?? '#ffffff').replace('#', '0x');
       // Flatten onto a colour (H.264 has no alpha): the RGBA frames over a colour source of the
       // same size and rate, so that overlay's output keeps our timestamps.
       const { width, height } = settings.size;
+      // prettier-ignore
       return [
         '-filter_complex',
         `color=c=${background}:s=${width}x${height}:r=${settings.fps}[bg];[bg][0:v]overlay=shortest=1:format=auto,` +
           `${[...reshape, BT709_YUV_SCALE, 'format=yuv420p'].join(',')}`,
-        '-c:v',
-        'libx264',
+        '-c:v', 'libx264',
         ...bt709OutputArgs(),
         ...preset,
-        '-crf',
-        String(quality),
+        '-crf', String(quality),
         ...threads,
-        '-rc-lookahead',
-        String(resources.lookahead),
-        '-movflags',
-        '+faststart',
+        '-rc-lookahead', String(resources.lookahead),
+        '-movflags', '+faststart',
       ];
     }
   }
