@@ -5,7 +5,7 @@ export * from './types.js';
 export * from './gates.js';
 export * from './baseline.js';
 export { measureTree, type TreeMeasure, type MeasureOptions } from './measure.js';
-export { readCpuTimes, readHwm, parseStat } from './proc.js';
+export { readCpuTimes, readHwm } from './proc.js';
 export * from './references.js';
 export { summarize, profileOf } from './summary.js';
 export { Runner, childScript, type RunnerOptions } from './runner.js';

@@ -10,7 +10,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegBinary, ffprobeBinary, probe } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { measureTree } from '../src/measure.js';
-import { parseStat } from '../src/proc.js';
 import {
   countFrames,
   filtergraphArgs,
@@ -26,14 +25,6 @@ import {
 const dir = mkdtempSync(join(os.tmpdir(), 'stickerkey-measure-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MB = 1024 * 1024;
-
-describe('proc', () => {
-  it('parses /proc/<pid>/stat past a command name with spaces and parentheses', () => {
-    const fields = parseStat('123 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14');
-    expect(fields[0]).toBeNaN(); // 'S'
-    expect(fields.slice(11, 15)).toEqual([11, 12, 13, 14]);
-  });
-});
 
 describe('measureTree', () => {
   it('counts the CPU of a grandchild and the memory of the whole tree', async () => {

@@ -437,10 +437,6 @@ export class FrameEncoder {
     stdin.on('error', (error) => (this.failure ??= error));
   }
 
-  get framesWritten(): number {
-    return this.written;
-  }
-
   /**
    * Queue `frame` for encoding; `release` is called once its bytes have left the buffer.
    * Resolves when the caller may write the next frame (immediately, or after 'drain').

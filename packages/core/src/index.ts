@@ -106,7 +106,7 @@ export {
   type MemoryMonitorOptions,
 } from './memory.js';
 export { sampleFrames, pickKeyframes, type SampleOptions, type SampleResult } from './sample-frames.js';
-export { reapedChildrenCpuSeconds } from './process-cpu.js';
+export { reapedChildrenCpuSeconds, processCpuSeconds, readCpuTimes, type CpuTimes } from './process-cpu.js';
 export {
   MEMORY_MODELS,
   defaultMemoryModel,

@@ -14,20 +14,28 @@ import { readFileSync } from 'node:fs';
 /** Linux's USER_HZ: /proc reports times in these ticks, 100 on every mainstream architecture. */
 const TICKS_PER_SECOND = 100;
 
+/** A process's CPU so far, in seconds: its own (utime + stime) and its reaped children's (cutime + cstime). */
+export interface CpuTimes {
+  self: number;
+  children: number;
+}
+
 /** CPU seconds of this process's reaped children so far, or undefined where /proc is missing. */
 export function reapedChildrenCpuSeconds(): number | undefined {
-  return cpuSeconds('self', 'reaped');
+  return readCpuTimes('self')?.children;
 }
 
 /**
- * CPU seconds of process `pid` so far: its own (utime + stime) and its reaped children's (cutime
- * + cstime). Undefined where /proc is missing or the process has gone.
+ * CPU seconds of process `pid` so far, its own and its reaped children's. Undefined where /proc
+ * is missing or the process has gone.
  */
 export function processCpuSeconds(pid: number | 'self'): number | undefined {
-  return cpuSeconds(pid, 'all');
+  const times = readCpuTimes(pid);
+  return times && times.self + times.children;
 }
 
-function cpuSeconds(pid: number | 'self', which: 'reaped' | 'all'): number | undefined {
+/** The one reader of /proc/<pid>/stat's CPU fields (the bench measures trees with it too). */
+export function readCpuTimes(pid: number | 'self'): CpuTimes | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -37,7 +45,7 @@ function cpuSeconds(pid: number | 'self', which: 'reaped' | 'all'): number | und
   // The command name may contain spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 to 17 of proc(5), utime, stime, cutime and cstime; fields[0] is field 3 (state).
-  const ticks = (which === 'all' ? [11, 12, 13, 14] : [13, 14]).map((i) => Number(fields[i]));
-  if (!ticks.every(Number.isFinite)) return undefined;
-  return ticks.reduce((sum, t) => sum + t, 0) / TICKS_PER_SECOND;
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+  if (![utime, stime, cutime, cstime].every(Number.isFinite)) return undefined;
+  return { self: (utime! + stime!) / TICKS_PER_SECOND, children: (cutime! + cstime!) / TICKS_PER_SECOND };
 }
