@@ -184,6 +184,8 @@ export async function readFileFacts(path: string): Promise<FileFacts> {
     };
   }
 
+  // The same record as the animated images' above, filled from other sources (ffprobe's stream
+  // and the packets' timing instead of our own reader): the fields stay side by side to compare.
   const timing = await videoTiming(path);
   const headerDuration = Number(video.duration) || Number(probed.format?.duration) || undefined;
   const durationSeconds = headerDuration ?? timing.durationSeconds;

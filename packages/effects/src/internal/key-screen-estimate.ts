@@ -132,7 +132,9 @@ function dominantHue(frames: readonly Frame[]): number | undefined {
 }
 
 function estimateAround(frames: readonly Frame[], peakHue: number): ScreenEstimate | undefined {
-  // 2. Global colour: medians of the candidates.
+  // 2. Global colour: medians of the candidates. The same walk over the sampled pixels as
+  // dominantHue's, on purpose: this pass needs that one's peak, and both run once per job, where
+  // a shared walker with a callback would buy nothing but an indirection.
   const globalHist = new Uint32Array(3 * 256);
   let globalCount = 0;
   for (const frame of frames) {
