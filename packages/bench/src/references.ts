@@ -167,16 +167,10 @@ export async function sampleScreenColor(input: string): Promise<string> {
 export async function makeReferenceInputs(size: FrameSize, map: string, texture: string): Promise<void> {
   const s = `${size.width}x${size.height}`;
   const wave = `128+6*sin(X/9)*cos(Y/11)`;
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `nullsrc=s=${s},format=rgba,geq=r='${wave}':g='${wave}':b='${wave}':a=128`,
-    '-frames:v',
-    '1',
+    '-v', 'error', '-y', '-f', 'lavfi',
+    '-i', `nullsrc=s=${s},format=rgba,geq=r='${wave}':g='${wave}':b='${wave}':a=128`, '-frames:v', '1',
     map,
   ]);
   await run(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=0xe8dcc8:s=${s},noise=alls=30:allf=u,format=rgba`, '-frames:v', '1', texture]);

@@ -226,9 +226,10 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
     expect(ffmpegIdentity()).toEqual({ path: info.path, version: info.version, source: info.source });
   });
 
-  it('a child process inherits the answer instead of running the binaries again, until a binary changes', async () => {
-    const folder = join(dir, 'inherit');
-    await mkdir(folder);
+  /** A fake ffmpeg in its own folder that logs every run, and a Node child that resolves ffmpeg under `env`. */
+  async function inspectionRig(name: string) {
+    const folder = join(dir, name);
+    await mkdir(folder, { recursive: true });
     const log = join(folder, 'calls.log');
     writeFileSync(log, '');
     const fake = ffmpegWithoutVp9(folder, log);
@@ -241,6 +242,11 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
       return JSON.parse(run.stdout) as { info: FfmpegInfo; cache: string };
     };
     const calls = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+    return { folder, fake, child, calls };
+  }
+
+  it('a child process inherits the answer instead of running the binaries again, until a binary changes', async () => {
+    const { fake, child, calls } = await inspectionRig('inherit');
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FFMPEG_PATH: fake };
 
     const first = child(env);
@@ -259,20 +265,10 @@ describe('ffmpegInfo: once per process, handed to child processes', () => {
   });
 
   it('keeps the answer on disk per environment: runs with another PATH do not evict it', async () => {
-    const folder = join(dir, 'disk');
+    const { folder, fake, child: inspect, calls } = await inspectionRig('disk');
     const tmp = join(folder, 'tmp');
-    await mkdir(tmp, { recursive: true });
-    const log = join(folder, 'calls.log');
-    writeFileSync(log, '');
-    const fake = ffmpegWithoutVp9(folder, log);
-    fakeFfprobe(folder);
-    const core = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-    const child = (env: NodeJS.ProcessEnv) => {
-      const code = `const m = await import(${JSON.stringify(core)}); m.ffmpegInfo();`;
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env: { ...env, TMPDIR: tmp }, encoding: 'utf8' });
-      expect(run.stderr).toBe('');
-    };
-    const calls = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+    await mkdir(tmp);
+    const child = (env: NodeJS.ProcessEnv) => inspect({ ...env, TMPDIR: tmp });
     const plain: NodeJS.ProcessEnv = { PATH: process.env.PATH, FFMPEG_PATH: fake };
     // As `pnpm test` runs it: the same binaries, another PATH.
     const viaPnpm: NodeJS.ProcessEnv = { ...plain, PATH: `${join(folder, 'node_modules', '.bin')}:${process.env.PATH}` };

@@ -45,20 +45,10 @@ export async function makeClip(
     /** Keyframe every N frames exactly (default: x264's, one keyframe in a short clip). */ gop?: number;
   } = {},
 ): Promise<string> {
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=${width}x${height}:r=${fps}:d=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
     ...(gop ? ['-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0'] : []),
     ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
@@ -174,20 +164,11 @@ export async function refusal(promise: Promise<unknown>): Promise<StickerkeyErro
  * on 640x360. Over 2 s it sweeps x 100..258, so the region it occupies over the clip is known.
  */
 export async function makeBoxClip(path: string, { seconds = 2, fps = 24 }: { seconds?: number; fps?: number } = {}): Promise<string> {
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x10c020:s=640x360:r=${fps}:d=${seconds}[bg];color=c=0xd02020:s=80x120:r=${fps}:d=${seconds}[box];[bg][box]overlay=x='100+40*t':y=50:shortest=1`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
+    '-v', 'error', '-y', '-f', 'lavfi',
+    '-i', `color=c=0x10c020:s=640x360:r=${fps}:d=${seconds}[bg];color=c=0xd02020:s=80x120:r=${fps}:d=${seconds}[box];[bg][box]overlay=x='100+40*t':y=50:shortest=1`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
     path,
   ]);
   return path;

@@ -26,18 +26,10 @@ describe('probe', () => {
 
   it('sees alpha in a VP9 WebM', async () => {
     const webm = join(dir, 'alpha.webm');
+    // prettier-ignore
     await run(ffmpegBinary(), [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=s=64x64:r=10:d=1,format=yuva420p',
-      '-c:v',
-      'libvpx-vp9',
-      '-pix_fmt',
-      'yuva420p',
+      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10:d=1,format=yuva420p',
+      '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p',
       webm,
     ]);
     expect((await probe(webm)).hasAlpha).toBe(true);

@@ -271,20 +271,10 @@ describe('real-world inputs', () => {
   it("reads the raw output's size from ffmpeg's own stream line, on the build in use", async () => {
     const clip = join(dir, 'line.mp4');
     await ffmpeg(['-f', 'lavfi', '-i', marked(90, 160), ...x264, clip]);
+    // prettier-ignore
     const child = await run(ffmpegBinary(), [
-      '-hide_banner',
-      '-v',
-      'level+info',
-      '-i',
-      clip,
-      '-frames:v',
-      '1',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgba',
-      '-y',
-      '/dev/null',
+      '-hide_banner', '-v', 'level+info', '-i', clip, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba',
+      '-y', '/dev/null',
     ]);
     const lines = child.stderr.split('\n');
     const output = lines.slice(lines.findIndex((l) => l.includes('Output #0')));

@@ -14,26 +14,11 @@ let cleanup: () => Promise<void>;
 /** testsrc2 at 24 fps with a keyframe every `gop` frames and no other (no scene-cut keyframes). */
 async function clipWithGop(name: string, seconds: number, gop: number): Promise<string> {
   const path = join(dir, name);
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=s=160x90:r=24:d=${seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    String(gop),
-    '-keyint_min',
-    String(gop),
-    '-sc_threshold',
-    '0',
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=160x90:r=24:d=${seconds}`, '-c:v', 'libx264',
+    '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-keyint_min', String(gop),
+    '-sc_threshold', '0',
     path,
   ]);
   return path;

@@ -24,20 +24,11 @@ describe('an alpha source, keyed', () => {
     const clip = join(dir, 'alpha.mov');
     // x < 40: transparent (its colour is screen green, to tempt the keyer); 40..99: green screen,
     // opaque; x >= 100: an opaque orange character.
+    // prettier-ignore
     await run(ffmpegBinary(), [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      "color=c=black:s=160x90:r=24:d=1,format=rgba,geq=r='if(gte(X\\,100)\\,255\\,0)':g='if(gte(X\\,100)\\,128\\,177)':b='if(gte(X\\,100)\\,0\\,64)':a='if(lt(X\\,40)\\,0\\,255)'",
-      '-c:v',
-      'prores_ks',
-      '-profile:v',
-      '4',
-      '-pix_fmt',
-      'yuva444p10le',
+      '-v', 'error', '-y', '-f', 'lavfi',
+      '-i', "color=c=black:s=160x90:r=24:d=1,format=rgba,geq=r='if(gte(X\\,100)\\,255\\,0)':g='if(gte(X\\,100)\\,128\\,177)':b='if(gte(X\\,100)\\,0\\,64)':a='if(lt(X\\,40)\\,0\\,255)'",
+      '-c:v', 'prores_ks', '-profile:v', '4', '-pix_fmt', 'yuva444p10le',
       clip,
     ]);
     expect((await probe(clip)).hasAlpha).toBe(true);

@@ -16,22 +16,11 @@ let clips: string;
 
 /** A green screen with a moving test pattern on it. */
 function makeClip(path: string): void {
+  // prettier-ignore
   const run = spawnSync(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=0x00ff00:s=320x180:d=1:r=12',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=s=120x90:d=1:r=12',
-    '-filter_complex',
-    '[0][1]overlay=x=100+20*t:y=45',
-    '-pix_fmt',
-    'yuv420p',
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x00ff00:s=320x180:d=1:r=12', '-f', 'lavfi',
+    '-i', 'testsrc2=s=120x90:d=1:r=12', '-filter_complex', '[0][1]overlay=x=100+20*t:y=45',
+    '-pix_fmt', 'yuv420p',
     path,
   ]);
   if (run.status !== 0) throw new Error(`could not make ${path}: ${String(run.stderr)}`);

@@ -20,46 +20,20 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stickerkey-check-'));
   // A 100x100 VP9 WebM with alpha, 1 s at 12 fps: a Telegram custom emoji.
   good = join(dir, 'emoji.webm');
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    "color=c=black:s=100x100:r=12:d=1,format=rgba,geq=r=255:g=0:b=0:a='255*lt(abs(X-N*6-8)\\,8)'",
-    '-c:v',
-    'libvpx-vp9',
-    '-pix_fmt',
-    'yuva420p',
-    '-deadline',
-    'realtime',
-    '-cpu-used',
-    '8',
-    '-metadata:s:v:0',
-    'alpha_mode=1',
+    '-v', 'error', '-y', '-f', 'lavfi',
+    '-i', "color=c=black:s=100x100:r=12:d=1,format=rgba,geq=r=255:g=0:b=0:a='255*lt(abs(X-N*6-8)\\,8)'",
+    '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-deadline', 'realtime', '-cpu-used', '8',
+    '-metadata:s:v:0', 'alpha_mode=1',
     good,
   ]);
   // VP8 with a sound track, the wrong size, 3.5 s at 32 fps, opaque.
   bad = join(dir, 'bad.webm');
+  // prettier-ignore
   await run(ffmpegBinary(), [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=s=120x100:r=32:d=3.5',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=d=3.5',
-    '-c:v',
-    'libvpx',
-    '-c:a',
-    'libopus',
-    '-shortest',
-    bad,
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=120x100:r=32:d=3.5', '-f', 'lavfi',
+    '-i', 'sine=d=3.5', '-c:v', 'libvpx', '-c:a', 'libopus', '-shortest', bad,
   ]);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
