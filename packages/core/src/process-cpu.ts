@@ -45,7 +45,8 @@ export function readCpuTimes(pid: number | 'self'): CpuTimes | undefined {
   // The command name may contain spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 to 17 of proc(5), utime, stime, cutime and cstime; fields[0] is field 3 (state).
-  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
-  if (![utime, stime, cutime, cstime].every(Number.isFinite)) return undefined;
-  return { self: (utime! + stime!) / TICKS_PER_SECOND, children: (cutime! + cstime!) / TICKS_PER_SECOND };
+  const ticks = [11, 12, 13, 14].map((i) => Number(fields[i]));
+  if (!ticks.every(Number.isFinite)) return undefined;
+  const [utime = 0, stime = 0, cutime = 0, cstime = 0] = ticks;
+  return { self: (utime + stime) / TICKS_PER_SECOND, children: (cutime + cstime) / TICKS_PER_SECOND };
 }

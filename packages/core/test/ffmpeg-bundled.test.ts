@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledBinaries, ffmpegInfo, FORMAT_EXTENSIONS, resetFfmpegResolution, runPipeline, type OutputFormat } from '../src/index.js';
+import { bundledBinaries, ffmpegInfo, FORMAT_EXTENSIONS, resetFfmpegResolution, runPipeline } from '../src/index.js';
 import {
   countFrames,
   encodeMovingCharacter,
@@ -18,6 +18,7 @@ import {
   makeClip,
   partialFiles,
   tempDir,
+  ROUND_TRIP_FORMATS,
 } from './helpers.js';
 
 const bundled = bundledBinaries();
@@ -44,14 +45,7 @@ describe('the bundled 2018 build as the fallback', () => {
     expect(ffmpegInfo()).toMatchObject({ path: bundled.ffmpeg, source: 'env', slow: true, ffprobe: { path: bundled.ffprobe, source: 'env' } });
   });
 
-  it.each([
-    ['webm', true],
-    ['mov', true],
-    ['gif', true],
-    ['mp4', false],
-    ['webp', true],
-    ['apng', true],
-  ] as [OutputFormat, boolean][])('round-trips %s on it, keeping alpha where the format has it', async (format, alpha) => {
+  it.each(ROUND_TRIP_FORMATS)('round-trips %s on it, keeping alpha where the format has it', async (format, alpha) => {
     const output = join(dir, `bundled${FORMAT_EXTENSIONS[format][0]}`);
     const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
     expect(result).toMatchObject({ format, frames: 24, width: 160, height: 90, hasAlpha: alpha });

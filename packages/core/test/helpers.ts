@@ -211,6 +211,20 @@ export function opaqueBounds(rgba: Uint8Array, width: number, height: number): {
 }
 
 /** The size and length of the moving-character clip: small, but the character moves enough that a trail would show. */
+/**
+ * Every output format and whether its output keeps alpha, for the round-trip tests (on the
+ * resolved ffmpeg and on the bundled build). Written out, not taken from formatHasAlpha(): the
+ * tests check the code against this, not against itself.
+ */
+export const ROUND_TRIP_FORMATS: [OutputFormat, boolean][] = [
+  ['webm', true],
+  ['mov', true],
+  ['gif', true],
+  ['mp4', false],
+  ['webp', true],
+  ['apng', true],
+];
+
 export const MOVING = { width: 192, height: 108, fps: 12, frames: 16 } as const;
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '@stickerkey/fixtures';
-import { FORMAT_EXTENSIONS, ffmpegBinary, runPipeline, type OutputFormat, type Stage } from '../src/index.js';
+import { FORMAT_EXTENSIONS, ffmpegBinary, runPipeline, type Stage } from '../src/index.js';
 import {
   claimsAlphaButOpaque,
   countFrames,
@@ -17,6 +17,7 @@ import {
   partialFiles,
   refusal,
   tempDir,
+  ROUND_TRIP_FORMATS,
 } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -33,14 +34,7 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 describe('runPipeline: formats', () => {
-  it.each([
-    ['webm', true],
-    ['mov', true],
-    ['gif', true],
-    ['mp4', false],
-    ['webp', true],
-    ['apng', true],
-  ] as [OutputFormat, boolean][])('round-trips %s, keeping alpha where the format has it', async (format, alpha) => {
+  it.each(ROUND_TRIP_FORMATS)('round-trips %s, keeping alpha where the format has it', async (format, alpha) => {
     const output = join(dir, `round${FORMAT_EXTENSIONS[format][0]}`);
     const result = await runPipeline({ input: clip, output, stages: [leftHalfTransparent()], background: '#ff0000' });
     expect(result).toMatchObject({ format, frames: 48, width: 160, height: 90, hasAlpha: alpha });
