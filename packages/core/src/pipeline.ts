@@ -207,6 +207,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   try {
     emit({ frame: 0, totalFrames: undefined, fps: 0, etaSeconds: undefined, stage: 'probe' });
+    // The stage threads boot and load their effects while ffprobe runs (a refused input closes them).
+    line.start();
     const source = await probe(options.input, options.limits, { keyframes: true });
     // HDR the resolved ffmpeg cannot tone-map is refused here, before any work.
     colourPlan(source);

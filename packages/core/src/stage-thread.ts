@@ -33,21 +33,22 @@ try {
   const effects = loadEffects();
   // Not a failure of its own until the 'prepare' message awaits it.
   effects.catch(() => {});
-  const { width, height } = data.size;
+  let size = { width: 0, height: 0 };
   let frames: Frame[] = [];
   port.on('message', (message: ToThread) => {
     if (message.type === 'prepare') {
+      size = message.size;
       // What prepare() keeps is all this thread needs: the preloaded data is not held beyond it.
       effects
         .then((loaded) => {
-          loaded.forEach((effect, i) => runs.push(prepareStage(effect, data.stages[i]!.options, data.size, message.preloaded[i])));
+          loaded.forEach((effect, i) => runs.push(prepareStage(effect, data.stages[i]!.options, size, message.preloaded[i])));
           post({ type: 'ready' });
         })
         .catch((error: unknown) => post({ type: 'error', error: serializeError(error) }));
       return;
     }
     if (message.type === 'pool') {
-      frames = message.buffers.map((buffer) => ({ data: new Uint8Array(buffer), width, height, index: 0, pts: 0 }));
+      frames = message.buffers.map((buffer) => ({ data: new Uint8Array(buffer), width: size.width, height: size.height, index: 0, pts: 0 }));
       return;
     }
     const frame = frames[message.slot]!;

@@ -196,13 +196,12 @@ export function reviveError(serialized: SerializedError): Error {
 
 /** Messages between the pipeline's thread and a stage thread (see stage-thread.ts). */
 export type ToThread =
-  | { type: 'prepare'; preloaded: unknown[] }
+  | { type: 'prepare'; size: { width: number; height: number }; preloaded: unknown[] }
   | { type: 'pool'; buffers: SharedArrayBuffer[] }
   | { type: 'frame'; slot: number; index: number; pts: number; bounds: Bounds | undefined };
 export type FromThread = { type: 'ready' } | { type: 'done'; slot: number; bounds: Bounds | undefined } | { type: 'error'; error: SerializedError };
 export interface ThreadData {
-  size: { width: number; height: number };
-  /** The stages' recipes; what they preloaded follows in a 'prepare' message, once preloaded. */
+  /** The stages' recipes; the canvas size and what they preloaded follow in a 'prepare' message, once the clip is probed and the stages preloaded. */
   stages: Array<{ name: string; module: string; exportName: string; options: Readonly<Record<string, unknown>> }>;
 }
 
@@ -213,6 +212,8 @@ const THREAD_ENTRY = here.endsWith('.ts') ? new URL('../dist/stage-thread.js', h
 
 interface ThreadHop extends Hop {
   worker?: Worker;
+  /** Resolves when the thread has prepared its stages. */
+  ready?: Promise<void>;
 }
 
 /**
@@ -244,29 +245,39 @@ export class StageLine {
   }
 
   /**
-   * Preload every stage here, with `ctx`; prepare in-line stages here and the others in their
-   * threads. Set-up is on the job's critical path (nothing is encoded before it ends), so it runs
-   * as much at once as it can: every thread starts first and loads its effect modules while the
-   * stages preload; the preloads run concurrently (the keyer's waits on ffmpeg for its samples
-   * while the textures are made here); each thread prepares as soon as its own preloads are done.
+   * Start the threads: each boots a Node isolate and imports its effect modules, ~0.1-0.3 s of a
+   * core that needs neither the clip nor its size. The pipeline calls this first, before the probe,
+   * so that the threads load while ffprobe runs; setup() calls it otherwise. Idempotent.
    */
-  async setup(ctx: PreloadContext): Promise<void> {
-    this.signal = ctx.signal;
-    this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    const threadHops = this.hops.filter((hop) => hop.thread);
-    const ready = threadHops.map((hop) => {
+  start(): void {
+    for (const hop of this.hops) {
+      if (!hop.thread || hop.worker || this.closed) continue;
       const data: ThreadData = {
-        size: ctx.size,
         stages: hop.stages.map((stage) => {
           const { module, exportName, options } = stage.recipe!;
           return { name: stage.name, module, exportName, options };
         }),
       };
-      const started = this.start(hop, data);
+      hop.ready = this.startThread(hop, data);
       // Its failure is also recorded by fail(): if set-up stops early, nobody awaits this one.
-      started.catch(() => {});
-      return started;
-    });
+      hop.ready.catch(() => {});
+    }
+  }
+
+  /**
+   * Preload every stage here, with `ctx`; prepare in-line stages here and the others in their
+   * threads. Set-up is on the job's critical path (nothing is encoded before it ends), so it runs
+   * as much at once as it can: the threads have started already (start()) and load their effect
+   * modules while the stages preload; the preloads run concurrently (the keyer's waits on ffmpeg
+   * for its samples while the textures are made); each thread prepares as soon as its own
+   * preloads are done.
+   */
+  async setup(ctx: PreloadContext): Promise<void> {
+    this.signal = ctx.signal;
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.checkOpen();
+    this.start();
+    const ready = this.hops.flatMap((hop) => (hop.ready ? [hop.ready] : []));
     const preloads = this.hops.map(async (hop) => {
       if (!hop.thread) {
         for (const stage of hop.stages) {
@@ -277,7 +288,7 @@ export class StageLine {
       }
       const preloaded = await Promise.all(hop.stages.map((stage) => stage.recipe!.preload(ctx)));
       this.checkOpen();
-      hop.worker!.postMessage({ type: 'prepare', preloaded } satisfies ToThread);
+      hop.worker!.postMessage({ type: 'prepare', size: ctx.size, preloaded } satisfies ToThread);
     });
     // A preload's failure is the job's: it ends set-up now, and close() stops the threads.
     await Promise.all(preloads);
@@ -290,7 +301,7 @@ export class StageLine {
     if (this.failure) throw this.failure;
   }
 
-  private start(hop: ThreadHop, data: ThreadData): Promise<void> {
+  private startThread(hop: ThreadHop, data: ThreadData): Promise<void> {
     const worker = new Worker(THREAD_ENTRY, { workerData: data });
     hop.worker = worker;
     return new Promise<void>((resolve, reject) => {
