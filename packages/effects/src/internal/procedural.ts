@@ -80,9 +80,13 @@ function addValueNoise(out: Float32Array, width: number, height: number, cell: n
   }
 }
 
-/** Fractal sum of value noise, stretched to fill [0, 1] (so the map reaches its full range). */
-function noiseField(width: number, height: number, cell: number, octaves: number, seed: number): Float32Array {
-  const field = new Float32Array(width * height);
+/**
+ * Fractal sum of value noise into `field` (overwritten), stretched to fill [0, 1] (so the map
+ * reaches its full range). The caller hands the same field for every channel: a fresh 1080p
+ * field is 9 MB of pages touched for the first time, dear in a microVM (see ffmpegEnv in core).
+ */
+function noiseField(field: Float32Array, width: number, height: number, cell: number, octaves: number, seed: number): Float32Array {
+  field.fill(0);
   let amplitude = 1;
   let c = cell;
   for (let o = 0; o < octaves; o++) {
@@ -133,8 +137,9 @@ export function generateTexture(spec: ProceduralSpec, size: { readonly width: nu
     }
     case 'noise': {
       const octaves = Math.max(1, spec.octaves ?? 1);
+      const scratch = new Float32Array(n);
       for (let c = 0; c < 3; c++) {
-        const field = noiseField(width, height, spec.scale, octaves, (seed + c * 65537) | 0);
+        const field = noiseField(scratch, width, height, spec.scale, octaves, (seed + c * 65537) | 0);
         for (let i = 0, p = c; i < n; i++, p += 4) data[p] = Math.round(255 * field[i]);
       }
       for (let p = 3; p < n * 4; p += 4) data[p] = 255;
