@@ -191,8 +191,8 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   private failure: Error | undefined;
   /** Who waits for the next frame, the end or a failure: the iterator, and set-up's firstFrame(). */
   private wakers: Array<() => void> = [];
-  /** firstFrame()'s copy, kept so every caller gets the same picture without another copy. */
-  private firstCopy: Promise<Frame | undefined> | undefined;
+  /** firstFrame()'s answer, shared by every caller until iteration hands frame 0 out. */
+  private firstShared: Promise<Frame | undefined> | undefined;
   private produced = 0;
   private readonly fps: number;
   private readonly maxFrames: number;
@@ -398,25 +398,27 @@ export class FrameDecoder implements AsyncIterable<Frame> {
   }
 
   /**
-   * A copy of the first frame, as soon as it is decoded, leaving the frame itself in the stream:
-   * set-up takes a sample from the main decode instead of starting a decoder of its own (the
-   * first keyframe is the first frame). Undefined when the clip ends before a frame. Call it
-   * before iterating; once frame 0 has been handed out it is gone.
+   * The first frame, as soon as it is decoded, leaving it in the stream: set-up takes a sample
+   * from the main decode instead of starting a decoder of its own (the first keyframe is the first
+   * frame). Not a copy: its pixels are the pool frame's own, read only, and valid until iteration
+   * hands frame 0 out (set-up ends before that); a copy was 9 MB of fresh pages at 1080p on the
+   * set-up's critical path. Undefined when the clip ends before a frame. Call it before iterating;
+   * once frame 0 has been handed out it is gone.
    */
   firstFrame(): Promise<Frame | undefined> {
-    this.firstCopy ??= (async () => {
+    this.firstShared ??= (async () => {
       for (;;) {
         if (this.failure) throw this.failure;
         const frame = this.sizeConfirmed ? this.ready[0] : undefined;
         if (frame) {
           if (frame.index !== 0) throw new Error(`Expected firstFrame() before iterating ${this.input.path}, but frame 0 is gone`);
-          return { data: frame.data.slice(), width: frame.width, height: frame.height, index: 0, pts: frame.pts };
+          return { data: frame.data, width: frame.width, height: frame.height, index: 0, pts: frame.pts };
         }
         if (this.ended && this.waiting.length === 0) return undefined;
         await this.next();
       }
     })();
-    return this.firstCopy;
+    return this.firstShared;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
@@ -425,6 +427,8 @@ export class FrameDecoder implements AsyncIterable<Frame> {
       if (this.failure) throw this.failure;
       const frame = this.sizeConfirmed ? this.ready.shift() : undefined;
       if (frame) {
+        // firstFrame() shared these pixels: from here on they are the stream's, so a later call throws.
+        this.firstShared = undefined;
         yielded++;
         yield frame;
         continue;

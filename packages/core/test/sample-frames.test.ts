@@ -91,7 +91,7 @@ describe('sampleFrames', () => {
     expect(frames.map((f) => f.pts)).toEqual([0]);
     const all = await decodeAll(path);
     expect(Buffer.from(frames[0]!.data)).toEqual(Buffer.from(all.subarray(0, 160 * 90 * 4)));
-    // The frame was copied, not taken: the stream still starts at frame 0, with the same bytes.
+    // The frame was shared, not taken: the stream still starts at frame 0, with the same bytes.
     let count = 0;
     for await (const frame of decoder) {
       if (count === 0) expect(Buffer.from(frame.data)).toEqual(Buffer.from(frames[0]!.data));
