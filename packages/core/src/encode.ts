@@ -13,6 +13,7 @@ import { FfmpegFailedError, InvalidOptionError } from './errors.js';
 import { ffmpegInfo, OPTIONAL_ENCODERS, type FfmpegInfo } from './ffmpeg.js';
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg-process.js';
 import type { Frame, FrameSize } from './frame.js';
+import { YuvaConverter } from './yuva.js';
 
 export type OutputFormat = 'webm' | 'mov' | 'gif' | 'mp4' | 'webp' | 'apng';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['webm', 'mov', 'gif', 'mp4', 'webp', 'apng'];
@@ -119,7 +120,12 @@ export interface EncoderSettings {
   outputSize?: FrameSize;
   /** APNG and WebP: how many times the animation plays; default 0, forever (LINE wants 1 to 4). */
   plays?: number;
+  /** The raw frames' pixel format: our RGBA (default), or, for webm, yuva420p converted by us (yuva.ts). */
+  inputPixelFormat?: RawPixelFormat;
 }
+
+/** What raw frames reach an encoder as. */
+export type RawPixelFormat = 'rgba' | 'yuva420p';
 
 /**
  * Quality steps per format, best first, in the codec's own scale: what a byte budget may trade
@@ -314,7 +320,8 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
       // them look-ahead buys nothing (encoderResources). row-mt lets the threads split rows.
       // prettier-ignore
       return [
-        ...vf([...reshape, BT709_YUV_SCALE, 'format=yuva420p']),
+        // Frames we converted ourselves (yuva.ts) are the codec's own format already.
+        ...vf(settings.inputPixelFormat === 'yuva420p' ? reshape : [...reshape, BT709_YUV_SCALE, 'format=yuva420p']),
         '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p',
         ...bt709OutputArgs(),
         '-b:v', '0', '-crf', String(quality),
@@ -402,8 +409,8 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
 }
 
 /** Input options describing our raw frames to ffmpeg: on its stdin, or in a file of them (a spool). */
-export function rawInputArgs(size: FrameSize, fps: number, source = 'pipe:0'): string[] {
-  return ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${size.width}x${size.height}`, '-r', String(fps), '-i', source];
+export function rawInputArgs(size: FrameSize, fps: number, source = 'pipe:0', pixelFormat: RawPixelFormat = 'rgba'): string[] {
+  return ['-f', 'rawvideo', '-pix_fmt', pixelFormat, '-s', `${size.width}x${size.height}`, '-r', String(fps), '-i', source];
 }
 
 export interface EncodeOptions extends EncoderSettings {
@@ -419,14 +426,18 @@ export class FrameEncoder {
   private readonly output: string;
   private written = 0;
   private failure: Error | undefined;
+  private readonly converter: YuvaConverter | undefined;
 
   constructor(options: EncodeOptions) {
     this.format = options.format;
     this.output = options.output;
+    // VP9's frames from the pipeline are converted here, box only (yuva.ts); a spool file holds RGBA.
+    this.converter = options.format === 'webm' && options.input === undefined ? new YuvaConverter(options.size) : undefined;
+    const inputPixelFormat: RawPixelFormat = this.converter ? 'yuva420p' : 'rgba';
     const args = [
       '-y',
-      ...rawInputArgs(options.size, options.fps, options.input),
-      ...encoderArgs(options.format, options),
+      ...rawInputArgs(options.size, options.fps, options.input, inputPixelFormat),
+      ...encoderArgs(options.format, { ...options, inputPixelFormat }),
       '-f',
       MUXER[options.format],
       options.output,
@@ -440,11 +451,13 @@ export class FrameEncoder {
   /**
    * Queue `frame` for encoding; `release` is called once its bytes have left the buffer.
    * Resolves when the caller may write the next frame (immediately, or after 'drain').
+   * The frame is the encoder's from here on: for webm its buffer is overwritten with the planes.
    */
   async write(frame: Frame, release: (frame: Frame) => void): Promise<void> {
     if (this.failure) throw await this.failed();
     const stdin = this.process.child.stdin!;
-    const view = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+    const bytes = this.converter ? this.converter.convert(frame) : frame.data;
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const accepted = stdin.write(view, () => release(frame));
     this.written++;
     if (!accepted) {

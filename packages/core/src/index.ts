@@ -142,3 +142,4 @@ export { canvasPadding, paddedSize, croppedCanvas, stagesMargin, type CanvasPadd
 export { findCharacterRegion, SEARCH_SIDE, type CharacterRegion, type CharacterSearchOptions } from './character-region.js';
 export { fitBudget, FrameSpool, type FitAttempt, type FitBudgetOptions, type FitResult, type FitTrade } from './fit-budget.js';
 export { renderForTarget, FIT_MODES, FALLBACK_RATES, FALLBACK_SCALES, type FitMode, type TargetRenderOptions, type TargetRenderResult } from './target.js';
+export { YuvaConverter, yuva420pBytes } from './yuva.js';
