@@ -327,7 +327,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const hasAlpha = formatHasAlpha(format) && keyed;
     if (options.verifyAlpha ?? hasAlpha) {
       emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'verify' });
-      await verifyOutputAlpha(temp, format, { finalName: options.output, limits: options.limits });
+      await verifyOutputAlpha(temp, format, { finalName: options.output, limits: options.limits, frames });
     }
     await rename(temp, options.output);
 

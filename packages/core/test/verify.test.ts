@@ -32,6 +32,17 @@ describe('alpha verification', () => {
     });
   });
 
+  it('decodes beside ffprobe when told the frames written, with the same verdicts', async () => {
+    const keyed = await webm('beside.webm', "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'", 'yuva420p');
+    await expect(verifyOutputAlpha(keyed, 'webm', { frames: 10 })).resolves.toBeUndefined();
+    // A wrong count only moves which frames are sampled.
+    await expect(verifyOutputAlpha(keyed, 'webm', { frames: 3 })).resolves.toBeUndefined();
+    const opaqueWebm = await webm('beside-opaque.webm', 'format=yuv420p', 'yuv420p');
+    await expect(verifyOutputAlpha(opaqueWebm, 'webm', { frames: 10, finalName: 'final.webm' })).rejects.toMatchObject({ code: 'ALPHA_MISSING' });
+    // A file that is not what the format says (a yuv420p VP9 called mov): ffprobe's reading decides.
+    await expect(verifyOutputAlpha(opaqueWebm, 'mov', { frames: 10 })).rejects.toMatchObject({ code: 'ALPHA_MISSING' });
+  });
+
   it.each([
     ['webp', 'sticker.webp', ['-c:v', 'libwebp_anim', '-loop', '0']],
     ['apng', 'sticker.png', ['-c:v', 'apng', '-pix_fmt', 'rgba', '-plays', '0', '-f', 'apng']],
