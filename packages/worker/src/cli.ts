@@ -12,12 +12,11 @@ import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
 import { effectNames, listEffects } from './stages.js';
-import { enqueueJob } from './enqueue.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
-import { createQueueWorker, failureCode } from './queue-worker.js';
-import { doctor } from './doctor.js';
-import { memoryBudgetBytes, runBatchCommand, type BatchFlags } from './batch.js';
-import { runCheck, type CheckFlags } from './check.js';
+import type { BatchFlags } from './batch.js';
+import type { CheckFlags } from './check.js';
+// The other commands' modules (BullMQ, the progress bars and globbing of a batch, ...) are imported
+// by their commands: loading them all cost every command ~0.3-0.4 s of CPU at start, a render too.
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -93,9 +92,10 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
 }
 
 /** --memory-budget is in MB on the command line, bytes in the library; the same option as a batch's. */
-function memoryFlags(flags: RenderFlags): { memoryBudget?: number; fitMemory?: boolean } {
+async function memoryFlags(flags: RenderFlags): Promise<{ memoryBudget?: number; fitMemory?: boolean }> {
   const out: { memoryBudget?: number; fitMemory?: boolean } = flags.fitMemory ? { fitMemory: true } : {};
   if (flags.memoryBudget === undefined) return out;
+  const { memoryBudgetBytes } = await import('./batch.js');
   return { ...out, memoryBudget: memoryBudgetBytes(flags.memoryBudget) };
 }
 
@@ -124,7 +124,7 @@ async function render(input: string | undefined, flags: RenderFlags, effects: re
     // Which ffmpeg will run, held with the memory lines (and refused here if FFMPEG_PATH is broken).
     log(ffmpegStartupLine());
     const result: RenderResult = await renderJob(job, {
-      ...memoryFlags(flags),
+      ...(await memoryFlags(flags)),
       signal: controller.signal,
       onProgress: (p) => {
         if (held && p.stage !== 'probe') {
@@ -171,6 +171,7 @@ interface EnqueueFlags {
 async function runWorker(): Promise<number> {
   // A bad variable is refused here, naming it, before any connection is opened.
   const config = loadQueueConfig();
+  const { createQueueWorker } = await import('./queue-worker.js');
   const worker = createQueueWorker(config);
   try {
     // METRICS_PORT taken: say so and stop, rather than run unobserved.
@@ -205,6 +206,7 @@ async function enqueue(file: string, flags: EnqueueFlags): Promise<number> {
     throw new CommanderError(EXIT_USAGE, 'stickerkey.attempts', `--attempts must be a whole number of at least 1, not ${JSON.stringify(flags.attempts)}`);
   }
   const job = (await loadJobFile(file)) as Job;
+  const { enqueueJob } = await import('./enqueue.js');
   try {
     const { id, result } = await enqueueJob(job, {
       redisUrl: env.redisUrl,
@@ -219,6 +221,7 @@ async function enqueue(file: string, flags: EnqueueFlags): Promise<number> {
     return 0;
   } catch (error) {
     // A failed job comes back as its failed reason, `<message> [CODE]`: keep the code.
+    const { failureCode } = await import('./queue-worker.js');
     const code = error instanceof Error && !('code' in error) ? failureCode(error.message) : undefined;
     if (code) throw Object.assign(new Error((error as Error).message.replace(/ \[[A-Z0-9_]+\]$/, '')), { code });
     throw error;
@@ -333,6 +336,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         if (flags.output !== undefined)
           throw new CommanderError(EXIT_USAGE, 'stickerkey.outDir', '-o and --out-dir exclude each other: -o names one output, --out-dir a folder for many');
         const batchFlags = flags as RenderFlags & BatchFlags;
+        const { runBatchCommand } = await import('./batch.js');
         return onExit(await runBatchCommand(inputs, batchFlags, (input, output) => jobFromFlags(input, { ...flags, output }, effects)));
       }
       if (inputs.length > 1)
@@ -355,6 +359,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .requiredOption('--target <name>', TARGET_NAMES.join(' | '))
     .option('--json', 'the facts read and the limits broken, as JSON')
     .action(async (file: string, flags: CheckFlags) => {
+      const { runCheck } = await import('./check.js');
       const report = await runCheck(file, flags);
       process.stdout.write(report.stdout);
       onExit(report.exitCode);
@@ -365,7 +370,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
       'which ffmpeg and ffprobe run, their versions and encoders, and whether it is the slow bundled build (exit 0: fast path, 1: slow or incomplete, 2: FFMPEG_PATH/FFPROBE_PATH broken)',
     )
     .option('--json', 'as JSON')
-    .action((flags: { json?: boolean }) => {
+    .action(async (flags: { json?: boolean }) => {
+      const { doctor } = await import('./doctor.js');
       const report = doctor({ json: flags.json ?? false });
       process.stdout.write(report.stdout);
       process.stderr.write(report.stderr);
