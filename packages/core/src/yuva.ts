@@ -72,7 +72,8 @@ export class YuvaConverter {
   private readonly views = new WeakMap<ArrayBufferLike, Uint32Array>();
 
   constructor(size: FrameSize) {
-    if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('YuvaConverter reads pixels as little-endian 32-bit words; this platform is big-endian');
+    if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1)
+      throw new Error('YuvaConverter reads pixels as little-endian 32-bit words; this platform is big-endian');
     const { width, height } = size;
     this.width = width;
     this.height = height;
@@ -172,10 +173,22 @@ export class YuvaConverter {
         const w1 = words[i + right]!;
         const w2 = words[i + below]!;
         const w3 = words[i + below + right]!;
-        const r0 = w0 & 255, g0 = (w0 >>> 8) & 255, b0 = (w0 >>> 16) & 255, a0 = w0 >>> 24;
-        const r1 = w1 & 255, g1 = (w1 >>> 8) & 255, b1 = (w1 >>> 16) & 255, a1 = twoColumns ? w1 >>> 24 : 0;
-        const r2 = w2 & 255, g2 = (w2 >>> 8) & 255, b2 = (w2 >>> 16) & 255, a2 = twoRows ? w2 >>> 24 : 0;
-        const r3 = w3 & 255, g3 = (w3 >>> 8) & 255, b3 = (w3 >>> 16) & 255, a3 = twoRows && twoColumns ? w3 >>> 24 : 0;
+        const r0 = w0 & 255,
+          g0 = (w0 >>> 8) & 255,
+          b0 = (w0 >>> 16) & 255,
+          a0 = w0 >>> 24;
+        const r1 = w1 & 255,
+          g1 = (w1 >>> 8) & 255,
+          b1 = (w1 >>> 16) & 255,
+          a1 = twoColumns ? w1 >>> 24 : 0;
+        const r2 = w2 & 255,
+          g2 = (w2 >>> 8) & 255,
+          b2 = (w2 >>> 16) & 255,
+          a2 = twoRows ? w2 >>> 24 : 0;
+        const r3 = w3 & 255,
+          g3 = (w3 >>> 8) & 255,
+          b3 = (w3 >>> 16) & 255,
+          a3 = twoRows && twoColumns ? w3 >>> 24 : 0;
         planes[i] = (yBase + ty[r0]! + ty[256 + g0]! + ty[512 + b0]!) >> FIX;
         planes[aOffset + i] = a0;
         if (twoColumns) {
