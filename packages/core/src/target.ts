@@ -180,13 +180,18 @@ function planTime(options: TargetRenderOptions, target: PlatformTarget, source: 
  * Bytes per pixel per frame of a styled sticker at each format's best quality step, to start a
  * byte budget's search near its answer: every encode of a 3 s sticker is a whole second of CPU,
  * as much as keying and styling it, and the best step rarely fits (the 1080p fixture at 512 px
- * comes out at 2.2 times Telegram's budget). WebM: the full sticker preset cut to Telegram's
- * 512 px at VP9 CRF 32 gave 0.024-0.033 on the generated fixtures (1080p and 720p 3 s, 360p green
- * and blue 2 s), and 0.021-0.029 on four held-out characters not used to choose it; the top of
- * the range is taken, so a miss most often costs one encode at a better step rather than a
- * re-encode over the budget. A format without a figure starts at its best step.
+ * comes out at 2.2 times Telegram's budget; lossless APNG at 20 times iMessage's). Measured with
+ * the full sticker preset:
+ * - webm, VP9 CRF 32 at Telegram's 512 px: 0.024-0.033 on the generated fixtures (1080p and
+ *   720p 3 s, 360p green and blue 2 s), 0.021-0.029 on four held-out characters not used to
+ *   choose it; the top of the range is taken, so a miss most often costs one encode at a better
+ *   step rather than a re-encode over the budget;
+ * - webp, libwebp quality 75 at 512x512: 0.079 (720p 5 s fixture);
+ * - apng, lossless: 0.58-0.66 (720p and 1080p 5 s fixtures at 320, 408 and 291x270 px).
+ * WebP and APNG are far over every platform's budget at their best step, so the prediction only
+ * has to be roughly right to skip that encode. A format without a figure starts at its best step.
  */
-const FIRST_BYTES_PER_PIXEL_FRAME: { readonly [F in OutputFormat]?: number } = { webm: 0.03 };
+const FIRST_BYTES_PER_PIXEL_FRAME: { readonly [F in OutputFormat]?: number } = { webm: 0.03, webp: 0.08, apng: 0.6 };
 /** Aim the first encode this far under the budget: a prior off by a step then still fits, and the next step is predicted over. */
 const FIRST_AIM = 0.85;
 

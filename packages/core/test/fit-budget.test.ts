@@ -127,6 +127,26 @@ describe('fitBudget', () => {
     await rm(start);
   });
 
+  it("as a last resort before refusing, encodes the floor again with the encoder's slowest search", async () => {
+    // WebP: libwebp's method 5 ('small') codes these frames a little smaller than method 4.
+    const floor = QUALITY_STEPS.webp.at(-1)!;
+    const webp = async (output: string, speed: 'balanced' | 'small') => {
+      await new FrameEncoder({ input: spool, output, format: 'webp', size, fps: 24, quality: floor, speed }).finish();
+      return (await stat(output)).size;
+    };
+    const start = join(dir, '.first-webp.partial');
+    const balanced = await webp(start, 'balanced');
+    const small = await webp(join(dir, 'small.webp'), 'small');
+    expect(small).toBeLessThan(balanced);
+    const budget = Math.floor((small + balanced) / 2);
+    const result = await fitBudget(options(budget, { format: 'webp', first: start, firstQuality: floor, speed: 'balanced' }));
+    expect(result.attempts).toHaveLength(2);
+    expect(result.attempts[0]).toMatchObject({ quality: floor, bytes: balanced, fits: false });
+    expect(result.chosen).toMatchObject({ quality: floor, fps: 24, speed: 'small', fits: true });
+    expect(result.chosen.bytes).toBeLessThanOrEqual(budget);
+    await rm(result.path);
+  });
+
   it('below the floor of quality, trades rate when allowed, and refuses naming the smallest size when not', async () => {
     const budget = Math.round(floorBytes * 0.7);
     const refused = await refusal(fitBudget(options(budget, { first: await copyOfFirst() })));

@@ -88,7 +88,7 @@ describe('firstQualityFor', () => {
     const size = { width: 512, height: 470 };
     expect(firstQualityFor('webm', undefined, size, 72)).toBe(QUALITY_STEPS.webm[0]);
     expect(firstQualityFor('webm', 256_000, size, undefined)).toBe(QUALITY_STEPS.webm[0]);
-    expect(firstQualityFor('apng', 300_000, size, 72)).toBe(QUALITY_STEPS.apng[0]);
+    expect(firstQualityFor('gif', 300_000, size, 72)).toBe(QUALITY_STEPS.gif[0]);
     // A tiny sticker fits at the best step; 3 s at 512 px is predicted over it.
     expect(firstQualityFor('webm', 256_000, { width: 100, height: 100 }, 12)).toBe(QUALITY_STEPS.webm[0]);
     const steps = [24, 48, 72, 90].map((frames) => QUALITY_STEPS.webm.indexOf(firstQualityFor('webm', 256_000, size, frames)));
