@@ -12,10 +12,16 @@
  *    the character whole and sharp, only the motion gets coarser;
  * 3. size last: every pixel fewer is lost detail on every frame, and some platforms fix the size.
  * Rate and size are traded only when the caller allows it (the user's --fit), quality always.
+ * Before refusing, one last encode of the last shape at the floor with the encoder's slowest
+ * search ('small'): a few percent fewer bytes for several times the CPU, spent only where the
+ * alternative is no file (the 1080p fixture to WhatsApp at 6 fps came out 0.5% over).
  * Within a shape (rate, size) the quality step is predicted from the bytes measured so far
  * (log-linear in the step, secant search): each attempt costs a full encode, so the search aims
- * just under the budget and keeps a fit that comes close, usually after one or two attempts. A
- * shape predicted far over the budget is skipped. Attempts are reported, bytes and CPU.
+ * just under the budget and keeps a fit once the next better step is predicted over it, usually
+ * after one or two attempts. The first encode (the pipeline's) need not be the best step: a caller
+ * that can predict its bytes starts nearer the budget (`firstQuality`), and the search then goes
+ * either way from it. A shape predicted far over the budget is skipped. Attempts are reported,
+ * bytes and CPU.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -66,6 +72,8 @@ export interface FitAttempt {
   fits: boolean;
   /** CPU of this re-encode (ffmpeg's own figure); absent for the pipeline's own encode, counted in its cpuSeconds. */
   cpuSeconds?: number;
+  /** The encoder preset, where the search chose one other than the job's (the last resort). */
+  speed?: EncoderSpeed;
 }
 
 export interface FitBudgetOptions {
@@ -78,8 +86,10 @@ export interface FitBudgetOptions {
   /** Plays of the animation, as the first encode had them (EncoderSettings.plays). */
   plays?: number;
   maxBytes: number;
-  /** The pipeline's own encode of the frames: the best quality, at the full rate and size. */
+  /** The pipeline's own encode of the frames, at the full rate and size. */
   first: string;
+  /** The quality `first` was encoded at, one of QUALITY_STEPS[format]; default the best. */
+  firstQuality?: number;
   /** Lower rates allowed, preference order (highest first); used when trades include 'rate'. */
   rates: readonly number[];
   /** Smaller sizes allowed, preference order (largest first); used when trades include 'size'. */
@@ -110,13 +120,20 @@ interface Shape {
  * -> 55 gave 584, 263, 141 kB), so a 3-CRF step is about 0.27; x264 about every 6 CRF; WebP and a
  * GIF palette lose less per step.
  */
-const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 0.8 };
+export const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 0.8 };
 /** Aim this far under the budget, so a prediction that is a little off still fits. */
 const AIM = 0.95;
 /** A fit this close to the budget is kept: the next better step would, by the slope, not fit. */
 const CLOSE_ENOUGH = 0.9;
 /** A shape predicted this far over the budget at its lowest quality is not tried (the last one always is). */
 const SKIP_OVER = 1.15;
+
+/**
+ * Bytes over the budget the last resort may close: libwebp's method 5 saves about 2% on method 4,
+ * APNG's mixed prediction at zlib 6 about 9% on 'up' at 3, VP9's good deadline more (encode.ts
+ * SPEED_PRESETS); past this the slow encode would most likely be thrown away.
+ */
+const LAST_RESORT_REACH = 1.1;
 
 interface Point {
   step: number;
@@ -128,14 +145,17 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
   const steps = QUALITY_STEPS[format];
   const floor = steps.length - 1;
   const base: Shape = { fps: options.fps, size: options.size };
+  const firstStep = options.firstQuality === undefined ? 0 : steps.indexOf(options.firstQuality);
+  if (firstStep < 0) throw new RangeError(`Expected firstQuality among ${steps.join(', ')} for ${format} but received ${options.firstQuality}`);
   const firstBytes = (await stat(options.first)).size;
-  const first: FitAttempt = { quality: steps[0]!, ...shapeFigures(base), bytes: firstBytes, fits: firstBytes <= maxBytes };
+  const first: FitAttempt = { quality: steps[firstStep]!, ...shapeFigures(base), bytes: firstBytes, fits: firstBytes <= maxBytes };
   const attempts: FitAttempt[] = [first];
-  if (first.fits) return { path: options.first, attempts, chosen: first };
+  const firstPoints: Point[] = [{ step: firstStep, bytes: firstBytes }];
+  if (first.fits && !worthBetter(firstPoints, firstStep, first, options)) return { path: options.first, attempts, chosen: first };
 
   const files = new Map<FitAttempt, string>([[first, options.first]]);
   let kept: FitAttempt | undefined;
-  const attempt = async (shape: Shape, step: number): Promise<FitAttempt> => {
+  const attempt = async (shape: Shape, step: number, speed = options.speed): Promise<FitAttempt> => {
     if (signal?.aborted) throw CancelledError.from(signal);
     const path = options.attemptPath(attempts.length);
     const encoder = new FrameEncoder({
@@ -145,7 +165,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       size: options.size,
       fps: options.fps,
       quality: steps[step]!,
-      ...(options.speed ? { speed: options.speed } : {}),
+      ...(speed ? { speed } : {}),
       ...(options.plays !== undefined ? { plays: options.plays } : {}),
       ...(shape.fps !== base.fps ? { outputFps: shape.fps } : {}),
       ...(shape.size !== base.size ? { outputSize: shape.size } : {}),
@@ -155,7 +175,14 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
     try {
       const { cpuSeconds } = await encoder.finish();
       const bytes = (await stat(path)).size;
-      const result: FitAttempt = { quality: steps[step]!, ...shapeFigures(shape), bytes, fits: bytes <= maxBytes, cpuSeconds };
+      const result: FitAttempt = {
+        quality: steps[step]!,
+        ...shapeFigures(shape),
+        bytes,
+        fits: bytes <= maxBytes,
+        cpuSeconds,
+        ...(speed !== options.speed && speed ? { speed } : {}),
+      };
       attempts.push(result);
       files.set(result, path);
       return result;
@@ -170,7 +197,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
   try {
     const list = shapes(base, options);
     // What the previous shape measured, scaled to the next one: bytes go roughly with frames and pixels.
-    let previous: { shape: Shape; points: Point[] } = { shape: base, points: [{ step: 0, bytes: firstBytes }] };
+    let previous: { shape: Shape; points: Point[] } = { shape: base, points: firstPoints };
     for (const [n, shape] of list.entries()) {
       const ratio = (shape.fps / previous.shape.fps) * ((shape.size.width * shape.size.height) / (previous.shape.size.width * previous.shape.size.height));
       const guesses = previous.points.map((p) => ({ step: p.step, bytes: p.bytes * ratio }));
@@ -178,18 +205,18 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       const last = n === list.length - 1;
       if (shape !== base && !last && predict(guesses, floor, format) > maxBytes * SKIP_OVER) continue;
       // lo: the highest step known not to fit; hi: the lowest known to fit.
-      let lo = shape === base ? 0 : -1;
-      let hi: FitAttempt | undefined;
-      let hiStep = steps.length;
+      let lo = shape === base && !first.fits ? firstStep : -1;
+      let hi: FitAttempt | undefined = shape === base && first.fits ? first : undefined;
+      let hiStep = hi ? firstStep : steps.length;
       while (hiStep > lo + 1) {
         const known = points.length > 0 ? points : guesses;
+        if (hi && !worthBetter(known, hiStep, hi, options)) break;
         const step = Math.min(hiStep - 1, Math.max(lo + 1, stepFor(known, maxBytes * AIM, format)));
         const tried = await attempt(shape, step);
         points.push({ step, bytes: tried.bytes });
         if (tried.fits) {
           hi = tried;
           hiStep = step;
-          if (tried.bytes >= maxBytes * CLOSE_ENOUGH) break;
         } else {
           lo = step;
         }
@@ -198,6 +225,21 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       if (hi) {
         kept = hi;
         return { path: files.get(hi)!, attempts, chosen: hi };
+      }
+    }
+    // The last resort: the encoder's slowest search on the last shape at the floor, when the job's preset is not already that.
+    if (options.speed !== 'small') {
+      const last = list[list.length - 1]!;
+      const smallestThere = Math.min(
+        ...attempts.filter((a) => a.fps === last.fps && a.width === last.size.width && a.height === last.size.height).map((a) => a.bytes),
+      );
+      // Worth it only within what a slower search can win (a few percent).
+      if (smallestThere <= maxBytes * LAST_RESORT_REACH) {
+        const tried = await attempt(last, floor, 'small');
+        if (tried.fits) {
+          kept = tried;
+          return { path: files.get(tried)!, attempts, chosen: tried };
+        }
       }
     }
     const smallest = attempts.reduce((a, b) => (b.bytes < a.bytes ? b : a));
@@ -216,6 +258,16 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
     // Every attempt but the one handed back goes.
     await Promise.all([...files].filter(([a]) => a !== kept).map(([, path]) => rm(path, { force: true })));
   }
+}
+
+/**
+ * Whether an encode at the step better than a fit's is worth its CPU: not when the fit comes close
+ * to the budget, nor when the bytes measured so far (or the format's slope) predict that step over
+ * it. Each attempt is a full encode, and one predicted over the budget is most likely thrown away.
+ */
+function worthBetter(points: readonly Point[], fitStep: number, fit: FitAttempt, options: Pick<FitBudgetOptions, 'maxBytes' | 'format'>): boolean {
+  if (fitStep === 0 || fit.bytes >= options.maxBytes * CLOSE_ENOUGH) return false;
+  return predict(points, fitStep - 1, options.format) <= options.maxBytes;
 }
 
 /** log2(bytes) per step from the two points nearest in step, else the format's guess. */

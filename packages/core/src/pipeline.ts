@@ -101,6 +101,8 @@ export interface TargetLayout extends Pick<CroppedCanvas, 'crop' | 'size' | 'pad
   playFps?: number;
   /** How many times the animation plays, where the platform counts (LINE); default forever. */
   plays?: number;
+  /** The encoder's quality step (QUALITY_STEPS), where a byte budget predicts a lower one than the best. */
+  quality?: number;
 }
 
 export interface PipelineResult {
@@ -266,6 +268,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       size: canvas,
       fps: layout?.playFps ?? rate,
       ...(layout?.plays !== undefined ? { plays: layout.plays } : {}),
+      ...(layout?.quality !== undefined ? { quality: layout.quality } : {}),
       background: options.background,
       speed: options.speed,
       outputFps: posterize && options.holdFrames ? source.fps : undefined,

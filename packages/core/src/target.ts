@@ -22,7 +22,7 @@ import { croppedCanvas } from './canvas.js';
 import { findCharacterRegion } from './character-region.js';
 import { FORMAT_EXTENSIONS, FrameEncoder, formatFromPath, OUTPUT_FORMATS, QUALITY_STEPS, type OutputFormat } from './encode.js';
 import { CancelledError, InvalidOptionError, LimitExceededError } from './errors.js';
-import { fitBudget, FrameSpool, type FitAttempt, type FitTrade } from './fit-budget.js';
+import { fitBudget, FrameSpool, STEP_LOG2_GUESS, type FitAttempt, type FitTrade } from './fit-budget.js';
 import type { Bounds, FrameSize } from './frame.js';
 import { runPipeline, type PipelineOptions, type PipelineResult, type TargetLayout } from './pipeline.js';
 import { assertMeetsTarget } from './check.js';
@@ -80,6 +80,8 @@ interface Plan {
   layoutTime: Pick<TargetLayout, 'duration' | 'playFps' | 'plays'>;
   /** Rate of the encoded file. */
   playFps: number;
+  /** Seconds the file plays for, once trimmed or sped up; undefined when the source does not say. */
+  seconds: number | undefined;
 }
 
 /** The options checked against the platform before any file is opened. */
@@ -171,7 +173,36 @@ function planTime(options: TargetRenderOptions, target: PlatformTarget, source: 
     const loop = target.loop;
     time.plays = Math.max(loop.min, Math.min(loop.max, Math.floor(loop.maxTotalSeconds / Math.max(1e-3, kept ?? loop.maxTotalSeconds))));
   }
-  return { posterize, layoutTime: time, playFps: options.holdFrames && posterize ? source.fps : playFps };
+  return { posterize, layoutTime: time, playFps: options.holdFrames && posterize ? source.fps : playFps, seconds: kept };
+}
+
+/**
+ * Bytes per pixel per frame of a styled sticker at each format's best quality step, to start a
+ * byte budget's search near its answer: every encode of a 3 s sticker is a whole second of CPU,
+ * as much as keying and styling it, and the best step rarely fits (the 1080p fixture at 512 px
+ * comes out at 2.2 times Telegram's budget; lossless APNG at 20 times iMessage's). Measured with
+ * the full sticker preset:
+ * - webm, VP9 CRF 32 at Telegram's 512 px: 0.024-0.033 on the generated fixtures (1080p and
+ *   720p 3 s, 360p green and blue 2 s), 0.021-0.029 on four held-out characters not used to
+ *   choose it; the top of the range is taken, so a miss most often costs one encode at a better
+ *   step rather than a re-encode over the budget;
+ * - webp, libwebp quality 75 at 512x512: 0.079 (720p 5 s fixture);
+ * - apng, lossless: 0.58-0.66 (720p and 1080p 5 s fixtures at 320, 408 and 291x270 px).
+ * WebP and APNG are far over every platform's budget at their best step, so the prediction only
+ * has to be roughly right to skip that encode. A format without a figure starts at its best step.
+ */
+const FIRST_BYTES_PER_PIXEL_FRAME: { readonly [F in OutputFormat]?: number } = { webm: 0.03, webp: 0.08, apng: 0.6 };
+/** Aim the first encode this far under the budget: a prior off by a step then still fits, and the next step is predicted over. */
+const FIRST_AIM = 0.85;
+
+/** The quality to encode first: the best step predicted to come within the budget, or the best step with no prediction. */
+export function firstQualityFor(format: OutputFormat, maxBytes: number | undefined, canvas: FrameSize, frames: number | undefined): number {
+  const steps = QUALITY_STEPS[format];
+  const perPixelFrame = FIRST_BYTES_PER_PIXEL_FRAME[format];
+  if (maxBytes === undefined || perPixelFrame === undefined || frames === undefined || !(frames > 0)) return steps[0]!;
+  const best = perPixelFrame * canvas.width * canvas.height * frames;
+  const step = Math.ceil(Math.log2(best / (maxBytes * FIRST_AIM)) / STEP_LOG2_GUESS[format] - 1e-9);
+  return steps[Math.max(0, Math.min(steps.length - 1, step))]!;
 }
 
 /** Rates as ffmpeg's fps filter takes them; three decimals keep a computed cap below the limit. */
@@ -188,7 +219,8 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const childrenCpuStart = reapedChildrenCpuSeconds();
   let reportedChildrenCpu = 0;
 
-  const source = await probe(options.input, options.limits);
+  // With its keyframes, which the search's screen estimate samples from (one ffprobe, not two).
+  const source = await probe(options.input, options.limits, { keyframes: true });
   const plan = planTime(options, target, source, fit);
   const stages = options.stages ?? [];
 
@@ -211,7 +243,9 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const yuv420 = format === 'webm' || format === 'mp4';
   const cut = croppedCanvas(source, search.bounds, stages, (aspect) => largestSizeFor(target.pixels, aspect), yuv420);
   const scaled = stages.map((stage) => (stage.scaled ? stage.scaled(cut.scale) : stage));
-  const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime };
+  const frames = plan.seconds !== undefined ? Math.round(plan.seconds * plan.playFps) : undefined;
+  const firstQuality = firstQualityFor(format, target.maxBytes, cut.canvas, frames);
+  const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime, quality: firstQuality };
 
   // 3. The pipeline into a hidden name beside the output, spooling the styled frames.
   // Core's temp-name shape (`.<name>.<pid>-<8 hex>.partial`), so the worker's sweep finds them after a hard kill.
@@ -231,6 +265,8 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
       posterize: plan.posterize,
       layout,
       ...(spool ? { spool } : {}),
+      // The file handed over is checked for alpha with every other limit (step 5), whichever encode it is.
+      verifyAlpha: false,
     });
 
     // 4. The byte budget, from the spool.
@@ -248,6 +284,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
         ...(layout.plays !== undefined ? { plays: layout.plays } : {}),
         maxBytes: target.maxBytes,
         first: firstPath,
+        firstQuality,
         rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
         sizes: smallerSizes(target, cut.canvas, yuv420),
         trades: fit.filter((mode): mode is FitTrade => mode === 'rate' || mode === 'size'),
@@ -261,7 +298,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
       reportedChildrenCpu += attempts.reduce((sum, a) => sum + (a.cpuSeconds ?? 0), 0);
     } else {
       const bytes = (await stat(firstPath)).size;
-      chosen = { quality: QUALITY_STEPS[format][0]!, fps: result.fps, width: result.width, height: result.height, bytes, fits: true };
+      chosen = { quality: firstQuality, fps: result.fps, width: result.width, height: result.height, bytes, fits: true };
       attempts = [chosen];
     }
 

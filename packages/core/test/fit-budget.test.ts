@@ -97,6 +97,56 @@ describe('fitBudget', () => {
     await rm(result.path);
   });
 
+  it('starts from the step the caller encoded first, and goes to better ones while the next is predicted to fit', async () => {
+    const steps = QUALITY_STEPS.webm;
+    const start = await copyOfFirst(steps[4]);
+    const startBytes = (await stat(start)).size;
+    // Room for about two steps more than the start encode.
+    const budget = Math.round(startBytes * 1.5);
+    const result = await fitBudget(options(budget, { first: start, firstQuality: steps[4] }));
+    expect(result.attempts[0]).toMatchObject({ quality: steps[4], bytes: startBytes, fits: true });
+    expect(result.chosen.fits).toBe(true);
+    expect(result.chosen.bytes).toBeLessThanOrEqual(budget);
+    expect(result.chosen.quality).toBeLessThan(steps[4]!);
+    // Nothing better that fitted was measured and left aside.
+    for (const attempt of result.attempts) if (attempt.fits) expect(attempt.quality).toBeGreaterThanOrEqual(result.chosen.quality);
+    expect(await attemptsLeft()).toEqual(result.path === start ? [] : [result.path.slice(dir.length + 1)]);
+    await rm(result.path);
+  });
+
+  it('keeps a fit without another encode when the next better step is predicted over the budget', async () => {
+    const steps = QUALITY_STEPS.webm;
+    const start = await copyOfFirst(steps[3]);
+    const startBytes = (await stat(start)).size;
+    // 88% of the budget: not close enough to stop on that alone, but one step better is predicted
+    // at about 1.2 times the bytes (VP9's slope, STEP_LOG2_GUESS), over it.
+    const result = await fitBudget(options(Math.round(startBytes / 0.88), { first: start, firstQuality: steps[3] }));
+    expect(result.path).toBe(start);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.chosen).toMatchObject({ quality: steps[3], bytes: startBytes, fits: true });
+    await rm(start);
+  });
+
+  it("as a last resort before refusing, encodes the floor again with the encoder's slowest search", async () => {
+    // WebP: libwebp's method 5 ('small') codes these frames a little smaller than method 4.
+    const floor = QUALITY_STEPS.webp.at(-1)!;
+    const webp = async (output: string, speed: 'balanced' | 'small') => {
+      await new FrameEncoder({ input: spool, output, format: 'webp', size, fps: 24, quality: floor, speed }).finish();
+      return (await stat(output)).size;
+    };
+    const start = join(dir, '.first-webp.partial');
+    const balanced = await webp(start, 'balanced');
+    const small = await webp(join(dir, 'small.webp'), 'small');
+    expect(small).toBeLessThan(balanced);
+    const budget = Math.floor((small + balanced) / 2);
+    const result = await fitBudget(options(budget, { format: 'webp', first: start, firstQuality: floor, speed: 'balanced' }));
+    expect(result.attempts).toHaveLength(2);
+    expect(result.attempts[0]).toMatchObject({ quality: floor, bytes: balanced, fits: false });
+    expect(result.chosen).toMatchObject({ quality: floor, fps: 24, speed: 'small', fits: true });
+    expect(result.chosen.bytes).toBeLessThanOrEqual(budget);
+    await rm(result.path);
+  });
+
   it('below the floor of quality, trades rate when allowed, and refuses naming the smallest size when not', async () => {
     const budget = Math.round(floorBytes * 0.7);
     const refused = await refusal(fitBudget(options(budget, { first: await copyOfFirst() })));
@@ -114,8 +164,8 @@ describe('fitBudget', () => {
 });
 
 /** fitBudget removes what it does not keep, the first encode included: each test gets its own. */
-async function copyOfFirst(): Promise<string> {
+async function copyOfFirst(quality = QUALITY_STEPS.webm[0]): Promise<string> {
   const copy = join(dir, `.first-${Math.random().toString(16).slice(2)}.partial`);
-  await encode(copy, QUALITY_STEPS.webm[0]!);
+  await encode(copy, quality!);
   return copy;
 }

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidOptionError, LimitExceededError, PLATFORM_TARGETS, probe, readAnimationInfo, renderForTarget } from '../src/index.js';
+import { InvalidOptionError, LimitExceededError, PLATFORM_TARGETS, probe, QUALITY_STEPS, readAnimationInfo, renderForTarget } from '../src/index.js';
+import { firstQualityFor } from '../src/target.js';
 import { countFrames, decodeAll, greenKeyer, makeBoxClip, opaqueBounds, refusal, tempDir } from './helpers.js';
 
 let dir: string;
@@ -40,7 +41,10 @@ describe('renderForTarget: telegram', () => {
     expect(info.fps).toBeLessThanOrEqual(30);
     expect(info.duration).toBeLessThanOrEqual(3);
     expect(result.outputBytes).toBeLessThanOrEqual(256_000);
-    expect(result.attempts[0]).toMatchObject({ quality: 32, fits: true });
+    // A flat box is far smaller than the sticker the first encode's step was predicted for: the
+    // search goes up to the best step, which fits.
+    expect(result.chosen).toMatchObject({ quality: 32, fits: true });
+    expect(result.attempts.every((attempt) => attempt.fits)).toBe(true);
 
     // The canvas follows the character: at the start the box is at the canvas's left, at the end
     // at its right, and over the clip it spans the canvas but for the search's slack (a few source
@@ -76,6 +80,22 @@ describe('renderForTarget: telegram', () => {
     expect(limit.message).toContain('--fit rate');
     expect(await leftovers()).toEqual([]);
     await expect(readdir(dir)).resolves.not.toContain('tiny.webm');
+  });
+});
+
+describe('firstQualityFor', () => {
+  it('starts at the best step without a budget or a prediction, and lower the more pixels and frames a budget must hold', () => {
+    const size = { width: 512, height: 470 };
+    expect(firstQualityFor('webm', undefined, size, 72)).toBe(QUALITY_STEPS.webm[0]);
+    expect(firstQualityFor('webm', 256_000, size, undefined)).toBe(QUALITY_STEPS.webm[0]);
+    expect(firstQualityFor('gif', 300_000, size, 72)).toBe(QUALITY_STEPS.gif[0]);
+    // A tiny sticker fits at the best step; 3 s at 512 px is predicted over it.
+    expect(firstQualityFor('webm', 256_000, { width: 100, height: 100 }, 12)).toBe(QUALITY_STEPS.webm[0]);
+    const steps = [24, 48, 72, 90].map((frames) => QUALITY_STEPS.webm.indexOf(firstQualityFor('webm', 256_000, size, frames)));
+    expect(steps[2]).toBeGreaterThan(0);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThanOrEqual(steps[i - 1]!);
+    // Never past the floor, however large.
+    expect(firstQualityFor('webm', 1000, size, 900)).toBe(QUALITY_STEPS.webm.at(-1));
   });
 });
 

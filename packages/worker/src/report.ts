@@ -200,7 +200,9 @@ export function formatSummary(result: RenderResult): string {
 function targetLines(result: RenderResult): string[] {
   if (!result.target || !result.crop || !result.attempts || !result.chosen) return [];
   const { crop, chosen } = result;
-  const encodes = result.attempts.map((a) => `${a.bytes} B at quality ${a.quality}, ${a.fps} fps, ${a.width}x${a.height}${a === chosen ? ' (kept)' : ''}`);
+  const encodes = result.attempts.map(
+    (a) => `${a.bytes} B at quality ${a.quality}, ${a.fps} fps, ${a.width}x${a.height}${a.speed ? `, speed ${a.speed}` : ''}${a === chosen ? ' (kept)' : ''}`,
+  );
   return [
     `  target: ${result.target}, cut to the character: source ${crop.right - crop.left}x${crop.bottom - crop.top} at ${crop.left},${crop.top}, scaled by ${result.scale?.toFixed(3)}` +
       (result.trimmedTo !== undefined ? `, trimmed to ${result.trimmedTo} s` : '') +
