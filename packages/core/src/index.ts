@@ -133,6 +133,8 @@ export {
   resolveThreads,
   planHops,
   stageThreadCount,
+  threadsForCanvas,
+  INLINE_BELOW_MEGAPIXELS,
   serializeError,
   reviveError,
   THREADS_ENV,

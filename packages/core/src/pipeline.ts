@@ -34,7 +34,7 @@ import { colourPlan } from './colour.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
 import { DEFAULT_LIMITS, probe, type ProbeLimits } from './probe.js';
 import { sampleFrames } from './sample-frames.js';
-import { StageLine } from './stage-threads.js';
+import { StageLine, threadsForCanvas } from './stage-threads.js';
 import { verifyOutputAlpha } from './verify.js';
 
 export interface Progress {
@@ -179,7 +179,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const ffmpeg = ffmpegIdentity();
   checkFormatAvailable(format);
   const stages = options.stages ?? [];
-  const line = new StageLine(stages, options.threads);
+  // A sticker target's canvas is known before the probe: a small one runs in-line.
+  const line = new StageLine(stages, threadsForCanvas(options.layout?.canvas, options.threads));
   const signal = options.signal;
   checkAborted(signal);
 

@@ -15,6 +15,7 @@ import {
   planHops,
   resolveThreads,
   runPipeline,
+  threadsForCanvas,
   type Effect,
   type Stage,
 } from '../src/index.js';
@@ -164,6 +165,14 @@ describe('stage threads: the split', () => {
     expect(names(planHops([cost('a', 1), handMade('h'), cost('b', 1), cost('c', 1)], 2))).toEqual(['T:a', 'I:h', 'T:b+c']);
     expect(names(planHops([cost('a', 1), handMade('h'), cost('b', 1), handMade('g'), cost('c', 1)], 2))).toEqual(['I:a+h+b+g+c']);
     expect(names(planHops([handMade('h')], 4))).toEqual(['I:h']);
+  });
+
+  it('runs a small canvas known before the probe (a sticker target) in-line, and leaves the rest to the cores and the option', () => {
+    expect(threadsForCanvas({ width: 512, height: 470 }, undefined)).toBe(1);
+    expect(threadsForCanvas({ width: 512, height: 470 }, 4)).toBe(1);
+    expect(threadsForCanvas({ width: 1364, height: 804 }, undefined)).toBeUndefined();
+    expect(threadsForCanvas({ width: 1364, height: 804 }, 3)).toBe(3);
+    expect(threadsForCanvas(undefined, 2)).toBe(2);
   });
 
   it('sizes the pool for the threads', () => {
