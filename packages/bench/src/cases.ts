@@ -31,6 +31,12 @@ export interface BenchCase {
   readonly mayRefuse?: boolean;
   /** The part this case plays in issue 8's target table (targets.ts). */
   readonly role?: TargetRole;
+  /**
+   * 1: our child and the references run pinned to one CPU (runner.ts: `taskset`, which every
+   * child inherits, so the stack runs in-line and ffmpeg takes one thread): a 1-CPU container, as
+   * the users run. Name it in `variant`.
+   */
+  readonly cpus?: 1;
 }
 
 /** target: the 1080p 10 s one-keyframe job; long: its 60 s twin; small: 720p; big: 4K (refused or fitted). */
@@ -69,7 +75,7 @@ export function quickCases(seconds = 5, height: 360 | 720 | 1080 = 720): BenchCa
  * alpha on a 1080p 10 s 24 fps clip with ONE keyframe (GOP 250, x264's default keyint, is longer
  * than the clip: a seek decodes from frame 0), against the floor (decode|encode) and the
  * filtergraph; its 60 s twin (same GOP, so six keyframes, as x264's default makes), for memory
- * and cost flat in length; 720p, for real time on one CPU; and 4K 3 s, which must be refused
+ * and cost flat in length; 720p pinned to one CPU, for real time there; and 4K 3 s, which must be refused
  * (LIMIT_EXCEEDED) or fitted under the default memory budget, run once as is and once with
  * `fitMemory`. Only the references a target reads are run.
  */
@@ -77,7 +83,7 @@ export function targetCases(): BenchCase[] {
   const job = { screen: 'green', posterize: 12, format: 'webm', gop: 250 } as const;
   return [
     defineCase({ ...job, height: 1080, seconds: 10, refs: ['pipe', 'filtergraph'], role: 'target' }),
-    defineCase({ ...job, height: 720, seconds: 10, refs: ['pipe', 'filtergraph'], role: 'small' }),
+    defineCase({ ...job, height: 720, seconds: 10, refs: ['pipe', 'filtergraph'], role: 'small', cpus: 1, variant: '1cpu' }),
     defineCase({ ...job, height: 2160, seconds: 3, refs: ['pipe'], mayRefuse: true, role: 'big' }),
     defineCase({ ...job, height: 2160, seconds: 3, refs: ['pipe'], mayRefuse: true, role: 'big', pipeline: { fitMemory: true }, variant: 'fit' }),
     defineCase({ ...job, height: 1080, seconds: 60, refs: ['pipe'], role: 'long' }),

@@ -4,6 +4,8 @@
  * machine's load hits both and cancels in the ratios). A case whose batch is too noisy to
  * judge is rerun, up to `maxReruns` times.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -128,7 +130,8 @@ export class Runner {
     await writeFile(`${base}.job.json`, JSON.stringify(job));
     const env = { ...process.env };
     if (this.options.inject !== undefined) env.STICKERKEY_BENCH_INJECT = this.options.inject;
-    const m = await measureTree(process.execPath, [childScript, `${base}.job.json`], { env, intervalMs: this.options.intervalMs, rootLabel: 'node' });
+    const ours = onCpus(c, process.execPath, [childScript, `${base}.job.json`]);
+    const m = await measureTree(ours.command, ours.args, { env, intervalMs: this.options.intervalMs, rootLabel: 'node' });
     if (m.code !== 0) {
       throw new Error(
         `Expected the bench child for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`,
@@ -238,8 +241,8 @@ export class Runner {
   private async runReference(kind: ReferenceKind, c: BenchCase, prepared: Prepared, canvas: FrameSize, attempt: number, repeat: number): Promise<RunMeasure> {
     const output = join(this.workDir, `${kind}-${c.id}-${attempt}-${repeat}.${c.format}`);
     const job = await this.referenceJob(c, prepared, canvas, output);
-    const { command, args } =
-      kind === 'pipe' ? pipeCommand(job) : { command: ffmpegBinary(), args: kind === 'single' ? singleArgs(job) : filtergraphArgs(job) };
+    const unpinned = kind === 'pipe' ? pipeCommand(job) : { command: ffmpegBinary(), args: kind === 'single' ? singleArgs(job) : filtergraphArgs(job) };
+    const { command, args } = onCpus(c, unpinned.command, unpinned.args);
     // The references' ffmpeg runs exactly as ours does (binary, arguments and environment: huge
     // pages, see ffmpegEnv), so that only the work between decode and encode differs.
     const m = await measureTree(command, args, { env: ffmpegEnv(), intervalMs: this.options.intervalMs, rootLabel: kind === 'pipe' ? 'sh' : 'ffmpeg' });
@@ -275,4 +278,23 @@ export class Runner {
     this.log(`  [${kind} ${repeat}/${this.options.repeat}] ${c.id}: ${frames} frames, ${measure.fps.toFixed(2)} fps, peak tree ${MB(measure.peakTreeRss)} MB`);
     return measure;
   }
+}
+
+let firstCpu: string | null | undefined;
+
+/**
+ * `command args` pinned to one CPU when the case asks for it (BenchCase.cpus): `taskset` on the
+ * first CPU this process may use, which every child inherits, so Node sees one core (the stack
+ * runs in-line) and ffmpeg takes one thread, as in a 1-CPU container. A case that cannot be
+ * pinned (no taskset: not Linux) is refused rather than measured as something else.
+ */
+export function onCpus(c: Pick<BenchCase, 'id' | 'cpus'>, command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (c.cpus !== 1) return { command, args: [...args] };
+  firstCpu ??= (() => {
+    if (spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+    const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return allowed?.[1] ?? null;
+  })();
+  if (firstCpu === null) throw new Error(`Expected taskset (util-linux) to pin case ${c.id} to one CPU but it is not available here`);
+  return { command: 'taskset', args: ['--cpu-list', firstCpu, command, ...args] };
 }

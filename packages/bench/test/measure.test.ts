@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ffmpegBinary, ffprobeBinary, probe } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { measureTree } from '../src/measure.js';
+import { onCpus } from '../src/runner.js';
 import {
   countFrames,
   filtergraphArgs,
@@ -25,6 +26,21 @@ import {
 const dir = mkdtempSync(join(os.tmpdir(), 'stickerkey-measure-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MB = 1024 * 1024;
+
+describe('onCpus', () => {
+  it('pins a case that asks for one CPU, children included: Node sees one core', async () => {
+    const script =
+      "const { execFileSync } = require('node:child_process'); const os = require('node:os'); " +
+      "console.log(os.availableParallelism(), execFileSync(process.execPath, ['-p', 'require(\\'node:os\\').availableParallelism()']).toString().trim())";
+    const pinned = onCpus({ id: 'x-1cpu', cpus: 1 }, process.execPath, ['-e', script]);
+    expect(pinned.command).toBe('taskset');
+    let out = '';
+    const m = await measureTree(pinned.command, pinned.args, { onStdoutLine: (line) => (out += line) });
+    expect(m.code).toBe(0);
+    expect(out.trim()).toBe('1 1');
+    expect(onCpus({ id: 'x' }, 'node', ['-v'])).toEqual({ command: 'node', args: ['-v'] });
+  });
+});
 
 describe('measureTree', () => {
   it('counts the CPU of a grandchild and the memory of the whole tree', async () => {

@@ -88,7 +88,7 @@ describe('evaluateTargets on the measured figures', () => {
     expectRow('tree CPU ≤ 0.5× filtergraph', measured.cpuSeconds / g.cpuSeconds, 0.5);
     expectRow('set-up < 5% of wall', measured.setupShare, 0.05, true);
     expectRow('peak tree RSS ≤ floor + 250 MB', measured.peakTreeMb, f.peakTreeMb + 250);
-    expectRow("720p: CPU s below the clip's duration", measured.cpuSeconds, 2, true);
+    expectRow("720p on one CPU: CPU s below the clip's duration", measured.cpuSeconds, 2, true);
     // Its own twin: exactly 1x, within 10%.
     expect(byTarget(rows, '60 s: peak tree RSS').status).toBe('met');
     expect(byTarget(rows, '60 s: CPU s per output s').status).toBe('met');
