@@ -107,15 +107,11 @@ function edgeTable(length: number, pad: number, stride: number, edges: Options['
 }
 
 /**
- * One output pixel from its four taps and bilinear fractions (1/64 px), as a word. Small enough
- * for V8 to inline into the row loops (429 bytes of bytecode against TurboFan's limit of 460;
- * not inlined, the call per pixel made the effect half as slow again), which is why the rare
- * edge case is a call of its own. The alpha mask comes in as an argument, read into a local by
- * the callers: each read of an imported binding is a checked load.
+ * One output pixel from four opaque taps and bilinear fractions (1/64 px), as a word. Small enough
+ * for V8 to inline into the row loops (not inlined, the call per pixel made the effect half as
+ * slow again); the callers sort the taps into transparent, edge and opaque around it.
  */
-function bilinearTaps(v00: number, v01: number, v10: number, v11: number, wx: number, wy: number, aMask: number): number {
-  if (((v00 | v01 | v10 | v11) & aMask) === 0) return 0; // all four taps transparent: most of the box around a character
-  if ((v00 & v01 & v10 & v11 & aMask) !== aMask) return premultipliedTaps(v00, v01, v10, v11, wx, wy);
+function bilinearOpaque(v00: number, v01: number, v10: number, v11: number, wx: number, wy: number): number {
   // All four taps opaque (most of the character): plain bilinear, integers only, separable and two
   // bytes per multiply. Along x, each tap's bytes 0 and 2 (then 1 and 3) are weighted at once:
   // 255 * 64 fits the 16 bits between them. Along y, lane by lane (255 * 4096 would not). Exactly
@@ -139,9 +135,16 @@ function bilinearTaps(v00: number, v01: number, v10: number, v11: number, wx: nu
 /**
  * The edge of the character: each tap weighted by its alpha (premultiplied sampling), so the
  * colour a keyer left in transparent pixels has no weight; then back to straight colour by
- * dividing by the summed alpha weight.
+ * dividing by the summed alpha weight. Writes pixels[i] from the taps at scratch words t00..t11.
+ * Not inlined (the row loops would outgrow V8's budget), so it takes indices and writes the word
+ * itself: a word with alpha >= 64 is no small integer, and passing four as arguments and returning
+ * one boxed them, five heap numbers per edge pixel (290 KB of garbage a 720p frame).
  */
-function premultipliedTaps(v00: number, v01: number, v10: number, v11: number, wx: number, wy: number): number {
+function premultipliedTaps(pixels: Uint32Array, i: number, scratch: Uint32Array, t00: number, t01: number, t10: number, t11: number, wx: number, wy: number): void {
+  const v00 = scratch[t00];
+  const v01 = scratch[t01];
+  const v10 = scratch[t10];
+  const v11 = scratch[t11];
   const w00 = (ONE - wx) * (ONE - wy);
   const w01 = wx * (ONE - wy);
   const w10 = (ONE - wx) * wy;
@@ -151,7 +154,10 @@ function premultipliedTaps(v00: number, v01: number, v10: number, v11: number, w
   const a10 = w10 * ((v10 >>> A_SHIFT) & 255);
   const a11 = w11 * ((v11 >>> A_SHIFT) & 255);
   const sa = a00 + a01 + a10 + a11;
-  if (sa === 0) return 0; // the only visible taps have zero weight
+  if (sa === 0) {
+    pixels[i] = 0; // the only visible taps have zero weight
+    return;
+  }
   const inv = 1 / sa;
   const red =
     ((a00 * ((v00 >>> R_SHIFT) & 255) + a01 * ((v01 >>> R_SHIFT) & 255) + a10 * ((v10 >>> R_SHIFT) & 255) + a11 * ((v11 >>> R_SHIFT) & 255)) * inv + 0.5) | 0;
@@ -160,7 +166,7 @@ function premultipliedTaps(v00: number, v01: number, v10: number, v11: number, w
   const blue =
     ((a00 * ((v00 >>> B_SHIFT) & 255) + a01 * ((v01 >>> B_SHIFT) & 255) + a10 * ((v10 >>> B_SHIFT) & 255) + a11 * ((v11 >>> B_SHIFT) & 255)) * inv + 0.5) | 0;
   const alpha = (sa + HALF_WEIGHT) >> (2 * FRAC);
-  return (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | (alpha << A_SHIFT);
+  pixels[i] = (red << R_SHIFT) | (green << G_SHIFT) | (blue << B_SHIFT) | (alpha << A_SHIFT);
 }
 
 /**
@@ -191,7 +197,13 @@ function sampleRowAtEdge(
     const c1 = columns[kx + 1];
     const r0 = rows[ky];
     const r1 = rows[ky + 1];
-    pixels[i] = bilinearTaps(scratch[r0 + c0], scratch[r0 + c1], scratch[r1 + c0], scratch[r1 + c1], fx & MASK, fy & MASK, aMask);
+    const v00 = scratch[r0 + c0];
+    const v01 = scratch[r0 + c1];
+    const v10 = scratch[r1 + c0];
+    const v11 = scratch[r1 + c1];
+    if (((v00 | v01 | v10 | v11) & aMask) === 0) pixels[i] = 0;
+    else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) premultipliedTaps(pixels, i, scratch, r0 + c0, r0 + c1, r1 + c0, r1 + c1, fx & MASK, fy & MASK);
+    else pixels[i] = bilinearOpaque(v00, v01, v10, v11, fx & MASK, fy & MASK);
   }
 }
 
@@ -223,10 +235,12 @@ function sampleRowInside(
     const v01 = scratch[t + 1];
     const v10 = scratch[t + stride];
     const v11 = scratch[t + stride + 1];
-    // Four equal visible taps (the outline's flat band, about an eighth of the sampled pixels
+    if (((v00 | v01 | v10 | v11) & aMask) === 0) pixels[i] = 0; // all four transparent: most of the box around a character
+    else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) premultipliedTaps(pixels, i, scratch, t, t + 1, t + stride, t + stride + 1, ox & MASK, oy & MASK);
+    // Four equal opaque taps (the outline's flat band, about an eighth of the sampled pixels
     // behind the sticker preset's outline): any weights give the tap back exactly.
-    if (v00 === v01 && v00 === v10 && v00 === v11 && (v00 & aMask) !== 0) pixels[i] = v00;
-    else pixels[i] = bilinearTaps(v00, v01, v10, v11, ox & MASK, oy & MASK, aMask);
+    else if (v00 === v01 && v00 === v10 && v00 === v11) pixels[i] = v00;
+    else pixels[i] = bilinearOpaque(v00, v01, v10, v11, ox & MASK, oy & MASK);
   }
 }
 
