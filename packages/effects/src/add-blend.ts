@@ -10,7 +10,7 @@
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { A_MASK, addGreyRows, B_SHIFT, blendThroughTable, G_SHIFT, isGrey, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import { A_MASK, addGreyRows, B_SHIFT, blendThroughTable, G_SHIFT, greyPlane, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -31,9 +31,8 @@ interface State {
   texture: Uint32Array;
   /** Result by (texture value << 8 | colour): min(255, c + round(opacity * t)), so opacity and clamping cost nothing per pixel. */
   sum: Uint8Array;
-  /** Grey texture (the procedural grain): round(opacity * t) by level, added two channels at a time instead of through `sum`. */
-  grey: boolean;
-  amount: Uint8Array;
+  /** Grey texture (the procedural grain): round(opacity * t) per pixel, added two channels at a time instead of through `sum`. */
+  amounts: Uint8Array | null;
   /** Colour source: what each channel adds. */
   addR: number;
   addG: number;
@@ -113,8 +112,7 @@ export const addBlend = defineEffect({
       mode,
       texture: words,
       sum,
-      grey: mode === 'texture' && isGrey(words),
-      amount,
+      amounts: mode === 'texture' ? greyPlane(words, amount) : null,
       addR: amount[r],
       addG: amount[g],
       addB: amount[b],
@@ -133,7 +131,7 @@ export const addBlend = defineEffect({
     visibleSpans(data, width, box, s.spans);
     const px = s.words.acquire(data);
     if (s.mode === 'color') addColorRows(px, s.addR, s.addG, s.addB, width, s.spans, box.top, box.bottom);
-    else if (s.grey) addGreyRows(px, s.texture, s.amount, width, s.spans, box.top, box.bottom);
+    else if (s.amounts !== null) addGreyRows(px, s.amounts, width, s.spans, box.top, box.bottom);
     else blendThroughTable(px, s.texture, s.sum, width, s.spans, box.top, box.bottom);
     s.words.release(data, px);
   },

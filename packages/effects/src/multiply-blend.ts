@@ -11,7 +11,7 @@
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
 import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { blendThroughTable, isGrey, isOpaque, mul255, multiplyGreyRows, PixelWords, textureWords } from './internal/pixel-words.js';
+import { blendThroughTable, greyPlane, isOpaque, mul255, multiplyGreyRows, PixelWords, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -29,8 +29,8 @@ interface State {
   texture: Uint32Array;
   /** Result by (texture value << 8 | colour): c * lerp(255, t, opacity) / 255 rounded, so opacity and rounding cost nothing per pixel. */
   product: Uint8Array;
-  /** Grey texture (the procedural paper): by level, lerp(255, t, opacity); the products are then computed two channels per multiply. */
-  factor: Uint8Array | null;
+  /** Grey texture (the procedural paper): per pixel, lerp(255, t, opacity); the products are then computed two channels per multiply. */
+  factors: Uint8Array | null;
   words: PixelWords;
   /** Per row, the visible pixels' columns (found per frame: the blend skips the screen around the character). */
   spans: RowSpans;
@@ -80,9 +80,9 @@ export const multiplyBlend = defineEffect({
     const words = new PixelWords();
     const spans = createRowSpans(height);
     const box = { left: 0, top: 0, right: width, bottom: height };
-    if (!texture) return { width, height, texture: new Uint32Array(0), product, factor: null, words, spans, box, identity: true };
+    if (!texture) return { width, height, texture: new Uint32Array(0), product, factors: null, words, spans, box, identity: true };
     const flat = textureOverWhite(textureAtSize(texture, size));
-    return { width, height, texture: flat, product, factor: isGrey(flat) ? factors : null, words, spans, box, identity: false };
+    return { width, height, texture: flat, product, factors: greyPlane(flat, factors), words, spans, box, identity: false };
   },
 
   apply(s: State, frame: Frame): void {
@@ -93,7 +93,7 @@ export const multiplyBlend = defineEffect({
     if (box.right <= box.left || box.bottom <= box.top) return;
     visibleSpans(data, width, box, s.spans);
     const px = s.words.acquire(data);
-    if (s.factor !== null) multiplyGreyRows(px, texture, s.factor, width, s.spans, box.top, box.bottom);
+    if (s.factors !== null) multiplyGreyRows(px, s.factors, width, s.spans, box.top, box.bottom);
     else blendThroughTable(px, texture, product, width, s.spans, box.top, box.bottom);
     s.words.release(data, px);
   },
