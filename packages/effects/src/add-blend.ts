@@ -10,7 +10,19 @@
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { A_MASK, addGreyRows, B_SHIFT, blendThroughTable, G_SHIFT, greyPlane, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import {
+  A_MASK,
+  addGreyRows,
+  B_SHIFT,
+  blendThroughTable,
+  G_SHIFT,
+  greyPlane,
+  isOpaque,
+  mul255,
+  PixelWords,
+  R_SHIFT,
+  textureWords,
+} from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 

@@ -140,7 +140,17 @@ function bilinearOpaque(v00: number, v01: number, v10: number, v11: number, wx: 
  * itself: a word with alpha >= 64 is no small integer, and passing four as arguments and returning
  * one boxed them, five heap numbers per edge pixel (290 KB of garbage a 720p frame).
  */
-function premultipliedTaps(pixels: Uint32Array, i: number, scratch: Uint32Array, t00: number, t01: number, t10: number, t11: number, wx: number, wy: number): void {
+function premultipliedTaps(
+  pixels: Uint32Array,
+  i: number,
+  scratch: Uint32Array,
+  t00: number,
+  t01: number,
+  t10: number,
+  t11: number,
+  wx: number,
+  wy: number,
+): void {
   const v00 = scratch[t00];
   const v01 = scratch[t01];
   const v10 = scratch[t10];
@@ -235,7 +245,8 @@ function sampleRowInside(
     const v01 = scratch[t + 1];
     const v10 = scratch[t + stride];
     const v11 = scratch[t + stride + 1];
-    if (((v00 | v01 | v10 | v11) & aMask) === 0) pixels[i] = 0; // all four transparent: most of the box around a character
+    if (((v00 | v01 | v10 | v11) & aMask) === 0)
+      pixels[i] = 0; // all four transparent: most of the box around a character
     else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) premultipliedTaps(pixels, i, scratch, t, t + 1, t + stride, t + stride + 1, ox & MASK, oy & MASK);
     // Four equal opaque taps (the outline's flat band, about an eighth of the sampled pixels
     // behind the sticker preset's outline): any weights give the tap back exactly.

@@ -108,6 +108,11 @@ describe('grey blends', () => {
     const coloured = texture.slice();
     coloured[1000] = word(10, 10, 11, 255);
     expect(greyPlane(coloured, new Uint8Array(256))).toBeNull();
-    expect(greyPlane(texture, new Uint8Array(256).map((_, v) => 255 - v))![3 * width]).toBe(252);
+    expect(
+      greyPlane(
+        texture,
+        new Uint8Array(256).map((_, v) => 255 - v),
+      )![3 * width],
+    ).toBe(252);
   });
 });
