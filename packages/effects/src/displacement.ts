@@ -245,8 +245,8 @@ function sampleRowInside(
     const v01 = scratch[t + 1];
     const v10 = scratch[t + stride];
     const v11 = scratch[t + stride + 1];
-    if (((v00 | v01 | v10 | v11) & aMask) === 0)
-      pixels[i] = 0; // all four transparent: most of the box around a character
+    // All four transparent (most of the box around a character), some (the edge), or none.
+    if (((v00 | v01 | v10 | v11) & aMask) === 0) pixels[i] = 0;
     else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) premultipliedTaps(pixels, i, scratch, t, t + 1, t + stride, t + stride + 1, ox & MASK, oy & MASK);
     // Four equal opaque taps (the outline's flat band, about an eighth of the sampled pixels
     // behind the sticker preset's outline): any weights give the tap back exactly.
