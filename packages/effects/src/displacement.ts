@@ -62,8 +62,14 @@ interface State {
   columns: Int32Array;
   rows: Int32Array;
   pad: number;
-  /** (width + 2) x (height + 2) RGBA words, transparent except while a frame is being processed. */
+  /**
+   * (width + 2) x (height + 2) RGBA words, transparent but for the spans of the last frame (rows
+   * `lastTop`..`lastBottom` of spanLeft/spanRight), which the next frame clears where its own
+   * copy does not cover them: the spans barely move from frame to frame, so little is cleared.
+   */
   scratch: Uint32Array;
+  lastTop: number;
+  lastBottom: number;
   /** The frame's pixels as 32-bit words: one load per tap, one store per pixel. */
   words: PixelWords;
   region: Bounds;
@@ -308,6 +314,8 @@ export const displacement = defineEffect({
       rows: edgeTable(height, pad, stride, o.edges),
       pad,
       scratch: new Uint32Array(stride * (height + 2)),
+      lastTop: 0,
+      lastBottom: 0,
       words: new PixelWords(),
       region: { left: 0, top: 0, right: 0, bottom: 0 },
       spanLeft: new Int32Array(height),
@@ -354,8 +362,18 @@ export const displacement = defineEffect({
     const stride = width + 2;
     const { spanLeft, spanRight } = s;
     const aMask = A_MASK; // a local: each read of an imported binding is a checked load
+    // The last frame's spans on rows outside this frame's box: cleared whole.
+    const lastTop = s.lastTop;
+    const lastBottom = s.lastBottom;
+    for (let y = lastTop; y < lastBottom; y++) {
+      if (y >= st && y < sb) continue;
+      const j = (y + 1) * stride + 1;
+      if (spanRight[y] > spanLeft[y]) scratch.fill(0, j + spanLeft[y], j + spanRight[y]);
+    }
     for (let y = st; y < sb; y++) {
       const row = y * width;
+      const oldLeft = y >= lastTop && y < lastBottom ? spanLeft[y] : 0;
+      const oldRight = y >= lastTop && y < lastBottom ? spanRight[y] : 0;
       // From each end, eight pixels per test while their alpha is all 0 (no alpha exceeds the OR of
       // them): most of the box around a character is screen.
       let first = sl;
@@ -377,8 +395,17 @@ export const displacement = defineEffect({
         last -= 8;
       while (last > first && (pixels[row + last] & aMask) === 0) last--;
       // An empty row spans nothing: left past right, so it widens no window below.
-      spanLeft[y] = first < sr ? first : sr;
-      spanRight[y] = first < sr ? last + 1 : sl;
+      const newLeft = first < sr ? first : sr;
+      const newRight = first < sr ? last + 1 : sl;
+      spanLeft[y] = newLeft;
+      spanRight[y] = newRight;
+      // The last frame's span less this one's (which the copy overwrites). With this row empty
+      // (newLeft = sr > newRight = sl), the two parts still cover the whole old span.
+      if (oldRight > oldLeft) {
+        const rowStart = (y + 1) * stride + 1;
+        scratch.fill(0, rowStart + oldLeft, rowStart + (oldRight < newLeft ? oldRight : newLeft));
+        scratch.fill(0, rowStart + (oldLeft > newRight ? oldLeft : newRight), rowStart + oldRight);
+      }
       // Four words per iteration, so the loop compare and increments are paid once per four words.
       let j = (y + 1) * stride + 1 + first;
       let k = row + first;
@@ -444,12 +471,8 @@ export const displacement = defineEffect({
       if (midTo < to) sampleRowAtEdge(pixels, scratch, offsets, columns, rows, pad, y, row + midTo, midTo, to);
     }
 
-    // Leave the scratch transparent for the next frame (fill() takes no allocation).
-    for (let y = st; y < sb; y++) {
-      if (spanRight[y] <= spanLeft[y]) continue;
-      const j = (y + 1) * stride + 1;
-      scratch.fill(0, j + spanLeft[y], j + spanRight[y]);
-    }
+    s.lastTop = st;
+    s.lastBottom = sb;
     s.words.release(data, pixels);
     if (bounds) {
       bounds.left = r.left;
