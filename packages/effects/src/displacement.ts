@@ -12,8 +12,9 @@
  * never bleed their colour into the edge: no dark or green fringe. Output is straight alpha.
  *
  * The source is copied into a scratch canvas with a one-pixel transparent border (the
- * `transparent` edge mode samples it); only the alpha bounding box is copied, and it is zeroed
- * again after use so the scratch outside the current box is always transparent.
+ * `transparent` edge mode samples it); only each row's visible span is copied, and what the
+ * last frame copied outside this frame's spans is cleared first, so the scratch outside the
+ * current spans is always transparent.
  */
 import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core';
 import { A_MASK, A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT } from './internal/pixel-words.js';
