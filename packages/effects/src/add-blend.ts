@@ -10,7 +10,19 @@
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
 import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
-import { A_MASK, B_SHIFT, blendThroughTable, G_SHIFT, isOpaque, mul255, PixelWords, R_SHIFT, textureWords } from './internal/pixel-words.js';
+import {
+  A_MASK,
+  addGreyRows,
+  B_SHIFT,
+  blendThroughTable,
+  G_SHIFT,
+  greyPlane,
+  isOpaque,
+  mul255,
+  PixelWords,
+  R_SHIFT,
+  textureWords,
+} from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -31,6 +43,8 @@ interface State {
   texture: Uint32Array;
   /** Result by (texture value << 8 | colour): min(255, c + round(opacity * t)), so opacity and clamping cost nothing per pixel. */
   sum: Uint8Array;
+  /** Grey texture (the procedural grain): round(opacity * t) per pixel, added two channels at a time instead of through `sum`. */
+  amounts: Uint8Array | null;
   /** Colour source: what each channel adds. */
   addR: number;
   addG: number;
@@ -103,12 +117,14 @@ export const addBlend = defineEffect({
       for (let t = 0; t < 256; t++) for (let c = 0; c < 256; c++) sum[(t << 8) | c] = Math.min(255, c + amount[t]);
     }
     const { r, g, b } = parseColor(o.color);
+    const words = mode === 'texture' && texture ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0);
     return {
       width,
       height,
       mode,
-      texture: mode === 'texture' && texture ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0),
+      texture: words,
       sum,
+      amounts: mode === 'texture' ? greyPlane(words, amount) : null,
       addR: amount[r],
       addG: amount[g],
       addB: amount[b],
@@ -127,6 +143,7 @@ export const addBlend = defineEffect({
     visibleSpans(data, width, box, s.spans);
     const px = s.words.acquire(data);
     if (s.mode === 'color') addColorRows(px, s.addR, s.addG, s.addB, width, s.spans, box.top, box.bottom);
+    else if (s.amounts !== null) addGreyRows(px, s.amounts, width, s.spans, box.top, box.bottom);
     else blendThroughTable(px, s.texture, s.sum, width, s.spans, box.top, box.bottom);
     s.words.release(data, px);
   },

@@ -420,6 +420,15 @@ function compositeUnder(s: State, data: Uint8Array, hl: number, ht: number, hr: 
       const bottom = matte[rb + i0] * (256 - wx) + matte[rb + i1] * wx;
       const as = opacityLut[(top * (256 - wy) + bottom * wy + 32768) >>> 16];
       if (as === 0) continue;
+      if (ac === 0) {
+        // Nothing over the shadow (around the character, most of where it is lit): the formula
+        // gives exactly its colour (C * under / under rounds back to C) at alpha As, without the division.
+        data[p] = cr;
+        data[p + 1] = cg;
+        data[p + 2] = cb;
+        data[p + 3] = as;
+        continue;
+      }
       overFlatColour(data, p, ac, as, cr, cg, cb);
     }
   }

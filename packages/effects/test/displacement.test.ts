@@ -323,6 +323,53 @@ describe('displacement inside the alpha bounds', () => {
   });
 });
 
+describe('displacement from frame to frame', () => {
+  // The scratch keeps the last frame's spans and clears only what the next frame does not cover:
+  // after any sequence of frames, a frame must come out as from a stage that saw nothing before.
+  const w = 120;
+  const h = 90;
+  const moved = (cover: number, dx: number, dy: number): Frame => {
+    const f = keyedCharacter({ width: w, height: h, cover });
+    const g = frameFrom(w, h, (x, y) => {
+      const sx = x - dx;
+      const sy = y - dy;
+      if (sx < 0 || sx >= w || sy < 0 || sy >= h) return [0, 255, 0, 0];
+      const p = (sy * w + sx) * 4;
+      return [f.data[p], f.data[p + 1], f.data[p + 2], f.data[p + 3]];
+    });
+    g.alphaBounds = computeAlphaBounds(g, { left: 0, top: 0, right: 0, bottom: 0 });
+    return g;
+  };
+  for (const edges of ['clamp', 'transparent', 'wrap'] as const) {
+    it(`${edges}: each frame as from a fresh stage, whatever came before (wider, narrower, moved, empty)`, async () => {
+      const options = { horizontal: 5, vertical: 5, scale: 10, edges };
+      const sequence = [
+        moved(0.4, 0, 0),
+        moved(0.05, 30, -20),
+        moved(0.08, -35, 30),
+        moved(0, 0, 0),
+        moved(0.3, 10, 5),
+        moved(0.3, 10, 5),
+        moved(0.02, -40, -30),
+      ];
+      const running = await setupEffect(displacement, options, w, h);
+      let checked = 0;
+      for (const frame of sequence) {
+        const fresh = await setupEffect(displacement, options, w, h);
+        const copy = frameFrom(w, h, () => [0, 0, 0, 0]);
+        copy.data.set(frame.data);
+        copy.alphaBounds = { ...frame.alphaBounds! };
+        const a = run(running, frame);
+        const b = run(fresh, copy);
+        expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+        expect(a.alphaBounds).toEqual(b.alphaBounds);
+        if (a.data.some((v, i) => (i & 3) === 3 && v > 0)) checked++;
+      }
+      expect(checked).toBe(6); // all but the empty frame had something to move
+    });
+  }
+});
+
 describe('displacement determinism and memory', () => {
   it('same options, same output (two jobs)', async () => {
     const options = { horizontal: 9, vertical: 4, seed: 77, scale: 20, octaves: 3 };

@@ -102,3 +102,73 @@ export function toByte(v: number): number {
 export function clampChannel(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : v;
 }
+
+/**
+ * For a grey texture (equal red, green and blue everywhere: the procedural paper and grain), one
+ * byte per pixel, `table[level]`, which then drives all three channels; null for any other. For
+ * prepare. A quarter of the bytes of the texture's words, and the blends are bound by what they
+ * read: the texture is canvas-sized and never in cache.
+ */
+export function greyPlane(texture: Uint32Array, table: Uint8Array): Uint8Array | null {
+  const rs = R_SHIFT,
+    gs = G_SHIFT,
+    bs = B_SHIFT;
+  const plane = new Uint8Array(texture.length);
+  for (let i = 0; i < texture.length; i++) {
+    const t = texture[i];
+    const r = (t >>> rs) & 255;
+    if (((t >>> gs) & 255) !== r || ((t >>> bs) & 255) !== r) return null;
+    plane[i] = table[r];
+  }
+  return plane;
+}
+
+/**
+ * multiply-blend's loop for a grey texture, from its factor per pixel (`greyPlane`): mul255(c, f)
+ * on two channels per integer multiply (bytes 0 and 2, then 1 and 3, in 16-bit lanes: 255 * 255 +
+ * 128 + 254 < 65536, so no lane carries into the next), the same rounding as the table of
+ * products, so the same bytes. Alpha is put back from the pixel.
+ */
+export function multiplyGreyRows(px: Uint32Array, factors: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
+  const aMask = A_MASK,
+    pairs = 0xff00ff,
+    half = 0x800080;
+  for (let y = top; y < bottom; y++) {
+    for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
+      const v = px[i];
+      if ((v & aMask) === 0) continue;
+      const f = factors[i];
+      const t0 = (Math.imul(v & pairs, f) + half) | 0;
+      const t1 = (Math.imul((v >>> 8) & pairs, f) + half) | 0;
+      const m0 = (((t0 + ((t0 >>> 8) & pairs)) | 0) >>> 8) & pairs;
+      const m1 = (((t1 + ((t1 >>> 8) & pairs)) | 0) >>> 8) & pairs;
+      px[i] = (v & aMask) | ((m0 | (m1 << 8)) & ~aMask);
+    }
+  }
+}
+
+/**
+ * add-blend's loop for a grey texture, from its amount per pixel (`greyPlane`): min(255, c + a) on
+ * two channels per add (bytes 0 and 2, then 1 and 3, in 16-bit lanes: a sum over 255 sets the
+ * lane's bit 8, which turns into a saturating 0xff). The same bytes as the table of sums; alpha is
+ * put back from the pixel.
+ */
+export function addGreyRows(px: Uint32Array, amounts: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
+  const aMask = A_MASK,
+    pairs = 0xff00ff,
+    carries = 0x1000100;
+  for (let y = top; y < bottom; y++) {
+    for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
+      const v = px[i];
+      if ((v & aMask) === 0) continue;
+      const a = amounts[i] * 0x10001;
+      const s0 = (v & pairs) + a;
+      const s1 = ((v >>> 8) & pairs) + a;
+      const o0 = s0 & carries;
+      const o1 = s1 & carries;
+      const m0 = (s0 | (o0 - (o0 >>> 8))) & pairs;
+      const m1 = (s1 | (o1 - (o1 >>> 8))) & pairs;
+      px[i] = (v & aMask) | ((m0 | (m1 << 8)) & ~aMask);
+    }
+  }
+}
