@@ -9,7 +9,7 @@
  * The default texture is the procedural `grain` (the dark complement of the paper grain: light
  * speckles on black), so the preset works with no files; `source: color` adds a flat colour.
  */
-import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import {
   A_MASK,
   addGreyRows,

@@ -14,7 +14,7 @@
  * Only colour changes, alpha stays; the heights come from alpha, so no colour is filtered and
  * transparent pixels are skipped. margin = 0.
  */
-import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
 import { createRowSpans, findRowSpans, fullFrame, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';
 

@@ -32,7 +32,7 @@
  * keying pass), key-edges (edge alpha, unmix), key-outline-spill (despill near the outline),
  * key-refine (choke, feather); key-despill holds the despill maths they share.
  */
-import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core';
+import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core/effect';
 import { refineEdges } from './internal/key-edges.js';
 import { keyPixels } from './internal/key-matte.js';
 import { despillOutline } from './internal/key-outline-spill.js';

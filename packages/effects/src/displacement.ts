@@ -16,7 +16,7 @@
  * last frame copied outside this frame's spans is cleared first, so the scratch outside the
  * current spans is always transparent.
  */
-import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core';
+import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core/effect';
 import { A_MASK, A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT } from './internal/pixel-words.js';
 import { loadTexture, type Texture } from './textures.js';
 

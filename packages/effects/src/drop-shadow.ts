@@ -18,7 +18,7 @@
  * elsewhere. `frame.alphaBounds` grows to cover the shadow. margin = distance + what the blur
  * reaches.
  */
-import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import { blurChannelSpans, blurReach, boxRadiiForSigma, createSpanBlurScratchU8, type SpanBlurScratchU8 } from './internal/blur.js';
 import { bilinearTable, firstColumns } from './internal/grid-readback.js';
 import { overFlatColour } from './internal/over.js';

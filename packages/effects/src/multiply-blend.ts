@@ -10,7 +10,7 @@
  * character). A texture's own alpha is honoured: it is laid over white first, so its transparent
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
-import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import { blendThroughTable, greyPlane, isOpaque, mul255, multiplyGreyRows, PixelWords, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';

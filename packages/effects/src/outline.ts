@@ -14,7 +14,7 @@
  *
  * margin = width + softness + 1; `frame.alphaBounds` grows by it.
  */
-import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import { createDistanceScratch, squaredDistance, type DistanceScratch } from './internal/morphology.js';
 import { overFlatColour } from './internal/over.js';
 import { createRowSpans, findRowSpans, findSolidRuns, narrowRowSpans, widenRowSpans, type RowSpans } from './internal/row-spans.js';

@@ -14,7 +14,7 @@
  * The output has round(N * target / source) frames: the end-of-stream timestamp N / source
  * rescaled the same way. Assumes timestamps start at 0 and are evenly spaced (constant rate).
  */
-import { InvalidOptionError, resolveOptions, type OptionsInput, type OptionsOf } from '@stickerkey/core';
+import { InvalidOptionError, resolveOptions, type OptionsInput, type OptionsOf } from '@stickerkey/core/effect';
 
 export const posterizeTimeOptions = [
   {

@@ -3,7 +3,7 @@
  * (`@stickerkey/effects/drop-shadow`) and the option prefix (`drop-shadow.opacity`).
  * posterize-time is not here: it is not a per-frame effect (core applies it at decode).
  */
-import type { Effect, OptionTable, StageOrigin } from '@stickerkey/core';
+import type { Effect, OptionTable, StageOrigin } from '@stickerkey/core/effect';
 import { addBlend } from './add-blend.js';
 import { alphaBevel } from './alpha-bevel.js';
 import { chromaKey } from './chroma-key.js';

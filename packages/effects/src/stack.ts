@@ -10,7 +10,7 @@
  * Options are validated by core's `createStage`, synchronously, so a wrong option or an unknown
  * effect is refused before any file is opened or process spawned.
  */
-import { createStage, InvalidOptionError, type OptionsInput, type Stage } from '@stickerkey/core';
+import { createStage, InvalidOptionError, type OptionsInput, type Stage } from '@stickerkey/core/effect';
 import { effectOrigin, effects, type EffectName } from './registry.js';
 
 function isEffectName(name: string): name is EffectName {

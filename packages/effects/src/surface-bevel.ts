@@ -20,7 +20,7 @@
  * Only colour changes, alpha stays: no colour is filtered (the height field comes from alpha), so
  * transparent pixels are skipped and there is nothing to premultiply. margin = 0.
  */
-import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core';
+import { defineEffect, parseColor, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
 import {
   blurChannelF32,
   blurChannelF32Spans,

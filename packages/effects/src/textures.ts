@@ -18,7 +18,7 @@
  * a copy of its own (three 1080p textures are 28 MB a copy).
  */
 import { stat } from 'node:fs/promises';
-import { availableCores, CancelledError, InvalidOptionError, type FrameSize } from '@stickerkey/core';
+import { availableCores, CancelledError, InvalidOptionError, type FrameSize } from '@stickerkey/core/effect';
 import { generateTexture, type ProceduralKind, type ProceduralSpec } from './internal/procedural.js';
 import { generateInThread } from './internal/texture-thread-client.js';
 

@@ -29,7 +29,7 @@
  *   blurred only where it is not: `blurChannelSpans` / `blurChannelF32Spans` take, per row, the
  *   columns where it may be non-zero, and give the same result as the full blur.
  */
-import type { Bounds, FrameSize } from '@stickerkey/core';
+import type { Bounds, FrameSize } from '@stickerkey/core/effect';
 import { clampToFrame, type RowSpans } from './row-spans.js';
 
 /** Caller-owned buffers for the Uint8 blurs: one plane the size of the frame, one row of sums. */

@@ -6,7 +6,7 @@
  * generalisation. A rotation about grey keeps neutral colours neutral (each row sums to 1), so
  * greys, whites and blacks always have zero excess, whatever the screen colour.
  */
-import type { Rgb } from '@stickerkey/core';
+import type { Rgb } from '@stickerkey/core/effect';
 
 /** Rec. 709 luma weights: despill puts back the luma it removes, so edges do not darken. */
 export const LUMA_R = 0.2126;

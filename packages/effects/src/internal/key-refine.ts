@@ -3,7 +3,7 @@
  * keyed matte; pixels the matte grows into take the nearby character's colour (a premultiplied
  * blur). Setup (prepareRefine) apart from the per-frame work (refineMatte).
  */
-import type { Bounds, Frame, FrameSize } from '@stickerkey/core';
+import type { Bounds, Frame, FrameSize } from '@stickerkey/core/effect';
 import { blurChannel, blurReach, blurRgba, boxRadiiForSigma, createBlurScratch, type BlurScratch } from './blur.js';
 import type { ChromaKeyState } from './key-state.js';
 import { createSquareScratch, dilateSquare, erodeSquare, type SquareScratch } from './morphology.js';

@@ -18,7 +18,7 @@
  *    keys the screen there as a shadow, one too dark keys near-screen props partly transparent.
  * Pixels with alpha 0 (canvas padding) are ignored. Runs once per job: it may allocate.
  */
-import type { Frame, Rgb } from '@stickerkey/core';
+import type { Frame, Rgb } from '@stickerkey/core/effect';
 import { excessOf, hueOf, screenBasis } from './key-basis.js';
 
 export interface ScreenEstimate {

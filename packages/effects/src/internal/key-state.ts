@@ -3,7 +3,7 @@
  * weights the passes use, the screen grid turned into per-node terms, and every scratch buffer the
  * passes write per frame, so that apply() never allocates. See chroma-key.ts for the model.
  */
-import type { Bounds, Frame, FrameSize } from '@stickerkey/core';
+import type { Bounds, Frame, FrameSize } from '@stickerkey/core/effect';
 import { createDistanceScratch, type DistanceScratch } from './morphology.js';
 import { LUMA_B, LUMA_G, LUMA_R, screenBasis } from './key-basis.js';
 import { prepareRefine, type Refine } from './key-refine.js';

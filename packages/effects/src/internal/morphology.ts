@@ -39,7 +39,7 @@
  * outside it are ignored (not treated as zeros, not changed). For a grow, pass the alpha bounds
  * expanded by the radius (plus one), or the grown edge is cut off.
  */
-import type { Bounds, FrameSize } from '@stickerkey/core';
+import type { Bounds, FrameSize } from '@stickerkey/core/effect';
 import { clampToFrame, createRowSpans, type RowSpans } from './row-spans.js';
 
 /** Squared distance written where no feature pixel exists in the rectangle. */

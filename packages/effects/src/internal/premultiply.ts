@@ -10,7 +10,7 @@
  * unpremultiply(frame.data, width, bounds);  // c = round(c * 255 / a), 0 where a = 0
  * ```
  */
-import type { Bounds } from '@stickerkey/core';
+import type { Bounds } from '@stickerkey/core/effect';
 
 /** 255 / a for every alpha, so unpremultiplying multiplies instead of dividing per channel. */
 const UNPREMULTIPLY = new Float32Array(256);

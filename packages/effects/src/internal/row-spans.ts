@@ -5,7 +5,7 @@
  * read-back, the distance transform of outline and alpha-bevel) visit only these spans, grown by
  * their reach (`widenRowSpans`), and skip the opaque inside (`findSolidRuns`, `narrowRowSpans`).
  */
-import type { Bounds } from '@stickerkey/core';
+import type { Bounds } from '@stickerkey/core/effect';
 
 /** One column interval [left[y], right[y]) per frame row y; empty when right <= left. */
 export interface RowSpans {
