@@ -9,6 +9,7 @@ import { LUMA_B, LUMA_G, LUMA_R, screenBasis } from './key-basis.js';
 import { prepareRefine, type Refine } from './key-refine.js';
 import type { ScreenEstimate } from './key-screen-estimate.js';
 import { PixelWords } from './pixel-words.js';
+import { createTemporalState, type TemporalState } from './key-temporal.js';
 
 /** The option values the state is built from (chroma-key's option table, by name). */
 export interface KeySettings {
@@ -22,6 +23,7 @@ export interface KeySettings {
   readonly despillProtect: number;
   readonly choke: number;
   readonly feather: number;
+  readonly stabilize: boolean;
 }
 
 /** Smallest local screen excess (0-255) divided by: a nearly grey "screen" must not blow t up. */
@@ -111,8 +113,13 @@ export interface ChromaKeyState {
   readonly edgeS: Float32Array;
   /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
   readonly edgeLumaA: Float32Array;
-  /** The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma). */
-  readonly source: Uint32Array;
+  /**
+   * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
+   * the temporal pass); swapped each frame with the temporal pass's previous copy.
+   */
+  source: Uint32Array;
+  /** The temporal pass's history (stabilize), else null. */
+  readonly temporal: TemporalState | null;
   /**
    * Near the outline, despill is full whatever the colour. The distance to the nearest pixel with
    * alpha < 255 is taken on a grid of cells of 2^spillShift px (the fade is several px wide, so
@@ -279,6 +286,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
+    temporal: settings.stabilize ? createTemporalState(width, height) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
