@@ -602,7 +602,13 @@ describe('chroma-key temporal pass (stabilize)', () => {
     // The pass alone, on a 16x4 strip: pixel 5 of row 1 went from alpha 100 to 200.
     const w = 16,
       h = 4;
-    const st = { width: w, height: h, bounds: { left: 0, top: 0, right: w, bottom: h }, source: new Uint32Array(w * h) } as unknown as ChromaKeyState;
+    const st = {
+      width: w,
+      height: h,
+      visibleLeft: new Int32Array(h),
+      visibleRight: new Int32Array(h).fill(w),
+      source: new Uint32Array(w * h),
+    } as unknown as ChromaKeyState;
     const tm = createTemporalState(w, h);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
@@ -647,5 +653,22 @@ describe('chroma-key temporal pass (stabilize)', () => {
     const fresh = scene(30, 6, 7);
     chromaKey.apply(prepared({ screen: '#2eb650' }, fresh), fresh);
     expect(Buffer.compare(afterGap.data, fresh.data)).toBe(0);
+  });
+});
+
+describe('chroma-key rim', () => {
+  it('brings a half-covered pixel that keying calls opaque (orange half over green) down to a partial alpha', () => {
+    const orange = [236, 128, 52];
+    const mix = orange.map((v, k) => Math.round((v + GREEN[k]) / 2));
+    const width = 24;
+    const pixels: number[][] = [];
+    for (let y = 0; y < 12; y++) for (let x = 0; x < width; x++) pixels.push(x < 10 ? GREEN : x === 10 ? mix : orange);
+    const frame = keyed({ screen: '#2eb650' }, width, 12, pixels);
+    for (let y = 2; y < 10; y++) {
+      const a = px(frame, y * width + 10)[3];
+      expect(a).toBeGreaterThan(90);
+      expect(a).toBeLessThan(170);
+      expect(px(frame, y * width + 12)[3]).toBe(255);
+    }
   });
 });

@@ -32,9 +32,11 @@ const MOTION_REACH = 2;
 /** Temporal history of one job: previous source colours (swapped with st.source) and alphas. */
 export interface TemporalState {
   previous: Uint32Array;
+  /** The previous frame's final alphas; 0 outside its rows' visible spans. */
   readonly alpha: Uint8Array;
-  /** Box of the previous frame's alpha > 0 (prevAlpha is 0 outside it). */
-  readonly box: { left: number; top: number; right: number; bottom: number };
+  /** Per row, the previous frame's visible span [left, right) (empty: right <= left). */
+  readonly spanLeft: Int32Array;
+  readonly spanRight: Int32Array;
   /** frame.index of the previous frame; -2 when there is none. */
   lastIndex: number;
   /** K per change (0..CHANGE_FULL), in 1/256ths: one table read per pixel instead of a divide. */
@@ -47,7 +49,8 @@ export function createTemporalState(width: number, height: number): TemporalStat
   return {
     previous: new Uint32Array(width * height),
     alpha: new Uint8Array(width * height),
-    box: { left: 0, top: 0, right: 0, bottom: 0 },
+    spanLeft: new Int32Array(height),
+    spanRight: new Int32Array(height),
     lastIndex: -2,
     gain,
   };
@@ -69,53 +72,57 @@ export function beginTemporal(st: ChromaKeyState, tm: TemporalState, index: numb
 
 /**
  * After the edges are written and the outline despilled (that pass despills alpha-255 pixels only,
- * and this one may take a pixel just below 255): steadies the alphas inside the frame's bounds against the previous
- * frame's (see the header), then records this frame's alphas for the next. `follows`: from beginTemporal.
+ * and this one may take a pixel just below 255): steadies the alphas against the previous frame's
+ * (see the header) and records them for the next. `follows`: from beginTemporal.
  */
 export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Array, px: Uint32Array, follows: boolean): void {
-  const { width, height } = st;
-  const b = st.bounds;
-  const prevAlpha = tm.alpha;
-  const box = tm.box;
+  const { width, height, visibleLeft, visibleRight } = st;
+  const { alpha: prevAlpha, spanLeft, spanRight, gain } = tm;
   const source = st.source,
-    previous = tm.previous,
-    gain = tm.gain;
-  if (follows && b.right > b.left) {
-    for (let y = b.top; y < b.bottom; y++) {
-      for (let i = y * width + b.left, end = y * width + b.right; i < end; i++) {
-        const a = data[i * 4 + 3];
-        const ap = prevAlpha[i];
-        // Most pixels: screen or opaque in both frames.
-        if (a === ap || a === 0) continue;
-        let change = changeAt(source, previous, i);
-        if (change >= CHANGE_FULL) continue;
-        // The window's reach, at its four sides (the pixel's own change is cheaper and rules out most).
-        const x = i - y * width;
-        const c = Math.max(
-          changeAt(source, previous, x >= MOTION_REACH ? i - MOTION_REACH : i),
-          changeAt(source, previous, x < width - MOTION_REACH ? i + MOTION_REACH : i),
-          changeAt(source, previous, y >= MOTION_REACH ? i - MOTION_REACH * width : i),
-          changeAt(source, previous, y < height - MOTION_REACH ? i + MOTION_REACH * width : i),
-        );
-        if (c >= CHANGE_FULL) continue;
-        if (c > change) change = c;
-        if (ap === 0 && a < POP_IN) {
-          px[i] = 0; // transparent black, as keying leaves the screen
-          continue;
-        }
-        data[i * 4 + 3] = ap + (((a - ap) * gain[change] + 128) >> 8);
+    previous = tm.previous;
+  // Row by row over the visible span only (alpha is 0 outside it: nothing to steady, nothing to
+  // record), steadying and recording in one walk; then what is left of the previous span is cleared.
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    // An empty row has first -1, last -1: [-1, 0), which must not reach into the row above.
+    const vl = visibleLeft[y] > 0 ? visibleLeft[y] : 0,
+      vr = visibleRight[y];
+    for (let x = vl, i = row + vl; x < vr; x++, i++) {
+      const ap = prevAlpha[i];
+      const a = px[i] >>> 24;
+      prevAlpha[i] = a;
+      // Most pixels: screen or opaque in both frames.
+      if (a === ap || a === 0 || !follows) continue;
+      let change = changeAt(source, previous, i);
+      if (change >= CHANGE_FULL) continue;
+      // The window's reach, at its four sides (the pixel's own change is cheaper and rules out most).
+      const c = Math.max(
+        changeAt(source, previous, x >= MOTION_REACH ? i - MOTION_REACH : i),
+        changeAt(source, previous, x < width - MOTION_REACH ? i + MOTION_REACH : i),
+        changeAt(source, previous, y >= MOTION_REACH ? i - MOTION_REACH * width : i),
+        changeAt(source, previous, y < height - MOTION_REACH ? i + MOTION_REACH * width : i),
+      );
+      if (c >= CHANGE_FULL) continue;
+      if (c > change) change = c;
+      if (ap === 0 && a < POP_IN) {
+        px[i] = 0; // transparent black, as keying leaves the screen
+        prevAlpha[i] = 0;
+        continue;
       }
+      const steady = ap + (((a - ap) * gain[change] + 128) >> 8);
+      data[i * 4 + 3] = steady;
+      prevAlpha[i] = steady;
     }
+    const pl = spanLeft[y],
+      pr = spanRight[y];
+    if (pr > pl) {
+      const empty = vr <= vl;
+      if (empty || pl < vl) prevAlpha.fill(0, row + pl, row + (empty ? pr : Math.min(pr, vl)));
+      if (!empty && pr > vr) prevAlpha.fill(0, row + Math.max(pl, vr), row + pr);
+    }
+    spanLeft[y] = vl;
+    spanRight[y] = vr;
   }
-  // This frame's alphas for the next: zero last frame's box, then copy this frame's.
-  for (let y = box.top; y < box.bottom; y++) prevAlpha.fill(0, y * width + box.left, y * width + box.right);
-  for (let y = b.top; y < b.bottom; y++) {
-    for (let i = y * width + b.left, end = y * width + b.right; i < end; i++) prevAlpha[i] = data[i * 4 + 3];
-  }
-  box.left = b.left;
-  box.top = b.top;
-  box.right = b.right;
-  box.bottom = b.bottom;
 }
 
 /** Sum of |change| of R, G and B of pixel i between two frames' words. */
