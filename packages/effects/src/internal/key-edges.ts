@@ -143,4 +143,14 @@ export function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: 
   const fb = clampChannel((data[p + 2] - k * sb) * inv);
   const d = spillOf(st, fr, fg, fb) * strength;
   writeDespilled(st, data, p, fr, fg, fb, d > 0 ? d : 0);
+  // The despill above works about the measured screen hue; a screen lit a little off blue (or
+  // green) leaves its RGB channel above the other two on an edge all the same, and an edge is
+  // where that shows over a new background: limit it to their max too.
+  const c = st.screenChannel;
+  if (c < 0) return;
+  const o1 = data[p + (c === 0 ? 1 : 0)],
+    o2 = data[p + (c === 2 ? 1 : 2)];
+  const m = o1 > o2 ? o1 : o2;
+  const v = data[p + c];
+  if (v > m) data[p + c] = v - (v - m) * strength;
 }

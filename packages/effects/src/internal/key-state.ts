@@ -151,6 +151,8 @@ export interface ChromaKeyState {
   /** One bounds object per frame object (see chroma-key.ts apply). */
   readonly boundsOf: WeakMap<Frame, Bounds>;
   readonly estimate: ScreenEstimate;
+  /** The RGB channel the screen peaks in (1 green, 2 blue, ...), or -1 when none clearly does. */
+  readonly screenChannel: number;
 }
 
 /** Everything the passes need for frames of `size` keyed against `estimate`. */
@@ -304,5 +306,16 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     copyBytes: null,
     boundsOf: new WeakMap(),
     estimate,
+    screenChannel: peakChannel(estimate.global),
   };
+}
+
+/** The channel of `c` above the other two by at least a quarter of it, else -1 (a screen of mixed hue). */
+function peakChannel(c: { r: number; g: number; b: number }): number {
+  const v = [c.r, c.g, c.b];
+  for (let k = 0; k < 3; k++) {
+    const others = Math.max(v[(k + 1) % 3], v[(k + 2) % 3]);
+    if (v[k] - others >= 0.25 * v[k]) return k;
+  }
+  return -1;
 }
