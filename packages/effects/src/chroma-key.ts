@@ -39,7 +39,6 @@
 import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core';
 import { refineEdges } from './internal/key-edges.js';
 import { keyPixels } from './internal/key-matte.js';
-import { listRim } from './internal/key-rim.js';
 import { despillOutline } from './internal/key-outline-spill.js';
 import { refineMatte } from './internal/key-refine.js';
 import { estimateScreen, uniformScreen, type ScreenEstimate } from './internal/key-screen-estimate.js';
@@ -209,7 +208,7 @@ export const chromaKey = defineEffect({
     const tm = st.temporal;
     const follows = tm !== null && beginTemporal(st, tm, frame.index);
     st.source.set(px);
-    const edges = listRim(st, px, keyPixels(st, data, px));
+    const edges = keyPixels(st, data, px);
     refineEdges(st, data, px, edges);
     despillOutline(st, px, data);
     if (tm !== null) steadyMatte(st, tm, data, px, follows);

@@ -655,20 +655,3 @@ describe('chroma-key temporal pass (stabilize)', () => {
     expect(Buffer.compare(afterGap.data, fresh.data)).toBe(0);
   });
 });
-
-describe('chroma-key rim', () => {
-  it('brings a half-covered pixel that keying calls opaque (orange half over green) down to a partial alpha', () => {
-    const orange = [236, 128, 52];
-    const mix = orange.map((v, k) => Math.round((v + GREEN[k]) / 2));
-    const width = 24;
-    const pixels: number[][] = [];
-    for (let y = 0; y < 12; y++) for (let x = 0; x < width; x++) pixels.push(x < 10 ? GREEN : x === 10 ? mix : orange);
-    const frame = keyed({ screen: '#2eb650' }, width, 12, pixels);
-    for (let y = 2; y < 10; y++) {
-      const a = px(frame, y * width + 10)[3];
-      expect(a).toBeGreaterThan(90);
-      expect(a).toBeLessThan(170);
-      expect(px(frame, y * width + 12)[3]).toBe(255);
-    }
-  });
-});

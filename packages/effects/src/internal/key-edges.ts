@@ -17,8 +17,6 @@ const LY_B = 0.114;
 const LUMA_WEIGHT = 16;
 /** Opaque pixels (of 25) around a partial pixel with no transparent one that make it interior. */
 const INTERIOR_OPAQUE = 12;
-/** A rim pixel further from the line S-F than this share of |F - S| (squared) is not a mix of them. */
-const RIM_OFF_LINE2 = 0.35 * 0.35;
 
 /**
  * Pass 2 over the edge pixels. A colour-difference matte over-estimates alpha where the character's
@@ -107,15 +105,6 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
     const py = LY_R * pr + LY_G * pg + LY_B * pb;
     const a = (LUMA_WEIGHT * py * dy + (pr - py) * du + (pb - py) * dv) / dd;
     const af = edgeA[k];
-    if (af === 1) {
-      // A rim pixel (key-rim.ts: keying called it opaque). Only a mix of S and F lies on the line
-      // between them; one far off it has a colour of its own (a teal rim tinted by spill beside
-      // an orange body) and stays opaque: the distance from the line, squared, against |F - S|^2.
-      const pu = pr - py,
-        pv = pb - py;
-      const off = LUMA_WEIGHT * py * py + pu * pu + pv * pv - a * a * dd;
-      if (off > RIM_OFF_LINE2 * dd) continue;
-    }
     edgeA[k] = a < af ? (a > 0 ? a : 0) : af;
   }
   // Then luma places them (4:2:0 chroma is blocky, luma sharp), before any colour is unmixed.
