@@ -90,9 +90,11 @@ export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Ar
     for (let x = vl, i = row + vl; x < vr; x++, i++) {
       const ap = prevAlpha[i];
       const a = px[i] >>> 24;
+      // Most pixels: screen or opaque in both frames, nothing to steady nor to record (the walk
+      // is over the whole span, haze on the screen included: two loads a pixel, no store).
+      if (a === ap) continue;
       prevAlpha[i] = a;
-      // Most pixels: screen or opaque in both frames.
-      if (a === ap || a === 0 || !follows) continue;
+      if (a === 0 || !follows) continue;
       let change = changeAt(source, previous, i);
       if (change >= CHANGE_FULL) continue;
       // The window's reach, at its four sides (the pixel's own change is cheaper and rules out most).
