@@ -23,6 +23,9 @@
  * screen's are spared (despillProtect), and within a few px of any pixel with alpha < 255 all
  * are despilled in full, fading inward (distance transform on a coarse grid, around the spared
  * pixels only).
+ * Then the temporal pass (stabilize): where a pixel and its 5x5 window did not change colour since
+ * the previous frame beyond noise, its alpha is averaged with that frame's, so still parts of
+ * the character do not shimmer while moving ones are not smeared (internal/key-temporal.ts).
  * Then optional matte refinement: choke/grow (px, min/max filter) and feather (gaussian sigma,
  * px); pixels the matte grows into get the colour of the nearby character (premultiplied blur).
  * Existing alpha multiplies the result, so canvas padding (alpha 0) stays transparent.
@@ -30,7 +33,8 @@
  *
  * The passes live in internal/key-*.ts, one module each: key-state (prepare), key-matte (the
  * keying pass), key-edges (edge alpha, unmix), key-outline-spill (despill near the outline),
- * key-refine (choke, feather); key-despill holds the despill maths they share.
+ * key-temporal (stabilize), key-refine (choke, feather); key-despill holds the despill maths
+ * they share.
  */
 import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core/effect';
 import { refineEdges } from './internal/key-edges.js';
@@ -39,6 +43,7 @@ import { despillOutline } from './internal/key-outline-spill.js';
 import { refineMatte } from './internal/key-refine.js';
 import { estimateScreen, uniformScreen, type ScreenEstimate } from './internal/key-screen-estimate.js';
 import { createKeyState, type ChromaKeyState } from './internal/key-state.js';
+import { beginTemporal, steadyMatte } from './internal/key-temporal.js';
 
 const options = [
   {
@@ -119,6 +124,12 @@ const options = [
     help: 'Away from the outline (where spill lives), opaque colours near the screen hue (a teal prop on green) keep their colour; 1 spares them fully, 0 despills all alike',
   },
   {
+    name: 'stabilize',
+    type: 'boolean',
+    default: true,
+    help: "Steadies the matte over time: where a pixel did not change colour since the previous frame, its alpha is averaged with that frame's (no shimmer on still parts)",
+  },
+  {
     name: 'choke',
     type: 'integer',
     default: 0,
@@ -190,13 +201,17 @@ export const chromaKey = defineEffect({
     // The passes, in order: key every pixel (listing the edges), refine and finish the edges, then
     // despill near the outline once the edges are written (seams the edge pass made opaque are
     // not outline: a teal belly's border with the orange body has them, and despilling around
-    // them drew a grey ring round the belly). Then the optional choke and feather.
+    // them drew a grey ring round the belly). Then the temporal pass, once every alpha of the
+    // frame is final, and the optional choke and feather.
     const px = st.words.acquire(frame.data);
     const data = bytesOf(st, frame.data, px);
+    const tm = st.temporal;
+    const follows = tm !== null && beginTemporal(st, tm, frame.index);
     st.source.set(px);
     const edges = keyPixels(st, data, px);
     refineEdges(st, data, px, edges);
     despillOutline(st, px, data);
+    if (tm !== null) steadyMatte(st, tm, data, px, follows);
     st.words.release(frame.data, px);
     if (st.refine) refineMatte(st, st.refine, frame);
     // One bounds object per frame object, kept here because the frame pool clears alphaBounds on

@@ -4,6 +4,7 @@ import { renderFrame } from '@stickerkey/fixtures';
 import { chromaKey, type ChromaKeyState } from '../src/chroma-key.js';
 import { screenBasis } from '../src/internal/key-basis.js';
 import { estimateScreen } from '../src/internal/key-screen-estimate.js';
+import { beginTemporal, createTemporalState, steadyMatte } from '../src/internal/key-temporal.js';
 
 const GREEN: [number, number, number] = [46, 182, 80];
 const BLUE: [number, number, number] = [32, 74, 198];
@@ -570,5 +571,87 @@ describe('chroma-key edges placed by luma (4:2:0 chroma)', () => {
       // Colour difference alone gives both the same alpha (their chroma is one sample).
       expect(beside).toBeLessThan(64);
     }
+  });
+});
+
+describe('chroma-key temporal pass (stabilize)', () => {
+  const width = 96;
+  const height = 64;
+  /** A green screen with a dark red box at x0..x0+30 and a soft (half-screen) edge column left of it; `noise` jitters that column. */
+  function scene(x0: number, noise: number, index: number): Frame {
+    const frame = createFrame(width, height, index, index);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const inBox = x >= x0 && x < x0 + 30 && y >= 16 && y < 48;
+        const edge = x === x0 - 1 && y >= 16 && y < 48;
+        let c = inBox ? [120, 40, 30] : GREEN;
+        // Alternating +-noise per row and frame: the held edge's colour changes by noise alone.
+        if (edge) c = [76, 125, 60].map((v, k) => v + (((y + index + k) & 1) === 0 ? noise : -noise));
+        frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
+      }
+    }
+    return frame;
+  }
+  const run = (stabilize: boolean, frames: Frame[]) => {
+    const state = prepared({ screen: '#2eb650', stabilize }, frames[0]);
+    for (const f of frames) chromaKey.apply(state, f);
+    return frames;
+  };
+
+  it('averages the alpha of a pixel whose window kept its colour, and takes a changed one as it is', () => {
+    // The pass alone, on a 16x4 strip: pixel 5 of row 1 went from alpha 100 to 200.
+    const w = 16,
+      h = 4;
+    const st = {
+      width: w,
+      height: h,
+      visibleLeft: new Int32Array(h),
+      visibleRight: new Int32Array(h).fill(w),
+      source: new Uint32Array(w * h),
+    } as unknown as ChromaKeyState;
+    const tm = createTemporalState(w, h);
+    const data = new Uint8Array(w * h * 4);
+    const words = new Uint32Array(data.buffer);
+    const grey = 0xff606060;
+    const frame = (alpha: number, colour: number, index: number) => {
+      const follows = beginTemporal(st, tm, index);
+      st.source.fill(grey);
+      st.source[w + 5] = colour;
+      data.fill(0);
+      data[(w + 5) * 4 + 3] = alpha;
+      steadyMatte(st, tm, data, words, follows);
+      return data[(w + 5) * 4 + 3];
+    };
+    expect(frame(100, grey, 0)).toBe(100);
+    // Same colour (within noise): 30% of the way from 100 to 200.
+    expect(frame(200, grey + 0x020202, 1)).toBe(130);
+    // Colour changed by 40 levels a channel: a moving part, taken whole.
+    expect(frame(60, grey + 0x282828, 2)).toBe(60);
+    // A neighbour 2 px away changed: the window moved, taken whole too.
+    const before = frame(60, grey + 0x282828, 3);
+    expect(before).toBe(60);
+    const follows = beginTemporal(st, tm, 4);
+    st.source.fill(grey + 0x282828);
+    st.source[w + 7] = 0xff000000;
+    data.fill(0);
+    data[(w + 5) * 4 + 3] = 160;
+    steadyMatte(st, tm, data, words, follows);
+    expect(data[(w + 5) * 4 + 3]).toBe(160);
+  });
+
+  it('does not smear a part that moved: its frame keys as without the pass', () => {
+    const on = run(true, [scene(30, 0, 0), scene(44, 0, 1)]);
+    const off = run(false, [scene(30, 0, 0), scene(44, 0, 1)]);
+    expect(Buffer.compare(on[1].data, off[1].data)).toBe(0);
+  });
+
+  it('starts afresh when frames do not follow (a gap in frame.index)', () => {
+    const state = prepared({ screen: '#2eb650' }, scene(30, 6, 0));
+    chromaKey.apply(state, scene(30, 6, 0));
+    const afterGap = scene(30, 6, 7);
+    chromaKey.apply(state, afterGap);
+    const fresh = scene(30, 6, 7);
+    chromaKey.apply(prepared({ screen: '#2eb650' }, fresh), fresh);
+    expect(Buffer.compare(afterGap.data, fresh.data)).toBe(0);
   });
 });

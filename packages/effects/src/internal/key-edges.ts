@@ -30,6 +30,9 @@ const INTERIOR_OPAQUE = 12;
 export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): void {
   let edges = listed;
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
+  // 1 - t as a function of the ramp's alpha: t = (1 - similarity) - alpha * softness.
+  const softness = 1 / st.invSoft,
+    similarity = 1 - st.oneMinusSim;
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k];
     const i = p >> 2;
@@ -52,7 +55,17 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
         clear += (a - 1) >>> 31; // 1 for 0 only
       }
     }
-    if (n === 0) continue;
+    if (n === 0) {
+      // No opaque pixel near: no F to unmix against (glass, smoke, a strand, motion blur). Over a
+      // neutral F, t = 1 - alpha exactly, while the matte's ramp (similarity, softness) maps
+      // t = 0.7 (alpha 0.3) to 0.2 and drops all below 0.2: those areas came out too
+      // transparent (tuning set: 3 in 4 of their error was under). Where 1 - t is the higher,
+      // it is taken; the ramp stays where it is higher (a colour near the screen's, blue legs on
+      // blue, which 1 - t would make more transparent still).
+      const lin = edgeA[k] * softness + similarity;
+      if (lin > edgeA[k]) edgeA[k] = lin;
+      continue;
+    }
     // No screen anywhere near and mostly opaque around: a seam between two colours inside the
     // character (4:2:0 chroma makes such seams look screen-ish), not an edge. Keep it opaque.
     if (clear === 0 && n >= INTERIOR_OPAQUE) {
@@ -119,4 +132,14 @@ export function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: 
   const fb = clampChannel((data[p + 2] - k * sb) * inv);
   const d = spillOf(st, fr, fg, fb) * strength;
   writeDespilled(st, data, p, fr, fg, fb, d > 0 ? d : 0);
+  // The despill above works about the measured screen hue; a screen lit a little off blue (or
+  // green) leaves its RGB channel above the other two on an edge all the same, and an edge is
+  // where that shows over a new background: limit it to their max too.
+  const c = st.screenChannel;
+  if (c < 0) return;
+  const o1 = data[p + (c === 0 ? 1 : 0)],
+    o2 = data[p + (c === 2 ? 1 : 2)];
+  const m = o1 > o2 ? o1 : o2;
+  const v = data[p + c];
+  if (v > m) data[p + c] = v - (v - m) * strength;
 }

@@ -9,6 +9,7 @@ import { LUMA_B, LUMA_G, LUMA_R, screenBasis } from './key-basis.js';
 import { prepareRefine, type Refine } from './key-refine.js';
 import type { ScreenEstimate } from './key-screen-estimate.js';
 import { PixelWords } from './pixel-words.js';
+import { createTemporalState, type TemporalState } from './key-temporal.js';
 
 /** The option values the state is built from (chroma-key's option table, by name). */
 export interface KeySettings {
@@ -22,6 +23,7 @@ export interface KeySettings {
   readonly despillProtect: number;
   readonly choke: number;
   readonly feather: number;
+  readonly stabilize: boolean;
 }
 
 /** Smallest local screen excess (0-255) divided by: a nearly grey "screen" must not blow t up. */
@@ -111,8 +113,13 @@ export interface ChromaKeyState {
   readonly edgeS: Float32Array;
   /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
   readonly edgeLumaA: Float32Array;
-  /** The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma). */
-  readonly source: Uint32Array;
+  /**
+   * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
+   * the temporal pass); swapped each frame with the temporal pass's previous copy.
+   */
+  source: Uint32Array;
+  /** The temporal pass's history (stabilize), else null. */
+  readonly temporal: TemporalState | null;
   /**
    * Near the outline, despill is full whatever the colour. The distance to the nearest pixel with
    * alpha < 255 is taken on a grid of cells of 2^spillShift px (the fade is several px wide, so
@@ -144,6 +151,8 @@ export interface ChromaKeyState {
   /** One bounds object per frame object (see chroma-key.ts apply). */
   readonly boundsOf: WeakMap<Frame, Bounds>;
   readonly estimate: ScreenEstimate;
+  /** The RGB channel the screen peaks in (1 green, 2 blue, ...), or -1 when none clearly does. */
+  readonly screenChannel: number;
 }
 
 /** Everything the passes need for frames of `size` keyed against `estimate`. */
@@ -279,6 +288,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
+    temporal: settings.stabilize ? createTemporalState(width, height) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
@@ -296,5 +306,16 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     copyBytes: null,
     boundsOf: new WeakMap(),
     estimate,
+    screenChannel: peakChannel(estimate.global),
   };
+}
+
+/** The channel of `c` above the other two by at least a quarter of it, else -1 (a screen of mixed hue). */
+function peakChannel(c: { r: number; g: number; b: number }): number {
+  const v = [c.r, c.g, c.b];
+  for (let k = 0; k < 3; k++) {
+    const others = Math.max(v[(k + 1) % 3], v[(k + 2) % 3]);
+    if (v[k] - others >= 0.25 * v[k]) return k;
+  }
+  return -1;
 }
