@@ -53,7 +53,8 @@ export function yuva420pBytes(size: FrameSize): number {
 
 /**
  * Converts frames of one size. Holds one frame of planes (2.5 bytes a pixel), the previous box
- * (reset before the next frame's is drawn) and the tables; `convert` allocates nothing.
+ * (reset before the next frame's is drawn) and the tables; `convert` allocates nothing but the
+ * view it returns.
  */
 export class YuvaConverter {
   readonly bytes: number;
@@ -69,6 +70,8 @@ export class YuvaConverter {
   private readonly tv: Int32Array;
   /** The region drawn last frame, in even coordinates; empty at first (the planes start transparent). */
   private drawn: Bounds = { left: 0, top: 0, right: 0, bottom: 0 };
+  /** This frame's region, swapped with `drawn` once drawn (two boxes, no new one per frame). */
+  private next: Bounds = { left: 0, top: 0, right: 0, bottom: 0 };
   private readonly views = new WeakMap<ArrayBufferLike, Uint32Array>();
 
   constructor(size: FrameSize) {
@@ -101,9 +104,10 @@ export class YuvaConverter {
     if (frame.width !== this.width || frame.height !== this.height) {
       throw new Error(`YuvaConverter was made for ${this.width}x${this.height} but received a ${frame.width}x${frame.height} frame`);
     }
-    const box = this.evenBox(frame.alphaBounds);
+    const box = this.evenBox(frame.alphaBounds, this.next);
     this.clear(this.drawn);
     this.draw(frame.data, box);
+    this.next = this.drawn;
     this.drawn = box;
     const out = frame.data.subarray(0, this.bytes);
     out.set(this.planes);
@@ -124,17 +128,22 @@ export class YuvaConverter {
     return words;
   }
 
-  /** The box widened to even edges, so that it covers whole chroma blocks; the frame when unknown. */
-  private evenBox(bounds: Bounds | undefined): Bounds {
+  /** The box widened to even edges, so that it covers whole chroma blocks, into `out`; the frame when unknown. */
+  private evenBox(bounds: Bounds | undefined, out: Bounds): Bounds {
     const { width, height } = this;
-    if (!bounds) return { left: 0, top: 0, right: width, bottom: height };
-    if (bounds.right <= bounds.left || bounds.bottom <= bounds.top) return { left: 0, top: 0, right: 0, bottom: 0 };
-    return {
-      left: Math.max(0, bounds.left & ~1),
-      top: Math.max(0, bounds.top & ~1),
-      right: Math.min(width, (bounds.right + 1) & ~1),
-      bottom: Math.min(height, (bounds.bottom + 1) & ~1),
-    };
+    if (!bounds) {
+      out.left = out.top = 0;
+      out.right = width;
+      out.bottom = height;
+    } else if (bounds.right <= bounds.left || bounds.bottom <= bounds.top) {
+      out.left = out.top = out.right = out.bottom = 0;
+    } else {
+      out.left = Math.max(0, bounds.left & ~1);
+      out.top = Math.max(0, bounds.top & ~1);
+      out.right = Math.min(width, (bounds.right + 1) & ~1);
+      out.bottom = Math.min(height, (bounds.bottom + 1) & ~1);
+    }
+    return out;
   }
 
   /** Back to transparent black inside `box` (the last frame's drawing). */
