@@ -16,6 +16,7 @@ import {
   B_SHIFT,
   blendThroughTable,
   G_SHIFT,
+  greyLevelsThrough,
   greyPlane,
   isOpaque,
   mul255,
@@ -117,14 +118,16 @@ export const addBlend = defineEffect({
       for (let t = 0; t < 256; t++) for (let c = 0; c < 256; c++) sum[(t << 8) | c] = Math.min(255, c + amount[t]);
     }
     const { r, g, b } = parseColor(o.color);
-    const words = mode === 'texture' && texture ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0);
+    // A grey texture (the procedural grain) is its amounts' plane already, bar the table: no RGBA words at all.
+    const grey = mode === 'texture' && texture?.channels === 1 ? greyLevelsThrough(textureAtSize(texture, size), amount) : null;
+    const words = mode === 'texture' && texture && !grey ? premultipliedTexture(textureAtSize(texture, size)) : new Uint32Array(0);
     return {
       width,
       height,
       mode,
       texture: words,
       sum,
-      amounts: mode === 'texture' ? greyPlane(words, amount) : null,
+      amounts: grey ?? (mode === 'texture' ? greyPlane(words, amount) : null),
       addR: amount[r],
       addG: amount[g],
       addB: amount[b],

@@ -18,7 +18,7 @@
  */
 import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core/effect';
 import { A_MASK, A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT } from './internal/pixel-words.js';
-import { loadTexture, type Texture } from './textures.js';
+import { loadTexture, textureRgba, type Texture } from './textures.js';
 
 const CHANNELS = ['red', 'green', 'blue', 'alpha', 'luminance'] as const;
 
@@ -291,14 +291,16 @@ export const displacement = defineEffect({
       lutX[v] = Math.round(((v - 128) / 128) * o.horizontal * ONE);
       lutY[v] = Math.round(((v - 128) / 128) * o.vertical * ONE);
     }
-    // The map is canvas-sized when it comes from loadTexture; if not, it is sampled nearest.
+    // The map is canvas-sized when it comes from loadTexture; if not, it is sampled nearest. Its
+    // channels are read as RGBA (the procedural noise and files are; a grey map is spread).
+    const mapData = map.channels === 4 ? map.data : textureRgba(map, map);
     const sameSize = map.width === width && map.height === height;
     for (let y = 0, i = 0; y < height; y++) {
       const my = sameSize ? y : Math.min(map.height - 1, Math.floor((y * map.height) / height));
       for (let x = 0; x < width; x++, i++) {
         const mx = sameSize ? x : Math.min(map.width - 1, Math.floor((x * map.width) / width));
         const p = (my * map.width + mx) * 4;
-        offsets[i] = (lutX[readX(map.data, p)] & 0xffff) | (lutY[readY(map.data, p)] << 16);
+        offsets[i] = (lutX[readX(mapData, p)] & 0xffff) | (lutY[readY(mapData, p)] << 16);
       }
     }
     const margin = marginOf(o);

@@ -11,7 +11,7 @@
  * parts multiply by 1. By default it is the procedural paper grain, so the preset works with no files.
  */
 import { defineEffect, type Bounds, type Frame, type FrameSize } from '@stickerkey/core/effect';
-import { blendThroughTable, greyPlane, isOpaque, mul255, multiplyGreyRows, PixelWords, textureWords } from './internal/pixel-words.js';
+import { blendThroughTable, greyLevelsThrough, greyPlane, isOpaque, mul255, multiplyGreyRows, PixelWords, textureWords } from './internal/pixel-words.js';
 import { createRowSpans, fullFrame, visibleSpans, type RowSpans } from './internal/row-spans.js';
 import { loadTexture, textureAtSize, type Texture } from './textures.js';
 
@@ -81,6 +81,11 @@ export const multiplyBlend = defineEffect({
     const spans = createRowSpans(height);
     const box = { left: 0, top: 0, right: width, bottom: height };
     if (!texture) return { width, height, texture: new Uint32Array(0), product, factors: null, words, spans, box, identity: true };
+    // A grey texture (the procedural paper) is its factors' plane already, bar the table: no RGBA words at all.
+    if (texture.channels === 1) {
+      const plane = greyLevelsThrough(textureAtSize(texture, size), factors);
+      return { width, height, texture: new Uint32Array(0), product, factors: plane, words, spans, box, identity: false };
+    }
     const flat = textureOverWhite(textureAtSize(texture, size));
     return { width, height, texture: flat, product, factors: greyPlane(flat, factors), words, spans, box, identity: false };
   },

@@ -135,9 +135,11 @@ interface State extends Light {
 }
 
 /** Sobel / 8 of the texture's luminance: its slope in levels per px, once per job. */
-function textureSlopes(texture: Uint8Array, width: number, height: number, k: number): { gx: Float32Array; gy: Float32Array } {
+function textureSlopes(texture: Uint8Array, channels: 1 | 4, width: number, height: number, k: number): { gx: Float32Array; gy: Float32Array } {
   const lum = new Float32Array(width * height);
-  for (let i = 0, p = 0; i < lum.length; i++, p += 4) lum[i] = (texture[p] * 77 + texture[p + 1] * 150 + texture[p + 2] * 29) / 256;
+  // A grey texture's luminance is its level: (v * 77 + v * 150 + v * 29) / 256 is v exactly.
+  if (channels === 1) lum.set(texture);
+  else for (let i = 0, p = 0; i < lum.length; i++, p += 4) lum[i] = (texture[p] * 77 + texture[p + 1] * 150 + texture[p + 2] * 29) / 256;
   const gx = new Float32Array(width * height);
   const gy = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
@@ -218,7 +220,9 @@ export const surfaceBevel = defineEffect({
     const sk = o.shadowOpacity / 100;
     const useTexture = o.textureDepth !== 0 && texture != null;
     // Texture height in px per luminance level, per unit of alpha (0..255).
-    const slopes = useTexture ? textureSlopes(textureAtSize(texture, size), width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255) : null;
+    const slopes = useTexture
+      ? textureSlopes(textureAtSize(texture, size), texture.channels, width, height, (sign * TEXTURE_HEIGHT * o.textureDepth) / 100 / 255 / 255)
+      : null;
     const cols = bilinearTable(width, scale, gw);
     const rows = bilinearTable(height, scale, gh);
     return {

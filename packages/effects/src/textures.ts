@@ -1,12 +1,13 @@
 /**
  * Textures for the effects: a PNG/JPEG file, or (when no file is given) a deterministic procedural
- * texture, always delivered as canvas-sized RGBA8 so that effects index it exactly like the frame.
+ * texture, always delivered canvas-sized so that effects index it exactly like the frame: RGBA8, or
+ * one byte a pixel for the grey procedural textures (`channels`).
  *
  * - Files are decoded and resized ONCE per job with sharp (`fit: 'cover'`, sRGB, alpha added), never
  *   per frame: the seed resized its textures for every frame, which is where much of its CPU and
  *   memory went.
  * - Procedural textures: `paper` (light paper grain, for multiply), `grain` (its dark complement,
- *   for add: light speckles), `noise` (smooth value noise or fractal noise with `octaves` > 1, an
+ *   for add: light speckles), both grey and so one byte a pixel, `noise` (smooth value noise or fractal noise with `octaves` > 1, an
  *   independent field in each of R, G, B: a displacement map). Integer hashing only, so the same
  *   seed and size give the same bytes on every machine.
  * - Results are shared between jobs through one bounded cache, least recently used evicted first,
@@ -15,11 +16,11 @@
  *
  * A Texture handed out by the cache is shared: effects read it and never write to it. Its bytes
  * live in a SharedArrayBuffer, so a stage thread that receives it reads the same memory instead of
- * a copy of its own (three 1080p textures are 28 MB a copy).
+ * a copy of its own (a 1080p RGBA texture is 8.3 MB a copy).
  */
 import { stat } from 'node:fs/promises';
 import { availableCores, CancelledError, InvalidOptionError, type FrameSize } from '@stickerkey/core/effect';
-import { generateTexture, type ProceduralKind, type ProceduralSpec } from './internal/procedural.js';
+import { generateTexture, PROCEDURAL_CHANNELS, type ProceduralKind, type ProceduralSpec } from './internal/procedural.js';
 import { generateInThread } from './internal/texture-thread-client.js';
 
 export { generateTexture, type ProceduralKind, type ProceduralSpec };
@@ -27,7 +28,13 @@ export { generateTexture, type ProceduralKind, type ProceduralSpec };
 export interface Texture {
   readonly width: number;
   readonly height: number;
-  /** RGBA8, straight alpha, rows top to bottom; shared, read only. */
+  /**
+   * Bytes per pixel. 4: RGBA8, straight alpha (files, noise). 1: grey, opaque, the byte being red,
+   * green and blue alike (paper, grain): a quarter of the memory. Read it with textureRgba() when
+   * the effect does not care.
+   */
+  readonly channels: 1 | 4;
+  /** Rows top to bottom, `channels` bytes a pixel; shared, read only. */
   readonly data: Uint8Array;
   /** Cache key it was stored under (file or recipe, and size). */
   readonly key: string;
@@ -180,8 +187,8 @@ const MB = 1024 * 1024;
 /**
  * Default budget: 128 MB, or STICKERKEY_TEXTURE_CACHE_MB (0 keeps nothing between jobs; loading
  * still works). The cache outlives jobs, so on a 2 GB container its bound is memory the admission
- * budget must count: the textures of one 1080p sticker job are ~25 MB, so 128 MB keeps about
- * five distinct sizes warm.
+ * budget must count: the textures of one 1080p sticker job are ~14 MB (the noise's 8.3 MB RGBA and two grey planes), so 128 MB keeps about
+ * about nine distinct sizes warm.
  */
 function defaultCacheBytes(): number {
   const raw = process.env.STICKERKEY_TEXTURE_CACHE_MB;
@@ -230,9 +237,10 @@ export async function loadTexture(spec: TextureSpec, size: FrameSize, signal?: A
     // one from the other costs a pass over the bytes instead of a second noise field.
     const twinKind = COMPLEMENT[spec.procedural];
     const twin = twinKind ? await textureCache.peek(proceduralKey({ ...spec, procedural: twinKind }, size)) : undefined;
-    if (twin) return { width, height, key, data: complementOf(twin.data) };
+    const channels = PROCEDURAL_CHANNELS[spec.procedural];
+    if (twin) return { width, height, channels, key, data: complementOf(twin.data, channels) };
     textureCache.countGenerated();
-    return { width, height, key, data: await generateOffThread(spec, size) };
+    return { width, height, channels, key, data: await generateOffThread(spec, size) };
   });
 }
 
@@ -257,8 +265,12 @@ function proceduralKey(spec: ProceduralSpec, size: FrameSize): string {
 const COMPLEMENT: Partial<Record<ProceduralKind, ProceduralKind>> = { paper: 'grain', grain: 'paper' };
 
 /** RGB inverted, alpha kept: grain from paper and back (generateTexture makes them so). */
-function complementOf(data: Uint8Array): Uint8Array {
+function complementOf(data: Uint8Array, channels: 1 | 4): Uint8Array {
   const out = sharedBytes(data.length);
+  if (channels === 1) {
+    for (let i = 0; i < data.length; i++) out[i] = 255 - data[i];
+    return out;
+  }
   for (let p = 0; p < data.length; p += 4) {
     out[p] = 255 - data[p];
     out[p + 1] = 255 - data[p + 1];
@@ -300,26 +312,39 @@ async function decodeFile(path: string, option: string, key: string, size: Frame
     if (info.channels !== 4 || info.width !== size.width || info.height !== size.height) {
       throw new Error(`decoded to ${info.width}x${info.height} with ${info.channels} channels`);
     }
-    return { width: size.width, height: size.height, key, data: sharedCopy(data) };
+    return { width: size.width, height: size.height, channels: 4, key, data: sharedCopy(data) };
   } catch (error) {
     throw new InvalidOptionError(`Expected a readable PNG or JPEG file for ${option} but received ${JSON.stringify(path)} (${reason(error)})`, option);
   }
 }
 
-/** The texture at exactly `size`: itself when it already is (always, through loadTexture), else a nearest-neighbour copy. */
+/** The texture's bytes at exactly `size` (`channels` a pixel): itself when it already is (always, through loadTexture), else a nearest-neighbour copy. */
 export function textureAtSize(texture: Texture, size: FrameSize): Uint8Array {
   const { width, height } = size;
   if (texture.width === width && texture.height === height) return texture.data;
-  const out = new Uint8Array(width * height * 4);
+  const c = texture.channels;
+  const out = new Uint8Array(width * height * c);
   for (let y = 0, p = 0; y < height; y++) {
     const ty = Math.min(texture.height - 1, Math.floor((y * texture.height) / height));
-    for (let x = 0; x < width; x++, p += 4) {
-      const q = (ty * texture.width + Math.min(texture.width - 1, Math.floor((x * texture.width) / width))) * 4;
-      out[p] = texture.data[q];
-      out[p + 1] = texture.data[q + 1];
-      out[p + 2] = texture.data[q + 2];
-      out[p + 3] = texture.data[q + 3];
+    for (let x = 0; x < width; x++, p += c) {
+      const q = (ty * texture.width + Math.min(texture.width - 1, Math.floor((x * texture.width) / width))) * c;
+      for (let k = 0; k < c; k++) out[p + k] = texture.data[q + k];
     }
+  }
+  return out;
+}
+
+/**
+ * The texture as RGBA8 at `size`, for effects that read channels: a grey texture is spread over
+ * red, green and blue (a copy, four times its bytes); an RGBA one is textureAtSize's.
+ */
+export function textureRgba(texture: Texture, size: FrameSize): Uint8Array {
+  const bytes = textureAtSize(texture, size);
+  if (texture.channels === 4) return bytes;
+  const out = new Uint8Array(bytes.length * 4);
+  for (let i = 0, p = 0; i < bytes.length; i++, p += 4) {
+    out[p] = out[p + 1] = out[p + 2] = bytes[i];
+    out[p + 3] = 255;
   }
   return out;
 }

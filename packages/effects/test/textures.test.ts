@@ -6,7 +6,17 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, createFrame, InvalidOptionError } from '@stickerkey/core';
 import { multiplyBlend } from '../src/multiply-blend.js';
-import { generateTexture, loadTexture, TextureCache, textureAtSize, textureCacheStats, type Texture } from '../src/textures.js';
+import { PROCEDURAL_CHANNELS } from '../src/internal/procedural.js';
+import {
+  generateTexture,
+  loadTexture,
+  TextureCache,
+  textureAtSize,
+  textureCacheStats,
+  textureRgba,
+  type ProceduralSpec,
+  type Texture,
+} from '../src/textures.js';
 import { generateInThread } from '../src/internal/texture-thread-client.js';
 import { setupEffect } from './support/run-effect.js';
 
@@ -51,11 +61,15 @@ describe('procedural textures', () => {
   it('golden: the bytes of each recipe do not drift between versions', () => {
     // Recorded once from this implementation (integer hash, no Math.random); a change here changes
     // every sticker users render, so it must be deliberate.
+    // Hashed as RGBA, as recorded when every texture was RGBA: a grey texture is kept one byte a
+    // pixel now, and spread back it must give the very same bytes.
     const size = { width: 64, height: 48 };
+    const rgba = (spec: ProceduralSpec) =>
+      sha(textureRgba({ key: '', ...size, channels: PROCEDURAL_CHANNELS[spec.procedural], data: generateTexture(spec, size) }, size));
     expect({
-      paper: sha(generateTexture({ procedural: 'paper', seed: 1, scale: 1 }, size)),
-      grain: sha(generateTexture({ procedural: 'grain', seed: 1, scale: 1 }, size)),
-      noise: sha(generateTexture({ procedural: 'noise', seed: 1, scale: 16, octaves: 2 }, size)),
+      paper: rgba({ procedural: 'paper', seed: 1, scale: 1 }),
+      grain: rgba({ procedural: 'grain', seed: 1, scale: 1 }),
+      noise: rgba({ procedural: 'noise', seed: 1, scale: 16, octaves: 2 }),
     }).toMatchInlineSnapshot(`
       {
         "grain": "3ed1db021e36c401",
@@ -65,16 +79,15 @@ describe('procedural textures', () => {
     `);
   });
 
-  it('paper lies in 175..255, grain is its complement, both opaque grey', () => {
+  it('paper lies in 175..255, grain is its complement, both grey and one byte a pixel', () => {
     const size = { width: 96, height: 64 };
     const paper = generateTexture({ procedural: 'paper', seed: 3, scale: 1 }, size);
     const grain = generateTexture({ procedural: 'grain', seed: 3, scale: 1 }, size);
+    expect([PROCEDURAL_CHANNELS.paper, PROCEDURAL_CHANNELS.grain, PROCEDURAL_CHANNELS.noise]).toEqual([1, 1, 4]);
+    expect([paper.length, grain.length]).toEqual([96 * 64, 96 * 64]);
     let lo = 255;
     let hi = 0;
-    for (let p = 0; p < paper.length; p += 4) {
-      expect(paper[p]).toBe(paper[p + 1]);
-      expect(paper[p]).toBe(paper[p + 2]);
-      expect(paper[p + 3]).toBe(255);
+    for (let p = 0; p < paper.length; p++) {
       expect(grain[p]).toBe(255 - paper[p]);
       lo = Math.min(lo, paper[p]);
       hi = Math.max(hi, paper[p]);
@@ -250,7 +263,7 @@ describe('texture cache', () => {
 
   it('is bounded in bytes and evicts the least recently used first', async () => {
     const cache = new TextureCache(3 * 400);
-    const make = (key: string) => (): Promise<Texture> => Promise.resolve({ key, width: 10, height: 10, data: new Uint8Array(400) });
+    const make = (key: string) => (): Promise<Texture> => Promise.resolve({ key, width: 10, height: 10, channels: 4, data: new Uint8Array(400) });
     const a = await cache.getOrCreate('a', make('a'));
     await cache.getOrCreate('b', make('b'));
     await cache.getOrCreate('c', make('c'));
@@ -262,7 +275,7 @@ describe('texture cache', () => {
     expect(cache.get('a')).toBe(a);
     expect(cache.get('c')).toBeDefined();
     // An entry bigger than the whole budget is handed out but not kept.
-    const huge = await cache.getOrCreate('huge', () => Promise.resolve({ key: 'huge', width: 1, height: 1, data: new Uint8Array(5000) }));
+    const huge = await cache.getOrCreate('huge', () => Promise.resolve({ key: 'huge', width: 1, height: 1, channels: 4, data: new Uint8Array(5000) }));
     expect(huge.data.length).toBe(5000);
     expect(cache.get('huge')).toBeUndefined();
     expect(cache.stats().bytes).toBeLessThanOrEqual(1200);
@@ -278,7 +291,7 @@ describe('texture cache', () => {
   it('a failed build is not cached', async () => {
     const cache = new TextureCache(1000);
     await expect(cache.getOrCreate('x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    const ok = await cache.getOrCreate('x', () => Promise.resolve({ key: 'x', width: 1, height: 1, data: new Uint8Array(4) }));
+    const ok = await cache.getOrCreate('x', () => Promise.resolve({ key: 'x', width: 1, height: 1, channels: 4, data: new Uint8Array(4) }));
     expect(ok.data.length).toBe(4);
   });
 
@@ -304,8 +317,18 @@ describe('texture cache', () => {
 
 describe('textureAtSize', () => {
   it('returns the texture itself at its own size, a nearest copy otherwise', () => {
-    const t: Texture = { key: 'k', width: 2, height: 1, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
+    const t: Texture = { key: 'k', width: 2, height: 1, channels: 4, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
     expect(textureAtSize(t, { width: 2, height: 1 })).toBe(t.data);
     expect(Array.from(textureAtSize(t, { width: 4, height: 1 }))).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8]);
+    const grey: Texture = { key: 'g', width: 2, height: 1, channels: 1, data: new Uint8Array([10, 20]) };
+    expect(textureAtSize(grey, { width: 2, height: 1 })).toBe(grey.data);
+    expect(Array.from(textureAtSize(grey, { width: 4, height: 1 }))).toEqual([10, 10, 20, 20]);
+  });
+
+  it('textureRgba spreads a grey texture over red, green and blue, opaque, and leaves RGBA as it is', () => {
+    const grey: Texture = { key: 'g', width: 2, height: 1, channels: 1, data: new Uint8Array([10, 20]) };
+    expect(Array.from(textureRgba(grey, { width: 2, height: 1 }))).toEqual([10, 10, 10, 255, 20, 20, 20, 255]);
+    const rgba: Texture = { key: 'k', width: 1, height: 1, channels: 4, data: new Uint8Array([1, 2, 3, 4]) };
+    expect(textureRgba(rgba, { width: 1, height: 1 })).toBe(rgba.data);
   });
 });

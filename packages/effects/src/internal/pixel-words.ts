@@ -123,6 +123,13 @@ export function greyPlane(texture: Uint32Array, table: Uint8Array): Uint8Array |
   return plane;
 }
 
+/** greyPlane for a texture that is grey already, one byte a pixel (the procedural paper and grain): `table[level]` per pixel. */
+export function greyLevelsThrough(levels: Uint8Array, table: Uint8Array): Uint8Array {
+  const plane = new Uint8Array(levels.length);
+  for (let i = 0; i < levels.length; i++) plane[i] = table[levels[i]];
+  return plane;
+}
+
 /**
  * multiply-blend's loop for a grey texture, from its factor per pixel (`greyPlane`): mul255(c, f)
  * on two channels per integer multiply (bytes 0 and 2, then 1 and 3, in 16-bit lanes: 255 * 255 +
