@@ -177,7 +177,8 @@ describe('stage threads: the split', () => {
 
   it('sizes the pool for the threads', () => {
     expect(framePoolSize(0)).toBe(4);
-    expect(framePoolSize(2)).toBe(5);
+    expect(framePoolSize(2)).toBe(4);
+    expect(framePoolSize(3)).toBe(5);
   });
 
   it('takes the lowest of the cores, the option and STICKERKEY_THREADS, and refuses bad values', () => {
