@@ -6,8 +6,9 @@
  * 128 leaves the pixel in place, 0 samples `max` px to the left (or above), 255 samples
  * `max * 127/128` px to the right (or below). Units: pixels of the canvas.
  *
- * The map (a file, or fractal value noise by default) is static for the job, so `prepare` turns it
- * into per-pixel sample offsets once (16 bits each, 1/64 px fixed point); `apply` only samples. Sampling
+ * The map (a file, or fractal value noise by default) is static for the job, so `preload` turns it
+ * into per-pixel sample offsets once (16 bits each, 1/64 px fixed point), which the texture cache
+ * keeps instead of the map; `apply` only samples. Sampling
  * is bilinear and premultiplied (each tap weighted by its alpha), so transparent screen pixels
  * never bleed their colour into the edge: no dark or green fringe. Output is straight alpha.
  *
@@ -18,7 +19,7 @@
  */
 import { computeAlphaBounds, defineEffect, type Bounds, type Frame, type FrameSize, type OptionsOf } from '@stickerkey/core/effect';
 import { A_MASK, A_SHIFT, B_SHIFT, G_SHIFT, PixelWords, R_SHIFT } from './internal/pixel-words.js';
-import { loadTexture, textureRgba, type Texture } from './textures.js';
+import { loadDerived, sharedBytes, textureRgba, type Texture } from './textures.js';
 
 const CHANNELS = ['red', 'green', 'blue', 'alpha', 'luminance'] as const;
 
@@ -264,44 +265,59 @@ function sampleRowInside(
   }
 }
 
+/**
+ * The map as per-canvas-pixel sample offsets (`State.offsets`), in shared memory so that the stage
+ * thread reads the very bytes the cache keeps. (v - 128) / 128 * max, in 1/64 px: one multiply per
+ * pixel through a 256-entry table. A map of another size than the canvas is sampled nearest.
+ */
+function sampleOffsets(o: Options, size: FrameSize, map: Texture): Uint8Array {
+  const { width, height } = size;
+  const bytes = sharedBytes(width * height * 4);
+  const offsets = new Int32Array(bytes.buffer, bytes.byteOffset, width * height);
+  const readX = channelReader(o.horizontalChannel);
+  const readY = channelReader(o.verticalChannel);
+  const lutX = new Int16Array(256);
+  const lutY = new Int16Array(256);
+  for (let v = 0; v < 256; v++) {
+    lutX[v] = Math.round(((v - 128) / 128) * o.horizontal * ONE);
+    lutY[v] = Math.round(((v - 128) / 128) * o.vertical * ONE);
+  }
+  // Its channels are read as RGBA (the procedural noise and files are; a grey map is spread).
+  const mapData = map.channels === 4 ? map.data : textureRgba(map, map);
+  const sameSize = map.width === width && map.height === height;
+  for (let y = 0, i = 0; y < height; y++) {
+    const my = sameSize ? y : Math.min(map.height - 1, Math.floor((y * map.height) / height));
+    for (let x = 0; x < width; x++, i++) {
+      const mx = sameSize ? x : Math.min(map.width - 1, Math.floor((x * map.width) / width));
+      const p = (my * map.width + mx) * 4;
+      offsets[i] = (lutX[readX(mapData, p)] & 0xffff) | (lutY[readY(mapData, p)] << 16);
+    }
+  }
+  return bytes;
+}
+
 export const displacement = defineEffect({
   name: 'displacement',
   description: "Shifts pixels by a displacement map (After Effects' Displacement Map), bilinear and premultiplied",
   options,
   margin: marginOf,
 
-  async preload(o, ctx): Promise<Texture> {
-    return loadTexture(
-      { path: o.map, procedural: 'noise', seed: o.seed, scale: o.scale, octaves: o.octaves, option: 'displacement.map' },
-      ctx.size,
-      ctx.signal,
-    );
+  async preload(o, ctx): Promise<Int32Array> {
+    if (o.horizontal === 0 && o.vertical === 0) return new Int32Array(0);
+    // The map only ever becomes these offsets: they are what the cache keeps, not the 9 MB map,
+    // and they are worked out here, while the keyer waits for its first frame, not in prepare,
+    // which runs after the keyer's set-up on the stage thread that the first frame waits for.
+    const recipe = `offsets:${o.horizontal}:${o.vertical}:${o.horizontalChannel}:${o.verticalChannel}`;
+    const spec = { path: o.map, procedural: 'noise', seed: o.seed, scale: o.scale, octaves: o.octaves, option: 'displacement.map' } as const;
+    const derived = await loadDerived(spec, ctx.size, recipe, 4, (map) => sampleOffsets(o, ctx.size, map), ctx.signal);
+    return new Int32Array(derived.data.buffer, derived.data.byteOffset, derived.data.byteLength >> 2);
   },
 
-  prepare(o, size: FrameSize, map: Texture): State {
+  prepare(o, size: FrameSize, offsets: Int32Array): State {
     const { width, height } = size;
-    const n = width * height;
-    const offsets = new Int32Array(n);
-    const readX = channelReader(o.horizontalChannel);
-    const readY = channelReader(o.verticalChannel);
-    // (v - 128) / 128 * max, in 1/64 px: one multiply per pixel through a 256-entry table.
-    const lutX = new Int16Array(256);
-    const lutY = new Int16Array(256);
-    for (let v = 0; v < 256; v++) {
-      lutX[v] = Math.round(((v - 128) / 128) * o.horizontal * ONE);
-      lutY[v] = Math.round(((v - 128) / 128) * o.vertical * ONE);
-    }
-    // The map is canvas-sized when it comes from loadTexture; if not, it is sampled nearest. Its
-    // channels are read as RGBA (the procedural noise and files are; a grey map is spread).
-    const mapData = map.channels === 4 ? map.data : textureRgba(map, map);
-    const sameSize = map.width === width && map.height === height;
-    for (let y = 0, i = 0; y < height; y++) {
-      const my = sameSize ? y : Math.min(map.height - 1, Math.floor((y * map.height) / height));
-      for (let x = 0; x < width; x++, i++) {
-        const mx = sameSize ? x : Math.min(map.width - 1, Math.floor((x * map.width) / width));
-        const p = (my * map.width + mx) * 4;
-        offsets[i] = (lutX[readX(mapData, p)] & 0xffff) | (lutY[readY(mapData, p)] << 16);
-      }
+    const identity = o.horizontal === 0 && o.vertical === 0;
+    if (!identity && offsets.length !== width * height) {
+      throw new Error(`Expected ${width * height} displacement offsets for ${width}x${height} but received ${offsets.length}`);
     }
     const margin = marginOf(o);
     const pad = margin + 2;
@@ -309,7 +325,7 @@ export const displacement = defineEffect({
     return {
       width,
       height,
-      identity: o.horizontal === 0 && o.vertical === 0,
+      identity,
       wrap: o.edges === 'wrap',
       margin,
       offsets,

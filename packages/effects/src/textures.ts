@@ -31,7 +31,7 @@ export interface Texture {
   /**
    * Bytes per pixel. 4: RGBA8, straight alpha (files, noise). 1: grey, opaque, the byte being red,
    * green and blue alike (paper, grain): a quarter of the memory. Read it with textureRgba() when
-   * the effect does not care.
+   * the effect does not care. (What loadDerived returns is the deriving effect's own layout.)
    */
   readonly channels: 1 | 4;
   /** Rows top to bottom, `channels` bytes a pixel; shared, read only. */
@@ -245,6 +245,38 @@ export async function loadTexture(spec: TextureSpec, size: FrameSize, signal?: A
 }
 
 /**
+ * What an effect derives from a texture once per job (displacement: its per-pixel sample offsets),
+ * cached under the texture's key plus `recipe`. A procedural texture is made for it and not kept:
+ * the job holds only the derived bytes (a 1080p noise map is 9 MB that nothing reads after the
+ * derivation), and a later job with the same recipe finds the derived entry and makes nothing. A
+ * file's texture is loaded (and cached) as loadTexture does. `derive` returns shared bytes
+ * (sharedBytes), `bytesPerPixel` of them a pixel, which the effect alone knows how to read.
+ */
+export async function loadDerived(
+  spec: TextureSpec,
+  size: FrameSize,
+  recipe: string,
+  bytesPerPixel: 1 | 4,
+  derive: (texture: Texture) => Uint8Array,
+  signal?: AbortSignal,
+): Promise<Texture> {
+  checkSignal(signal);
+  const { width, height } = size;
+  const source = spec.path !== null ? await loadTexture(spec, size, signal) : undefined;
+  const key = `${source ? source.key : proceduralKey(spec, size)}>${recipe}`;
+  return textureCache.getOrCreate(key, async () => {
+    let texture = source;
+    if (!texture) {
+      textureCache.countGenerated();
+      const data = await generateOffThread(spec, size);
+      texture = { width, height, channels: PROCEDURAL_CHANNELS[spec.procedural], key: proceduralKey(spec, size), data };
+    }
+    checkSignal(signal);
+    return { width, height, channels: bytesPerPixel, key, data: derive(texture) };
+  });
+}
+
+/**
  * Below this many pixels a texture is made in-line: a thread's start would cost more than it saves.
  * Above, with a second core, it is made in a texture thread: a 1080p noise field is ~0.3 s of CPU
  * on the job's critical path (nothing is encoded before set-up ends), and in a thread it runs
@@ -281,7 +313,7 @@ function complementOf(data: Uint8Array, channels: 1 | 4): Uint8Array {
 }
 
 /** Bytes a stage thread can read without a copy of its own (see the module comment). */
-function sharedBytes(length: number): Uint8Array {
+export function sharedBytes(length: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(length));
 }
 

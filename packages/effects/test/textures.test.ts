@@ -9,7 +9,9 @@ import { multiplyBlend } from '../src/multiply-blend.js';
 import { PROCEDURAL_CHANNELS } from '../src/internal/procedural.js';
 import {
   generateTexture,
+  loadDerived,
   loadTexture,
+  sharedBytes,
   TextureCache,
   textureAtSize,
   textureCacheStats,
@@ -220,6 +222,36 @@ describe('texture cache', () => {
     const c = await loadTexture({ ...spec, seed: 10 }, { width: 20, height: 10 });
     expect(b).toBe(a);
     expect(c).not.toBe(a);
+  });
+
+  it('loadDerived keeps what an effect derives from a procedural texture, not the texture, and derives it once', async () => {
+    const size = { width: 31, height: 17 };
+    const spec = { path: null, procedural: 'noise', seed: 4242, scale: 8, octaves: 2 } as const;
+    const before = textureCacheStats();
+    let derivations = 0;
+    const derive = (texture: Texture) => {
+      derivations++;
+      expect([texture.channels, texture.data.length]).toEqual([4, 31 * 17 * 4]);
+      // The red channel alone, as an effect might keep it.
+      const out = sharedBytes(31 * 17);
+      for (let i = 0; i < out.length; i++) out[i] = texture.data[i * 4]!;
+      return out;
+    };
+    const a = await loadDerived(spec, size, 'red', 1, derive);
+    const b = await loadDerived(spec, size, 'red', 1, derive);
+    expect(b).toBe(a);
+    expect(derivations).toBe(1);
+    expect(a.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const noise = generateTexture(spec, size);
+    expect(Array.from(a.data)).toEqual(Array.from({ length: 31 * 17 }, (_, i) => noise[i * 4]));
+    const after = textureCacheStats();
+    // One texture generated, and the cache grew by the derived bytes only, not the 2 kB map.
+    expect(after.generated - before.generated).toBe(1);
+    expect(after.bytes - before.bytes).toBe(31 * 17);
+    // Another recipe of the same map is another entry.
+    const c = await loadDerived(spec, size, 'red again', 1, derive);
+    expect(c).not.toBe(a);
+    expect(derivations).toBe(2);
   });
 
   it('grain is made from the paper of the same recipe (and back): the same bytes, one noise field', async () => {
