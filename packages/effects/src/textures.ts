@@ -187,8 +187,8 @@ const MB = 1024 * 1024;
 /**
  * Default budget: 128 MB, or STICKERKEY_TEXTURE_CACHE_MB (0 keeps nothing between jobs; loading
  * still works). The cache outlives jobs, so on a 2 GB container its bound is memory the admission
- * budget must count: the textures of one 1080p sticker job are ~14 MB (the noise's 8.3 MB RGBA and two grey planes), so 128 MB keeps about
- * about nine distinct sizes warm.
+ * budget must count: the textures of one 1080p sticker job are ~14 MB (displacement's 9 MB of
+ * offsets and two grey planes), so 128 MB keeps about nine distinct sizes warm.
  */
 function defaultCacheBytes(): number {
   const raw = process.env.STICKERKEY_TEXTURE_CACHE_MB;
