@@ -7,9 +7,9 @@
  *   per frame: the seed resized its textures for every frame, which is where much of its CPU and
  *   memory went.
  * - Procedural textures: `paper` (light paper grain, for multiply), `grain` (its dark complement,
- *   for add: light speckles), both grey and so one byte a pixel, `noise` (smooth value noise or fractal noise with `octaves` > 1, an
- *   independent field in each of R, G, B: a displacement map). Integer hashing only, so the same
- *   seed and size give the same bytes on every machine.
+ *   for add: light speckles), both grey and so one byte a pixel, and `noise` (smooth value noise,
+ *   or fractal noise with `octaves` > 1, an independent field in each of R, G, B: a displacement
+ *   map). Integer hashing only, so the same seed and size give the same bytes on every machine.
  * - Results are shared between jobs through one bounded cache, least recently used evicted first,
  *   counted in bytes (a 1080p texture is 8.3 MB), keyed by file path + mtime + byte size or by the
  *   procedural recipe, plus the size. Concurrent loads of the same key share one decode.
@@ -265,7 +265,8 @@ export async function loadDerived(
   const source = spec.path !== null ? await loadTexture(spec, size, signal) : undefined;
   const key = `${source ? source.key : proceduralKey(spec, size)}>${recipe}`;
   return textureCache.getOrCreate(key, async () => {
-    let texture = source;
+    // A procedural texture some other effect loaded is used as it is, not made again.
+    let texture = source ?? (await textureCache.peek(proceduralKey(spec, size)));
     if (!texture) {
       textureCache.countGenerated();
       const data = await generateOffThread(spec, size);
