@@ -33,6 +33,7 @@ import { errorCode, formatErrorLine, mb } from './report.js';
 import { buildStages } from './stages.js';
 import { sweepPartials } from './sweep.js';
 import { renderInThread } from './threaded-render.js';
+import { MEMORY_BUDGET_OPTION } from './memory-budget.js';
 
 const MB = 1024 * 1024;
 
@@ -40,16 +41,6 @@ const MB = 1024 * 1024;
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.m4v', '.mkv', '.webm', '.avi', '.gif'];
 
 /** The batch's own flags, as data (refused by core's resolveOptions, naming the flag). */
-const MEMORY_BUDGET_OPTION = {
-  name: 'memory-budget',
-  type: 'number',
-  min: 64,
-  max: 1_048_576,
-  default: 1536,
-  unit: 'MB',
-  help: 'process-tree memory the batch may use (Node + ffmpeg); as MEMORY_BUDGET_MB',
-} as const;
-
 export const BATCH_OPTIONS = [
   MEMORY_BUDGET_OPTION,
   { name: 'max-concurrent', type: 'integer', min: 1, max: 64, default: 1, help: 'most clips rendered at once; memory admission may run fewer' },
@@ -102,11 +93,6 @@ export function batchSettings(flags: { memoryBudget?: string; maxConcurrent?: st
   if (flags.maxConcurrent !== undefined) input['max-concurrent'] = flags.maxConcurrent;
   const o = resolveOptions('render', BATCH_OPTIONS, input);
   return { memoryBudget: Math.round(o['memory-budget'] * MB), maxConcurrent: o['max-concurrent'] };
-}
-
-/** One render's --memory-budget (MB as text) in bytes, checked as a batch's is. */
-export function memoryBudgetBytes(text: string): number {
-  return Math.round(resolveOptions('render', [MEMORY_BUDGET_OPTION], { 'memory-budget': text })['memory-budget'] * MB);
 }
 
 /**

@@ -14,6 +14,7 @@ import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resul
 import { effectNames, listEffects } from './stages.js';
 import { loadQueueConfig, QUEUE_ENV } from './queue-config.js';
 import type { BatchFlags } from './batch.js';
+import { memoryBudgetBytes } from './memory-budget.js';
 import type { CheckFlags } from './check.js';
 // The other commands' modules (BullMQ, the progress bars and globbing of a batch, ...) are imported
 // by their commands: loading them all cost every command ~0.3-0.4 s of CPU at start, a render too.
@@ -92,10 +93,9 @@ async function jobFromFlags(input: string | undefined, flags: RenderFlags, effec
 }
 
 /** --memory-budget is in MB on the command line, bytes in the library; the same option as a batch's. */
-async function memoryFlags(flags: RenderFlags): Promise<{ memoryBudget?: number; fitMemory?: boolean }> {
+function memoryFlags(flags: RenderFlags): { memoryBudget?: number; fitMemory?: boolean } {
   const out: { memoryBudget?: number; fitMemory?: boolean } = flags.fitMemory ? { fitMemory: true } : {};
   if (flags.memoryBudget === undefined) return out;
-  const { memoryBudgetBytes } = await import('./batch.js');
   return { ...out, memoryBudget: memoryBudgetBytes(flags.memoryBudget) };
 }
 
@@ -124,7 +124,7 @@ async function render(input: string | undefined, flags: RenderFlags, effects: re
     // Which ffmpeg will run, held with the memory lines (and refused here if FFMPEG_PATH is broken).
     log(ffmpegStartupLine());
     const result: RenderResult = await renderJob(job, {
-      ...(await memoryFlags(flags)),
+      ...memoryFlags(flags),
       signal: controller.signal,
       onProgress: (p) => {
         if (held && p.stage !== 'probe') {
