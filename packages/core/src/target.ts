@@ -245,7 +245,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const scaled = stages.map((stage) => (stage.scaled ? stage.scaled(cut.scale) : stage));
   const frames = plan.seconds !== undefined ? Math.round(plan.seconds * plan.playFps) : undefined;
   const firstQuality = firstQualityFor(format, target.maxBytes, cut.canvas, frames);
-  const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime, quality: firstQuality };
+  const layout: TargetLayout = { source, crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime, quality: firstQuality };
 
   // 3. The pipeline into a hidden name beside the output, spooling the styled frames.
   // Core's temp-name shape (`.<name>.<pid>-<8 hex>.partial`), so the worker's sweep finds them after a hard kill.
