@@ -118,9 +118,11 @@ interface Shape {
  * First guess of log2(bytes) lost per quality step, before two attempts at a shape measure it:
  * VP9 halves its bytes about every 11 CRF (measured on the 1080p fixture cut to 512 px: 32 -> 45
  * -> 55 gave 584, 263, 141 kB), so a 3-CRF step is about 0.27; x264 about every 6 CRF; WebP and a
- * GIF palette lose less per step.
+ * GIF palette lose less per step. APNG's steps (all colours, 256, 64, 16) each about halve it
+ * since the few-colour frames are deflated unpredicted (the 720p fixture's Signal sticker at
+ * 6 fps: 2,433, 792, 428, 212 kB, i.e. 1.6, 0.9, 1.0).
  */
-export const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 0.8 };
+export const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 1 };
 /** Aim this far under the budget, so a prediction that is a little off still fits. */
 const AIM = 0.95;
 /** A fit this close to the budget is kept: the next better step would, by the slope, not fit. */
@@ -130,8 +132,9 @@ const SKIP_OVER = 1.15;
 
 /**
  * Bytes over the budget the last resort may close: libwebp's method 5 saves about 2% on method 4,
- * APNG's mixed prediction at zlib 6 about 9% on 'up' at 3, VP9's good deadline more (encode.ts
- * SPEED_PRESETS); past this the slow encode would most likely be thrown away.
+ * APNG at its floor (a few colours) about 13% with zlib 9 against 6 (encode.ts
+ * APNG_FEW_COLOUR_PRESETS), VP9's good deadline more (SPEED_PRESETS); past this the slow encode
+ * would most likely be thrown away.
  */
 const LAST_RESORT_REACH = 1.1;
 
