@@ -118,6 +118,8 @@ export interface EncoderSettings {
   quality?: number;
   /** Scale the frames to this size before encoding (a byte budget's last resort); default: as written. */
   outputSize?: FrameSize;
+  /** With outputSize: pad the scaled frames back to this size, centred and transparent (a platform of one exact size). */
+  outputCanvas?: FrameSize;
   /** APNG and WebP: how many times the animation plays; default 0, forever (LINE wants 1 to 4). */
   plays?: number;
   /** The raw frames' pixel format: our RGBA (default), or, for webm, yuva420p converted by us (yuva.ts). */
@@ -326,6 +328,9 @@ export function encoderArgs(format: OutputFormat, settings: EncoderSettings): st
   const reshape = [
     ...(settings.outputFps ? [`fps=${settings.outputFps}`] : []),
     ...(settings.outputSize ? [`scale=${settings.outputSize.width}:${settings.outputSize.height}:flags=lanczos`] : []),
+    ...(settings.outputSize && settings.outputCanvas
+      ? [`pad=${settings.outputCanvas.width}:${settings.outputCanvas.height}:(ow-iw)/2:(oh-ih)/2:color=black@0`]
+      : []),
   ];
   const vf = (filters: string[]): string[] => (filters.length > 0 ? ['-vf', filters.join(',')] : []);
   switch (format) {

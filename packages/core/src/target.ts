@@ -287,6 +287,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
         firstQuality,
         rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
         sizes: smallerSizes(target, cut.canvas, yuv420),
+        fixedCanvas: target.pixels.rule === 'exact',
         trades: fit.filter((mode): mode is FitTrade => mode === 'rate' || mode === 'size'),
         attemptPath: (n) => hidden(`attempt${n}`),
         name: `the ${target.name} sticker of ${options.input}`,
@@ -363,12 +364,16 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   }
 }
 
-/** Smaller canvases the platform's pixel rule still allows, largest first (none where it fixes the size). */
+/**
+ * Smaller sizes for a byte budget, largest first: canvases the platform's pixel rule still allows,
+ * or, where it fixes the size (Signal, WhatsApp), the picture scaled down inside the canvas it
+ * keeps (fitBudget's fixedCanvas).
+ */
 function smallerSizes(target: PlatformTarget, canvas: FrameSize, even: boolean): FrameSize[] {
   const side = (n: number) => (even ? Math.max(2, 2 * Math.round(n / 2)) : Math.max(1, Math.round(n)));
-  return FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) })).filter(
-    (size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined,
-  );
+  const sizes = FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) }));
+  if (target.pixels.rule === 'exact') return sizes;
+  return sizes.filter((size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined);
 }
 
 /**
