@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegBinary, probe } from '@stickerkey/core';
+import { ffmpegBinary, ffprobeBinary, probe } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { runCli } from './helpers.js';
 
@@ -53,6 +53,29 @@ describe('stickerkey render --target telegram', () => {
     expect(clear).toBeGreaterThan(stdout.length / 4 / 10);
     expect(solid).toBeGreaterThan(stdout.length / 4 / 10);
     expect((await readdir(dir)).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
+  it('reads the clip with one ffprobe and two decodes, the search pass and the styling one', async () => {
+    // Every ffmpeg and ffprobe the job starts, logged by wrappers the CLI resolves (FFMPEG_PATH, FFPROBE_PATH).
+    const log = join(dir, 'spawned.log');
+    const wrap = async (name: string, real: string): Promise<string> => {
+      const path = join(dir, name);
+      await writeFile(path, `#!/bin/sh\necho "${name} $*" >> '${log}'\nexec '${real}' "$@"\n`);
+      await chmod(path, 0o755);
+      return path;
+    };
+    const env = { FFMPEG_PATH: await wrap('ffmpeg', ffmpegBinary()), FFPROBE_PATH: await wrap('ffprobe', ffprobeBinary()) };
+    const result = await runCli(['render', clip, '--target', 'telegram', '-o', join(dir, 'counted.webm'), '-q'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const reading = (await readFile(log, 'utf8')).split('\n').filter((line) => line.includes(clip));
+    // The clip has one keyframe, its first frame: the screen estimates of both passes take it from
+    // their own decoder, and the pipeline takes the search pass's probe (it was 2 ffprobes and 3 ffmpegs).
+    expect(reading.filter((line) => line.startsWith('ffprobe '))).toHaveLength(1);
+    const decodes = reading.filter((line) => line.startsWith('ffmpeg '));
+    expect(decodes).toHaveLength(2);
+    expect(decodes[0]).toContain('-skip_loop_filter all');
+    expect(decodes[1]).toContain('crop=');
   });
 
   it('refuses a format the platform does not take, as a usage error', async () => {
