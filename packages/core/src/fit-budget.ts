@@ -10,7 +10,9 @@
  *    each attempt costs one encode of the same frames;
  * 2. rate: a sticker already animates at 12 or 8 fps in the stop-motion look, so fewer frames keep
  *    the character whole and sharp, only the motion gets coarser;
- * 3. size last: every pixel fewer is lost detail on every frame, and some platforms fix the size.
+ * 3. size last: every pixel fewer is lost detail on every frame. Where the platform fixes the size
+ *    (Signal and WhatsApp: 512x512), the picture is scaled down inside the canvas it keeps, the
+ *    margin transparent, which costs next to nothing: bytes go with the picture's area.
  * Rate and size are traded only when the caller allows it (the user's --fit), quality always.
  * Before refusing, one last encode of the last shape at the floor with the encoder's slowest
  * search ('small'): a few percent fewer bytes for several times the CPU, spent only where the
@@ -66,8 +68,11 @@ export type FitTrade = 'rate' | 'size';
 export interface FitAttempt {
   quality: number;
   fps: number;
+  /** The file's pixels. */
   width: number;
   height: number;
+  /** The picture's own size where it was scaled down inside a canvas of fixed size (`fixedCanvas`). */
+  picture?: FrameSize;
   bytes: number;
   fits: boolean;
   /** CPU of this re-encode (ffmpeg's own figure); absent for the pipeline's own encode, counted in its cpuSeconds. */
@@ -94,6 +99,8 @@ export interface FitBudgetOptions {
   rates: readonly number[];
   /** Smaller sizes allowed, preference order (largest first); used when trades include 'size'. */
   sizes: readonly FrameSize[];
+  /** The file keeps `size` whatever the shape: a smaller size is the picture's, padded back to it, centred and transparent. */
+  fixedCanvas?: boolean;
   trades: readonly FitTrade[];
   /** Where attempt n is written (beside the output, a temp name); all but the kept one are removed. */
   attemptPath: (n: number) => string;
@@ -118,9 +125,11 @@ interface Shape {
  * First guess of log2(bytes) lost per quality step, before two attempts at a shape measure it:
  * VP9 halves its bytes about every 11 CRF (measured on the 1080p fixture cut to 512 px: 32 -> 45
  * -> 55 gave 584, 263, 141 kB), so a 3-CRF step is about 0.27; x264 about every 6 CRF; WebP and a
- * GIF palette lose less per step.
+ * GIF palette lose less per step. APNG's steps (all colours, 256, 64, 16) each about halve it
+ * since the few-colour frames are deflated unpredicted (the 720p fixture's Signal sticker at
+ * 6 fps: 2,433, 792, 428, 212 kB, i.e. 1.6, 0.9, 1.0).
  */
-export const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 0.8 };
+export const STEP_LOG2_GUESS: { readonly [F in OutputFormat]: number } = { webm: 0.27, mp4: 0.6, gif: 0.3, webp: 0.3, mov: 1, apng: 1 };
 /** Aim this far under the budget, so a prediction that is a little off still fits. */
 const AIM = 0.95;
 /** A fit this close to the budget is kept: the next better step would, by the slope, not fit. */
@@ -130,8 +139,9 @@ const SKIP_OVER = 1.15;
 
 /**
  * Bytes over the budget the last resort may close: libwebp's method 5 saves about 2% on method 4,
- * APNG's mixed prediction at zlib 6 about 9% on 'up' at 3, VP9's good deadline more (encode.ts
- * SPEED_PRESETS); past this the slow encode would most likely be thrown away.
+ * APNG at its floor (a few colours) about 13% with zlib 9 against 6 (encode.ts
+ * APNG_FEW_COLOUR_PRESETS), VP9's good deadline more (SPEED_PRESETS); past this the slow encode
+ * would most likely be thrown away.
  */
 const LAST_RESORT_REACH = 1.1;
 
@@ -168,7 +178,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       ...(speed ? { speed } : {}),
       ...(options.plays !== undefined ? { plays: options.plays } : {}),
       ...(shape.fps !== base.fps ? { outputFps: shape.fps } : {}),
-      ...(shape.size !== base.size ? { outputSize: shape.size } : {}),
+      ...(shape.size !== base.size ? { outputSize: shape.size, ...(options.fixedCanvas ? { outputCanvas: base.size } : {}) } : {}),
     });
     const onAbort = () => encoder.kill();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -177,7 +187,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
       const bytes = (await stat(path)).size;
       const result: FitAttempt = {
         quality: steps[step]!,
-        ...shapeFigures(shape),
+        ...shapeFigures(shape, options.fixedCanvas ? base.size : undefined),
         bytes,
         fits: bytes <= maxBytes,
         cpuSeconds,
@@ -231,7 +241,9 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
     if (options.speed !== 'small') {
       const last = list[list.length - 1]!;
       const smallestThere = Math.min(
-        ...attempts.filter((a) => a.fps === last.fps && a.width === last.size.width && a.height === last.size.height).map((a) => a.bytes),
+        ...attempts
+          .filter((a) => a.fps === last.fps && (a.picture ?? a).width === last.size.width && (a.picture ?? a).height === last.size.height)
+          .map((a) => a.bytes),
       );
       // Worth it only within what a slower search can win (a few percent).
       if (smallestThere <= maxBytes * LAST_RESORT_REACH) {
@@ -248,7 +260,7 @@ export async function fitBudget(options: FitBudgetOptions): Promise<FitResult> {
     );
     throw new LimitExceededError(
       `Expected ${options.name} within ${maxBytes} bytes but the smallest of ${attempts.length} attempts was ${smallest.bytes} bytes ` +
-        `(${format} quality ${smallest.quality}, ${smallest.fps} fps, ${smallest.width}x${smallest.height})` +
+        `(${format} quality ${smallest.quality}, ${smallest.fps} fps, ${attemptSize(smallest)})` +
         (untried.length > 0 ? `; allow ${untried.map((t) => `--fit ${t}`).join(' or ')} to trade more` : '; nothing more may be traded'),
       'maxBytes',
       maxBytes,
@@ -310,6 +322,14 @@ function shapes(base: Shape, options: Pick<FitBudgetOptions, 'rates' | 'sizes' |
   return list;
 }
 
-function shapeFigures(shape: Shape): Pick<FitAttempt, 'fps' | 'width' | 'height'> {
+/** An attempt's pixels in words: the file's, and its picture's inside it when scaled down in a fixed canvas. */
+export function attemptSize(attempt: Pick<FitAttempt, 'width' | 'height' | 'picture'>): string {
+  const file = `${attempt.width}x${attempt.height}`;
+  return attempt.picture ? `${attempt.picture.width}x${attempt.picture.height} in ${file}` : file;
+}
+
+/** A shape's figures as the file has them: on a fixed `canvas`, the file is the canvas and a smaller size is its picture's. */
+function shapeFigures(shape: Shape, canvas?: FrameSize): Pick<FitAttempt, 'fps' | 'width' | 'height' | 'picture'> {
+  if (canvas && shape.size !== canvas) return { fps: shape.fps, width: canvas.width, height: canvas.height, picture: shape.size };
   return { fps: shape.fps, width: shape.size.width, height: shape.size.height };
 }

@@ -142,6 +142,6 @@ export {
 } from './stage-threads.js';
 export { canvasPadding, paddedSize, croppedCanvas, stagesMargin, type CanvasPadding, type CroppedCanvas } from './canvas.js';
 export { findCharacterRegion, SEARCH_SIDE, type CharacterRegion, type CharacterSearchOptions } from './character-region.js';
-export { fitBudget, FrameSpool, type FitAttempt, type FitBudgetOptions, type FitResult, type FitTrade } from './fit-budget.js';
+export { fitBudget, FrameSpool, attemptSize, type FitAttempt, type FitBudgetOptions, type FitResult, type FitTrade } from './fit-budget.js';
 export { renderForTarget, FIT_MODES, FALLBACK_RATES, FALLBACK_SCALES, type FitMode, type TargetRenderOptions, type TargetRenderResult } from './target.js';
 export { YuvaConverter, yuva420pBytes } from './yuva.js';

@@ -32,7 +32,7 @@ import { checkMemoryOptions, planMemory, resolvePoolSize, type MemoryPlanOptions
 import { parseColor } from './options.js';
 import { colourPlan } from './colour.js';
 import { reapedChildrenCpuSeconds } from './process-cpu.js';
-import { DEFAULT_LIMITS, probe, type ProbeLimits } from './probe.js';
+import { DEFAULT_LIMITS, probe, type ProbeLimits, type ProbeResult } from './probe.js';
 import { sampleFrames } from './sample-frames.js';
 import { StageLine, threadsForCanvas } from './stage-threads.js';
 import { verifyOutputAlpha } from './verify.js';
@@ -95,6 +95,8 @@ export interface PipelineOptions extends MemoryPlanOptions {
 
 /** What renderForTarget decides for the pipeline: the cropped canvas, and the time it keeps. */
 export interface TargetLayout extends Pick<CroppedCanvas, 'crop' | 'size' | 'pad' | 'canvas'> {
+  /** The input as renderForTarget probed it (with its keyframes), with the same limits. */
+  source?: ProbeResult;
   /** Decode only the first this many seconds (a platform's duration, `--fit trim`). */
   duration?: number;
   /** Rate the frames are encoded at when it differs from the rate they are taken at (`--fit speed-up`). */
@@ -212,7 +214,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     emit({ frame: 0, totalFrames: undefined, fps: 0, etaSeconds: undefined, stage: 'probe' });
     // The stage threads boot and load their effects while ffprobe runs (a refused input closes them).
     line.start();
-    const source = await probe(options.input, options.limits, { keyframes: true });
+    // A target render has probed the input already (for its search pass): not a second ffprobe.
+    const source = options.layout?.source ?? (await probe(options.input, options.limits, { keyframes: true }));
     // HDR the resolved ffmpeg cannot tone-map is refused here, before any work.
     colourPlan(source);
     checkAborted(signal);

@@ -245,7 +245,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   const scaled = stages.map((stage) => (stage.scaled ? stage.scaled(cut.scale) : stage));
   const frames = plan.seconds !== undefined ? Math.round(plan.seconds * plan.playFps) : undefined;
   const firstQuality = firstQualityFor(format, target.maxBytes, cut.canvas, frames);
-  const layout: TargetLayout = { crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime, quality: firstQuality };
+  const layout: TargetLayout = { source, crop: cut.crop, size: cut.size, pad: cut.pad, canvas: cut.canvas, ...plan.layoutTime, quality: firstQuality };
 
   // 3. The pipeline into a hidden name beside the output, spooling the styled frames.
   // Core's temp-name shape (`.<name>.<pid>-<8 hex>.partial`), so the worker's sweep finds them after a hard kill.
@@ -287,6 +287,7 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
         firstQuality,
         rates: FALLBACK_RATES.filter((rate) => rate < result.fps),
         sizes: smallerSizes(target, cut.canvas, yuv420),
+        fixedCanvas: target.pixels.rule === 'exact',
         trades: fit.filter((mode): mode is FitTrade => mode === 'rate' || mode === 'size'),
         attemptPath: (n) => hidden(`attempt${n}`),
         name: `the ${target.name} sticker of ${options.input}`,
@@ -363,12 +364,16 @@ export async function renderForTarget(options: TargetRenderOptions): Promise<Tar
   }
 }
 
-/** Smaller canvases the platform's pixel rule still allows, largest first (none where it fixes the size). */
+/**
+ * Smaller sizes for a byte budget, largest first: canvases the platform's pixel rule still allows,
+ * or, where it fixes the size (Signal, WhatsApp), the picture scaled down inside the canvas it
+ * keeps (fitBudget's fixedCanvas).
+ */
 function smallerSizes(target: PlatformTarget, canvas: FrameSize, even: boolean): FrameSize[] {
   const side = (n: number) => (even ? Math.max(2, 2 * Math.round(n / 2)) : Math.max(1, Math.round(n)));
-  return FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) })).filter(
-    (size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined,
-  );
+  const sizes = FALLBACK_SCALES.map((f) => ({ width: side(canvas.width * f), height: side(canvas.height * f) }));
+  if (target.pixels.rule === 'exact') return sizes;
+  return sizes.filter((size) => pixelRuleBreach(target.pixels, size.width, size.height) === undefined);
 }
 
 /**

@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFrame, fitBudget, FrameEncoder, FrameSpool, LimitExceededError, QUALITY_STEPS, type FitBudgetOptions } from '../src/index.js';
-import { refusal, tempDir } from './helpers.js';
+import { decodeAll, opaqueBounds, refusal, tempDir } from './helpers.js';
 
 const size = { width: 128, height: 128 };
 const FRAMES = 24;
@@ -160,6 +160,28 @@ describe('fitBudget', () => {
     const result = await fitBudget(options(budget, { first: await copyOfFirst(), trades: ['rate'] }));
     expect(result.chosen.fits).toBe(true);
     expect(result.chosen.fps).toBeLessThan(24);
+  });
+
+  it('on a canvas of fixed size, trades size by scaling the picture down inside it, the margin transparent', async () => {
+    const budget = Math.round(floorBytes * 0.7);
+    const result = await fitBudget(options(budget, { first: await copyOfFirst(), trades: ['size'], sizes: [{ width: 64, height: 64 }], fixedCanvas: true }));
+    // The file keeps the canvas; the attempt says what the picture became.
+    expect(result.chosen).toMatchObject({ fits: true, fps: 24, width: 128, height: 128, picture: { width: 64, height: 64 } });
+    const rgba = await decodeAll(result.path, { alphaDecoder: true });
+    const frameBytes = 128 * 128 * 4;
+    expect(rgba.length).toBe(FRAMES * frameBytes);
+    // The picture, centred: noise from x 40 (its own transparent 8 px border) to 96, y 32 to 96; clear around it.
+    const bounds = opaqueBounds(rgba.subarray(0, frameBytes), 128, 128);
+    expect(bounds.left).toBeGreaterThanOrEqual(38);
+    expect(bounds.left).toBeLessThanOrEqual(42);
+    expect(bounds.right).toBeGreaterThanOrEqual(94);
+    expect(bounds.right).toBeLessThanOrEqual(98);
+    expect(bounds.top).toBeGreaterThanOrEqual(30);
+    expect(bounds.bottom).toBeLessThanOrEqual(98);
+    // VP9's alpha is lossy: clear is a level or two.
+    expect(rgba[3]).toBeLessThan(8);
+    expect(rgba[frameBytes - 1]).toBeLessThan(8);
+    await rm(result.path);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino from 'pino';
-import { isStickerkeyError, type Progress } from '@stickerkey/core';
+import { attemptSize, isStickerkeyError, type Progress } from '@stickerkey/core';
 import type { RenderResult } from './render.js';
 
 const MB = 1024 * 1024;
@@ -201,7 +201,7 @@ function targetLines(result: RenderResult): string[] {
   if (!result.target || !result.crop || !result.attempts || !result.chosen) return [];
   const { crop, chosen } = result;
   const encodes = result.attempts.map(
-    (a) => `${a.bytes} B at quality ${a.quality}, ${a.fps} fps, ${a.width}x${a.height}${a.speed ? `, speed ${a.speed}` : ''}${a === chosen ? ' (kept)' : ''}`,
+    (a) => `${a.bytes} B at quality ${a.quality}, ${a.fps} fps, ${attemptSize(a)}${a.speed ? `, speed ${a.speed}` : ''}${a === chosen ? ' (kept)' : ''}`,
   );
   return [
     `  target: ${result.target}, cut to the character: source ${crop.right - crop.left}x${crop.bottom - crop.top} at ${crop.left},${crop.top}, scaled by ${result.scale?.toFixed(3)}` +
