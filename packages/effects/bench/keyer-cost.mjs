@@ -14,6 +14,8 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const { values: args, positionals: roots } = parseArgs({
   allowPositionals: true,
@@ -25,17 +27,26 @@ const width = Math.round((height * 16) / 9 / 2) * 2;
 const rounds = Number(args.rounds);
 const load = (root, path) => import(pathToFileURL(join(root, path)).href);
 
-const { renderCloseUp } = await load(roots[0].split('#')[0], 'fixtures/dist/index.js');
-const spec = { screen: 'green', width, height, fps: 24 };
+// The frames are cached in the temp directory (rendering them costs more than keying them, and
+// far more under callgrind).
+const cache = join(tmpdir(), `keyer-cost-frames-${width}x${height}.bin`);
 const frames = [];
-for (let k = 0; k < 8; k++) frames.push(renderCloseUp(spec, 30 + k, 1));
-// Held: the last pose with noise of +-3 levels per channel (a fixed generator: same for every run).
-let seed = 12345;
-const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7 - 3;
-for (let k = 0; k < 4; k++) {
-  const f = frames[7].slice();
-  for (let p = 0; p < f.length; p++) if ((p & 3) !== 3) f[p] = Math.max(0, Math.min(255, f[p] + noise()));
-  frames.push(f);
+if (existsSync(cache)) {
+  const all = readFileSync(cache);
+  for (let k = 0; k < 12; k++) frames.push(new Uint8Array(all.buffer, all.byteOffset + k * width * height * 4, width * height * 4).slice());
+} else {
+  const { renderCloseUp } = await load(roots[0].split('#')[0], 'fixtures/dist/index.js');
+  const spec = { screen: 'green', width, height, fps: 24 };
+  for (let k = 0; k < 8; k++) frames.push(renderCloseUp(spec, 30 + k, 1));
+  // Held: the last pose with noise of +-3 levels per channel (a fixed generator: same for every run).
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7 - 3;
+  for (let k = 0; k < 4; k++) {
+    const f = frames[7].slice();
+    for (let p = 0; p < f.length; p++) if ((p & 3) !== 3) f[p] = Math.max(0, Math.min(255, f[p] + noise()));
+    frames.push(f);
+  }
+  writeFileSync(cache, Buffer.concat(frames));
 }
 
 const builds = [];

@@ -207,11 +207,9 @@ export const chromaKey = defineEffect({
     const data = bytesOf(st, frame.data, px);
     const tm = st.temporal;
     const follows = tm !== null && beginTemporal(st, tm, frame.index);
-    st.source.set(px);
-    const edges = keyPixels(st, data, px);
-    refineEdges(st, data, px, edges);
+    const edges = refineEdges(st, data, px, keyPixels(st, data, px));
     despillOutline(st, px, data);
-    if (tm !== null) steadyMatte(st, tm, data, px, follows);
+    if (tm !== null) steadyMatte(st, tm, data, px, follows, edges);
     st.words.release(frame.data, px);
     if (st.refine) refineMatte(st, st.refine, frame);
     // One bounds object per frame object, kept here because the frame pool clears alphaBounds on

@@ -602,14 +602,14 @@ describe('chroma-key temporal pass (stabilize)', () => {
     // The pass alone, on a 16x4 strip: pixel 5 of row 1 went from alpha 100 to 200.
     const w = 16,
       h = 4;
+    // The edge pass listed the pixel (byte offset), as it lists every partly transparent one.
     const st = {
       width: w,
       height: h,
-      visibleLeft: new Int32Array(h),
-      visibleRight: new Int32Array(h).fill(w),
+      edgeIdx: Int32Array.of((w + 5) * 4),
       source: new Uint32Array(w * h),
     } as unknown as ChromaKeyState;
-    const tm = createTemporalState(w, h);
+    const tm = createTemporalState(w, h, 16);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
     const grey = 0xff606060;
@@ -619,7 +619,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
       st.source[w + 5] = colour;
       data.fill(0);
       data[(w + 5) * 4 + 3] = alpha;
-      steadyMatte(st, tm, data, words, follows);
+      steadyMatte(st, tm, data, words, follows, 1);
       return data[(w + 5) * 4 + 3];
     };
     expect(frame(100, grey, 0)).toBe(100);
@@ -635,7 +635,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
     st.source[w + 7] = 0xff000000;
     data.fill(0);
     data[(w + 5) * 4 + 3] = 160;
-    steadyMatte(st, tm, data, words, follows);
+    steadyMatte(st, tm, data, words, follows, 1);
     expect(data[(w + 5) * 4 + 3]).toBe(160);
   });
 

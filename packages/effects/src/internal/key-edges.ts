@@ -25,9 +25,10 @@ const INTERIOR_OPAQUE = 12;
  * the local screen colour S to their mean colour F: a = (P - S).(F - S) / |F - S|^2 (as in
  * colour unmixing / Bayesian matting, with F taken from the 5x5 neighbourhood). Then the colour
  * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
- * never counts as an opaque neighbour.
+ * never counts as an opaque neighbour. Returns how many edges there are now (the luma pass adds
+ * strand pixels to the list).
  */
-export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): void {
+export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): number {
   let edges = listed;
   const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
   // 1 - t as a function of the ramp's alpha: t = (1 - similarity) - alpha * softness.
@@ -113,6 +114,7 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
     const p = edgeIdx[k];
     finishEdge(st, data, p, edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
   }
+  return edges;
 }
 
 /** Writes an edge pixel: alpha `af` times the input alpha, colour unmixed from S and despilled. */

@@ -25,7 +25,7 @@ const NO_CELLS = new Uint8Array(0);
  * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
-  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim } = st;
+  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim, source } = st;
   const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
   const k0 = w[0],
@@ -48,6 +48,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     for (; x < xEnd; x++, i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
+      source[i] = v;
       if (v >>> 24 === 0) continue; // canvas padding: stays transparent
       const r = v & 255,
         g = (v >>> 8) & 255,

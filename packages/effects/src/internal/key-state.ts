@@ -288,7 +288,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
-    temporal: settings.stabilize ? createTemporalState(width, height) : null,
+    temporal: settings.stabilize ? createTemporalState(width, height, edgeCap) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
