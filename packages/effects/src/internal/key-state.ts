@@ -110,6 +110,8 @@ export interface ChromaKeyState {
   readonly edgeIdx: Int32Array;
   readonly edgeA: Float32Array;
   readonly edgeAin: Uint8Array;
+  /** 1 for an edge with a transparent pixel in its 5x5 window (on the outline, not inside the character). */
+  readonly edgeOutline: Uint8Array;
   readonly edgeS: Float32Array;
   /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
   readonly edgeLumaA: Float32Array;
@@ -285,6 +287,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeIdx: new Int32Array(edgeCap),
     edgeA: new Float32Array(edgeCap),
     edgeAin: new Uint8Array(edgeCap),
+    edgeOutline: new Uint8Array(edgeCap),
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
