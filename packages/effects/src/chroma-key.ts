@@ -62,7 +62,7 @@ const options = [
   {
     name: 'similarity',
     type: 'number',
-    default: 0.2,
+    default: 0.17,
     min: 0,
     max: 1,
     help: 'How close to the local screen colour a pixel must be to become fully transparent',
@@ -70,7 +70,7 @@ const options = [
   {
     name: 'softness',
     type: 'number',
-    default: 0.5,
+    default: 0.53,
     min: 0,
     max: 1,
     help: 'Width of the transition from transparent to opaque; 0 gives a hard matte',
@@ -94,7 +94,7 @@ const options = [
   {
     name: 'shadows',
     type: 'number',
-    default: 0.45,
+    default: 0.4,
     min: 0,
     max: 1,
     help: 'Keys out shadows on the screen down to this share of darkening (a darker copy of the local screen colour counts as screen)',
