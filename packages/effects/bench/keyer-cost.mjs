@@ -7,15 +7,16 @@
 // two cases). A round keys the 12 frames with each build in turn (the order rotates per round);
 // the first round is a warm-up. Prints each build's CPU ms per frame (process.cpuUsage around
 // apply only) per round and its median, and the ratio of each build to the first.
-// For instruction counts, one build alone under callgrind:
-//   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out node --perf-basic-prof \
-//     packages/effects/bench/keyer-cost.mjs --rounds 3 <root>
-// (whole process: subtract a run with --rounds 1 to get the frames' share).
+// For instruction counts, one build alone under callgrind, instrumented only after the warm-up
+// round (callgrind_control switches it on and off): the collected Ir over the rounds' frames.
+//   KEYER_COST_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
+//     --callgrind-out-file=/tmp/cg.out node packages/effects/bench/keyer-cost.mjs --rounds 3 <root>
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 
 const { values: args, positionals: roots } = parseArgs({
   allowPositionals: true,
@@ -61,7 +62,10 @@ for (const arg of roots) {
   builds.push({ root: arg, stage, frame, ms: [] });
 }
 
+const callgrind = process.env.KEYER_COST_CALLGRIND === '1';
+const instrument = (on) => execFileSync('callgrind_control', ['-i', on ? 'on' : 'off', String(process.pid)], { stdio: 'ignore' });
 for (let round = 0; round < rounds; round++) {
+  if (callgrind && round === 1) instrument(true);
   for (let j = 0; j < builds.length; j++) {
     const b = builds[(j + round) % builds.length];
     let cpu = 0;
@@ -77,6 +81,7 @@ for (let round = 0; round < rounds; round++) {
     if (round > 0 || rounds === 1) b.ms.push(cpu / frames.length / 1000);
   }
 }
+if (callgrind) instrument(false);
 const median = (v) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -92,10 +92,10 @@ export interface ChromaKeyState {
   readonly rowRgb: Float64Array;
   /**
    * The row's pixels that keyScreenRow left for keyPixels (neither screen nor plain, see tPlain):
-   * their x and local screen term.
+   * their x and screen test t (computed once).
    */
   readonly rowKept: Int32Array;
-  readonly rowKeptInv: Float64Array;
+  readonly rowKeptT: Float64Array;
   /**
    * A pixel with t at most this is plain: opaque, no shadow test, not spared (0, the opaque limit
    * and protectStart, less a margin so that (oneMinusSim - t) * invSoft cannot round below 1).
@@ -279,7 +279,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     rowDInvL: new Float64Array(cols),
     rowRgb: new Float64Array(cols * 3),
     rowKept: new Int32Array(width),
-    rowKeptInv: new Float64Array(width),
+    rowKeptT: new Float64Array(width),
     tPlain,
     rowSpill: new Int32Array(width),
     rowSpillD: new Float64Array(width),
