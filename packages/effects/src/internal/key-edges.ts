@@ -125,10 +125,17 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
       if (edgeOutline[k] === 0) continue;
       const i = edgeIdx[k] >> 2;
       const x = i % width;
+      const y = (i - x) / width;
+      // Two pixels each way along the axes: where the truth is soft over a few pixels (motion
+      // blur), the matte's edge is often narrower than it.
       if (x > 0) limitRim(st, data, px, i - 1);
+      if (x > 1) limitRim(st, data, px, i - 2);
       if (x < width - 1) limitRim(st, data, px, i + 1);
-      if (i >= width) limitRim(st, data, px, i - width);
-      if (i + width < width * height) limitRim(st, data, px, i + width);
+      if (x < width - 2) limitRim(st, data, px, i + 2);
+      if (y > 0) limitRim(st, data, px, i - width);
+      if (y > 1) limitRim(st, data, px, i - 2 * width);
+      if (y < height - 1) limitRim(st, data, px, i + width);
+      if (y < height - 2) limitRim(st, data, px, i + 2 * width);
     }
   }
   return edges;
