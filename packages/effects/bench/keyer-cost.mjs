@@ -41,7 +41,7 @@ if (existsSync(cache)) {
   for (let k = 0; k < 8; k++) frames.push(renderCloseUp(spec, 30 + k, 1));
   // Held: the last pose with noise of +-3 levels per channel (a fixed generator: same for every run).
   let seed = 12345;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7 - 3;
+  const noise = () => (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7) - 3;
   for (let k = 0; k < 4; k++) {
     const f = frames[7].slice();
     for (let p = 0; p < f.length; p++) if ((p & 3) !== 3) f[p] = Math.max(0, Math.min(255, f[p] + noise()));
@@ -57,7 +57,10 @@ for (const arg of roots) {
   const { chromaKey } = await load(root, 'packages/effects/dist/chroma-key.js');
   const stage = core.createStage(chromaKey, JSON.parse(json));
   const size = { width, height };
-  await stage.setup({ size, sampleFrames: async (count) => frames.slice(0, count).map((data, index) => ({ data: data.slice(), width, height, index, pts: index })) });
+  await stage.setup({
+    size,
+    sampleFrames: async (count) => frames.slice(0, count).map((data, index) => ({ data: data.slice(), width, height, index, pts: index })),
+  });
   const frame = { data: new Uint8Array(width * height * 4), width, height, index: 0, pts: 0 };
   builds.push({ root: arg, stage, frame, ms: [] });
 }
