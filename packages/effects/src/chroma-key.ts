@@ -207,9 +207,10 @@ export const chromaKey = defineEffect({
     const data = bytesOf(st, frame.data, px);
     const tm = st.temporal;
     const follows = tm !== null && beginTemporal(st, tm, frame.index);
-    const edges = refineEdges(st, data, px, keyPixels(st, data, px));
+    const listed = keyPixels(st, data, px);
+    const edges = refineEdges(st, data, px, listed);
     despillOutline(st, px, data);
-    if (tm !== null) steadyMatte(st, tm, data, px, follows, edges);
+    if (tm !== null) steadyMatte(st, tm, data, px, follows, listed, edges);
     st.words.release(frame.data, px);
     if (st.refine) refineMatte(st, st.refine, frame);
     // One bounds object per frame object, kept here because the frame pool clears alphaBounds on

@@ -619,7 +619,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
       st.source[w + 5] = colour;
       data.fill(0);
       data[(w + 5) * 4 + 3] = alpha;
-      steadyMatte(st, tm, data, words, follows, 1);
+      steadyMatte(st, tm, data, words, follows, 1, 1);
       return data[(w + 5) * 4 + 3];
     };
     expect(frame(100, grey, 0)).toBe(100);
@@ -635,7 +635,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
     st.source[w + 7] = 0xff000000;
     data.fill(0);
     data[(w + 5) * 4 + 3] = 160;
-    steadyMatte(st, tm, data, words, follows, 1);
+    steadyMatte(st, tm, data, words, follows, 1, 1);
     expect(data[(w + 5) * 4 + 3]).toBe(160);
   });
 
@@ -651,7 +651,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
       st.source.fill(0xff606060);
       data.fill(0);
       data[(w + 5) * 4 + 3] = alpha;
-      steadyMatte(st, tm, data, words, follows, listed);
+      steadyMatte(st, tm, data, words, follows, listed, listed);
       return data[(w + 5) * 4 + 3];
     };
     // Opaque, not an edge (not listed): nothing recorded.

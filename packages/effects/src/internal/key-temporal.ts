@@ -16,9 +16,11 @@
  * Only pixels that are partly transparent now (the edge pass's list) or were last frame (this
  * pass's own list) can need steadying: a pixel that was and is 0 or 255 has nothing to average.
  * So the pass visits those lists, not the frame: a walk over the rows' visible spans, comparing
- * every alpha with the last frame's plane, cost a fifth of the keyer's CPU for the few pixels it
- * changed. The alphas it records carry the frame's stamp; a pixel without last frame's stamp was
- * 0 or 255 then, and where its colour held, the one nearer its alpha now.
+ * every alpha with a plane of the last frame's, cost a fifth of the keyer's CPU for the few
+ * pixels it changed, and a plane read at the listed pixels alone still cost a cache miss each.
+ * Both lists are in pixel order, so one merge pairs each pixel with its alpha last frame; a
+ * pixel in this frame's list alone was 0 or 255 then, and where its colour held, the one nearer
+ * its alpha now.
  */
 import type { ChromaKeyState } from './key-state.js';
 
@@ -40,31 +42,38 @@ const MOTION_REACH = 2;
 export interface TemporalState {
   /** The previous frame's source colours (swapped with st.source). */
   previous: Uint32Array;
-  /** Per pixel, (stamp << 8) | alpha of the frame this pass last looked at it in. */
-  readonly seen: Int32Array;
-  /** The pixels left partly transparent last frame, and the list being made for the next. */
+  /**
+   * The pixels this pass looked at last frame (its edges, and those it carried over because they
+   * were still partly transparent), in pixel order, and their alphas then (-1 once a strand pixel
+   * of this frame took it); then the lists being made for the next frame (swapped).
+   */
   partial: Int32Array;
+  partialAlpha: Int16Array;
   partialCount: number;
   nextPartial: Int32Array;
-  /** The current frame's stamp (1, 2, ...; 0 is never one). */
-  stamp: number;
+  nextAlpha: Int16Array;
+  /** This frame's strand pixels and their alphas (see steadyMatte), sorted before the merge. */
+  readonly strandIdx: Int32Array;
+  readonly strandAlpha: Int16Array;
   /** frame.index of the previous frame; -2 when there is none. */
   lastIndex: number;
   /** K per change (0..CHANGE_FULL), in 1/256ths: one table read per pixel instead of a divide. */
   readonly gain: Uint16Array;
 }
 
-/** `listCap`: how many partly transparent pixels a frame can carry over (the edge list's length). */
+/** `listCap`: how many pixels a frame can carry over (the edge list's length; past it, the rest have no history). */
 export function createTemporalState(width: number, height: number, listCap: number): TemporalState {
   const gain = new Uint16Array(CHANGE_FULL + 1);
   for (let c = 0; c <= CHANGE_FULL; c++) gain[c] = Math.round(256 * Math.max(K_MIN, c / CHANGE_FULL));
   return {
     previous: new Uint32Array(width * height),
-    seen: new Int32Array(width * height),
     partial: new Int32Array(listCap),
+    partialAlpha: new Int16Array(listCap),
     partialCount: 0,
     nextPartial: new Int32Array(listCap),
-    stamp: 0,
+    nextAlpha: new Int16Array(listCap),
+    strandIdx: new Int32Array(listCap),
+    strandAlpha: new Int16Array(listCap),
     lastIndex: -2,
     gain,
   };
@@ -84,34 +93,91 @@ export function beginTemporal(st: ChromaKeyState, tm: TemporalState, index: numb
   return follows;
 }
 
+/** No pixel index reaches this (the end of a list in the merge). */
+const END = 0x7fffffff;
+
 /**
  * After the edges are written and the outline despilled (that pass despills alpha-255 pixels only,
- * and this one may take a pixel just below 255): steadies the alphas of the edge pass's `edges`
- * listed pixels and of last frame's partly transparent ones against the previous frame's (see the
- * header), and records them for the next. `follows`: from beginTemporal.
+ * and this one may take a pixel just below 255): steadies the alphas of the edge pass's listed
+ * pixels and of last frame's partly transparent ones against the previous frame's (see the
+ * header), and records all it looked at for the next. The edge list: `listed` edges of
+ * the keying pass (in pixel order), then up to `edges` the strand pixels the luma pass joined (in
+ * the order of the edges they join, so nearly sorted). `follows`: from beginTemporal.
  */
-export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Array, px: Uint32Array, follows: boolean, edges: number): void {
+export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Array, px: Uint32Array, follows: boolean, listed: number, edges: number): void {
   const { edgeIdx } = st;
-  const { seen, partial } = tm;
-  const last = tm.stamp;
-  const stamp = last < 0x7fffff ? last + 1 : 1; // (stamp << 8) stays a positive int32
-  tm.stamp = stamp;
-  const next = tm.nextPartial;
+  const { partial, partialAlpha, strandIdx, strandAlpha } = tm;
+  const count = tm.partialCount;
+  const next = tm.nextPartial,
+    nextAlpha = tm.nextAlpha;
   const cap = next.length;
-  let count = 0;
-  // This frame's edges, then last frame's partial pixels that are not among them.
-  for (let k = 0, n = edges + tm.partialCount; k < n; k++) {
-    const i = k < edges ? edgeIdx[k] >> 2 : partial[k - edges];
-    const was = seen[i];
-    if (was >> 8 === stamp) continue; // listed twice
+  // Strand pixels first: last frame's alpha by binary search, taken out of the merge.
+  let strands = 0;
+  for (let k = listed; k < edges; k++) {
+    const i = edgeIdx[k] >> 2;
+    let lo = 0,
+      hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (partial[mid] < i) lo = mid + 1;
+      else hi = mid;
+    }
+    let ap = -1;
+    if (lo < count && partial[lo] === i) {
+      ap = partialAlpha[lo];
+      partialAlpha[lo] = -1;
+    }
     const a = px[i] >>> 24;
-    const now = follows ? settle(st, tm, data, px, i, a, was >> 8 === last ? was & 255 : -1) : a;
-    seen[i] = (stamp << 8) | now;
-    if (now > 0 && now < 255 && count < cap) next[count++] = i;
+    const now = follows ? settle(st, tm, data, px, i, a, ap) : a;
+    // Insertion into order: each comes within about a row of the one before.
+    let j = strands++;
+    for (; j > 0 && strandIdx[j - 1] > i; j--) {
+      strandIdx[j] = strandIdx[j - 1];
+      strandAlpha[j] = strandAlpha[j - 1];
+    }
+    strandIdx[j] = i;
+    strandAlpha[j] = now;
   }
+  // The keying pass's edges and last frame's list, merged in pixel order.
+  let made = 0;
+  for (let e = 0, q = 0; e < listed || q < count; ) {
+    const ie = e < listed ? edgeIdx[e] >> 2 : END;
+    const iq = q < count ? partial[q] : END;
+    let i = ie,
+      ap = -1;
+    if (ie <= iq) {
+      e++;
+      if (ie === iq) ap = partialAlpha[q++];
+    } else {
+      i = iq;
+      ap = partialAlpha[q++];
+      // Only partly transparent ones come back (0 and 255 are there as history for this frame's
+      // edges), and not those a strand pixel took above.
+      if (ap <= 0 || ap === 255) continue;
+    }
+    const a = px[i] >>> 24;
+    const now = follows ? settle(st, tm, data, px, i, a, ap) : a;
+    if (made < cap) {
+      next[made] = i;
+      nextAlpha[made++] = now;
+    }
+  }
+  // The strand pixels into the list, from the back (both parts are in order).
+  if (made + strands > cap) strands = cap - made;
+  for (let w = made + strands - 1, m = made - 1, g = strands - 1; g >= 0; w--) {
+    if (m >= 0 && next[m] > strandIdx[g]) {
+      next[w] = next[m];
+      nextAlpha[w] = nextAlpha[m--];
+    } else {
+      next[w] = strandIdx[g];
+      nextAlpha[w] = strandAlpha[g--];
+    }
+  }
+  tm.partialCount = made + strands;
   tm.nextPartial = partial;
+  tm.nextAlpha = partialAlpha;
   tm.partial = next;
-  tm.partialCount = count;
+  tm.partialAlpha = nextAlpha;
 }
 
 /**
