@@ -117,7 +117,8 @@ export interface ChromaKeyState {
   readonly edgeLumaA: Float32Array;
   /**
    * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
-   * the temporal pass); swapped each frame with the temporal pass's previous copy.
+   * the temporal pass): the screen test stores each as it reads it (see keyScreenRow). Swapped
+   * each frame with the temporal pass's previous one.
    */
   source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */

@@ -9,7 +9,7 @@
  * k = 1 and is not smeared; a still one averages its noise over about 1 / K_MIN frames.
  * Alpha only rises from 0 where the frame itself kept colour there (a pixel keyed to screen has no
  * colour to show), and a weak pixel over an unchanged screen stays 0 (hysteresis: noise does not
- * pop it in). State: the previous frame's source colours (the keyer copies them anyway, see
+ * pop it in). State: the previous frame's source colours (the keyer keeps them anyway, see
  * st.source: the two buffers swap) and the alphas this pass looked at; frames must come in order
  * (a stage runs them so), and any gap in frame.index (a seek, a new sequence) starts afresh.
  *
