@@ -292,7 +292,9 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
-    temporal: settings.stabilize ? createTemporalState(width, height, edgeCap) : null,
+    // It carries over every pixel it looked at (this frame's edges, last frame's partly
+    // transparent ones): twice the edge list, and more in case a pose holds a wide haze.
+    temporal: settings.stabilize ? createTemporalState(width, height, 3 * edgeCap) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,

@@ -61,7 +61,7 @@ export interface TemporalState {
   readonly gain: Uint16Array;
 }
 
-/** `listCap`: how many pixels a frame can carry over (the edge list's length; past it, the rest have no history). */
+/** `listCap`: how many pixels a frame can carry over (past it, the rest have no history next frame). */
 export function createTemporalState(width: number, height: number, listCap: number): TemporalState {
   const gain = new Uint16Array(CHANGE_FULL + 1);
   for (let c = 0; c <= CHANGE_FULL; c++) gain[c] = Math.round(256 * Math.max(K_MIN, c / CHANGE_FULL));
