@@ -140,7 +140,7 @@ export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Ar
   }
   // The keying pass's edges and last frame's list, merged in pixel order.
   let made = 0;
-  for (let e = 0, q = 0; e < listed || q < count; ) {
+  for (let e = 0, q = 0; e < listed || q < count;) {
     const ie = e < listed ? edgeIdx[e] >> 2 : END;
     const iq = q < count ? partial[q] : END;
     let i = ie,
