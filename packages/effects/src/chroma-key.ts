@@ -15,7 +15,8 @@
  * Edge pixels (0 < alpha < 1) get a second pass: where opaque pixels are near, alpha becomes the
  * pixel's position between the local screen colour S and their colour F, measured mostly in luma
  * (sharp in 4:2:0 video, unlike chroma); then their colour is unmixed, F = (P - (1 - a) S) / a,
- * so edges keep the character's colour instead of a screen cast.
+ * so edges keep the character's colour instead of a screen cast; the screen's RGB channel of
+ * edges, and of the opaque pixels beside the outline's edges, is limited to the max of the other two.
  * Despill limits the screen channel to `mean + despillBias * |difference| / 2` of the other two,
  * moves the removed amount along the screen axis and adds its luma back as grey: spill goes
  * without darkening. Spill lives at the outline (screen light wrapping round the silhouette), a

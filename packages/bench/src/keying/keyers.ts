@@ -52,7 +52,7 @@ export interface OurKeying {
   frameCpuSeconds: number;
 }
 
-/** Keys every frame of `video` with our `key` preset at default options. */
+/** Keys every frame of `video` with our `key` preset at default options, or with `chromaKey` options over them (sweeps on the tuning set). */
 export async function keyWithOurs(video: string, expectedFrames: number, chromaKey: object = {}): Promise<OurKeying> {
   const source = await probe(video);
   const stages = createStickerStack({ preset: 'key', effects: { 'chroma-key': chromaKey } });
