@@ -188,8 +188,9 @@ program
   .option('--sets <list>', 'tuning,heldout or one of them', 'tuning,heldout')
   .option('--screens <list>', 'green,blue or one of them', 'green,blue')
   .option('--height <px>', 'clip height (default 720; --quick 360)', positiveInt('--height'))
+  .option('--ours-only', 'skip the oracle (its columns stay empty): for iterating on the keyer')
   .option('--out <dir>', 'where bench-results go', defaultResultsDir)
-  .action(async (flags: { quick?: boolean; sets: string; screens: string; height?: number; out: string }) => {
+  .action(async (flags: { quick?: boolean; oursOnly?: boolean; sets: string; screens: string; height?: number; out: string }) => {
     const { runKeyingBench, writeKeyingReport, keyingTable, FULL_OPTIONS, QUICK_OPTIONS } = await import('./keying/run.js');
     const { parseList } = await import('./speed.js');
     const base = flags.quick ? QUICK_OPTIONS : FULL_OPTIONS;
@@ -198,6 +199,7 @@ program
       sets: parseList(flags.sets, ['tuning', 'heldout'] as const, '--sets'),
       screens: parseList(flags.screens, ['green', 'blue'] as const, '--screens'),
       height: flags.height ?? base.height,
+      oracle: !flags.oursOnly,
       log: (line) => console.error(line),
     });
     const paths = await writeKeyingReport(result, join(flags.out, 'keying'));

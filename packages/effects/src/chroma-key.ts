@@ -15,7 +15,8 @@
  * Edge pixels (0 < alpha < 1) get a second pass: where opaque pixels are near, alpha becomes the
  * pixel's position between the local screen colour S and their colour F, measured mostly in luma
  * (sharp in 4:2:0 video, unlike chroma); then their colour is unmixed, F = (P - (1 - a) S) / a,
- * so edges keep the character's colour instead of a screen cast.
+ * so edges keep the character's colour instead of a screen cast; the screen's RGB channel of
+ * edges, and of the opaque pixels beside the outline's edges, is limited to the max of the other two.
  * Despill limits the screen channel to `mean + despillBias * |difference| / 2` of the other two,
  * moves the removed amount along the screen axis and adds its luma back as grey: spill goes
  * without darkening. Spill lives at the outline (screen light wrapping round the silhouette), a
@@ -62,7 +63,7 @@ const options = [
   {
     name: 'similarity',
     type: 'number',
-    default: 0.2,
+    default: 0.17,
     min: 0,
     max: 1,
     help: 'How close to the local screen colour a pixel must be to become fully transparent',
@@ -70,7 +71,7 @@ const options = [
   {
     name: 'softness',
     type: 'number',
-    default: 0.5,
+    default: 0.53,
     min: 0,
     max: 1,
     help: 'Width of the transition from transparent to opaque; 0 gives a hard matte',
@@ -94,7 +95,7 @@ const options = [
   {
     name: 'shadows',
     type: 'number',
-    default: 0.45,
+    default: 0.4,
     min: 0,
     max: 1,
     help: 'Keys out shadows on the screen down to this share of darkening (a darker copy of the local screen colour counts as screen)',
@@ -207,11 +208,10 @@ export const chromaKey = defineEffect({
     const data = bytesOf(st, frame.data, px);
     const tm = st.temporal;
     const follows = tm !== null && beginTemporal(st, tm, frame.index);
-    st.source.set(px);
-    const edges = keyPixels(st, data, px);
-    refineEdges(st, data, px, edges);
+    const listed = keyPixels(st, data, px);
+    const edges = refineEdges(st, data, px, listed);
     despillOutline(st, px, data);
-    if (tm !== null) steadyMatte(st, tm, data, px, follows);
+    if (tm !== null) steadyMatte(st, tm, data, px, follows, listed, edges);
     st.words.release(frame.data, px);
     if (st.refine) refineMatte(st, st.refine, frame);
     // One bounds object per frame object, kept here because the frame pool clears alphaBounds on

@@ -44,10 +44,11 @@ export function getEffect(name: string): AnyEffect | undefined {
  * (core's stage-threads.ts), so rough is fine: re-measure when an effect gets much faster or slower.
  * displacement, the blends and drop-shadow were scaled by their same-run old/new ratio when they
  * got faster (1080p: 0.85, 0.72, 0.65, 0.92), and chroma-key by its temporal pass's (1.15, CPU
- * time); the split stays keyer + outline + displacement (25.5) | the rest (23.3).
+ * time) and then by 0.9 (1080p, no copy of the frame, the temporal pass over lists: keyer-cost.mjs);
+ * the split stays keyer + outline + displacement (24.4) | the rest (23.3).
  */
 const RELATIVE_COST: Readonly<Record<EffectName, number>> = {
-  'chroma-key': 11.6,
+  'chroma-key': 10.5,
   outline: 5.5,
   displacement: 8.4,
   'multiply-blend': 2.8,

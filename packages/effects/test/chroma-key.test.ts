@@ -602,14 +602,14 @@ describe('chroma-key temporal pass (stabilize)', () => {
     // The pass alone, on a 16x4 strip: pixel 5 of row 1 went from alpha 100 to 200.
     const w = 16,
       h = 4;
+    // The edge pass listed the pixel (byte offset), as it lists every partly transparent one.
     const st = {
       width: w,
       height: h,
-      visibleLeft: new Int32Array(h),
-      visibleRight: new Int32Array(h).fill(w),
+      edgeIdx: Int32Array.of((w + 5) * 4),
       source: new Uint32Array(w * h),
     } as unknown as ChromaKeyState;
-    const tm = createTemporalState(w, h);
+    const tm = createTemporalState(w, h, 16);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
     const grey = 0xff606060;
@@ -619,7 +619,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
       st.source[w + 5] = colour;
       data.fill(0);
       data[(w + 5) * 4 + 3] = alpha;
-      steadyMatte(st, tm, data, words, follows);
+      steadyMatte(st, tm, data, words, follows, 1, 1);
       return data[(w + 5) * 4 + 3];
     };
     expect(frame(100, grey, 0)).toBe(100);
@@ -635,8 +635,34 @@ describe('chroma-key temporal pass (stabilize)', () => {
     st.source[w + 7] = 0xff000000;
     data.fill(0);
     data[(w + 5) * 4 + 3] = 160;
-    steadyMatte(st, tm, data, words, follows);
+    steadyMatte(st, tm, data, words, follows, 1, 1);
     expect(data[(w + 5) * 4 + 3]).toBe(160);
+  });
+
+  it('takes a pixel it did not look at last frame (not partly transparent then) as 0 or 255, the nearer', () => {
+    const w = 16,
+      h = 4;
+    const st = { width: w, height: h, edgeIdx: Int32Array.of((w + 5) * 4), source: new Uint32Array(w * h) } as unknown as ChromaKeyState;
+    const tm = createTemporalState(w, h, 16);
+    const data = new Uint8Array(w * h * 4);
+    const words = new Uint32Array(data.buffer);
+    const frame = (alpha: number, index: number, listed: number) => {
+      const follows = beginTemporal(st, tm, index);
+      st.source.fill(0xff606060);
+      data.fill(0);
+      data[(w + 5) * 4 + 3] = alpha;
+      steadyMatte(st, tm, data, words, follows, listed, listed);
+      return data[(w + 5) * 4 + 3];
+    };
+    // Opaque, not an edge (not listed): nothing recorded.
+    expect(frame(255, 0, 0)).toBe(255);
+    // Then an edge at 240, same colour: steadied from 255, 30% of the way down (rounded towards it).
+    expect(frame(240, 1, 1)).toBe(250);
+    // Still partly transparent, so looked at again even when no longer listed: 250 -> 255 by 30%.
+    expect(frame(255, 2, 0)).toBe(252);
+    // A weak pixel over what was screen (alpha 0, not listed) stays transparent.
+    frame(0, 3, 0);
+    expect(frame(20, 4, 1)).toBe(0);
   });
 
   it('does not smear a part that moved: its frame keys as without the pass', () => {
@@ -653,5 +679,32 @@ describe('chroma-key temporal pass (stabilize)', () => {
     const fresh = scene(30, 6, 7);
     chromaKey.apply(prepared({ screen: '#2eb650' }, fresh), fresh);
     expect(Buffer.compare(afterGap.data, fresh.data)).toBe(0);
+  });
+});
+
+describe('chroma-key outline rim', () => {
+  it("limits the screen channel of opaque pixels next to the outline's edges, not of the same colour further in", () => {
+    // Blue screen keyed about a hue a little off it (as a screen lit unevenly is: despill works
+    // about the key's hue); a lavender box (spared inside by despillProtect: a colour near the
+    // screen's) with a half-screen column on its left: the column is an edge on the outline.
+    const width = 64,
+      height = 48;
+    const violet = [120, 120, 180];
+    const frame = createFrame(width, height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const inBox = x >= 20 && x < 56 && y >= 8 && y < 40;
+        const edge = x === 19 && y >= 8 && y < 40;
+        const c = inBox ? violet : edge ? violet.map((v, k) => Math.round((v + BLUE[k]) / 2)) : BLUE;
+        frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
+      }
+    }
+    chromaKey.apply(prepared({ screen: '#3070c0' }, frame), frame);
+    const rim = px(frame, 24 * width + 20);
+    expect(rim[3]).toBe(255);
+    expect(rim[2]).toBeLessThanOrEqual(Math.max(rim[0], rim[1]));
+    const inside = px(frame, 24 * width + 45);
+    expect(inside[3]).toBe(255);
+    expect(inside[2]).toBeGreaterThan(Math.max(inside[0], inside[1]));
   });
 });

@@ -52,10 +52,10 @@ export interface OurKeying {
   frameCpuSeconds: number;
 }
 
-/** Keys every frame of `video` with our `key` preset at default options. */
-export async function keyWithOurs(video: string, expectedFrames: number): Promise<OurKeying> {
+/** Keys every frame of `video` with our `key` preset at default options, or with `chromaKey` options over them (sweeps on the tuning set). */
+export async function keyWithOurs(video: string, expectedFrames: number, chromaKey: object = {}): Promise<OurKeying> {
   const source = await probe(video);
-  const stages = createStickerStack({ preset: 'key' });
+  const stages = createStickerStack({ preset: 'key', effects: { 'chroma-key': chromaKey } });
   const pad = canvasPadding(source, stages);
   if (pad.left + pad.top + pad.right + pad.bottom > 0) {
     // The keyer draws nothing outside the character; a margin would shift every pixel against the truth.

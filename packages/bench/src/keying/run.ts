@@ -62,6 +62,8 @@ export interface KeyingBenchOptions {
   /** How many clips of each set (in KEYING_CLIPS order); undefined: all. */
   clipsPerSet?: number;
   grid: OracleGrid;
+  /** false: ours alone (the oracle's columns empty), for iterating on the keyer. */
+  oracle?: boolean;
   cacheDir?: string;
   log?: (line: string) => void;
 }
@@ -277,6 +279,22 @@ async function runGroup(set: KeyingSet, screen: ScreenColour, options: KeyingBen
     const acc = scoreClip(truth, keyed.frames, screen);
     perClipOurs.push(acc);
     addAccumulator(oursAcc, acc);
+  }
+
+  if (options.oracle === false) {
+    const none = toScores(emptyAccumulator());
+    return {
+      set,
+      screen,
+      clips: params.map((p) => p.id),
+      ours: toScores(oursAcc),
+      oracle: none,
+      oracleChoice: { colour: 'pure', similarity: 0, blend: 0, despill: { mix: 0, expand: 0 } },
+      oracleTried: [],
+      despillTried: [],
+      perClip: truths.map((t, i) => ({ id: t.clip.params.id, chroma: t.clip.params.chroma, kbps: t.clip.kbps, ours: toScores(perClipOurs[i]!), oracle: none })),
+      cpuSeconds: { oursSetup, oursFrames, oracleFfmpeg: 0 },
+    };
   }
 
   // The oracle's matte: total SAD over the group's scored frames for every colour x blend x

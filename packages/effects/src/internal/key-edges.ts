@@ -25,11 +25,12 @@ const INTERIOR_OPAQUE = 12;
  * the local screen colour S to their mean colour F: a = (P - S).(F - S) / |F - S|^2 (as in
  * colour unmixing / Bayesian matting, with F taken from the 5x5 neighbourhood). Then the colour
  * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
- * never counts as an opaque neighbour.
+ * never counts as an opaque neighbour. Returns how many edges there are now (the luma pass adds
+ * strand pixels to the list).
  */
-export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): void {
+export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): number {
   let edges = listed;
-  const { width, height, edgeIdx, edgeA, edgeAin, edgeS } = st;
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, edgeOutline } = st;
   // 1 - t as a function of the ramp's alpha: t = (1 - similarity) - alpha * softness.
   const softness = 1 / st.invSoft,
     similarity = 1 - st.oneMinusSim;
@@ -55,6 +56,7 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
         clear += (a - 1) >>> 31; // 1 for 0 only
       }
     }
+    edgeOutline[k] = clear > 0 ? 1 : 0;
     if (n === 0) {
       // No opaque pixel near: no F to unmix against (glass, smoke, a strand, motion blur). Over a
       // neutral F, t = 1 - alpha exactly, while the matte's ramp (similarity, softness) maps
@@ -113,6 +115,46 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
     const p = edgeIdx[k];
     finishEdge(st, data, p, edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
   }
+  // The opaque pixels next to the outline: the matte called them opaque, but many are the
+  // character's edge half over the screen, and they kept the screen light on them (the despill
+  // works about the measured hue, so a screen lit off pure blue left its RGB channel above the
+  // other two there). Limited like the edges (see finishEdge), only next to an edge on the
+  // outline: inside the character a prop near the screen's colour is spared (despillProtect).
+  if (st.screenChannel >= 0 && st.strength > 0) {
+    for (let k = 0; k < listed; k++) {
+      if (edgeOutline[k] === 0) continue;
+      const i = edgeIdx[k] >> 2;
+      const x = i % width;
+      const y = (i - x) / width;
+      // Two pixels each way along the axes: where the truth is soft over a few pixels (motion
+      // blur), the matte's edge is often narrower than it.
+      if (x > 0) limitRim(st, data, px, i - 1);
+      if (x > 1) limitRim(st, data, px, i - 2);
+      if (x < width - 1) limitRim(st, data, px, i + 1);
+      if (x < width - 2) limitRim(st, data, px, i + 2);
+      if (y > 0) limitRim(st, data, px, i - width);
+      if (y > 1) limitRim(st, data, px, i - 2 * width);
+      if (y < height - 1) limitRim(st, data, px, i + width);
+      if (y < height - 2) limitRim(st, data, px, i + 2 * width);
+    }
+  }
+  return edges;
+}
+
+/** Limits pixel i's screen channel to the max of the other two if it is opaque (see refineEdges). */
+function limitRim(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, i: number): void {
+  if (px[i] >>> 24 !== 255) return;
+  limitScreenChannel(st, data, i * 4);
+}
+
+/** The screen's RGB channel (st.screenChannel, 0 or more) down to the max of the other two, by despill's strength. */
+function limitScreenChannel(st: ChromaKeyState, data: Uint8Array, p: number): void {
+  const c = st.screenChannel;
+  const o1 = data[p + (c === 0 ? 1 : 0)],
+    o2 = data[p + (c === 2 ? 1 : 2)];
+  const m = o1 > o2 ? o1 : o2;
+  const v = data[p + c];
+  if (v > m) data[p + c] = v - (v - m) * st.strength;
 }
 
 /** Writes an edge pixel: alpha `af` times the input alpha, colour unmixed from S and despilled. */
@@ -135,11 +177,5 @@ export function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: 
   // The despill above works about the measured screen hue; a screen lit a little off blue (or
   // green) leaves its RGB channel above the other two on an edge all the same, and an edge is
   // where that shows over a new background: limit it to their max too.
-  const c = st.screenChannel;
-  if (c < 0) return;
-  const o1 = data[p + (c === 0 ? 1 : 0)],
-    o2 = data[p + (c === 2 ? 1 : 2)];
-  const m = o1 > o2 ? o1 : o2;
-  const v = data[p + c];
-  if (v > m) data[p + c] = v - (v - m) * strength;
+  if (st.screenChannel >= 0) limitScreenChannel(st, data, p);
 }

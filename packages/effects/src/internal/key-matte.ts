@@ -17,15 +17,17 @@ const NO_CELLS = new Uint8Array(0);
  * canvas padding (alpha 0) stays as it is. Plain pixels (see tPlain: most of the character, the
  * bench frame's orange and skin) are finished here too, as they need nothing more than the test
  * already computed: bounds, and spill listed for despillRow (1 in 16 of them has any). The rest
- * are listed in rowKept with their local screen term, for keyPixels to key. Returns how many were
- * listed. A tight loop of its own, with only what the test needs in hand (V8 inlines the function
+ * are listed in rowKept with their t, for keyPixels to key. Returns how many were
+ * listed. Every pixel's colour goes to st.source on the way (the later passes need the screen's,
+ * which this test zeroes): one store in a loop that has the pixel in hand, where a copy of the
+ * frame before keying read the whole frame once more (720p: 0.2-0.3 ms). A tight loop of its own, with only what the test needs in hand (V8 inlines the function
  * into keyPixels, the loop stays separate): inside keyPixels' loop, among all the edge and despill
  * state, the same test cost half as much again per pixel (measured at 1080p: a frame of screen
  * alone 6.2 -> 4.1 ms, the bench frame at zoom 1 11.3 -> 10.1 ms). Plain pixels listed for
  * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
-  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptInv, oneMinusSim } = st;
+  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim, source } = st;
   const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
   const k0 = w[0],
@@ -48,6 +50,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     for (; x < xEnd; x++, i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
+      source[i] = v;
       if (v >>> 24 === 0) continue; // canvas padding: stays transparent
       const r = v & 255,
         g = (v >>> 8) & 255,
@@ -75,7 +78,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         continue;
       }
       rowKept[kept] = x;
-      rowKeptInv[kept] = inv;
+      rowKeptT[kept] = t;
       kept++;
     }
   }
@@ -112,7 +115,7 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
  */
 export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): number {
   const { width, height, cols, rows, nodeInv, nodeInvL, nodeRgb, fracX, cellOf, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
-  const { rowKept, rowKeptInv, rowSpan, visibleLeft, visibleRight } = st;
+  const { rowKept, rowKeptT, rowSpan, visibleLeft, visibleRight } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
   const inAlpha = st.refine ? st.refine.inAlpha : null;
   const w = st.screenTest;
@@ -121,8 +124,7 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
     k2 = w[2],
     q0 = w[3],
     q1 = w[4],
-    q2 = w[5],
-    halfBal = w[6];
+    q2 = w[5];
   const { oneMinusSim, invSoft, dHi, dLo, strength } = st;
   const halfBias = 0.5 * (dHi - dLo);
   const { protectStart, protectFull, invProtect } = st;
@@ -176,7 +178,8 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
       last = -1;
     for (let k = 0; k < kept; k++) {
       const x = rowKept[k];
-      const inv = rowKeptInv[k];
+      // keyScreenRow's screen test, which found it below 1 - similarity.
+      let t = rowKeptT[k];
       const cell = cellOf[x];
       const p = (y * width + x) * 4;
       const v = px[p >> 2];
@@ -184,11 +187,6 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
       const r = v & 255,
         g = (v >>> 8) & 255,
         b = (v >>> 16) & 255;
-      // The same arithmetic as keyScreenRow's, which found t below 1 - similarity.
-      const core = k0 * r + k1 * g + k2 * b;
-      const diff = q0 * r + q1 * g + q2 * b;
-      const spread = Math.abs(diff);
-      let t = (core - halfBal * spread) * inv;
       if (t > 0) {
         // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
         // the pixel is darker than the local screen (by less than the shadow limit), judge the
@@ -212,7 +210,9 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
         if (first < 0) first = x;
         last = x;
         if (!despill) continue;
-        let d = (core - halfBias * spread) * strength;
+        // The same arithmetic as keyScreenRow's spill amount for plain pixels.
+        const core = k0 * r + k1 * g + k2 * b;
+        let d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
         if (d <= 0) continue;
         // Away from the outline, spill is a small excess on a colour far from the screen; an
         // opaque colour that is itself close to the screen (teal on green) is a prop's: despill

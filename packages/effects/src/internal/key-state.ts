@@ -92,10 +92,10 @@ export interface ChromaKeyState {
   readonly rowRgb: Float64Array;
   /**
    * The row's pixels that keyScreenRow left for keyPixels (neither screen nor plain, see tPlain):
-   * their x and local screen term.
+   * their x and screen test t (computed once).
    */
   readonly rowKept: Int32Array;
-  readonly rowKeptInv: Float64Array;
+  readonly rowKeptT: Float64Array;
   /**
    * A pixel with t at most this is plain: opaque, no shadow test, not spared (0, the opaque limit
    * and protectStart, less a margin so that (oneMinusSim - t) * invSoft cannot round below 1).
@@ -110,12 +110,15 @@ export interface ChromaKeyState {
   readonly edgeIdx: Int32Array;
   readonly edgeA: Float32Array;
   readonly edgeAin: Uint8Array;
+  /** 1 for an edge with a transparent pixel in its 5x5 window (on the outline, not inside the character). */
+  readonly edgeOutline: Uint8Array;
   readonly edgeS: Float32Array;
   /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
   readonly edgeLumaA: Float32Array;
   /**
    * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
-   * the temporal pass); swapped each frame with the temporal pass's previous copy.
+   * the temporal pass): the screen test stores each as it reads it (see keyScreenRow). Swapped
+   * each frame with the temporal pass's previous one.
    */
   source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */
@@ -277,7 +280,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     rowDInvL: new Float64Array(cols),
     rowRgb: new Float64Array(cols * 3),
     rowKept: new Int32Array(width),
-    rowKeptInv: new Float64Array(width),
+    rowKeptT: new Float64Array(width),
     tPlain,
     rowSpill: new Int32Array(width),
     rowSpillD: new Float64Array(width),
@@ -285,10 +288,13 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeIdx: new Int32Array(edgeCap),
     edgeA: new Float32Array(edgeCap),
     edgeAin: new Uint8Array(edgeCap),
+    edgeOutline: new Uint8Array(edgeCap),
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
     source: new Uint32Array(width * height),
-    temporal: settings.stabilize ? createTemporalState(width, height) : null,
+    // It carries over every pixel it looked at (this frame's edges, last frame's partly
+    // transparent ones): twice the edge list, and more in case a pose holds a wide haze.
+    temporal: settings.stabilize ? createTemporalState(width, height, 3 * edgeCap) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
