@@ -23,10 +23,13 @@ const CORE = fileURLToPath(new URL('../../core/dist/index.js', import.meta.url))
 
 let dir: string;
 let clip: string;
+/** The job killed mid-way: 144 frames key-only (~1.5 s here), so it is still running when its temp output is looked for. */
+let longClip: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stickerkey-hardkill-'));
   clip = (await ensureFixture({ screen: 'green', height: 360, seconds: 2 })).video;
+  longClip = (await ensureFixture({ screen: 'green', height: 360, seconds: 6 })).video;
 });
 
 afterAll(async () => {
@@ -104,7 +107,7 @@ describe('a worker SIGKILLed mid-job', { timeout: 180_000 }, () => {
     const folder = await mkdtemp(join(dir, 'job-'));
     // A copy of the clip in this test's own folder: any ffmpeg of this job mentions the folder.
     const input = join(folder, 'clip.mp4');
-    await copyFile(clip, input);
+    await copyFile(longClip, input);
     const queue = new Queue(queueName, { connection: { url: REDIS_URL } });
     const events = new QueueEvents(queueName, { connection: { url: REDIS_URL } });
     const env = { REDIS_URL, QUEUE_NAME: queueName, OUTPUT_DIR: folder, LOCK_DURATION_SECONDS: '2', PARTIAL_SWEEP_AGE_SECONDS: '0' };
@@ -113,7 +116,7 @@ describe('a worker SIGKILLed mid-job', { timeout: 180_000 }, () => {
       const victim = startCli(['worker'], { env });
       const victimRun = finished(victim);
       const midJob = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
-      const job = await queue.add('render', { input, output: 'out.webm', preset: 'key', posterize: 8 }, { attempts: 2 });
+      const job = await queue.add('render', { input, output: 'out.webm', preset: 'key' }, { attempts: 2 });
       await midJob;
       const partial = await waitFor('the temp output', async () => (await readdir(folder)).find((name) => PARTIAL_NAME.test(name)));
       expect(partial).toContain(`.out.webm.${victim.pid}-`);

@@ -17,11 +17,18 @@ const RUN = `stickerkey-ops-${process.pid}-${Date.now().toString(36)}`;
 
 let dir: string;
 let clip: string;
+/**
+ * For the jobs the test must see running (the gauges during a job, /readyz while SIGTERM drains):
+ * 144 frames key-only, ~1.5 s on the 2-core machine this was written on. The 2 s clip at posterize
+ * 8 (16 frames) came to finish before /readyz could be polled once the keyer got faster.
+ */
+let longClip: string;
 const queues: Queue[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stickerkey-ops-'));
   clip = (await ensureFixture({ screen: 'green', height: 360, seconds: 2 })).video;
+  longClip = (await ensureFixture({ screen: 'green', height: 360, seconds: 6 })).video;
 });
 
 afterAll(async () => {
@@ -104,17 +111,27 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
 
       // During a job: it is running, the tree (Node + ffmpeg) is measured, the queue shows it active.
       const midJob = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
-      const first = await queue.add('render', { input: clip, output: join(dir, 'm1.webm'), preset: 'key', posterize: 8 });
+      const first = await queue.add('render', { input: longClip, output: join(dir, 'm1.webm'), preset: 'key' });
       await midJob;
       const during = (await get(`${base}/metrics`)).body;
       expect(sample(during, 'stickerkey_jobs_running')).toBe(1);
       expect(sample(during, 'stickerkey_process_tree_resident_memory_bytes')).toBeGreaterThan(50 * 1024 * 1024);
       expect(sample(during, 'stickerkey_memory_admitted_bytes')).toBeGreaterThan(0);
-      await waitFor(
-        'the sampled queue counts to show the active job',
-        async () => sample((await get(`${base}/metrics`)).body, 'stickerkey_queue_jobs', { state: 'active' }) === 1,
-      );
       const result = (await first.waitUntilFinished(events)) as QueueJobResult;
+
+      // The queue counts sampled from Redis (every QUEUE_SAMPLE_SECONDS, here 1): a delayed job stays
+      // delayed until it is removed, so the sampler is seen whatever this machine's speed (an active
+      // job can finish between two samples).
+      const later = await queue.add('render', { input: clip, output: join(dir, 'later.webm') }, { delay: 600_000 });
+      await waitFor(
+        'the sampled queue counts to show the delayed job',
+        async () => sample((await get(`${base}/metrics`)).body, 'stickerkey_queue_jobs', { state: 'delayed' }) === 1,
+      );
+      await later.remove();
+      await waitFor(
+        'the sampled queue counts to drop the removed job',
+        async () => sample((await get(`${base}/metrics`)).body, 'stickerkey_queue_jobs', { state: 'delayed' }) === 0,
+      );
 
       // After it: completed, its duration, fps and memory (predicted and measured) observed.
       const after = (await get(`${base}/metrics`)).body;
@@ -136,7 +153,7 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
 
       // SIGTERM during a job: not ready (503) while it drains, metrics still served, then exit 0.
       const secondMidJob = new Promise<void>((resolve) => events.on('progress', ({ data }) => (data as unknown as JobProgressData).frame > 0 && resolve()));
-      const second = await queue.add('render', { input: clip, output: join(dir, 'm2.webm'), preset: 'key', posterize: 8 });
+      const second = await queue.add('render', { input: longClip, output: join(dir, 'm2.webm'), preset: 'key' });
       await secondMidJob;
       worker.kill('SIGTERM');
       const draining = await waitFor(
@@ -152,7 +169,7 @@ describe('metrics and health (real Redis, real HTTP)', { timeout: 300_000 }, () 
       expect(sample((await get(`${base}/metrics`)).body, 'stickerkey_jobs_running')).toBe(1);
       const run = await workerRun;
       expect(run.code).toBe(0);
-      expect(((await second.waitUntilFinished(events)) as QueueJobResult).frames).toBe(16);
+      expect(((await second.waitUntilFinished(events)) as QueueJobResult).frames).toBe(144);
       await expect(fetch(`${base}/healthz`)).rejects.toThrow(); // closed with the worker
     } finally {
       if (worker.exitCode === null) worker.kill('SIGKILL');
