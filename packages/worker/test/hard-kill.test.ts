@@ -22,13 +22,11 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const CORE = fileURLToPath(new URL('../../core/dist/index.js', import.meta.url));
 
 let dir: string;
-let clip: string;
 /** The job killed mid-way: 144 frames key-only (~1.5 s here), so it is still running when its temp output is looked for. */
 let longClip: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stickerkey-hardkill-'));
-  clip = (await ensureFixture({ screen: 'green', height: 360, seconds: 2 })).video;
   longClip = (await ensureFixture({ screen: 'green', height: 360, seconds: 6 })).video;
 });
 
