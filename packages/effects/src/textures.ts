@@ -239,9 +239,15 @@ export async function loadTexture(spec: TextureSpec, size: FrameSize, signal?: A
     const twin = twinKind ? await textureCache.peek(proceduralKey({ ...spec, procedural: twinKind }, size)) : undefined;
     const channels = PROCEDURAL_CHANNELS[spec.procedural];
     if (twin) return { width, height, channels, key, data: complementOf(twin.data, channels) };
-    textureCache.countGenerated();
-    return { width, height, channels, key, data: await generateOffThread(spec, size) };
+    return generateProcedural(spec, size);
   });
+}
+
+/** A procedural texture made now (in a texture thread when it is large), counted, not cached. */
+async function generateProcedural(spec: ProceduralSpec, size: FrameSize): Promise<Texture> {
+  textureCache.countGenerated();
+  const data = await generateOffThread(spec, size);
+  return { width: size.width, height: size.height, channels: PROCEDURAL_CHANNELS[spec.procedural], key: proceduralKey(spec, size), data };
 }
 
 /**
@@ -266,12 +272,7 @@ export async function loadDerived(
   const key = `${source ? source.key : proceduralKey(spec, size)}>${recipe}`;
   return textureCache.getOrCreate(key, async () => {
     // A procedural texture some other effect loaded is used as it is, not made again.
-    let texture = source ?? (await textureCache.peek(proceduralKey(spec, size)));
-    if (!texture) {
-      textureCache.countGenerated();
-      const data = await generateOffThread(spec, size);
-      texture = { width, height, channels: PROCEDURAL_CHANNELS[spec.procedural], key: proceduralKey(spec, size), data };
-    }
+    const texture = source ?? (await textureCache.peek(proceduralKey(spec, size))) ?? (await generateProcedural(spec, size));
     checkSignal(signal);
     return { width, height, channels: bytesPerPixel, key, data: derive(texture) };
   });
