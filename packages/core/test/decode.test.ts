@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameDecoder, FramePool, decodeFilter, probe, type Frame } from '../src/index.js';
+import { FrameDecoder, FramePool, decodeFilter, ffmpegBinary, probe, type Frame } from '../src/index.js';
 import { makeBoxClip, makeClip, tempDir } from './helpers.js';
 
 let dir: string;
@@ -45,6 +46,32 @@ describe('decode', () => {
     // No buffer allocated per frame: only the pool's own circulate.
     expect(buffers.size).toBeLessThanOrEqual(3);
     expect((await decoder.process.exited).code).toBe(0);
+  });
+
+  it("places each row in the canvas itself: the same pixels as ffmpeg's pad filter, margins cleared in every reused frame", async () => {
+    const source = await probe(clip);
+    const pad = { left: 3, top: 5, right: 6, bottom: 2 };
+    const canvas = { width: 64 + 9, height: 36 + 7 };
+    // ffmpeg's own padding of the same chain, as the decoder used to ask for it.
+    const padded = execFileSync(
+      ffmpegBinary(),
+      ['-v', 'error', '-i', clip, '-vf', decodeFilter(source, { fps: 12, pad }), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'],
+      {
+        maxBuffer: 1 << 26,
+      },
+    );
+    const bytes = canvas.width * canvas.height * 4;
+    const pool = new FramePool(canvas, 2);
+    const decoder = new FrameDecoder({ input: source, fps: 12, pad, pool });
+    let count = 0;
+    for await (const frame of decoder) {
+      expect(Buffer.from(frame.data).equals(padded.subarray(count * bytes, (count + 1) * bytes))).toBe(true);
+      count++;
+      // The stages draw into the margins (outline, shadow) and the encoder overwrites the frame.
+      frame.data.fill(0xff);
+      pool.release(frame);
+    }
+    expect(count).toBe(24);
   });
 
   it("decodes with the cores it is given (a container's quota), not a thread per host CPU", async () => {
