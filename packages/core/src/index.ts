@@ -38,6 +38,7 @@ export { FramePool, FrameDecoder, decodeFilter, alphaDecoderArgs, uprightFilters
 export {
   FrameEncoder,
   encoderArgs,
+  encoderCores,
   encoderResources,
   checkSpeed,
   SPEED_PRESETS,

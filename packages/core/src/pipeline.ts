@@ -18,6 +18,7 @@ import type { FrameSpool } from './fit-budget.js';
 import {
   checkFormatAvailable,
   checkSpeed,
+  encoderCores,
   FrameEncoder,
   formatFromPath,
   formatHasAlpha,
@@ -275,6 +276,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       ...(layout?.quality !== undefined ? { quality: layout.quality } : {}),
       background: options.background,
       speed: options.speed,
+      // The stage threads keep their cores busy: the encoder takes what they leave (encoderCores).
+      cores: encoderCores(line.threads),
       outputFps: posterize && options.holdFrames ? source.fps : undefined,
     });
     // The abort may have fired while the children were being created.

@@ -11,6 +11,7 @@ import {
   DEFAULT_SPEED,
   ENCODER_SPEEDS,
   encoderArgs,
+  encoderCores,
   encoderResources,
   FrameDecoder,
   FORMAT_EXTENSIONS,
@@ -208,4 +209,14 @@ describe('colour: outputs are BT.709, converted and tagged', () => {
       expect(k).toBe(colours.length);
     });
   }
+});
+
+describe('encoderCores', () => {
+  it('gives the encoder the cores the stage threads leave, at least one, and all of them when there are none', () => {
+    expect(encoderCores(0, 2)).toBe(2);
+    expect(encoderCores(2, 2)).toBe(1);
+    expect(encoderCores(1, 4)).toBe(3);
+    expect(encoderCores(4, 2)).toBe(1);
+    expect(encoderCores(0, 1)).toBe(1);
+  });
 });
