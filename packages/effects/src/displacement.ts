@@ -80,6 +80,8 @@ interface State {
   spanRight: Int32Array;
   /** Alpha box found by apply when the frame carries none. */
   found: Bounds;
+  /** Word indices of one row's edge pixels, sampled after the row (see sampleRowInside). */
+  edgePixels: Int32Array;
 }
 
 function marginOf(o: Options): number {
@@ -232,6 +234,10 @@ function sampleRowAtEdge(
  * its border, which the canvas padding keeps away from the character): the first tap is the
  * pixel's own scratch position plus its whole-pixel offsets, the others are the next column and
  * row, so no table is read (four loads fewer per pixel: 11.5 -> 9.8 ms at 1080p, a fifth covered).
+ * The edge pixels (a twentieth of them) are only listed in `edgePixels` and sampled in a second
+ * loop: with no call in it, the main loop is compiled without re-checking its arrays and
+ * re-loading their bounds after each call (a fifth fewer instructions per pixel at 1080p).
+ * The order does not matter: every pixel is sampled from the scratch, never from `pixels`.
  */
 function sampleRowInside(
   pixels: Uint32Array,
@@ -242,10 +248,12 @@ function sampleRowInside(
   start: number,
   from: number,
   to: number,
+  edgePixels: Int32Array,
 ): void {
   const aMask = A_MASK;
   // Scratch word of canvas pixel (x, y) is (y + 1) * stride + x + 1 (its one-pixel border).
   const rowBase = (y + 1) * stride + 1;
+  let edges = 0;
   for (let x = from, i = start; x < to; x++, i++) {
     const o = offsets[i];
     const ox = (o << 16) >> 16;
@@ -257,11 +265,21 @@ function sampleRowInside(
     const v11 = scratch[t + stride + 1];
     // All four transparent (most of the box around a character), some (the edge), or none.
     if (((v00 | v01 | v10 | v11) & aMask) === 0) pixels[i] = 0;
-    else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) premultipliedTaps(pixels, i, scratch, t, t + 1, t + stride, t + stride + 1, ox & MASK, oy & MASK);
+    else if ((v00 & v01 & v10 & v11 & aMask) !== aMask) edgePixels[edges++] = i;
     // Four equal opaque taps (the outline's flat band, about an eighth of the sampled pixels
     // behind the sticker preset's outline): any weights give the tap back exactly.
     else if (v00 === v01 && v00 === v10 && v00 === v11) pixels[i] = v00;
     else pixels[i] = bilinearOpaque(v00, v01, v10, v11, ox & MASK, oy & MASK);
+  }
+  // Pixel i is column from + (i - start): its first tap as above.
+  const base = rowBase + from - start;
+  for (let k = 0; k < edges; k++) {
+    const i = edgePixels[k];
+    const o = offsets[i];
+    const ox = (o << 16) >> 16;
+    const oy = o >> 16;
+    const t = base + i + (oy >> FRAC) * stride + (ox >> FRAC);
+    premultipliedTaps(pixels, i, scratch, t, t + 1, t + stride, t + stride + 1, ox & MASK, oy & MASK);
   }
 }
 
@@ -340,6 +358,7 @@ export const displacement = defineEffect({
       spanLeft: new Int32Array(height),
       spanRight: new Int32Array(height),
       found: { left: 0, top: 0, right: 0, bottom: 0 },
+      edgePixels: new Int32Array(width),
     };
   },
 
@@ -486,7 +505,7 @@ export const displacement = defineEffect({
       const midFrom = from > insideLeft ? from : insideLeft;
       const midTo = to < insideRight ? to : insideRight;
       if (from < midFrom) sampleRowAtEdge(pixels, scratch, offsets, columns, rows, pad, y, row + from, from, midFrom);
-      sampleRowInside(pixels, scratch, offsets, stride, y, row + midFrom, midFrom, midTo);
+      sampleRowInside(pixels, scratch, offsets, stride, y, row + midFrom, midFrom, midTo, s.edgePixels);
       if (midTo < to) sampleRowAtEdge(pixels, scratch, offsets, columns, rows, pad, y, row + midTo, midTo, to);
     }
 

@@ -411,8 +411,14 @@ function compositeUnder(s: State, data: Uint8Array, hl: number, ht: number, hr: 
       const ac = data[p + 3];
       if (ac === 255) {
         // An opaque character hides the shadow: over its inside, most of where the shadow
-        // is lit, test alpha alone up to the end of the opaque run (0.9 ms less at 1080p zoom 1.4).
-        for (let q = p + 7; x + 1 < xTo && data[q] === 255; q += 4) x++;
+        // is lit, test alpha alone up to the end of the opaque run (0.9 ms less at 1080p zoom 1.4),
+        // eight pixels per test while the AND of their alpha is 255 (no alpha is below it).
+        let q = p + 7;
+        while (x + 8 < xTo && (data[q] & data[q + 4] & data[q + 8] & data[q + 12] & data[q + 16] & data[q + 20] & data[q + 24] & data[q + 28]) === 255) {
+          x += 8;
+          q += 32;
+        }
+        for (; x + 1 < xTo && data[q] === 255; q += 4) x++;
         continue;
       }
       const wx = colW[x];

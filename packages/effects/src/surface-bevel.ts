@@ -439,28 +439,28 @@ export const surfaceBevel = defineEffect({
       gradX.fill(0, mid + flatFrom, mid + flatTo);
       gradY.fill(0, mid + flatFrom, mid + flatTo);
       quiet.fill(1, mid + flatFrom, mid + flatTo);
-      for (let gx = from; gx < to; gx++) {
-        if (gx === flatFrom) {
-          gx = flatTo - 1;
-          continue;
+      // The row's two sides of the flat run (empty when there is none: it then sits at `to`).
+      for (let side = 0; side < 2; side++) {
+        const end = side === 0 ? flatFrom : to;
+        for (let gx = side === 0 ? from : flatTo; gx < end; gx++) {
+          const xl = gx > left ? gx - 1 : left;
+          const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
+          const a = heights[up + xl],
+            b = heights[up + gx],
+            c = heights[up + xr];
+          const d = heights[mid + xl],
+            f = heights[mid + xr];
+          const g = heights[down + xl],
+            h = heights[down + gx],
+            i = heights[down + xr];
+          // The full-resolution loop's Sobel, kept as its own copy: here on grid cells of 2 px (so
+          // / 16 per px), clamped to the rectangle, stored for the read-back instead of lit at once.
+          const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
+          const sy = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
+          gradX[mid + gx] = sx;
+          gradY[mid + gx] = sy;
+          quiet[mid + gx] = sx === 0 && sy === 0 ? 1 : 0; // flat cell; widened to 2x2 below
         }
-        const xl = gx > left ? gx - 1 : left;
-        const xr = gx < right - 1 && gx < gxMax ? gx + 1 : gx;
-        const a = heights[up + xl],
-          b = heights[up + gx],
-          c = heights[up + xr];
-        const d = heights[mid + xl],
-          f = heights[mid + xr];
-        const g = heights[down + xl],
-          h = heights[down + gx],
-          i = heights[down + xr];
-        // The full-resolution loop's Sobel, kept as its own copy: here on grid cells of 2 px (so
-        // / 16 per px), clamped to the rectangle, stored for the read-back instead of lit at once.
-        const sx = (c + 2 * f + i - a - 2 * d - g) * 0.0625;
-        const sy = (g + 2 * h + i - a - 2 * b - c) * 0.0625;
-        gradX[mid + gx] = sx;
-        gradY[mid + gx] = sy;
-        quiet[mid + gx] = sx === 0 && sy === 0 ? 1 : 0; // flat cell; widened to 2x2 below
       }
     }
     // Cells whose 2x2 read-back neighbourhood is flat: the inside of the character, most of it.
@@ -479,14 +479,14 @@ export const surfaceBevel = defineEffect({
       if (quietFrom >= quietTo) quietFrom = quietTo = to;
       quietRuns.left[gy] = quietFrom;
       quietRuns.right[gy] = quietTo;
-      for (let gx = from, q = mid + gx; gx < to; gx++, q++) {
-        if (gx === quietFrom) {
-          gx = quietTo - 1;
-          q = mid + gx;
-          continue;
+      // Left to right on both sides of the quiet run, which keeps its flags (all 1).
+      for (let side = 0; side < 2; side++) {
+        const start = side === 0 ? from : quietTo;
+        const end = side === 0 ? quietFrom : to;
+        for (let gx = start, q = mid + start; gx < end; gx++, q++) {
+          const r = gx + 1 < right ? 1 : 0;
+          quiet[q] = quiet[q] & quiet[q + r] & quiet[q + down] & quiet[q + down + r];
         }
-        const r = gx + 1 < right ? 1 : 0;
-        quiet[q] = quiet[q] & quiet[q + r] & quiet[q + down] & quiet[q + down + r];
       }
     }
     const useQuiet = tgx === null;
@@ -506,14 +506,19 @@ export const surfaceBevel = defineEffect({
         const to = spanTo[row0[y]];
         const quietFrom = quietRuns.left[row0[y]];
         const quietTo = quietRuns.right[row0[y]];
-        for (let c = to - 1, next = to; c >= from; c--) {
-          if (c === quietTo - 1 && quietFrom < quietTo) {
-            loud.fill(next, quietFrom, quietTo);
-            c = quietFrom;
-            continue;
-          }
+        // Right to left: after the quiet run, the run itself (one fill), then before it.
+        const hasRun = quietFrom < quietTo;
+        let next = to;
+        for (let c = to - 1, end = hasRun ? quietTo : from; c >= end; c--) {
           if (quiet[ra + c] !== 1) next = c;
           loud[c] = next;
+        }
+        if (hasRun) {
+          loud.fill(next, quietFrom, quietTo);
+          for (let c = quietFrom - 1; c >= from; c--) {
+            if (quiet[ra + c] !== 1) next = c;
+            loud[c] = next;
+          }
         }
         loudRow = ra;
       }

@@ -555,12 +555,16 @@ function boxColumnSpansU8(
     const row = y * width;
     const addRow = (y + r + 1 < y1 ? y + r + 1 : y1 - 1) * width;
     const subRow = (y - r > y0 ? y - r : y0) * width;
-    for (let x = from; x < to; x++) {
-      if (x === flatFrom) {
-        dst.fill(level, row + flatFrom, row + flatTo);
-        x = flatTo;
-        if (x >= to) break;
-      }
+    // Two loops, before and after the flat run, rather than a test for it on every column.
+    const meetsFlat = flatFrom >= from && flatFrom < to;
+    for (let x = from, end = meetsFlat ? flatFrom : to; x < end; x++) {
+      const s = sums[x];
+      dst[row + x] = (s * inv + 0.5) | 0;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
+    }
+    if (!meetsFlat) continue;
+    dst.fill(level, row + flatFrom, row + flatTo);
+    for (let x = flatTo; x < to; x++) {
       const s = sums[x];
       dst[row + x] = (s * inv + 0.5) | 0;
       sums[x] = s + src[addRow + x] - src[subRow + x];
@@ -745,12 +749,16 @@ function boxColumnSpansF32(
     const row = y * width;
     const addRow = (y + r + 1 < y1 ? y + r + 1 : y1 - 1) * width;
     const subRow = (y - r > y0 ? y - r : y0) * width;
-    for (let x = from; x < to; x++) {
-      if (x === flatFrom) {
-        dst.fill(level, row + flatFrom, row + flatTo);
-        x = flatTo;
-        if (x >= to) break;
-      }
+    // Two loops, before and after the flat run, rather than a test for it on every column.
+    const meetsFlat = flatFrom >= from && flatFrom < to;
+    for (let x = from, end = meetsFlat ? flatFrom : to; x < end; x++) {
+      const s = sums[x];
+      dst[row + x] = s * inv;
+      sums[x] = s + src[addRow + x] - src[subRow + x];
+    }
+    if (!meetsFlat) continue;
+    dst.fill(level, row + flatFrom, row + flatTo);
+    for (let x = flatTo; x < to; x++) {
       const s = sums[x];
       dst[row + x] = s * inv;
       sums[x] = s + src[addRow + x] - src[subRow + x];

@@ -139,14 +139,19 @@ export function greyLevelsThrough(levels: Uint8Array, table: Uint8Array): Uint8A
 export function multiplyGreyRows(px: Uint32Array, factors: Uint8Array, width: number, spans: RowSpans, top: number, bottom: number): void {
   const aMask = A_MASK,
     pairs = 0xff00ff,
-    half = 0x800080;
+    half = 0x800080,
+    // The lanes but the alpha byte's (its product is discarded): alpha times f in the top lane
+    // made the product leave the small integers, and V8 then added `half` in floating point
+    // (multiply-blend 5-8% slower, interleaved in one process, 1080p).
+    colour0 = pairs & ~aMask,
+    colour1 = pairs & ~(aMask >>> 8);
   for (let y = top; y < bottom; y++) {
     for (let i = y * width + spans.left[y], end = y * width + spans.right[y]; i < end; i++) {
       const v = px[i];
       if ((v & aMask) === 0) continue;
       const f = factors[i];
-      const t0 = (Math.imul(v & pairs, f) + half) | 0;
-      const t1 = (Math.imul((v >>> 8) & pairs, f) + half) | 0;
+      const t0 = (Math.imul(v & colour0, f) + half) | 0;
+      const t1 = (Math.imul((v >>> 8) & colour1, f) + half) | 0;
       const m0 = (((t0 + ((t0 >>> 8) & pairs)) | 0) >>> 8) & pairs;
       const m1 = (((t1 + ((t1 >>> 8) & pairs)) | 0) >>> 8) & pairs;
       px[i] = (v & aMask) | ((m0 | (m1 << 8)) & ~aMask);
