@@ -173,9 +173,7 @@ export function finishEdge(st: ChromaKeyState, data: Uint8Array, p: number, af: 
   const fg = clampChannel((data[p + 1] - k * sg) * inv);
   const fb = clampChannel((data[p + 2] - k * sb) * inv);
   const d = spillOf(st, fr, fg, fb) * strength;
-  writeDespilled(st, data, p, fr, fg, fb, d > 0 ? d : 0);
-  // The despill above works about the measured screen hue; a screen lit a little off blue (or
-  // green) leaves its RGB channel above the other two on an edge all the same, and an edge is
-  // where that shows over a new background: limit it to their max too.
-  if (st.screenChannel >= 0) limitScreenChannel(st, data, p);
+  // With the RGB screen channel limited even where the basis finds no spill: an edge is where a
+  // screen lit off blue (or green) shows over a new background (see key-despill.ts).
+  writeDespilled(st, data, p, fr, fg, fb, d > 0 ? d : 0, strength);
 }

@@ -38,6 +38,14 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     q2 = w[5],
     halfBal = w[6];
   const halfBias = 0.5 * (st.dHi - st.dLo);
+  // The screen's RGB channel and the other two, as shifts in a word: despill limits it too (see
+  // key-despill.ts), so a plain pixel the basis finds no spill on but whose channel is over the
+  // others is listed with amount 0 (a colour a few degrees off the screen's hue, mixed with it).
+  const c = st.screenChannel;
+  const limitRgb = c >= 0 && strength > 0;
+  const sShift = 8 * c,
+    o1Shift = c === 0 ? 8 : 0,
+    o2Shift = c === 2 ? 8 : 16;
   let kept = 0,
     spills = 0,
     first = -1,
@@ -74,6 +82,13 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
           rowSpill[spills] = x;
           rowSpillD[spills] = d;
           spills++;
+        } else if (limitRgb) {
+          const sc = (v >>> sShift) & 255;
+          if (sc > ((v >>> o1Shift) & 255) && sc > ((v >>> o2Shift) & 255)) {
+            rowSpill[spills] = x;
+            rowSpillD[spills] = 0;
+            spills++;
+          }
         }
         continue;
       }
@@ -89,9 +104,13 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
   return kept;
 }
 
-/** Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit). */
+/**
+ * Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit), and
+ * limits their RGB screen channel as writeDespilled does (key-despill.ts), on words.
+ */
 function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
-  const { rowSpill, rowSpillD, cr, cg, cb } = st;
+  const { rowSpill, rowSpillD, cr, cg, cb, strength } = st;
+  const c = st.screenChannel;
   const row = y * st.width;
   for (let k = 0, n = st.rowSpan[2]; k < n; k++) {
     const i = row + rowSpill[k];
@@ -100,9 +119,19 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
     const r = v & 255,
       g = (v >>> 8) & 255,
       b = (v >>> 16) & 255;
-    const r8 = toByte(r - d * cr),
+    let r8 = toByte(r - d * cr),
       g8 = toByte(g - d * cg),
       b8 = toByte(b - d * cb);
+    if (c === 2) {
+      const m = r8 > g8 ? r8 : g8;
+      if (b8 > m) b8 = (b8 - (b8 - m) * strength) | 0;
+    } else if (c === 1) {
+      const m = r8 > b8 ? r8 : b8;
+      if (g8 > m) g8 = (g8 - (g8 - m) * strength) | 0;
+    } else if (c === 0) {
+      const m = g8 > b8 ? g8 : b8;
+      if (r8 > m) r8 = (r8 - (r8 - m) * strength) | 0;
+    }
     px[i] = (v & 0xff000000) | (b8 << 16) | (g8 << 8) | r8;
   }
 }
@@ -212,8 +241,12 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
         if (!despill) continue;
         // The same arithmetic as keyScreenRow's spill amount for plain pixels.
         const core = k0 * r + k1 * g + k2 * b;
-        let d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
-        if (d <= 0) continue;
+        const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
+        if (d <= 0) {
+          // No spill about the screen's hue, but its RGB channel may still be over (key-despill.ts).
+          if (t <= protectStart) writeDespilled(st, data, p, r, g, b, 0, strength);
+          continue;
+        }
         // Away from the outline, spill is a small excess on a colour far from the screen; an
         // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
         // fades out. Near the outline, despillNearOutline despills it in full after all.
@@ -224,9 +257,11 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
           pBottom = y + 1;
           sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
           if (t >= protectFull) continue;
-          d *= (protectFull - t) * invProtect;
+          const share = (protectFull - t) * invProtect;
+          writeDespilled(st, data, p, r, g, b, d * share, strength * share);
+          continue;
         }
-        writeDespilled(st, data, p, r, g, b, d);
+        writeDespilled(st, data, p, r, g, b, d, strength);
         continue;
       }
 
