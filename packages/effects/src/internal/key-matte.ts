@@ -38,14 +38,11 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     q2 = w[5],
     halfBal = w[6];
   const halfBias = 0.5 * (st.dHi - st.dLo);
-  // The screen's RGB channel and the other two, as shifts in a word: despill limits it too (see
-  // key-despill.ts), so a plain pixel the basis finds no spill on but whose channel is over the
-  // others is listed with amount 0 (a colour a few degrees off the screen's hue, mixed with it).
-  const c = st.screenChannel;
-  const limitRgb = c >= 0 && strength > 0;
-  const sShift = 8 * c,
-    o1Shift = c === 0 ? 8 : 0,
-    o2Shift = c === 2 ? 8 : 16;
+  // Where a colour with no spill about the screen's hue can still have the screen's RGB channel
+  // over the other two (see plainOverChannel), every plain pixel is listed, and despillRow
+  // limits that channel (key-despill.ts). A test of the channel here instead cost the usual
+  // screen, which never needs it, 7% of this loop's instructions.
+  const listAll = st.plainOverChannel >= 0;
   let kept = 0,
     spills = 0,
     first = -1,
@@ -78,17 +75,10 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         last = x;
         // keyPixels' despill amount, the same arithmetic (0 with despill 0).
         const d = (core - halfBias * spread) * strength;
-        if (d > 0) {
+        if (d > 0 || listAll) {
           rowSpill[spills] = x;
           rowSpillD[spills] = d;
           spills++;
-        } else if (limitRgb) {
-          const sc = (v >>> sShift) & 255;
-          if (sc > ((v >>> o1Shift) & 255) && sc > ((v >>> o2Shift) & 255)) {
-            rowSpill[spills] = x;
-            rowSpillD[spills] = 0;
-            spills++;
-          }
         }
         continue;
       }
@@ -106,7 +96,8 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
 
 /**
  * Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit), and
- * limits their RGB screen channel as writeDespilled does (key-despill.ts), on words.
+ * limits their RGB screen channel as writeDespilled does (key-despill.ts), on words. Plain
+ * pixels are all listed where that channel can be over with no spill (see keyScreenRow).
  */
 function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
   const { rowSpill, rowSpillD, cr, cg, cb, strength } = st;
@@ -114,7 +105,8 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
   const row = y * st.width;
   for (let k = 0, n = st.rowSpan[2]; k < n; k++) {
     const i = row + rowSpill[k];
-    const d = rowSpillD[k];
+    const spill = rowSpillD[k];
+    const d = spill > 0 ? spill : 0; // 0 or less: listed for the RGB channel alone (listAll)
     const v = px[i];
     const r = v & 255,
       g = (v >>> 8) & 255,
