@@ -222,7 +222,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
   // the silhouette: a sliver of screen keyed opaque has spill beyond it), then fades out over
   // one reach more.
   const spillReach = Math.max(2, Math.round((2.5 * height) / 360));
-  const spillShift = spillReach >= 8 ? 2 : spillReach >= 4 ? 1 : 0;
+  const spillShift = spillReach >= 5 ? 2 : spillReach >= 4 ? 1 : 0;
   const cell = 1 << spillShift;
   const spillCols = Math.ceil(width / cell),
     spillRows = Math.ceil(height / cell);
