@@ -158,9 +158,9 @@ export interface ChromaKeyState {
   readonly screenChannel: number;
   /**
    * screenChannel when a colour with no spill about the screen's hue can still have that RGB
-   * channel over the other two (a screen lit more than about 15 degrees off the channel's hue), so
+   * channel over the other two (a screen lit more than about 13 degrees off the channel's hue), so
    * that the keying pass must test plain pixels for it too (see key-despill.ts); else -1, and it
-   * does not (the test costs the keying pass's hottest loop 5% of its instructions).
+   * does not (the test cost the keying pass's hottest loop 7% of its instructions).
    */
   readonly plainOverChannel: number;
 }
