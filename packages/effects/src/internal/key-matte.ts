@@ -48,11 +48,13 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     first = -1,
     last = -1;
   // Cell by cell, so the local screen term advances by one addition per pixel.
-  for (let cell = 0, x = 0, i = y * width; cell < cols - 1; cell++) {
-    const xEnd = cellEnd[cell];
+  // One induction variable, the pixel's index: x (i - row) only where a pixel is listed.
+  const row = y * width;
+  for (let cell = 0, i = row; cell < cols - 1; cell++) {
+    const iEnd = row + cellEnd[cell];
     const slope = rowDInv[cell] * xStep;
-    let inv = x < width ? rowInv[cell] + rowDInv[cell] * fracX[x] : 0;
-    for (; x < xEnd; x++, i++, inv += slope) {
+    let inv = i < row + width ? rowInv[cell] + rowDInv[cell] * fracX[i - row] : 0;
+    for (; i < iEnd; i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
       source[i] = v;
@@ -71,6 +73,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         continue;
       }
       if (t <= tPlain) {
+        const x = i - row;
         if (first < 0) first = x;
         last = x;
         // keyPixels' despill amount, the same arithmetic (0 with despill 0).
@@ -82,7 +85,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         }
         continue;
       }
-      rowKept[kept] = x;
+      rowKept[kept] = i - row;
       rowKeptT[kept] = t;
       kept++;
     }
