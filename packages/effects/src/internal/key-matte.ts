@@ -108,15 +108,20 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
   const row = y * st.width;
   for (let k = 0, n = st.rowSpan[2]; k < n; k++) {
     const i = row + rowSpill[k];
-    const spill = rowSpillD[k];
-    const d = spill > 0 ? spill : 0; // 0 or less: listed for the RGB channel alone (listAll)
+    const d = rowSpillD[k];
     const v = px[i];
     const r = v & 255,
       g = (v >>> 8) & 255,
       b = (v >>> 16) & 255;
-    let r8 = toByte(r - d * cr),
-      g8 = toByte(g - d * cg),
+    let r8 = r,
+      g8 = g,
+      b8 = b;
+    // 0 or less: listed for the RGB channel alone (listAll), most of them with nothing to do.
+    if (d > 0) {
+      r8 = toByte(r - d * cr);
+      g8 = toByte(g - d * cg);
       b8 = toByte(b - d * cb);
+    }
     if (c === 2) {
       const m = r8 > g8 ? r8 : g8;
       if (b8 > m) b8 = (b8 - (b8 - m) * strength) | 0;
@@ -127,6 +132,7 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
       const m = g8 > b8 ? g8 : b8;
       if (r8 > m) r8 = (r8 - (r8 - m) * strength) | 0;
     }
+    if (r8 === r && g8 === g && b8 === b) continue;
     px[i] = (v & 0xff000000) | (b8 << 16) | (g8 << 8) | r8;
   }
 }
