@@ -17,7 +17,8 @@
  * (sharp in 4:2:0 video, unlike chroma); then their colour is unmixed, F = (P - (1 - a) S) / a,
  * so edges keep the character's colour instead of a screen cast; the screen's RGB channel of
  * edges, and of the opaque pixels beside the outline's edges, is limited to the max of the other two.
- * Despill limits the screen channel to `mean + despillBias * |difference| / 2` of the other two,
+ * Despill limits the screen channel to `mean + despillBias * |difference| / 2` of the other two
+ * (about the screen's hue, and in RGB to their max: see internal/key-despill.ts),
  * moves the removed amount along the screen axis and adds its luma back as grey: spill goes
  * without darkening. Spill lives at the outline (screen light wrapping round the silhouette), a
  * teal prop inside the character is a real colour: so away from the outline, colours near the

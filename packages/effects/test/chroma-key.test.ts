@@ -708,3 +708,34 @@ describe('chroma-key outline rim', () => {
     expect(inside[2]).toBeGreaterThan(Math.max(inside[0], inside[1]));
   });
 });
+
+describe('chroma-key despill in RGB', () => {
+  it("limits the screen's RGB channel wherever it despills, on a hard outline too, when the screen is lit well off blue", () => {
+    // Keyed about a hue 36 degrees off blue (towards cyan), a violet box with a hard edge (no
+    // edge pixel beside it): about that hue it has no spill, but its blue is over red and green,
+    // which a new background shows as a blue cast. Despill limits the channel all the same.
+    const width = 48,
+      height = 32;
+    const violet = [140, 40, 160];
+    const frame = createFrame(width, height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const c = x >= 16 && x < 40 && y >= 8 && y < 24 ? violet : [32, 128, 192];
+        frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
+      }
+    }
+    const st = prepared({ screen: '#2080c0', localScreen: false }, frame);
+    expect(st.plainOverChannel).toBe(2);
+    chromaKey.apply(st, frame);
+    for (const x of [16, 17, 28, 39]) {
+      const c = px(frame, 16 * width + x);
+      expect(c[3]).toBe(255);
+      expect(c[2]).toBeLessThanOrEqual(Math.max(c[0], c[1]));
+    }
+  });
+
+  it('leaves the test out of the keying pass for a screen near its channel (the usual case)', () => {
+    expect(prepared({ screen: '#1830c8', localScreen: false }, { width: 8, height: 8 }).plainOverChannel).toBe(-1);
+    expect(prepared({ screen: '#30b040', localScreen: false }, { width: 8, height: 8 }).plainOverChannel).toBe(-1);
+  });
+});

@@ -47,33 +47,45 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
     const y0 = y >= RADIUS ? y - RADIUS : 0,
       y1 = y < height - RADIUS ? y + RADIUS : height - 1;
     // The screen's luma next to the edge, from the pixels keyed to screen around it (a shadow the
-    // character casts darkens it); the estimate's where there are too few.
+    // character casts darkens it); the estimate's where there are too few. Luma is linear, so the
+    // window sums the channels as integers, of all its pixels and of those keyed to screen
+    // (branch-free: where screen and character mix, a branch on each alpha mispredicts), and
+    // takes their luma once: a luma per pixel was half this pass's cost.
     const source = st.source;
     let sumA = 0,
-      sumY = 0,
-      n = 0,
-      sumYs = 0,
+      opaque = 0,
       ns = 0,
-      opaque = 0;
+      tr = 0,
+      tg = 0,
+      tb = 0,
+      zr = 0,
+      zg = 0,
+      zb = 0;
     for (let yy = y0; yy <= y1; yy++) {
       for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
         const s = source[w];
-        const yw = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255);
         const a = px[w] >>> 24;
-        if (a === 0) {
-          sumYs += yw;
-          ns++;
-        } else {
-          sumA += a;
-          sumY += yw;
-          n++;
-          opaque += (a + 1) >> 8;
-        }
+        const r = s & 255,
+          g = (s >>> 8) & 255,
+          b = (s >>> 16) & 255;
+        const screen = (a - 1) >> 31; // all ones for alpha 0, else 0
+        tr += r;
+        tg += g;
+        tb += b;
+        zr += r & screen;
+        zg += g & screen;
+        zb += b & screen;
+        ns -= screen;
+        sumA += a;
+        opaque += (a + 1) >> 8;
       }
     }
+    const count = (x1 - x0 + 1) * (y1 - y0 + 1);
+    const n = count - ns;
+    const sumYs = LUMA_R * zr + LUMA_G * zg + LUMA_B * zb;
+    const sumY = LUMA_R * (tr - zr) + LUMA_G * (tg - zg) + LUMA_B * (tb - zb);
     const ys = ns >= MIN_SCREEN_SAMPLES ? sumYs / ns : LUMA_R * edgeS[k * 3] + LUMA_G * edgeS[k * 3 + 1] + LUMA_B * edgeS[k * 3 + 2];
     const sumL = sumY - n * ys;
-    const count = (x1 - x0 + 1) * (y1 - y0 + 1);
     if (sumL * sumL < MIN_MEAN_CONTRAST * MIN_MEAN_CONTRAST * count * count) continue;
     const s = source[i];
     const l = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys;

@@ -38,16 +38,23 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     q2 = w[5],
     halfBal = w[6];
   const halfBias = 0.5 * (st.dHi - st.dLo);
+  // Where a colour with no spill about the screen's hue can still have the screen's RGB channel
+  // over the other two (see plainOverChannel), every plain pixel is listed, and despillRow
+  // limits that channel (key-despill.ts). A test of the channel here instead cost the usual
+  // screen, which never needs it, 7% of this loop's instructions.
+  const listAll = st.plainOverChannel >= 0;
   let kept = 0,
     spills = 0,
     first = -1,
     last = -1;
   // Cell by cell, so the local screen term advances by one addition per pixel.
-  for (let cell = 0, x = 0, i = y * width; cell < cols - 1; cell++) {
-    const xEnd = cellEnd[cell];
+  // One induction variable, the pixel's index: x (i - row) only where a pixel is listed.
+  const row = y * width;
+  for (let cell = 0, i = row; cell < cols - 1; cell++) {
+    const iEnd = row + cellEnd[cell];
     const slope = rowDInv[cell] * xStep;
-    let inv = x < width ? rowInv[cell] + rowDInv[cell] * fracX[x] : 0;
-    for (; x < xEnd; x++, i++, inv += slope) {
+    let inv = i < row + width ? rowInv[cell] + rowDInv[cell] * fracX[i - row] : 0;
+    for (; i < iEnd; i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
       source[i] = v;
@@ -66,18 +73,19 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         continue;
       }
       if (t <= tPlain) {
+        const x = i - row;
         if (first < 0) first = x;
         last = x;
         // keyPixels' despill amount, the same arithmetic (0 with despill 0).
         const d = (core - halfBias * spread) * strength;
-        if (d > 0) {
+        if (d > 0 || listAll) {
           rowSpill[spills] = x;
           rowSpillD[spills] = d;
           spills++;
         }
         continue;
       }
-      rowKept[kept] = x;
+      rowKept[kept] = i - row;
       rowKeptT[kept] = t;
       kept++;
     }
@@ -89,9 +97,14 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
   return kept;
 }
 
-/** Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit). */
+/**
+ * Despills the plain pixels keyScreenRow listed in row y by their amount (spill to limit), and
+ * limits their RGB screen channel as writeDespilled does (key-despill.ts), on words. Plain
+ * pixels are all listed where that channel can be over with no spill (see keyScreenRow).
+ */
 function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
-  const { rowSpill, rowSpillD, cr, cg, cb } = st;
+  const { rowSpill, rowSpillD, cr, cg, cb, strength } = st;
+  const c = st.screenChannel;
   const row = y * st.width;
   for (let k = 0, n = st.rowSpan[2]; k < n; k++) {
     const i = row + rowSpill[k];
@@ -100,9 +113,26 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
     const r = v & 255,
       g = (v >>> 8) & 255,
       b = (v >>> 16) & 255;
-    const r8 = toByte(r - d * cr),
-      g8 = toByte(g - d * cg),
+    let r8 = r,
+      g8 = g,
+      b8 = b;
+    // 0 or less: listed for the RGB channel alone (listAll), most of them with nothing to do.
+    if (d > 0) {
+      r8 = toByte(r - d * cr);
+      g8 = toByte(g - d * cg);
       b8 = toByte(b - d * cb);
+    }
+    if (c === 2) {
+      const m = r8 > g8 ? r8 : g8;
+      if (b8 > m) b8 = (b8 - (b8 - m) * strength) | 0;
+    } else if (c === 1) {
+      const m = r8 > b8 ? r8 : b8;
+      if (g8 > m) g8 = (g8 - (g8 - m) * strength) | 0;
+    } else if (c === 0) {
+      const m = g8 > b8 ? g8 : b8;
+      if (r8 > m) r8 = (r8 - (r8 - m) * strength) | 0;
+    }
+    if (r8 === r && g8 === g && b8 === b) continue;
     px[i] = (v & 0xff000000) | (b8 << 16) | (g8 << 8) | r8;
   }
 }
@@ -212,8 +242,12 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
         if (!despill) continue;
         // The same arithmetic as keyScreenRow's spill amount for plain pixels.
         const core = k0 * r + k1 * g + k2 * b;
-        let d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
-        if (d <= 0) continue;
+        const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
+        if (d <= 0) {
+          // No spill about the screen's hue, but its RGB channel may still be over (key-despill.ts).
+          if (t <= protectStart) writeDespilled(st, data, p, r, g, b, 0, strength);
+          continue;
+        }
         // Away from the outline, spill is a small excess on a colour far from the screen; an
         // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
         // fades out. Near the outline, despillNearOutline despills it in full after all.
@@ -224,9 +258,11 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
           pBottom = y + 1;
           sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
           if (t >= protectFull) continue;
-          d *= (protectFull - t) * invProtect;
+          const share = (protectFull - t) * invProtect;
+          writeDespilled(st, data, p, r, g, b, d * share, strength * share);
+          continue;
         }
-        writeDespilled(st, data, p, r, g, b, d);
+        writeDespilled(st, data, p, r, g, b, d, strength);
         continue;
       }
 

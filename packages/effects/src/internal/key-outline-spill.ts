@@ -82,6 +82,12 @@ function spillDistances(st: ChromaKeyState, px: Uint32Array): void {
         if (cells[row + cx] !== 0) continue;
         if ((px[i] & px[i + 1] & px[i + 2] & px[i + 3]) >>> 24 !== 255) cells[row + cx] = 255;
       }
+    } else if (cell === 2) {
+      // The usual cell at 720p, likewise (the loop over its words was half this function's time).
+      for (; cx < cb && i + 2 <= i1; cx++, i += 2) {
+        if (cells[row + cx] !== 0) continue;
+        if ((px[i] & px[i + 1]) >>> 24 !== 255) cells[row + cx] = 255;
+      }
     }
     for (; cx < cb; cx++, i += cell) {
       if (cells[row + cx] !== 0) continue;

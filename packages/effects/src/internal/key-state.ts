@@ -156,6 +156,13 @@ export interface ChromaKeyState {
   readonly estimate: ScreenEstimate;
   /** The RGB channel the screen peaks in (1 green, 2 blue, ...), or -1 when none clearly does. */
   readonly screenChannel: number;
+  /**
+   * screenChannel when a colour with no spill about the screen's hue can still have that RGB
+   * channel over the other two (a screen lit more than about 13 degrees off the channel's hue), so
+   * that the keying pass must test plain pixels for it too (see key-despill.ts); else -1, and it
+   * does not (the test cost the keying pass's hottest loop 7% of its instructions).
+   */
+  readonly plainOverChannel: number;
 }
 
 /** Everything the passes need for frames of `size` keyed against `estimate`. */
@@ -215,7 +222,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
   // the silhouette: a sliver of screen keyed opaque has spill beyond it), then fades out over
   // one reach more.
   const spillReach = Math.max(2, Math.round((2.5 * height) / 360));
-  const spillShift = spillReach >= 8 ? 2 : spillReach >= 4 ? 1 : 0;
+  const spillShift = spillReach >= 5 ? 2 : spillReach >= 4 ? 1 : 0;
   const cell = 1 << spillShift;
   const spillCols = Math.ceil(width / cell),
     spillRows = Math.ceil(height / cell);
@@ -230,6 +237,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
       spillWeight[d2] = d <= full ? 1 : d >= fadeEnd ? 0 : (fadeEnd - d) / spillReach;
     }
   }
+  const screenChannel = peakChannel(estimate.global);
   const luma = LUMA_R * basis[3] + LUMA_G * basis[4] + LUMA_B * basis[5];
   // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
   // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
@@ -312,8 +320,28 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     copyBytes: null,
     boundsOf: new WeakMap(),
     estimate,
-    screenChannel: peakChannel(estimate.global),
+    screenChannel,
+    plainOverChannel: settings.despill > 0 && screenChannel >= 0 && !spillCoversChannel(basis, dHi, dLo, screenChannel) ? screenChannel : -1,
   };
+}
+
+/**
+ * Whether every colour whose RGB channel `c` is over the other two has spill about the screen's
+ * hue (basis; limit weights dHi, dLo): the spill is concave in the colour and blind to grey, so
+ * over the wedge of such colours it is least on its two edges, the colours with `c` and one other
+ * channel equal and the third 0 (for blue: magenta and cyan). Above half a level on both: covered.
+ */
+function spillCoversChannel(basis: Float64Array, dHi: number, dLo: number, c: number): boolean {
+  for (const other of [0, 1, 2]) {
+    if (other === c) continue;
+    const rgb = [0, 0, 0];
+    rgb[c] = rgb[other] = 255;
+    const o1 = basis[0] * rgb[0] + basis[1] * rgb[1] + basis[2] * rgb[2];
+    const s = basis[3] * rgb[0] + basis[4] * rgb[1] + basis[5] * rgb[2];
+    const o2 = basis[6] * rgb[0] + basis[7] * rgb[1] + basis[8] * rgb[2];
+    if (s - Math.max(o1, o2) * dHi - Math.min(o1, o2) * dLo <= 0.5) return false;
+  }
+  return true;
 }
 
 /** The channel of `c` above the other two by at least a quarter of it, else -1 (a screen of mixed hue). */
