@@ -34,19 +34,25 @@ function contextFor(frames: Frame[]): PreloadContext {
   return { size: { width: frames[0].width, height: frames[0].height }, sampleFrames: () => Promise.resolve(frames) };
 }
 
-/** A screen lit unevenly (dark on the left, bright on the right) with a character box in the middle. */
-function unevenScreen(width: number, height: number, box: { x0: number; x1: number; y0: number; y1: number }, fg: number[]): Frame {
+/** An opaque frame whose pixel at (x, y) has the RGB `colour(x, y)`. */
+function painted(width: number, height: number, colour: (x: number, y: number) => number[]): Frame {
   const frame = createFrame(width, height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const p = (y * width + x) * 4;
-      const inBox = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
-      const light = 0.45 + 0.7 * (x / (width - 1)) - 0.1 * (y / (height - 1));
-      const c = inBox ? fg : GREEN.map((v) => Math.min(255, Math.round(v * light)));
-      frame.data.set([c[0], c[1], c[2], 255], p);
+      const c = colour(x, y);
+      frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
     }
   }
   return frame;
+}
+
+/** A screen lit unevenly (dark on the left, bright on the right) with a character box in the middle. */
+function unevenScreen(width: number, height: number, box: { x0: number; x1: number; y0: number; y1: number }, fg: number[]): Frame {
+  return painted(width, height, (x, y) => {
+    const inBox = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
+    const light = 0.45 + 0.7 * (x / (width - 1)) - 0.1 * (y / (height - 1));
+    return inBox ? fg : GREEN.map((v) => Math.min(255, Math.round(v * light)));
+  });
 }
 
 describe('chroma-key options', () => {
@@ -690,15 +696,11 @@ describe('chroma-key outline rim', () => {
     const width = 64,
       height = 48;
     const violet = [120, 120, 180];
-    const frame = createFrame(width, height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const inBox = x >= 20 && x < 56 && y >= 8 && y < 40;
-        const edge = x === 19 && y >= 8 && y < 40;
-        const c = inBox ? violet : edge ? violet.map((v, k) => Math.round((v + BLUE[k]) / 2)) : BLUE;
-        frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
-      }
-    }
+    const frame = painted(width, height, (x, y) => {
+      const inBox = x >= 20 && x < 56 && y >= 8 && y < 40;
+      const edge = x === 19 && y >= 8 && y < 40;
+      return inBox ? violet : edge ? violet.map((v, k) => Math.round((v + BLUE[k]) / 2)) : BLUE;
+    });
     chromaKey.apply(prepared({ screen: '#3070c0' }, frame), frame);
     const rim = px(frame, 24 * width + 20);
     expect(rim[3]).toBe(255);
@@ -717,13 +719,7 @@ describe('chroma-key despill in RGB', () => {
     const width = 48,
       height = 32;
     const violet = [140, 40, 160];
-    const frame = createFrame(width, height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const c = x >= 16 && x < 40 && y >= 8 && y < 24 ? violet : [32, 128, 192];
-        frame.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
-      }
-    }
+    const frame = painted(width, height, (x, y) => (x >= 16 && x < 40 && y >= 8 && y < 24 ? violet : [32, 128, 192]));
     const st = prepared({ screen: '#2080c0', localScreen: false }, frame);
     expect(st.plainOverChannel).toBe(2);
     chromaKey.apply(st, frame);
