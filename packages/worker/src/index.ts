@@ -38,7 +38,7 @@ export { QueueWorker, createQueueWorker, failureCode, type QueueJobResult, type 
 export { loadQueueConfig, QUEUE_ENV, type QueueWorkerConfig } from './queue-config.js';
 // The memory model lives in @stickerkey/core (MEMORY_MODELS, predictJobMemory); the gate is the worker's own.
 export { MemoryGate } from './admission.js';
-export { renderInThread } from './threaded-render.js';
+export { renderInThread, closeRenderThreads, idleRenderThreads, IDLE_THREAD_MS } from './threaded-render.js';
 export { enqueueJob, type EnqueueOptions } from './enqueue.js';
 // Operations: metrics and health, local batches, stale partial sweeping. (The dashboard is loaded by
 // `stickerkey dashboard` only: bull-board and hono stay out of every other import.)

@@ -37,10 +37,10 @@ import { QUEUE_STATES, WorkerMetrics, startOpsServer, type OpsServer, type Readi
 import { sweepPartials } from './sweep.js';
 import { resolveJob, type Job } from './job.js';
 import type { QueueWorkerConfig } from './queue-config.js';
-import { renderJob, type RenderOptions, type RenderResult } from './render.js';
+import { renderJob, type RenderResult } from './render.js';
 import { errorCode, formatErrorLine } from './report.js';
 import { buildStages } from './stages.js';
-import { renderInThread } from './threaded-render.js';
+import { closeRenderThreads, renderInThread, type ThreadedRenderOptions } from './threaded-render.js';
 
 const MB = 1024 * 1024;
 
@@ -413,13 +413,14 @@ export class QueueWorker {
     return { ...(data as unknown as Job), output };
   }
 
-  private renderOptions(job: BullJob<Job, QueueJobResult>, signal: AbortSignal): RenderOptions {
+  private renderOptions(job: BullJob<Job, QueueJobResult>, signal: AbortSignal): ThreadedRenderOptions {
     const id = String(job.id);
     const log = this.logger.child({ jobId: id });
     let lastSent = 0;
     let nextLogFrame = 0;
     return {
       signal,
+      keepThreadMs: this.config.renderThreadIdleMs,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
       // The gate has already admitted this job by the same model, against what the measured idle
       // process and the running jobs leave of MEMORY_BUDGET_MB: a stricter check than the
@@ -536,6 +537,8 @@ export class QueueWorker {
         // BullMQ's own close: stops fetching, waits for the processors, closes lock renewal and connections.
         ['close the BullMQ worker', () => this.worker.close()],
         ['disarm the grace period', () => clearTimeout(this.graceTimer)],
+        // Kept for the next job (threaded-render.ts); there is none now.
+        ['end the idle render threads', () => closeRenderThreads()],
         ['stop sampling the queue counts', () => clearInterval(this.countsTimer)],
         ['close the queue-counts connection', () => this.countsQueue?.close()],
         // Last: /readyz says 503 and /metrics stays scrapeable for the whole drain.

@@ -1,49 +1,52 @@
 /**
- * Entry of a render thread: one job, through the same renderJob() as the CLI, with progress,
- * memory lines, the result and any error sent to the parent as messages. The parent's event
- * loop then only talks to Redis (lock renewal, progress), however long an effect holds this
- * thread's loop between two frames.
+ * Entry of a render thread: jobs one after another, each through the same renderJob() as the CLI,
+ * with progress, memory lines, the result and any error sent to the parent as messages. The
+ * parent's event loop then only talks to Redis (lock renewal, progress), however long an effect
+ * holds this thread's loop between two frames.
+ *
+ * The thread outlives its job (threaded-render.ts says why): between jobs it holds its compiled
+ * code and nothing of the job. The texture cache is emptied after each job, so the next one starts
+ * with what a fresh thread had, which is what the admission's memory model counts.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { CancelledError } from '@stickerkey/core';
-import type { Job } from './job.js';
+import { textureCache } from '@stickerkey/effects';
 import { renderJob } from './render.js';
-import { serializeError, type FromThread, type ToThread } from './thread-messages.js';
-
-interface ThreadInput {
-  job: Job;
-  limits?: Record<string, number>;
-  memoryBudget?: number;
-  fitMemory?: boolean;
-}
+import { serializeError, type FromThread, type RenderRequest, type ToThread } from './thread-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('render-thread.js runs as a worker thread, started by renderInThread()');
-const { job, limits, memoryBudget, fitMemory } = workerData as ThreadInput;
-const controller = new AbortController();
 const send = (message: FromThread) => port.postMessage(message);
 
-port.on('message', (message: ToThread) => {
-  if (message.type === 'abort') controller.abort(new CancelledError(message.reason));
-});
+/** The job in progress: one at a time, the parent never sends a second before the first answers. */
+let controller: AbortController | undefined;
 
-try {
-  const result = await renderJob(job, {
-    signal: controller.signal,
-    onProgress: (progress) => send({ type: 'progress', progress }),
-    log: (line) => send({ type: 'log', line }),
-    onStart: (resolved) => send({ type: 'start', job: resolved }),
-    ...(limits ? { limits } : {}),
-    ...(memoryBudget !== undefined ? { memoryBudget } : {}),
-    ...(fitMemory ? { fitMemory } : {}),
-  });
-  // The timeline can hold thousands of samples: the parent only reports peaks.
-  send({ type: 'done', result: { ...result, timeline: [] } });
-} catch (error) {
-  // The pipeline throws a plain "The job was cancelled" on abort: keep the reason the parent gave.
-  const reason: unknown = controller.signal.reason;
-  send({ type: 'error', error: serializeError(controller.signal.aborted && reason instanceof CancelledError ? reason : error) });
-} finally {
-  // Let the thread end on its own; the parent also terminates it once it has the answer.
-  port.unref();
+async function render({ job, limits, memoryBudget, fitMemory }: RenderRequest): Promise<void> {
+  const own = new AbortController();
+  controller = own;
+  try {
+    const result = await renderJob(job, {
+      signal: own.signal,
+      onProgress: (progress) => send({ type: 'progress', progress }),
+      log: (line) => send({ type: 'log', line }),
+      onStart: (resolved) => send({ type: 'start', job: resolved }),
+      ...(limits ? { limits } : {}),
+      ...(memoryBudget !== undefined ? { memoryBudget } : {}),
+      ...(fitMemory ? { fitMemory } : {}),
+    });
+    // The timeline can hold thousands of samples: the parent only reports peaks.
+    send({ type: 'done', result: { ...result, timeline: [] } });
+  } catch (error) {
+    // The pipeline throws a plain "The job was cancelled" on abort: keep the reason the parent gave.
+    const reason: unknown = own.signal.reason;
+    send({ type: 'error', error: serializeError(own.signal.aborted && reason instanceof CancelledError ? reason : error) });
+  } finally {
+    controller = undefined;
+    textureCache.clear();
+  }
 }
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'abort') controller?.abort(new CancelledError(message.reason));
+  else void render(message);
+});

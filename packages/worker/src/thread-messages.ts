@@ -4,11 +4,21 @@
  * the stage threads use): structured clone keeps an Error's message but drops `code` and the
  * fields (option, limit, exit code, stderr tail) callers rely on.
  */
-import type { Progress, SerializedError } from '@stickerkey/core';
-import type { ResolvedJob } from './job.js';
+import type { ProbeLimits, Progress, SerializedError } from '@stickerkey/core';
+import type { Job, ResolvedJob } from './job.js';
 import type { RenderResult } from './render.js';
 
-export type ToThread = { type: 'abort'; reason: string };
+/** One job for a render thread, with the parent's limits: the thread renders jobs one at a time. */
+export interface RenderRequest {
+  type: 'render';
+  job: Job;
+  limits?: Partial<ProbeLimits>;
+  memoryBudget?: number;
+  fitMemory?: boolean;
+}
+
+/** `abort` stops the job in progress, if any. */
+export type ToThread = RenderRequest | { type: 'abort'; reason: string };
 
 export type FromThread =
   | { type: 'start'; job: ResolvedJob }

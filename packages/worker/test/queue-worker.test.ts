@@ -124,12 +124,16 @@ describe('queue worker configuration', () => {
       maxConcurrentJobs: 1,
       memoryBudget: 1536 * MB,
       jobTimeoutSeconds: 0,
+      renderThreadIdleMs: 300_000,
     });
     expect(c.outputDir).toBeUndefined();
-    expect(loadQueueConfig({ MAX_CONCURRENT_JOBS: '3', MEMORY_BUDGET_MB: '900', RENDER_IN_THREAD: 'no', OUTPUT_DIR: '/srv/out' })).toMatchObject({
+    expect(
+      loadQueueConfig({ MAX_CONCURRENT_JOBS: '3', MEMORY_BUDGET_MB: '900', RENDER_IN_THREAD: 'no', RENDER_THREAD_IDLE_SECONDS: '0', OUTPUT_DIR: '/srv/out' }),
+    ).toMatchObject({
       maxConcurrentJobs: 3,
       memoryBudget: 900 * MB,
       renderInThread: false,
+      renderThreadIdleMs: 0,
       outputDir: '/srv/out',
     });
   });
