@@ -128,8 +128,12 @@ export {
 } from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress, type TargetLayout } from './pipeline.js';
 export { availableCores, cgroupCpuQuota } from './cores.js';
+export { collectGarbage } from './collect-garbage.js';
 export {
   StageLine,
+  closeStageThreads,
+  idleStageThreads,
+  STAGE_THREAD_IDLE_MS,
   framePoolSize,
   resolveThreads,
   planHops,

@@ -317,7 +317,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     checkAborted(signal);
     if (posterize) monitor.mark('after posterize time', `decoder done: ${frames} frames at ${posterize} fps`);
-    await line.close();
+    // The stage threads reset (each collects the job's garbage) while the encoder finishes.
+    const lineClosed = line.close();
     if (stages.length > 0) monitor.mark('after sticker effects', 'every frame through the stages; encoder finishing');
 
     // A decoder that ends early without an error is reading a damaged file (e.g. a cut-off upload);
@@ -331,6 +332,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     totalFrames = frames;
     emit({ frame: frames, totalFrames, fps: 0, etaSeconds: 0, stage: 'encoding' });
     const encoded = await encoder.finish();
+    await lineClosed;
     monitor.mark('after encoding', 'output written');
     checkAborted(signal);
 

@@ -37,8 +37,15 @@
  * in a thread: it runs in-line on the pipeline's thread at its place in the line, between groups.
  *
  * Errors: an effect that throws in a thread fails the job with the same class, code and fields as
- * in-line (they are serialized and revived here). Threads are terminated at the end of every job,
- * on failure and on abort.
+ * in-line (they are serialized and revived here).
+ *
+ * Threads outlive their job: at its end (done, failed or aborted) each is reset, which drops and
+ * collects everything of the job, and is kept for a later job of this process that runs the same
+ * group of stages, for STAGE_THREAD_IDLE_MS at most. Why: a new thread is a new V8 isolate, whose
+ * first frames run the effects in the interpreter and compile them again; kept, a queue worker's
+ * next job (its render thread is kept too) starts on compiled code. A thread that crashed, exited
+ * or did not answer its reset within RESET_TIMEOUT_MS is terminated instead. Idle threads do not
+ * keep the process alive.
  */
 import { Worker } from 'node:worker_threads';
 import {
@@ -55,6 +62,11 @@ import { availableCores } from './cores.js';
 import type { FramePool } from './decode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Bounds, Frame } from './frame.js';
+
+/** How long a stage thread waits for a later job before it ends (the queue worker's render thread waits as long). */
+export const STAGE_THREAD_IDLE_MS = 5 * 60_000;
+/** A thread still busy this long after its job's end (a stuck effect) is terminated, not kept. */
+const RESET_TIMEOUT_MS = 10_000;
 
 /** Environment variable that caps the stage threads (like the `threads` option, the lower wins). */
 export const THREADS_ENV = 'STICKERKEY_THREADS';
@@ -213,13 +225,19 @@ export function reviveError(serialized: SerializedError): Error {
 
 /** Messages between the pipeline's thread and a stage thread (see stage-thread.ts). */
 export type ToThread =
+  | { type: 'load'; stages: StageData[] }
   | { type: 'prepare'; size: { width: number; height: number }; preloaded: unknown[] }
   | { type: 'pool'; buffers: SharedArrayBuffer[] }
-  | { type: 'frame'; slot: number; index: number; pts: number; bounds: Bounds | undefined };
-export type FromThread = { type: 'ready' } | { type: 'done'; slot: number; bounds: Bounds | undefined } | { type: 'error'; error: SerializedError };
-export interface ThreadData {
-  /** The stages' recipes; the canvas size and what they preloaded follow in a 'prepare' message, once the clip is probed and the stages preloaded. */
-  stages: Array<{ name: string; module: string; exportName: string; options: Readonly<Record<string, unknown>> }>;
+  | { type: 'frame'; slot: number; index: number; pts: number; bounds: Bounds | undefined }
+  | { type: 'reset' };
+export type FromThread =
+  { type: 'ready' } | { type: 'done'; slot: number; bounds: Bounds | undefined } | { type: 'error'; error: SerializedError } | { type: 'idle' };
+/** A stage as a thread rebuilds it ('load'); the canvas size and what it preloaded follow in 'prepare', once the clip is probed and the stages preloaded. */
+export interface StageData {
+  name: string;
+  module: string;
+  exportName: string;
+  options: Readonly<Record<string, unknown>>;
 }
 
 // Worker threads run plain Node, which cannot load TypeScript: from sources (vitest), the built
@@ -227,10 +245,82 @@ export interface ThreadData {
 const here = import.meta.url;
 const THREAD_ENTRY = here.endsWith('.ts') ? new URL('../dist/stage-thread.js', here) : new URL('./stage-thread.js', here);
 
+/** What Worker.on takes for the events a line listens to. */
+type WorkerListener = Parameters<Worker['on']>[1];
+
 interface ThreadHop extends Hop {
   worker?: Worker;
   /** Resolves when the thread has prepared its stages. */
   ready?: Promise<void>;
+  /** What this line listens to on the thread, removed when the job ends (the thread may serve another). */
+  listeners?: Array<[event: 'message' | 'error' | 'exit', listener: WorkerListener]>;
+  /** False once the thread crashed or exited: it is not kept. */
+  healthy?: boolean;
+  /** The group of stages its thread ran (groupKey): what it is kept for. */
+  key?: string;
+}
+
+/** Idle stage threads by the group of stages they ran (their compiled code is for those), with the timer that ends each. */
+const idleThreads = new Map<string, Map<Worker, NodeJS.Timeout>>();
+
+function groupKey(stages: readonly StageData[]): string {
+  return stages.map((stage) => `${stage.module}#${stage.exportName}`).join('|');
+}
+
+/** An idle thread that ran `key`'s stages, or a new one. */
+function takeThread(key: string): Worker {
+  const idle = idleThreads.get(key);
+  for (const [worker, timer] of idle ?? []) {
+    idle!.delete(worker);
+    clearTimeout(timer);
+    worker.ref();
+    return worker;
+  }
+  const worker = new Worker(THREAD_ENTRY);
+  // Between jobs nobody else listens: a thread that dies idle is just forgotten.
+  worker.on('error', () => {});
+  worker.on('exit', () => {
+    for (const threads of idleThreads.values()) {
+      clearTimeout(threads.get(worker));
+      threads.delete(worker);
+    }
+  });
+  return worker;
+}
+
+/** Keep a reset thread for a later job of `key`'s stages; past the cores a line can use, end it. */
+function keepThread(key: string, worker: Worker): void {
+  let idle = idleThreads.get(key);
+  if (!idle) idleThreads.set(key, (idle = new Map<Worker, NodeJS.Timeout>()));
+  const kept = [...idleThreads.values()].reduce((n, threads) => n + threads.size, 0);
+  if (kept >= availableCores()) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  const timer = setTimeout(() => {
+    idle.delete(worker);
+    void worker.terminate();
+  }, STAGE_THREAD_IDLE_MS);
+  timer.unref();
+  idle.set(worker, timer);
+}
+
+/** Stage threads kept for a later job: how many are idle now. */
+export function idleStageThreads(): number {
+  return [...idleThreads.values()].reduce((n, threads) => n + threads.size, 0);
+}
+
+/** End every idle stage thread (a closing worker, a test). */
+export async function closeStageThreads(): Promise<void> {
+  const workers = [...idleThreads.values()].flatMap((threads) => [...threads]);
+  idleThreads.clear();
+  await Promise.all(
+    workers.map(([worker, timer]) => {
+      clearTimeout(timer);
+      return worker.terminate();
+    }),
+  );
 }
 
 /**
@@ -245,6 +335,7 @@ export class StageLine {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private signal: AbortSignal | undefined;
   private readonly onAbort = () => void this.close();
 
@@ -269,13 +360,11 @@ export class StageLine {
   start(): void {
     for (const hop of this.hops) {
       if (!hop.thread || hop.worker || this.closed) continue;
-      const data: ThreadData = {
-        stages: hop.stages.map((stage) => {
-          const { module, exportName, options } = stage.recipe!;
-          return { name: stage.name, module, exportName, options };
-        }),
-      };
-      hop.ready = this.startThread(hop, data);
+      const stages = hop.stages.map((stage): StageData => {
+        const { module, exportName, options } = stage.recipe!;
+        return { name: stage.name, module, exportName, options };
+      });
+      hop.ready = this.startThread(hop, stages);
       // Its failure is also recorded by fail(): if set-up stops early, nobody awaits this one.
       hop.ready.catch(() => {});
     }
@@ -318,23 +407,67 @@ export class StageLine {
     if (this.failure) throw this.failure;
   }
 
-  private startThread(hop: ThreadHop, data: ThreadData): Promise<void> {
-    const worker = new Worker(THREAD_ENTRY, { workerData: data });
+  private startThread(hop: ThreadHop, stages: StageData[]): Promise<void> {
+    const key = groupKey(stages);
+    const worker = takeThread(key);
     hop.worker = worker;
-    return new Promise<void>((resolve, reject) => {
+    hop.key = key;
+    hop.healthy = true;
+    hop.listeners = [];
+    const ready = new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => {
         this.fail(error);
         reject(error);
       };
-      worker.on('message', (message: FromThread) => {
+      this.listen(hop, 'message', (message: FromThread) => {
         if (message.type === 'ready') resolve();
         else if (message.type === 'error') failed(reviveError(message.error));
       });
       // An exception outside an effect's apply (a module that fails to load, a thread out of memory).
-      worker.on('error', (error) => failed(error));
-      worker.on('exit', (code) => {
+      this.listen(hop, 'error', (error: Error) => {
+        hop.healthy = false;
+        failed(error);
+      });
+      this.listen(hop, 'exit', (code: number) => {
+        hop.healthy = false;
         if (!this.closed) failed(new Error(`Stage thread for ${hop.stages.map((s) => s.name).join(', ')} exited with code ${code}`));
       });
+    });
+    worker.postMessage({ type: 'load', stages } satisfies ToThread);
+    return ready;
+  }
+
+  private listen(hop: ThreadHop, event: 'message' | 'error' | 'exit', listener: WorkerListener): void {
+    hop.worker!.on(event, listener);
+    hop.listeners!.push([event, listener]);
+  }
+
+  /**
+   * The job is over for `hop`'s thread: this line stops listening, and the thread is reset and
+   * kept (see the header), or terminated when it crashed or does not answer the reset.
+   */
+  private release(hop: ThreadHop): Promise<void> {
+    const worker = hop.worker!;
+    for (const [event, listener] of hop.listeners ?? []) worker.off(event, listener);
+    if (!hop.healthy) return worker.terminate().then(() => undefined);
+    const key = hop.key!;
+    return new Promise<void>((resolve) => {
+      const done = (keep: boolean) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        if (keep) keepThread(key, worker);
+        else void worker.terminate();
+        resolve();
+      };
+      // 'idle' comes after every message of this job (one port, in order): the next job hears none of them.
+      const onMessage = (message: FromThread) => message.type === 'idle' && done(true);
+      const onExit = () => done(false);
+      const timer = setTimeout(() => done(false), RESET_TIMEOUT_MS);
+      timer.unref();
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      worker.postMessage({ type: 'reset' } satisfies ToThread);
     });
   }
 
@@ -374,7 +507,7 @@ export class StageLine {
     hops.forEach((hop, h) => {
       if (!hop.worker) return;
       hop.worker.postMessage({ type: 'pool', buffers } satisfies ToThread);
-      hop.worker.on('message', (message: FromThread) => {
+      this.listen(hop, 'message', (message: FromThread) => {
         if (message.type !== 'done') return;
         const frame = pool.frames[message.slot]!;
         frame.alphaBounds = message.bounds;
@@ -413,12 +546,14 @@ export class StageLine {
     }
   }
 
-  /** Terminate every thread (idempotent); the line is unusable afterwards. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
-    this.fail(this.signal?.aborted ? CancelledError.from(this.signal) : new Error('StageLine closed'));
-    await Promise.all(this.hops.flatMap((hop) => (hop.worker ? [hop.worker.terminate()] : [])));
+  /** Release every thread (idempotent: every call shares one promise); the line is unusable afterwards. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.fail(this.signal?.aborted ? CancelledError.from(this.signal) : new Error('StageLine closed'));
+      await Promise.all(this.hops.flatMap((hop) => (hop.worker ? [this.release(hop)] : [])));
+    })();
+    return this.closing;
   }
 }

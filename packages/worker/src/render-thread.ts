@@ -6,10 +6,11 @@
  *
  * The thread outlives its job (threaded-render.ts says why): between jobs it holds its compiled
  * code and nothing of the job. The texture cache is emptied after each job, so the next one starts
- * with what a fresh thread had, which is what the admission's memory model counts.
+ * with what a fresh thread had, which is what the admission's memory model counts, and the job's
+ * garbage is collected at once (collectGarbage), not when the next job allocates.
  */
 import { parentPort } from 'node:worker_threads';
-import { CancelledError } from '@stickerkey/core';
+import { CancelledError, collectGarbage } from '@stickerkey/core';
 import { textureCache } from '@stickerkey/effects';
 import { renderJob } from './render.js';
 import { serializeError, type FromThread, type RenderRequest, type ToThread } from './thread-messages.js';
@@ -43,6 +44,7 @@ async function render({ job, limits, memoryBudget, fitMemory }: RenderRequest): 
   } finally {
     controller = undefined;
     textureCache.clear();
+    collectGarbage();
   }
 }
 

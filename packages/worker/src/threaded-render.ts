@@ -4,19 +4,21 @@
  * on a loaded 1-CPU box; in a thread, that loop is not the one that renews the BullMQ job locks.
  *
  * A thread renders one job at a time and is kept for the next job (idle for at most
- * `keepThreadMs`, default IDLE_THREAD_MS; the queue worker's RENDER_THREAD_IDLE_SECONDS). Why: a new thread is a new V8 isolate, whose first frames run the effects in the
- * interpreter until they are compiled again, and on a 1-CPU container that CPU is the job's wall.
- * Measured, the 720p 10 s sticker job (one CPU, stack in-line) three times in one isolate: 10.5,
- * 9.2 and 8.4 s of CPU, set-up 1.16, 0.89 and 0.68 s. Between jobs the thread keeps its compiled
- * code and nothing of the job that the next one does not clear: its frames and stages are garbage
- * that the next job's first allocations collect (its peak was no higher: 524 and 517 MB of tree
- * against 532 MB for the first), and render-thread.ts empties the texture cache, so each job starts
- * with what a new thread had, which is what the memory model counts. That garbage is the price:
- * an idle kept thread held ~55 MB more RSS than none (720p job; V8 does not collect it while
- * idle). So at most MAX_IDLE_THREADS wait, for at most `keepThreadMs`: with the default of one job
- * at a time, the next job takes the very thread it counts. A thread that crashed is gone; one whose
- * job did not stop within ABORT_GRACE_MS of an abort is terminated, never reused. Idle threads do
- * not keep the process alive.
+ * `keepThreadMs`, default IDLE_THREAD_MS; the queue worker's RENDER_THREAD_IDLE_SECONDS). Why: a
+ * new thread is a new V8 isolate, whose first frames run the effects in the interpreter until
+ * they are compiled again, and on a 1-CPU container that CPU is the job's wall.
+ * Measured, the 720p 10 s sticker job (one CPU, stack in-line) three times in one kept thread:
+ * 10.45, 9.31 and 8.72 s of CPU, set-up 1.11, 0.89 and 0.61 s, against 9.68-9.98 s each with a new
+ * thread per job (same frames, no higher peak). With two cores the effect stack runs in stage
+ * threads, which core keeps between jobs too (stage-threads.ts); they live in this thread, so they
+ * are kept as long as it is. Between jobs the thread keeps its compiled code and nothing of the
+ * job: render-thread.ts empties the texture cache, so a job starts as a new thread would, which is
+ * what the memory model counts, and collects the job's garbage at once (collectGarbage). What is
+ * left idle is the isolate and its code, ~20 MB (after a 1080p job, Dockerfile malloc settings:
+ * 120-137 MB of process RSS kept, 101-118 MB not). At most MAX_IDLE_THREADS wait, for at most
+ * `keepThreadMs`: with the default of one job at a time, the next job takes the thread it counts.
+ * A thread that crashed is gone; one whose job did not stop within ABORT_GRACE_MS of an abort is
+ * terminated, never reused. Idle threads do not keep the process alive.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
