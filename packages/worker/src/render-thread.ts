@@ -5,13 +5,13 @@
  * holds this thread's loop between two frames.
  *
  * The thread outlives its job (threaded-render.ts says why): between jobs it holds its compiled
- * code and nothing of the job. The texture cache is emptied after each job, so the next one starts
- * with what a fresh thread had, which is what the admission's memory model counts, and the job's
- * garbage is collected at once (collectGarbage), not when the next job allocates.
+ * code and the texture cache, as a process rendering in-line does (textures.ts: an LRU bounded by
+ * STICKERKEY_TEXTURE_CACHE_MB, ~14 MB for a 1080p sticker job's textures, which the next job of that
+ * canvas finds made), and the job's garbage is collected at once (collectGarbage), not when the
+ * next job allocates. What stays is in the idle worker's RSS, which it re-measures as its baseline.
  */
 import { parentPort } from 'node:worker_threads';
 import { CancelledError, collectGarbage } from '@stickerkey/core';
-import { textureCache } from '@stickerkey/effects';
 import { renderJob } from './render.js';
 import { serializeError, type FromThread, type RenderRequest, type ToThread } from './thread-messages.js';
 
@@ -43,7 +43,6 @@ async function render({ job, limits, memoryBudget, fitMemory }: RenderRequest): 
     send({ type: 'error', error: serializeError(own.signal.aborted && reason instanceof CancelledError ? reason : error) });
   } finally {
     controller = undefined;
-    textureCache.clear();
     collectGarbage();
   }
 }
