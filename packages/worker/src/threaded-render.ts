@@ -11,12 +11,13 @@
  * 10.45, 9.31 and 8.72 s of CPU, set-up 1.11, 0.89 and 0.61 s, against 9.68-9.98 s each with a new
  * thread per job (same frames, no higher peak). With two cores the effect stack runs in stage
  * threads, which core keeps between jobs too (stage-threads.ts); they live in this thread, so they
- * are kept as long as it is. Between jobs the thread keeps its compiled code and nothing of the
- * job: render-thread.ts empties the texture cache, so a job starts as a new thread would, which is
- * what the memory model counts, and collects the job's garbage at once (collectGarbage). What is
- * left idle is the isolate and its code, ~20 MB (after a 1080p job, Dockerfile malloc settings:
- * 120-137 MB of process RSS kept, 101-118 MB not). At most MAX_IDLE_THREADS wait, for at most
- * `keepThreadMs`: with the default of one job at a time, the next job takes the thread it counts.
+ * are kept as long as it is. Between jobs the thread keeps its compiled code and the texture cache
+ * (render-thread.ts), and collects the job's garbage at once (collectGarbage). Idle after a 1080p
+ * job (Dockerfile malloc settings), the process held 159-185 MB of RSS with the render thread, its
+ * two stage threads and the textures kept, against 101-118 MB with nothing kept: the worker
+ * re-measures its idle baseline between jobs, so admission counts that. At most MAX_IDLE_THREADS
+ * wait, for at most `keepThreadMs`: with the default of one job at a time, the next job takes the
+ * thread it counts.
  * A thread that crashed is gone; one whose job did not stop within ABORT_GRACE_MS of an abort is
  * terminated, never reused. Idle threads do not keep the process alive.
  */
