@@ -129,6 +129,7 @@ export {
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress, type TargetLayout } from './pipeline.js';
 export { availableCores, cgroupCpuQuota } from './cores.js';
 export { collectGarbage } from './collect-garbage.js';
+export { IdleThreads } from './idle-threads.js';
 export {
   StageLine,
   closeStageThreads,

@@ -59,6 +59,7 @@ import {
   type ErrorCode,
 } from './errors.js';
 import { availableCores } from './cores.js';
+import { IdleThreads } from './idle-threads.js';
 import type { FramePool } from './decode.js';
 import type { PreloadContext, Stage } from './effect.js';
 import type { Bounds, Frame } from './frame.js';
@@ -260,67 +261,21 @@ interface ThreadHop extends Hop {
   key?: string;
 }
 
-/** Idle stage threads by the group of stages they ran (their compiled code is for those), with the timer that ends each. */
-const idleThreads = new Map<string, Map<Worker, NodeJS.Timeout>>();
+/** Stage threads kept between jobs, by the group of stages they ran (their compiled code is for those). */
+const idleThreads = new IdleThreads(() => new Worker(THREAD_ENTRY));
 
 function groupKey(stages: readonly StageData[]): string {
   return stages.map((stage) => `${stage.module}#${stage.exportName}`).join('|');
 }
 
-/** An idle thread that ran `key`'s stages, or a new one. */
-function takeThread(key: string): Worker {
-  const idle = idleThreads.get(key);
-  for (const [worker, timer] of idle ?? []) {
-    idle!.delete(worker);
-    clearTimeout(timer);
-    worker.ref();
-    return worker;
-  }
-  const worker = new Worker(THREAD_ENTRY);
-  // Between jobs nobody else listens: a thread that dies idle is just forgotten.
-  worker.on('error', () => {});
-  worker.on('exit', () => {
-    for (const threads of idleThreads.values()) {
-      clearTimeout(threads.get(worker));
-      threads.delete(worker);
-    }
-  });
-  return worker;
-}
-
-/** Keep a reset thread for a later job of `key`'s stages; past the cores a line can use, end it. */
-function keepThread(key: string, worker: Worker): void {
-  let idle = idleThreads.get(key);
-  if (!idle) idleThreads.set(key, (idle = new Map<Worker, NodeJS.Timeout>()));
-  const kept = [...idleThreads.values()].reduce((n, threads) => n + threads.size, 0);
-  if (kept >= availableCores()) {
-    void worker.terminate();
-    return;
-  }
-  worker.unref();
-  const timer = setTimeout(() => {
-    idle.delete(worker);
-    void worker.terminate();
-  }, STAGE_THREAD_IDLE_MS);
-  timer.unref();
-  idle.set(worker, timer);
-}
-
 /** Stage threads kept for a later job: how many are idle now. */
 export function idleStageThreads(): number {
-  return [...idleThreads.values()].reduce((n, threads) => n + threads.size, 0);
+  return idleThreads.size;
 }
 
 /** End every idle stage thread (a closing worker, a test). */
-export async function closeStageThreads(): Promise<void> {
-  const workers = [...idleThreads.values()].flatMap((threads) => [...threads]);
-  idleThreads.clear();
-  await Promise.all(
-    workers.map(([worker, timer]) => {
-      clearTimeout(timer);
-      return worker.terminate();
-    }),
-  );
+export function closeStageThreads(): Promise<void> {
+  return idleThreads.close();
 }
 
 /**
@@ -409,7 +364,7 @@ export class StageLine {
 
   private startThread(hop: ThreadHop, stages: StageData[]): Promise<void> {
     const key = groupKey(stages);
-    const worker = takeThread(key);
+    const worker = idleThreads.take(key);
     hop.worker = worker;
     hop.key = key;
     hop.healthy = true;
@@ -456,7 +411,8 @@ export class StageLine {
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('exit', onExit);
-        if (keep) keepThread(key, worker);
+        // No more threads wait than a line of this machine can use.
+        if (keep) idleThreads.keep(key, worker, STAGE_THREAD_IDLE_MS, availableCores());
         else void worker.terminate();
         resolve();
       };

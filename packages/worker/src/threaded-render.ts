@@ -24,7 +24,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CancelledError } from '@stickerkey/core';
+import { CancelledError, IdleThreads } from '@stickerkey/core';
 import type { Job } from './job.js';
 import type { RenderOptions, RenderResult } from './render.js';
 
@@ -48,40 +48,9 @@ function threadEntry(): URL {
   return new URL('../dist/render-thread.js', import.meta.url);
 }
 
-/** Threads waiting for a job, each with the timer that ends it. */
-const idle = new Map<Worker, NodeJS.Timeout>();
-
-/** An idle thread, or a new one. */
-function takeThread(): Worker {
-  for (const [thread, timer] of idle) {
-    idle.delete(thread);
-    clearTimeout(timer);
-    thread.ref();
-    return thread;
-  }
-  const thread = new Worker(threadEntry());
-  // Between jobs nobody else listens: a thread that dies idle is just forgotten.
-  thread.on('error', () => {});
-  thread.on('exit', () => {
-    clearTimeout(idle.get(thread));
-    idle.delete(thread);
-  });
-  return thread;
-}
-
-function keepThread(thread: Worker, ms: number): void {
-  if (ms <= 0 || idle.size >= MAX_IDLE_THREADS) {
-    void thread.terminate();
-    return;
-  }
-  thread.unref();
-  const timer = setTimeout(() => {
-    idle.delete(thread);
-    void thread.terminate();
-  }, ms);
-  timer.unref();
-  idle.set(thread, timer);
-}
+/** Render threads waiting for a job (one kind: any thread renders any job). */
+const idle = new IdleThreads(() => new Worker(threadEntry()));
+const RENDER = 'render';
 
 /** Render threads kept for later jobs: how many are idle now. */
 export function idleRenderThreads(): number {
@@ -89,18 +58,15 @@ export function idleRenderThreads(): number {
 }
 
 /** End every idle render thread (a closing worker, a test). Threads rendering a job end with it. */
-export async function closeRenderThreads(): Promise<void> {
-  const threads = [...idle.keys()];
-  for (const thread of threads) clearTimeout(idle.get(thread));
-  idle.clear();
-  await Promise.all(threads.map((thread) => thread.terminate()));
+export function closeRenderThreads(): Promise<void> {
+  return idle.close();
 }
 
 export function renderInThread(job: Job, options: ThreadedRenderOptions = {}): Promise<RenderResult> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(new CancelledError());
   const { limits, memoryBudget, fitMemory } = options;
-  const thread = takeThread();
+  const thread = idle.take(RENDER);
   return new Promise<RenderResult>((resolve, reject) => {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -114,7 +80,7 @@ export function renderInThread(job: Job, options: ThreadedRenderOptions = {}): P
       thread.off('message', onMessage);
       thread.off('error', onError);
       thread.off('exit', onExit);
-      if (reuse) keepThread(thread, options.keepThreadMs ?? IDLE_THREAD_MS);
+      if (reuse) idle.keep(RENDER, thread, options.keepThreadMs ?? IDLE_THREAD_MS, MAX_IDLE_THREADS);
       else void thread.terminate();
       fn();
     };
