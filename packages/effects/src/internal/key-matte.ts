@@ -27,7 +27,7 @@ const NO_CELLS = new Uint8Array(0);
  * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
-  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim, source } = st;
+  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim } = st;
   const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
   const k0 = w[0],
@@ -57,7 +57,6 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     for (; i < iEnd; i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
-      source[i] = v;
       if (v >>> 24 === 0) continue; // canvas padding: stays transparent
       const r = v & 255,
         g = (v >>> 8) & 255,
@@ -176,6 +175,7 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
   const { edgeIdx, edgeA, edgeAin, edgeS } = st;
   const edgeCap = edgeIdx.length;
   let edges = 0;
+  st.source.set(px);
 
   for (let y = 0; y < height; y++) {
     // The grid, interpolated to this row once: per pixel only a lerp along x remains.
