@@ -100,7 +100,8 @@ export interface ChromaKeyState {
    * A pixel with t at most this is plain: opaque, no shadow test, not spared (0, the opaque limit
    * and protectStart, less a margin so that (oneMinusSim - t) * invSoft cannot round below 1).
    * keyScreenRow finishes those itself but for the few with spill, which it lists with their
-   * despill amount for despillRow; rowSpan gets the row's first and last plain x and that count.
+   * despill amount for despillRow; rowSpan gets the row's first and last plain x and that count
+   * (then keyKeptRow's first and last, see key-matte.ts).
    */
   readonly tPlain: number;
   readonly rowSpill: Int32Array;
@@ -292,7 +293,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     tPlain,
     rowSpill: new Int32Array(width),
     rowSpillD: new Float64Array(width),
-    rowSpan: new Int32Array(3),
+    rowSpan: new Int32Array(5),
     edgeIdx: new Int32Array(edgeCap),
     edgeA: new Float32Array(edgeCap),
     edgeAin: new Uint8Array(edgeCap),
