@@ -165,6 +165,8 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
   const { spillShift: shift, spillCols } = st;
   const { edgeIdx, edgeA, edgeAin, edgeS } = st;
   const edgeCap = edgeIdx.length;
+  const row = y * width,
+    cellRow = (y >> shift) * spillCols;
   let first = -1,
     last = -1;
   for (let k = 0; k < kept; k++) {
@@ -172,7 +174,7 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
     // keyScreenRow's screen test, which found it below 1 - similarity.
     let t = rowKeptT[k];
     const cell = cellOf[x];
-    const p = (y * width + x) * 4;
+    const p = (row + x) * 4;
     const v = px[p >> 2];
     const ain = v >>> 24;
     const r = v & 255,
@@ -217,7 +219,7 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
         if (x >= spared.right) spared.right = x + 1;
         if (y < spared.top) spared.top = y;
         spared.bottom = y + 1;
-        sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
+        sparedCells[cellRow + (x >> shift)] = 1;
         if (t >= protectFull) continue;
         const share = (protectFull - t) * invProtect;
         writeDespilled(st, data, p, r, g, b, d * share, strength * share);
