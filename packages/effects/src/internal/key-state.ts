@@ -91,7 +91,7 @@ export interface ChromaKeyState {
   readonly rowDInvL: Float64Array;
   readonly rowRgb: Float64Array;
   /**
-   * The row's pixels that keyScreenRow left for keyPixels (neither screen nor plain, see tPlain):
+   * The row's pixels that keyScreenRow left for keyKeptRow (neither screen nor plain, see tPlain):
    * their x and screen test t (computed once).
    */
   readonly rowKept: Int32Array;
@@ -118,8 +118,8 @@ export interface ChromaKeyState {
   readonly edgeLumaA: Float32Array;
   /**
    * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
-   * the temporal pass): the screen test stores each as it reads it (see keyScreenRow). Swapped
-   * each frame with the temporal pass's previous one.
+   * the temporal pass): keyPixels copies them before keying. Swapped each frame with the temporal
+   * pass's previous one.
    */
   source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */
