@@ -17,17 +17,15 @@ const NO_CELLS = new Uint8Array(0);
  * canvas padding (alpha 0) stays as it is. Plain pixels (see tPlain: most of the character, the
  * bench frame's orange and skin) are finished here too, as they need nothing more than the test
  * already computed: bounds, and spill listed for despillRow (1 in 16 of them has any). The rest
- * are listed in rowKept with their t, for keyPixels to key. Returns how many were
- * listed. Every pixel's colour goes to st.source on the way (the later passes need the screen's,
- * which this test zeroes): one store in a loop that has the pixel in hand, where a copy of the
- * frame before keying read the whole frame once more (720p: 0.2-0.3 ms). A tight loop of its own, with only what the test needs in hand (V8 inlines the function
+ * are listed in rowKept with their t, for keyKeptRow to key. Returns how many were listed. A
+ * tight loop of its own, with only what the test needs in hand (V8 inlines the function
  * into keyPixels, the loop stays separate): inside keyPixels' loop, among all the edge and despill
  * state, the same test cost half as much again per pixel (measured at 1080p: a frame of screen
  * alone 6.2 -> 4.1 ms, the bench frame at zoom 1 11.3 -> 10.1 ms). Plain pixels listed for
  * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
-  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim, source } = st;
+  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim } = st;
   const { tPlain, strength, rowSpill, rowSpillD } = st;
   const w = st.screenTest;
   const k0 = w[0],
@@ -57,7 +55,6 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     for (; i < iEnd; i++, inv += slope) {
       // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
       const v = px[i];
-      source[i] = v;
       if (v >>> 24 === 0) continue; // canvas padding: stays transparent
       const r = v & 255,
         g = (v >>> 8) & 255,
@@ -76,7 +73,7 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
         const x = i - row;
         if (first < 0) first = x;
         last = x;
-        // keyPixels' despill amount, the same arithmetic (0 with despill 0).
+        // keyKeptRow's despill amount, the same arithmetic (0 with despill 0).
         const d = (core - halfBias * spread) * strength;
         if (d > 0 || listAll) {
           rowSpill[spills] = x;
@@ -138,16 +135,17 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
 }
 
 /**
- * The keying pass over the whole frame, row by row: the screen test (keyScreenRow), shadows, the
- * despill of opaque pixels (with despillProtect's sparing), and the edge pixels listed for the
- * edge pass with a provisional alpha. Writes the alpha bounds into st.bounds, the visible span of
- * each row and the box of the spared pixels; returns how many edges it listed.
+ * The pixels keyScreenRow kept in row y (neither screen nor plain): shadows keyed out, opaque ones
+ * despilled (or spared, into st.spillRect), edges listed from index `edges` on with a provisional
+ * alpha. Returns the new number of edges; rowSpan[3] and [4] get the row's first and last opaque
+ * or edge x (-1 when none). A function per row, not a loop in keyPixels: keyPixels runs once a
+ * frame, so V8 only ever ran this loop as on-stack-replaced code, where every constant from
+ * before the loop (the weights, the ramp) came in boxed and was unboxed again at each use
+ * (1080p: 275 instructions a kept pixel, 38.9M a frame).
  */
-export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): number {
-  const { width, height, cols, rows, nodeInv, nodeInvL, nodeRgb, fracX, cellOf, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
-  const { rowKept, rowKeptT, rowSpan, visibleLeft, visibleRight } = st;
+function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: number, kept: number, edges: number): number {
+  const { width, fracX, cellOf, rowInvL, rowDInvL, rowRgb, rowKept, rowKeptT } = st;
   const { shadowFull, shadowLo, invShadowRamp } = st;
-  const inAlpha = st.refine ? st.refine.inAlpha : null;
   const w = st.screenTest;
   const k0 = w[0],
     k1 = w[1],
@@ -159,43 +157,166 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
   const halfBias = 0.5 * (dHi - dLo);
   const { protectStart, protectFull, invProtect } = st;
   const despill = strength > 0;
+  const spared = st.spillRect;
+  // Not reached unless protecting, when sparedCells exists (no allocation: a shared empty array).
+  const sparedCells = st.sparedCells ?? NO_CELLS;
+  const { spillShift: shift, spillCols } = st;
+  const { edgeIdx, edgeA, edgeAin, edgeS } = st;
+  const edgeCap = edgeIdx.length;
+  const row = y * width,
+    cellRow = (y >> shift) * spillCols;
+  let first = -1,
+    last = -1;
+  for (let k = 0; k < kept; k++) {
+    const x = rowKept[k];
+    // keyScreenRow's screen test, which found it below 1 - similarity.
+    let t = rowKeptT[k];
+    const cell = cellOf[x];
+    const p = (row + x) * 4;
+    const v = px[p >> 2];
+    const ain = v >>> 24;
+    const r = v & 255,
+      g = (v >>> 8) & 255,
+      b = (v >>> 16) & 255;
+    if (t > 0) {
+      // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
+      // the pixel is darker than the local screen (by less than the shadow limit), judge the
+      // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
+      const kb = (r + g + b) * (rowInvL[cell] + rowDInvL[cell] * fracX[x]);
+      if (kb < 1 && kb > shadowLo) {
+        const tn = t / kb;
+        t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
+      }
+    }
+    const af = (oneMinusSim - t) * invSoft;
+
+    if (af <= 0) {
+      // Shadow on the screen.
+      px[p >> 2] = 0;
+      continue;
+    }
+
+    if (af >= 1) {
+      // Opaque but not plain (near the screen's colour: maybe spared): spill to limit.
+      if (first < 0) first = x;
+      last = x;
+      if (!despill) continue;
+      // The same arithmetic as keyScreenRow's spill amount for plain pixels.
+      const core = k0 * r + k1 * g + k2 * b;
+      const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
+      if (d <= 0) {
+        // No spill about the screen's hue, but its RGB channel may still be over (key-despill.ts).
+        if (t <= protectStart) writeDespilled(st, data, p, r, g, b, 0, strength);
+        continue;
+      }
+      // Away from the outline, spill is a small excess on a colour far from the screen; an
+      // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
+      // fades out. Near the outline, despillNearOutline despills it in full after all.
+      if (t > protectStart) {
+        if (x < spared.left) spared.left = x;
+        if (x >= spared.right) spared.right = x + 1;
+        if (y < spared.top) spared.top = y;
+        spared.bottom = y + 1;
+        sparedCells[cellRow + (x >> shift)] = 1;
+        if (t >= protectFull) continue;
+        const share = (protectFull - t) * invProtect;
+        writeDespilled(st, data, p, r, g, b, d * share, strength * share);
+        continue;
+      }
+      writeDespilled(st, data, p, r, g, b, d, strength);
+      continue;
+    }
+
+    // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
+    // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
+    const alpha = (af * ain + 0.5) | 0;
+    if (alpha === 0) {
+      data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
+      continue;
+    }
+    if (first < 0) first = x;
+    last = x;
+    const q = cell * 3;
+    const f = fracX[x];
+    const sr = rowRgb[q] + (rowRgb[q + 3] - rowRgb[q]) * f;
+    const sg = rowRgb[q + 1] + (rowRgb[q + 4] - rowRgb[q + 1]) * f;
+    const sb = rowRgb[q + 2] + (rowRgb[q + 5] - rowRgb[q + 2]) * f;
+    if (edges < edgeCap) {
+      edgeIdx[edges] = p;
+      edgeA[edges] = af;
+      edgeAin[edges] = ain;
+      edgeS[edges * 3] = sr;
+      edgeS[edges * 3 + 1] = sg;
+      edgeS[edges * 3 + 2] = sb;
+      edges++;
+      // Below 255, so that pass 2 never takes it for an opaque neighbour.
+      data[p + 3] = alpha < 255 ? alpha : 254;
+    } else {
+      finishEdge(st, data, p, af, ain, sr, sg, sb);
+    }
+  }
+  const span = st.rowSpan;
+  span[3] = first;
+  span[4] = last;
+  return edges;
+}
+
+/**
+ * The grid, interpolated to row y once (st.rowInv, rowInvL, rowRgb and the differences to the
+ * next node): per pixel only a lerp along x remains. Its own function for the reason keyKeptRow
+ * is one.
+ */
+function gridRow(st: ChromaKeyState, y: number): void {
+  const { height, cols, rows, nodeInv, nodeInvL, nodeRgb, rowInv, rowDInv, rowInvL, rowDInvL, rowRgb } = st;
   const yScale = height > 1 ? (rows - 1) / (height - 1) : 0;
+  const fy = y * yScale;
+  const j = Math.min(rows - 2, Math.floor(fy));
+  const wy = fy - j;
+  const n0 = j * cols,
+    n1 = n0 + cols;
+  for (let i = 0; i < cols; i++) {
+    rowInv[i] = nodeInv[n0 + i] + (nodeInv[n1 + i] - nodeInv[n0 + i]) * wy;
+    rowInvL[i] = nodeInvL[n0 + i] + (nodeInvL[n1 + i] - nodeInvL[n0 + i]) * wy;
+    for (let c = 0; c < 3; c++) {
+      const a = nodeRgb[(n0 + i) * 3 + c];
+      rowRgb[i * 3 + c] = a + (nodeRgb[(n1 + i) * 3 + c] - a) * wy;
+    }
+  }
+  for (let i = 0; i < cols - 1; i++) {
+    rowDInv[i] = rowInv[i + 1] - rowInv[i];
+    rowDInvL[i] = rowInvL[i + 1] - rowInvL[i];
+  }
+}
+
+/**
+ * The keying pass over the whole frame, row by row: the screen test (keyScreenRow), shadows, the
+ * despill of opaque pixels (with despillProtect's sparing), and the edge pixels listed for the
+ * edge pass with a provisional alpha. Writes the alpha bounds into st.bounds, the visible span of
+ * each row and the box of the spared pixels; returns how many edges it listed.
+ */
+export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): number {
+  const { width, height, rowSpan, visibleLeft, visibleRight } = st;
+  const inAlpha = st.refine ? st.refine.inAlpha : null;
   let left = width,
     right = 0,
     top = height,
     bottom = 0;
   // Box of the opaque pixels despill spared (protected): only they can need despilling near the
   // outline later, everything else is despilled in full already.
-  let pLeft = width,
-    pRight = 0,
-    pTop = height,
-    pBottom = 0;
-  // Not reached unless protecting, when sparedCells exists (no allocation: a shared empty array).
-  const sparedCells = st.sparedCells ?? NO_CELLS;
-  const { spillShift: shift, spillCols } = st;
-  const { edgeIdx, edgeA, edgeAin, edgeS } = st;
-  const edgeCap = edgeIdx.length;
+  const spared = st.spillRect;
+  spared.left = width;
+  spared.right = 0;
+  spared.top = height;
+  spared.bottom = 0;
   let edges = 0;
+  // The colours as they came in, for the passes that need the screen's after this one zeroes them
+  // (see st.source). One copy (memcpy): a store per pixel in keyScreenRow cost the same CPU time
+  // (what costs is writing a frame-sized plane, either way) and 24M more instructions a 1080p
+  // frame (a map and a bounds check per pixel in the hottest loop).
+  st.source.set(px);
 
   for (let y = 0; y < height; y++) {
-    // The grid, interpolated to this row once: per pixel only a lerp along x remains.
-    const fy = y * yScale;
-    const j = Math.min(rows - 2, Math.floor(fy));
-    const wy = fy - j;
-    const n0 = j * cols,
-      n1 = n0 + cols;
-    for (let i = 0; i < cols; i++) {
-      rowInv[i] = nodeInv[n0 + i] + (nodeInv[n1 + i] - nodeInv[n0 + i]) * wy;
-      rowInvL[i] = nodeInvL[n0 + i] + (nodeInvL[n1 + i] - nodeInvL[n0 + i]) * wy;
-      for (let c = 0; c < 3; c++) {
-        const a = nodeRgb[(n0 + i) * 3 + c];
-        rowRgb[i * 3 + c] = a + (nodeRgb[(n1 + i) * 3 + c] - a) * wy;
-      }
-    }
-    for (let i = 0; i < cols - 1; i++) {
-      rowDInv[i] = rowInv[i + 1] - rowInv[i];
-      rowDInvL[i] = rowInvL[i + 1] - rowInvL[i];
-    }
+    gridRow(st, y);
 
     // The refinement needs the input alpha after keying, to keep the padding transparent.
     if (inAlpha !== null) {
@@ -204,96 +325,9 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
     const kept = keyScreenRow(st, px, y);
     despillRow(st, px, y);
 
-    let first = -1,
-      last = -1;
-    for (let k = 0; k < kept; k++) {
-      const x = rowKept[k];
-      // keyScreenRow's screen test, which found it below 1 - similarity.
-      let t = rowKeptT[k];
-      const cell = cellOf[x];
-      const p = (y * width + x) * 4;
-      const v = px[p >> 2];
-      const ain = v >>> 24;
-      const r = v & 255,
-        g = (v >>> 8) & 255,
-        b = (v >>> 16) & 255;
-      if (t > 0) {
-        // A shadow on the screen is a darker copy of it: same excess per unit of brightness. Where
-        // the pixel is darker than the local screen (by less than the shadow limit), judge the
-        // excess relative to the pixel's own brightness, so the shadow keys out like the screen.
-        const kb = (r + g + b) * (rowInvL[cell] + rowDInvL[cell] * fracX[x]);
-        if (kb < 1 && kb > shadowLo) {
-          const tn = t / kb;
-          t = kb >= shadowFull ? tn : t + (tn - t) * (kb - shadowLo) * invShadowRamp;
-        }
-      }
-      const af = (oneMinusSim - t) * invSoft;
-
-      if (af <= 0) {
-        // Shadow on the screen.
-        px[p >> 2] = 0;
-        continue;
-      }
-
-      if (af >= 1) {
-        // Opaque but not plain (near the screen's colour: maybe spared): spill to limit.
-        if (first < 0) first = x;
-        last = x;
-        if (!despill) continue;
-        // The same arithmetic as keyScreenRow's spill amount for plain pixels.
-        const core = k0 * r + k1 * g + k2 * b;
-        const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
-        if (d <= 0) {
-          // No spill about the screen's hue, but its RGB channel may still be over (key-despill.ts).
-          if (t <= protectStart) writeDespilled(st, data, p, r, g, b, 0, strength);
-          continue;
-        }
-        // Away from the outline, spill is a small excess on a colour far from the screen; an
-        // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
-        // fades out. Near the outline, despillNearOutline despills it in full after all.
-        if (t > protectStart) {
-          if (x < pLeft) pLeft = x;
-          if (x >= pRight) pRight = x + 1;
-          if (y < pTop) pTop = y;
-          pBottom = y + 1;
-          sparedCells[(y >> shift) * spillCols + (x >> shift)] = 1;
-          if (t >= protectFull) continue;
-          const share = (protectFull - t) * invProtect;
-          writeDespilled(st, data, p, r, g, b, d * share, strength * share);
-          continue;
-        }
-        writeDespilled(st, data, p, r, g, b, d, strength);
-        continue;
-      }
-
-      // Edge: the matte is refined and the colour unmixed in a second pass, once every opaque
-      // neighbour is known; until then the pixel keeps its source colour and a provisional alpha.
-      const alpha = (af * ain + 0.5) | 0;
-      if (alpha === 0) {
-        data[p] = data[p + 1] = data[p + 2] = data[p + 3] = 0;
-        continue;
-      }
-      if (first < 0) first = x;
-      last = x;
-      const q = cell * 3;
-      const f = fracX[x];
-      const sr = rowRgb[q] + (rowRgb[q + 3] - rowRgb[q]) * f;
-      const sg = rowRgb[q + 1] + (rowRgb[q + 4] - rowRgb[q + 1]) * f;
-      const sb = rowRgb[q + 2] + (rowRgb[q + 5] - rowRgb[q + 2]) * f;
-      if (edges < edgeCap) {
-        edgeIdx[edges] = p;
-        edgeA[edges] = af;
-        edgeAin[edges] = ain;
-        edgeS[edges * 3] = sr;
-        edgeS[edges * 3 + 1] = sg;
-        edgeS[edges * 3 + 2] = sb;
-        edges++;
-        // Below 255, so that pass 2 never takes it for an opaque neighbour.
-        data[p + 3] = alpha < 255 ? alpha : 254;
-      } else {
-        finishEdge(st, data, p, af, ain, sr, sg, sb);
-      }
-    }
+    edges = keyKeptRow(st, data, px, y, kept, edges);
+    let first = rowSpan[3],
+      last = rowSpan[4];
     // Plain pixels are opaque: they count for the bounds like those keyed here.
     const plainFirst = rowSpan[0],
       plainLast = rowSpan[1];
@@ -319,10 +353,5 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
     bounds.right = right;
     bounds.bottom = bottom;
   }
-  const spared = st.spillRect;
-  spared.left = pLeft;
-  spared.top = pTop;
-  spared.right = pRight;
-  spared.bottom = pBottom;
   return edges;
 }

@@ -91,7 +91,7 @@ export interface ChromaKeyState {
   readonly rowDInvL: Float64Array;
   readonly rowRgb: Float64Array;
   /**
-   * The row's pixels that keyScreenRow left for keyPixels (neither screen nor plain, see tPlain):
+   * The row's pixels that keyScreenRow left for keyKeptRow (neither screen nor plain, see tPlain):
    * their x and screen test t (computed once).
    */
   readonly rowKept: Int32Array;
@@ -100,7 +100,8 @@ export interface ChromaKeyState {
    * A pixel with t at most this is plain: opaque, no shadow test, not spared (0, the opaque limit
    * and protectStart, less a margin so that (oneMinusSim - t) * invSoft cannot round below 1).
    * keyScreenRow finishes those itself but for the few with spill, which it lists with their
-   * despill amount for despillRow; rowSpan gets the row's first and last plain x and that count.
+   * despill amount for despillRow; rowSpan gets the row's first and last plain x and that count
+   * (then keyKeptRow's first and last, see key-matte.ts).
    */
   readonly tPlain: number;
   readonly rowSpill: Int32Array;
@@ -117,8 +118,8 @@ export interface ChromaKeyState {
   readonly edgeLumaA: Float32Array;
   /**
    * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
-   * the temporal pass): the screen test stores each as it reads it (see keyScreenRow). Swapped
-   * each frame with the temporal pass's previous one.
+   * the temporal pass): keyPixels copies them before keying. Swapped each frame with the temporal
+   * pass's previous one.
    */
   source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */
@@ -292,7 +293,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     tPlain,
     rowSpill: new Int32Array(width),
     rowSpillD: new Float64Array(width),
-    rowSpan: new Int32Array(3),
+    rowSpan: new Int32Array(5),
     edgeIdx: new Int32Array(edgeCap),
     edgeA: new Float32Array(edgeCap),
     edgeAin: new Uint8Array(edgeCap),
