@@ -233,7 +233,7 @@ describe('stage threads: runPipeline', () => {
     expect(byThreads[2]).toEqual(byThreads[1]);
   });
 
-  it.skipIf(availableParallelism() < 2)('runs the next job in the threads the last one left, prepared afresh', async () => {
+  it('runs the next job in the threads the last one left, prepared afresh', async () => {
     await closeStageThreads();
     const firstBytes: number[][] = [];
     for (let job = 0; job < 2; job++) {
@@ -242,7 +242,8 @@ describe('stage threads: runPipeline', () => {
       // [trail] [stamp]: stamp's thread counts the prepares its isolate has made.
       await runPipeline({ input: clip, output: join(dir, `kept-${job}.mov`), stages: [threadable('trail'), threadable('stamp'), firstByte], threads: 2 });
       firstBytes.push(bytes);
-      expect(idleStageThreads()).toBe(2);
+      // On one core the stack runs in-line, in this isolate: the count says the same there.
+      expect(idleStageThreads()).toBe(availableParallelism() > 1 ? 2 : 0);
     }
     expect(firstBytes[0]).toEqual(new Array<number>(48).fill(1));
     // Prepared a second time in the same isolate: the kept thread, not a new one.
