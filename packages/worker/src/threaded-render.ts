@@ -27,12 +27,12 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, IdleThreads } from '@stickerkey/core';
 import type { Job } from './job.js';
 import type { RenderOptions, RenderResult } from './render.js';
+import { reviveError, type FromThread, type ToThread } from './thread-messages.js';
 
 export interface ThreadedRenderOptions extends RenderOptions {
   /** How long the thread may wait for another job once this one is done; 0: it ends with the job. Default IDLE_THREAD_MS. */
   keepThreadMs?: number;
 }
-import { reviveError, type FromThread, type ToThread } from './thread-messages.js';
 
 /** How long an aborted thread gets to kill its ffmpeg children and remove its temp file. */
 const ABORT_GRACE_MS = 30_000;
