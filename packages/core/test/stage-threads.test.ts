@@ -35,6 +35,7 @@ const coreDist = pathToFileURL(resolve(import.meta.dirname, '../dist/index.js'))
  */
 const EFFECTS = `
 import { InvalidOptionError } from ${JSON.stringify(coreDist)};
+import { isMainThread } from 'node:worker_threads';
 export const counts = { preloads: 0 };
 const none = { name: 'failAt', type: 'integer', default: -1, min: -1, max: 100000, help: 'frame index to throw at' };
 export const trail = {
@@ -69,6 +70,12 @@ export const stamp = {
   prepare() { return { n: ++prepared }; },
   apply(st, frame) { frame.data[0] = st.n; },
 };
+export const crash = {
+  name: 'crash', description: 'ends its thread at frame 3, as an out-of-memory thread would end', options: [],
+  prepare() { return {}; },
+  // Only in a worker thread: in-line (one core) it would end the test's own process.
+  apply(st, frame) { if (frame.index === 3 && !isMainThread) process.exit(3); },
+};
 export const tint = {
   name: 'tint', description: 'inverts blue inside alphaBounds', options: [],
   prepare() { return {}; },
@@ -87,7 +94,7 @@ let dir: string;
 let cleanup: () => Promise<void>;
 let clip: string;
 let effectsUrl: string;
-let effects: { counts: { preloads: number }; trail: Effect; quarter: Effect; tint: Effect; stamp: Effect };
+let effects: { counts: { preloads: number }; trail: Effect; quarter: Effect; tint: Effect; stamp: Effect; crash: Effect };
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
@@ -99,7 +106,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-function threadable(name: 'trail' | 'quarter' | 'tint' | 'stamp', options: Record<string, unknown> = {}): Stage {
+function threadable(name: 'trail' | 'quarter' | 'tint' | 'stamp' | 'crash', options: Record<string, unknown> = {}): Stage {
   return createStage(effects[name], options, { module: effectsUrl, exportName: name });
 }
 
@@ -271,6 +278,23 @@ describe('stage threads: runPipeline', () => {
     expect(idleStageThreads()).toBe(availableParallelism() > 1 ? 2 : 0);
     await closeStageThreads();
     await expect.poll(threadCount).toBeLessThanOrEqual(baseline);
+  });
+
+  it('fails when a thread dies mid-job, and keeps only the threads that did not', async () => {
+    await closeStageThreads();
+    const job = runPipeline({ input: clip, output: join(dir, 'crash.mov'), stages: [threadable('trail'), threadable('crash')], threads: 2 });
+    if (availableParallelism() === 1) {
+      // One core: in-line, where the stand-in for a dying thread does nothing.
+      expect((await job).frames).toBe(48);
+      return;
+    }
+    const error = await refusal(job);
+    expect(error.message).toMatch(/Stage thread for crash exited with code 3/);
+    expect(ffmpegDescendants()).toEqual([]);
+    expect(await partialFiles(dir)).toEqual([]);
+    // The keyer-like thread was sound and is kept; the dead one is not.
+    expect(idleStageThreads()).toBe(1);
+    await closeStageThreads();
   });
 
   it('is cancelled through its signal, threads and all', async () => {
