@@ -3,9 +3,7 @@
  * CLI gets), set it up at a canvas size, process frames; and a memory probe for "no growth over
  * many apply calls" that forces full garbage collections so the figures are not noise.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { createFrame, createStage, type Bounds, type Effect, type Frame, type OptionTable, type Stage } from '@stickerkey/core';
+import { collectGarbage, createFrame, createStage, type Bounds, type Effect, type Frame, type OptionTable, type Stage } from '@stickerkey/core';
 
 export async function setupEffect(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,14 +39,9 @@ export function pixelAt(frame: Frame, x: number, y: number): number[] {
   return Array.from(frame.data.subarray(p, p + 4));
 }
 
-let gcFn: (() => void) | undefined;
 export function fullGc(): void {
-  if (!gcFn) {
-    setFlagsFromString('--expose-gc');
-    gcFn = runInNewContext('gc') as () => void;
-  }
-  gcFn();
-  gcFn();
+  collectGarbage();
+  collectGarbage();
 }
 
 /** Heap and array-buffer bytes after a full collection. */
