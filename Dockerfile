@@ -19,8 +19,9 @@ USER stickerkey
 
 # The worker uses Debian's ffmpeg, not the npm-bundled 2018 build (3-7x slower at VP9).
 # The two MALLOC_ settings let glibc hand a finished job's frame buffers back to the system: without
-# them an idle worker keeps ~100 MB more after a 1080p job (see README, "Idle memory"). The tunable
-# backs malloc's blocks with huge pages: half the page faults, ~7% less of Node's CPU a job.
+# them an idle worker keeps ~100 MB more after a 1080p job (see README, "Idle memory"). No huge
+# pages (GLIBC_TUNABLES): measured, they cost ffmpeg more than they save (README, "ffmpeg's memory
+# and huge pages").
 ENV FFMPEG_PATH=/usr/bin/ffmpeg \
     FFPROBE_PATH=/usr/bin/ffprobe \
     NODE_ENV=production \
@@ -28,8 +29,7 @@ ENV FFMPEG_PATH=/usr/bin/ffmpeg \
     MAX_CONCURRENT_JOBS=1 \
     METRICS_PORT=9464 \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_TRIM_THRESHOLD_=131072 \
-    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+    MALLOC_TRIM_THRESHOLD_=131072
 
 # pnpm install --frozen-lockfile, pnpm build, then deploy/check.sh: a broken runtime fails the build.
 RUN bash deploy/build.sh --require-ffmpeg 5

@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ffmpegBinary, ffmpegEnv, ffprobeBinary, probe, type FrameSize } from '@stickerkey/core';
+import { ffmpegBinary, ffprobeBinary, probe, type FrameSize } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import type { BenchCase } from './cases.js';
 import type { ChildJob, ChildResult } from './child.js';
@@ -243,9 +243,9 @@ export class Runner {
     const job = await this.referenceJob(c, prepared, canvas, output);
     const unpinned = kind === 'pipe' ? pipeCommand(job) : { command: ffmpegBinary(), args: kind === 'single' ? singleArgs(job) : filtergraphArgs(job) };
     const { command, args } = onCpus(c, unpinned.command, unpinned.args);
-    // The references' ffmpeg runs exactly as ours does (binary, arguments and environment: huge
-    // pages, see ffmpegEnv), so that only the work between decode and encode differs.
-    const m = await measureTree(command, args, { env: ffmpegEnv(), intervalMs: this.options.intervalMs, rootLabel: kind === 'pipe' ? 'sh' : 'ffmpeg' });
+    // The references' ffmpeg runs exactly as ours does (binary, arguments and our environment as
+    // it is), so that only the work between decode and encode differs.
+    const m = await measureTree(command, args, { intervalMs: this.options.intervalMs, rootLabel: kind === 'pipe' ? 'sh' : 'ffmpeg' });
     if (m.code !== 0) {
       throw new Error(
         `Expected the ${kind} reference for ${c.id} to exit with 0 but it exited with ${m.code ?? m.signal}: ${m.stderr.trim().split('\n').slice(-8).join('\n')}`,

@@ -9,24 +9,6 @@ import { dieWithParent } from './parent-death.js';
 
 const TAIL_LINES = 20;
 
-/** The glibc tunable that backs malloc's large blocks with transparent huge pages (glibc 2.35+). */
-const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb';
-
-/**
- * The environment every ffmpeg and ffprobe child of ours runs in: ours, with glibc's malloc asked
- * to back its blocks with transparent huge pages (`glibc.malloc.hugetlb=1`). Why: an encoder
- * touches its working memory once, page by page, and a page fault is dear where our users run
- * (Firecracker microVMs and the like: ~20 µs a fault here, measured). A VP9 alpha encode at
- * 2004x1164 took 110k faults for its ~450 MB; with huge pages 7k, and ~10% less CPU (the decoder:
- * 44k to 29k). Harmless elsewhere: older glibc, musl and macOS ignore the tunable, and where THP is
- * off it changes nothing. A GLIBC_TUNABLES of the user's own is kept, and wins if it sets this one.
- */
-export function ffmpegEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const tunables = base.GLIBC_TUNABLES ?? '';
-  if (tunables.split(':').some((entry) => entry.startsWith(`${HUGE_PAGES_TUNABLE}=`))) return base;
-  return { ...base, GLIBC_TUNABLES: [tunables, `${HUGE_PAGES_TUNABLE}=1`].filter(Boolean).join(':') };
-}
-
 export interface FfmpegExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -53,8 +35,9 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnOptions = {})
   // only warnings and errors go to the tail that error messages quote.
   // dieWithParent: a SIGKILLed worker must not leave an encoder finishing a temp file (see parent-death.ts).
   const spawned = dieWithParent(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args]);
+  // Our environment as it is: no GLIBC_TUNABLES of our own (see the README, "ffmpeg's memory and
+  // huge pages": measured, huge pages cost a 1080p job ~0.6 s at the encoder's start here).
   const child = spawn(spawned.command, spawned.args, {
-    env: ffmpegEnv(),
     stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const)],
   });
   const tail: string[] = [];

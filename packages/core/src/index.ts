@@ -20,7 +20,7 @@ export {
   type FfprobeInfo,
   type ResolveOptions,
 } from './ffmpeg.js';
-export { ffmpegEnv, spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
+export { spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg-process.js';
 export { dieWithParent, parentDeathPrefix } from './parent-death.js';
 export {
   probe,

@@ -16,7 +16,6 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { LimitExceededError, UnsupportedInputError } from './errors.js';
 import { ffprobeBinary } from './ffmpeg.js';
-import { ffmpegEnv } from './ffmpeg-process.js';
 
 export interface ProbeLimits {
   /** The limits are a box the upright picture must fit in either orientation (portrait 4K fits 3840x2160). */
@@ -137,7 +136,7 @@ export interface FfprobeJson {
 /** ffprobe's JSON (fluent-ffmpeg's parser reads the flat format, which drops the display matrix). */
 export function ffprobeJson(args: readonly string[]): Promise<FfprobeJson> {
   return new Promise((resolve, reject) => {
-    execFile(ffprobeBinary(), ['-v', 'error', '-of', 'json', ...args], { maxBuffer: 16 << 20, env: ffmpegEnv() }, (error, stdout, stderr) => {
+    execFile(ffprobeBinary(), ['-v', 'error', '-of', 'json', ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(stderr || error.message, { cause: error }));
       try {
         resolve(JSON.parse(stdout) as FfprobeJson);
