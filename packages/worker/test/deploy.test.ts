@@ -58,10 +58,7 @@ describe('deploy files', () => {
     const env = [...dockerfile.replace(/\\\n/g, ' ').matchAll(/(\b[A-Z_]+)=\S+/g)].map((m) => m[1]!);
     expect(env.length).toBeGreaterThan(4);
     for (const name of env)
-      expect(
-        ENV_NAMES.has(name) || ['FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_ENV', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(name),
-        name,
-      ).toBe(true);
+      expect(ENV_NAMES.has(name) || ['FFMPEG_PATH', 'FFPROBE_PATH', 'NODE_ENV', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(name), name).toBe(true);
   });
 
   it('render.yaml: a worker service on the Dockerfile, with the worker’s own variables, and a Redis it reads REDIS_URL from', async () => {
