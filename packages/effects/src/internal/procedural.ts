@@ -37,6 +37,17 @@ function hash(x: number, y: number, seed: number): number {
 }
 
 /**
+ * Math.round(v) for a v >= 0 whose v + 0.5 is exact, as an int32: the same value. The textures'
+ * bytes are a float32 times a small integer (255, 80), at most 32 significant bits, so adding a
+ * half cannot round. Why not Math.round itself: V8 compiles Math.round followed by a store into a
+ * Uint8Array to a slow conversion. Measured on the 1080p noise texture's mapping loops (three channels),
+ * 84-85 ms with Math.round against 15-17 ms with this, the same bytes.
+ */
+function roundNonNegative(v: number): number {
+  return (v + 0.5) | 0;
+}
+
+/**
  * One octave of value noise over a w*h picture, made a row at a time: lattice values from the
  * hash, smoothstep interpolation. Set up once (the lattice, each column's cell and weight);
  * `addRow` then adds `amplitude * valueNoise(x / cell, y / cell)` to one row. Separable: the lerp
@@ -191,7 +202,7 @@ export function generateTexture(spec: ProceduralSpec, size: { readonly width: nu
       for (let y = 0, i = 0; y < height; y++) {
         rows.sumRow(y, row);
         for (let x = 0; x < width; x++, i++) {
-          const g = Math.round(80 * row[x]);
+          const g = roundNonNegative(80 * row[x]);
           data[i] = dark ? g : 255 - g;
         }
       }
@@ -204,7 +215,7 @@ export function generateTexture(spec: ProceduralSpec, size: { readonly width: nu
         const { lo, hi } = noiseField(field, width, height, spec.scale, octaves, (seed + c * 65537) | 0);
         // Stretched to [0, 1] as a float32 (the field's own type), then to a byte.
         const k = hi > lo ? 1 / (hi - lo) : 0;
-        for (let i = 0, p = c; i < n; i++, p += 4) data[p] = Math.round(255 * Math.fround((field[i] - lo) * k));
+        for (let i = 0, p = c; i < n; i++, p += 4) data[p] = roundNonNegative(255 * Math.fround((field[i] - lo) * k));
       }
       for (let p = 3; p < n * 4; p += 4) data[p] = 255;
       break;
