@@ -32,6 +32,16 @@ describe('alpha verification', () => {
     });
   });
 
+  it('finds the alpha of a clip whose first frame decodes fully opaque in the spread sample', async () => {
+    // Frame 0 opaque (a character covering the canvas), the others half see-through: the first
+    // frame alone says nothing, so the spread sample must still be taken.
+    const path = await webm('covered-first.webm', "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(eq(N,0),255,if(lt(X,32),0,255))'", 'yuva420p');
+    expect(await hasTransparentPixels(await probe(path))).toBe(true);
+    await expect(verifyOutputAlpha(path, 'webm', { frames: 10 })).resolves.toBeUndefined();
+    // Told there is one frame, only that opaque one is looked at.
+    expect(await hasTransparentPixels({ ...(await probe(path)), frameCount: 1 })).toBe(false);
+  });
+
   it('decodes beside ffprobe when told the frames written, with the same verdicts', async () => {
     const keyed = await webm('beside.webm', "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'", 'yuva420p');
     await expect(verifyOutputAlpha(keyed, 'webm', { frames: 10 })).resolves.toBeUndefined();
