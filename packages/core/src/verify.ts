@@ -37,7 +37,19 @@ export async function hasTransparentPixels(output: Pick<ProbeResult, 'path' | 'f
 
 /** Whether the first `frames` frames ffmpeg outputs with `filter` (arguments) hold a see-through pixel; stops at the first. */
 async function decodesSeeThrough(output: Pick<ProbeResult, 'path' | 'hasAlpha' | 'codec'>, filter: readonly string[], frames: number): Promise<boolean> {
-  const ffmpeg = spawnFfmpeg([...alphaDecoderArgs(output), '-i', output.path, ...filter, '-frames:v', String(frames), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1']);
+  const ffmpeg = spawnFfmpeg([
+    ...alphaDecoderArgs(output),
+    '-i',
+    output.path,
+    ...filter,
+    '-frames:v',
+    String(frames),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
+  ]);
   let offset = 0;
   let found = false;
   ffmpeg.child.stdout!.on('data', (chunk: Buffer) => {
