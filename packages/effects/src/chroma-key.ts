@@ -34,18 +34,18 @@
  * Units: similarity, softness, shadows, despill, bias 0..1; balance 0..3; choke, feather px.
  *
  * The passes live in internal/key-*.ts, one module each: key-state (prepare), key-matte (the
- * keying pass), key-edges (edge alpha, unmix), key-edge-luma (edge alpha by luma),
- * key-outline-spill (despill near the outline), key-temporal (stabilize), key-refine (choke,
- * feather); key-despill holds the despill maths they share, and key-rows runs the per-pixel
- * passes row by row, each some rows behind the keying.
+ * keying pass), key-edges (edge alpha, unmix), key-outline-spill (despill near the outline),
+ * key-temporal (stabilize), key-refine (choke, feather); key-despill holds the despill maths
+ * they share.
  */
 import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core/effect';
+import { refineEdges } from './internal/key-edges.js';
+import { keyPixels } from './internal/key-matte.js';
 import { despillOutline } from './internal/key-outline-spill.js';
 import { refineMatte } from './internal/key-refine.js';
 import { estimateScreen, uniformScreen, type ScreenEstimate } from './internal/key-screen-estimate.js';
 import { createKeyState, type ChromaKeyState } from './internal/key-state.js';
-import { keyFrame } from './internal/key-rows.js';
-import { beginTemporal, endTemporal } from './internal/key-temporal.js';
+import { beginTemporal, steadyMatte } from './internal/key-temporal.js';
 
 const options = [
   {
@@ -200,18 +200,19 @@ export const chromaKey = defineEffect({
     if (frame.width !== st.width || frame.height !== st.height) {
       throw new Error(`Expected a ${st.width}x${st.height} frame for chroma-key but received ${frame.width}x${frame.height}`);
     }
-    // The passes, in order: key every pixel (listing the edges), refine and finish the edges, and
-    // the temporal pass's alphas, row by row (internal/key-rows.ts); then despill near the
-    // outline once the edges are written (seams the edge pass made opaque are not outline: a teal
-    // belly's border with the orange body has them, and despilling around them drew a grey ring
-    // round the belly), then write the temporal pass's alphas, and the optional choke and feather.
+    // The passes, in order: key every pixel (listing the edges), refine and finish the edges, then
+    // despill near the outline once the edges are written (seams the edge pass made opaque are
+    // not outline: a teal belly's border with the orange body has them, and despilling around
+    // them drew a grey ring round the belly). Then the temporal pass, once every alpha of the
+    // frame is final, and the optional choke and feather.
     const px = st.words.acquire(frame.data);
     const data = bytesOf(st, frame.data, px);
     const tm = st.temporal;
-    if (tm !== null) beginTemporal(st, tm, frame.index);
-    keyFrame(st, data, px);
+    const follows = tm !== null && beginTemporal(st, tm, frame.index);
+    const listed = keyPixels(st, data, px);
+    const edges = refineEdges(st, data, px, listed);
     despillOutline(st, px, data);
-    if (tm !== null) endTemporal(tm, data, px);
+    if (tm !== null) steadyMatte(st, tm, data, px, follows, listed, edges);
     st.words.release(frame.data, px);
     if (st.refine) refineMatte(st, st.refine, frame);
     // One bounds object per frame object, kept here because the frame pool clears alphaBounds on

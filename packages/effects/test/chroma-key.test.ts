@@ -4,11 +4,7 @@ import { renderFrame } from '@stickerkey/fixtures';
 import { chromaKey, type ChromaKeyState } from '../src/chroma-key.js';
 import { screenBasis } from '../src/internal/key-basis.js';
 import { estimateScreen } from '../src/internal/key-screen-estimate.js';
-import { finishEdgeRow, limitRimRow, projectEdgeRow } from '../src/internal/key-edges.js';
-import { placeEdgeRowByLuma, writeEdgeAlphasRow } from '../src/internal/key-edge-luma.js';
-import { beginKeying, endKeying, keyRow } from '../src/internal/key-matte.js';
-import { despillOutline } from '../src/internal/key-outline-spill.js';
-import { beginTemporal, createTemporalState, endTemporal, steadyRow, type TemporalState } from '../src/internal/key-temporal.js';
+import { beginTemporal, createTemporalState, steadyMatte } from '../src/internal/key-temporal.js';
 
 const GREEN: [number, number, number] = [46, 182, 80];
 const BLUE: [number, number, number] = [32, 74, 198];
@@ -608,48 +604,30 @@ describe('chroma-key temporal pass (stabilize)', () => {
     return frames;
   };
 
-  /** The pass alone on a 16x4 strip whose edge list is pixel 5 of row 1 when `listed` (as the edge pass lists it). */
-  function strip() {
+  it('averages the alpha of a pixel whose window kept its colour, and takes a changed one as it is', () => {
+    // The pass alone, on a 16x4 strip: pixel 5 of row 1 went from alpha 100 to 200.
     const w = 16,
       h = 4;
+    // The edge pass listed the pixel (byte offset), as it lists every partly transparent one.
     const st = {
       width: w,
       height: h,
       edgeIdx: Int32Array.of((w + 5) * 4),
-      edgeRowStart: new Int32Array(h + 1),
-      strandsFinished: 0,
-      sourceRows: new Uint32Array(w * h),
+      source: new Uint32Array(w * h),
     } as unknown as ChromaKeyState;
-    const tm: TemporalState = createTemporalState(w, h, 16, 1);
+    const tm = createTemporalState(w, h, 16);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
-    const run = (index: number, listed: number, fill: (source: Uint32Array) => void, alpha: number) => {
-      beginTemporal(st, tm, index);
-      st.edgeRowStart.set([0, 0, listed, listed, listed]);
-      fill(st.sourceRows);
+    const grey = 0xff606060;
+    const frame = (alpha: number, colour: number, index: number) => {
+      const follows = beginTemporal(st, tm, index);
+      st.source.fill(grey);
+      st.source[w + 5] = colour;
       data.fill(0);
       data[(w + 5) * 4 + 3] = alpha;
-      for (let r = 0; r < h; r++) steadyRow(st, tm, words, r);
-      endTemporal(tm, data, words);
+      steadyMatte(st, tm, data, words, follows, 1, 1);
       return data[(w + 5) * 4 + 3];
     };
-    return { w, run };
-  }
-
-  it('averages the alpha of a pixel whose window kept its colour, and takes a changed one as it is', () => {
-    // Pixel 5 of row 1 went from alpha 100 to 200.
-    const { w, run } = strip();
-    const grey = 0xff606060;
-    const frame = (alpha: number, colour: number, index: number) =>
-      run(
-        index,
-        1,
-        (source) => {
-          source.fill(grey);
-          source[w + 5] = colour;
-        },
-        alpha,
-      );
     expect(frame(100, grey, 0)).toBe(100);
     // Same colour (within noise): 30% of the way from 100 to 200.
     expect(frame(200, grey + 0x020202, 1)).toBe(130);
@@ -658,21 +636,30 @@ describe('chroma-key temporal pass (stabilize)', () => {
     // A neighbour 2 px away changed: the window moved, taken whole too.
     const before = frame(60, grey + 0x282828, 3);
     expect(before).toBe(60);
-    const moved = run(
-      4,
-      1,
-      (source) => {
-        source.fill(grey + 0x282828);
-        source[w + 7] = 0xff000000;
-      },
-      160,
-    );
-    expect(moved).toBe(160);
+    const follows = beginTemporal(st, tm, 4);
+    st.source.fill(grey + 0x282828);
+    st.source[w + 7] = 0xff000000;
+    data.fill(0);
+    data[(w + 5) * 4 + 3] = 160;
+    steadyMatte(st, tm, data, words, follows, 1, 1);
+    expect(data[(w + 5) * 4 + 3]).toBe(160);
   });
 
   it('takes a pixel it did not look at last frame (not partly transparent then) as 0 or 255, the nearer', () => {
-    const { run } = strip();
-    const frame = (alpha: number, index: number, listed: number) => run(index, listed, (source) => source.fill(0xff606060), alpha);
+    const w = 16,
+      h = 4;
+    const st = { width: w, height: h, edgeIdx: Int32Array.of((w + 5) * 4), source: new Uint32Array(w * h) } as unknown as ChromaKeyState;
+    const tm = createTemporalState(w, h, 16);
+    const data = new Uint8Array(w * h * 4);
+    const words = new Uint32Array(data.buffer);
+    const frame = (alpha: number, index: number, listed: number) => {
+      const follows = beginTemporal(st, tm, index);
+      st.source.fill(0xff606060);
+      data.fill(0);
+      data[(w + 5) * 4 + 3] = alpha;
+      steadyMatte(st, tm, data, words, follows, listed, listed);
+      return data[(w + 5) * 4 + 3];
+    };
     // Opaque, not an edge (not listed): nothing recorded.
     expect(frame(255, 0, 0)).toBe(255);
     // Then an edge at 240, same colour: steadied from 255, 30% of the way down (rounded towards it).
@@ -698,87 +685,6 @@ describe('chroma-key temporal pass (stabilize)', () => {
     const fresh = scene(30, 6, 7);
     chromaKey.apply(prepared({ screen: '#2eb650' }, fresh), fresh);
     expect(Buffer.compare(afterGap.data, fresh.data)).toBe(0);
-  });
-});
-
-describe('chroma-key row order (internal/key-rows.ts)', () => {
-  // The passes run row by row, each some rows behind the keying; run one after the other over
-  // the whole frame instead (the order they are defined by), they must give the same frames. A
-  // lag too short for what a pass reads shows up here, at frame sizes around the lags and the
-  // ring of source rows (16), odd heights included.
-  function wholeFrameOrder(st: ChromaKeyState, frame: Frame): void {
-    const { height } = st;
-    const data = frame.data;
-    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
-    const tm = st.temporal!;
-    beginTemporal(st, tm, frame.index);
-    beginKeying(st);
-    for (let r = 0; r < height; r++) keyRow(st, data, words, r);
-    for (let r = 0; r < height; r++) projectEdgeRow(st, data, words, r);
-    for (let r = 0; r < height; r++) writeEdgeAlphasRow(st, data, r);
-    for (let r = 0; r < height; r++) placeEdgeRowByLuma(st, words, r);
-    for (let r = 0; r < height; r++) finishEdgeRow(st, data, r, st.strands);
-    for (let r = 0; r < height; r++) limitRimRow(st, data, words, r);
-    endKeying(st);
-    despillOutline(st, words, data);
-    for (let r = 0; r < height; r++) steadyRow(st, tm, words, r);
-    endTemporal(tm, data, words);
-  }
-  /**
-   * Fixture frames (a character with strands on green, 160x97) cut to `height` rows from its
-   * middle on a canvas `width` wide (transparent past the character): moving, then held with noise.
-   * The canvas keeps the edge list under its capacity (a 32nd of the pixels), past which the
-   * luma pass's strands take the room the keying pass's later edges would have had.
-   */
-  function clip(width: number, height: number): Frame[] {
-    const frames: Frame[] = [];
-    const rendered = new Uint8Array(160 * 97 * 4);
-    const y0 = (97 - height) >> 1;
-    for (let k = 0; k < 4; k++) {
-      renderFrame({ screen: 'green', width: 160, height: 97, fps: 24 }, 30 + Math.min(k, 2), rendered);
-      const frame = createFrame(width, height, k, k);
-      for (let y = 0; y < height; y++) frame.data.set(rendered.subarray((y0 + y) * 640, (y0 + y + 1) * 640), y * width * 4);
-      if (k === 3) for (let p = 0; p < frame.data.length; p += 7) if ((p & 3) !== 3) frame.data[p] ^= 3;
-      frames.push(frame);
-    }
-    return frames;
-  }
-
-  for (const [width, height] of [
-    [320, 97],
-    [480, 17],
-    [480, 13],
-    [640, 3],
-    [640, 1],
-  ]) {
-    it(`keys ${width}x${height} frames as the passes one after the other do`, () => {
-      const frames = clip(width, height);
-      const rows = prepared({ screen: '#2eb650' }, frames[0]);
-      const whole = prepared({ screen: '#2eb650' }, frames[0]);
-      for (const source of frames) {
-        const a: Frame = { ...source, data: source.data.slice() };
-        const b: Frame = { ...source, data: source.data.slice() };
-        chromaKey.apply(rows, a);
-        wholeFrameOrder(whole, b);
-        expect(rows.listed + rows.strands).toBeLessThan(rows.edgeIdx.length);
-        expect(Buffer.compare(a.data, b.data)).toBe(0);
-        expect(a.alphaBounds).toEqual(whole.bounds);
-      }
-    });
-  }
-
-  it('keeps only a ring of source rows without the temporal pass, and keys a first frame as with it', () => {
-    // With stabilize the source rows are the whole frame's; without, 16 rows reused down the
-    // frame: the luma pass must read the same colours from both. A first frame has no history.
-    const [frame] = clip(320, 97);
-    const ring = prepared({ screen: '#2eb650', stabilize: false }, frame);
-    const plane = prepared({ screen: '#2eb650' }, frame);
-    expect(ring.sourceRows.length).toBe(16 * 320);
-    const a: Frame = { ...frame, data: frame.data.slice() };
-    const b: Frame = { ...frame, data: frame.data.slice() };
-    chromaKey.apply(ring, a);
-    chromaKey.apply(plane, b);
-    expect(Buffer.compare(a.data, b.data)).toBe(0);
   });
 });
 

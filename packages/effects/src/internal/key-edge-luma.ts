@@ -21,38 +21,31 @@ const MIN_GAP_ALPHA = 0.1;
 const MIN_SCREEN_SAMPLES = 3;
 
 /**
- * Writes the alphas the edge pass found (edgeA) for the edges of row r into the alpha bytes, so
- * that the luma pass's windows read them.
+ * Moves each edge alpha (edgeA, from the edge pass) to where the luma puts it, and lists the
+ * pixels of strands that keying dropped as edges too; returns the new number of edges. Reads the
+ * frame's source pixels (st.source) for luma, since keying wrote the screen's to 0.
  */
-export function writeEdgeAlphasRow(st: ChromaKeyState, data: Uint8Array, r: number): void {
-  const { edgeIdx, edgeA } = st;
-  for (let k = st.edgeRowStart[r], rowEnd = st.edgeRowStart[r + 1]; k < rowEnd; k++) {
-    data[edgeIdx[k] + 3] = (edgeA[k] * 255 + 0.5) | 0;
+export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, edges: number): number {
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, edgeLumaA: out, visibleLeft, visibleRight, bounds } = st;
+  const edgeCap = edgeIdx.length;
+  let total = edges;
+  // The alphas the edge pass found, into the alpha bytes, so that the windows read them.
+  for (let k = 0; k < edges; k++) {
+    const a = (edgeA[k] * 255 + 0.5) | 0;
+    data[edgeIdx[k] + 3] = a;
   }
-}
-
-/**
- * Moves the alpha of each edge of row r (edgeA, from the edge pass) to where the luma puts it, and
- * lists the pixels of strands that keying dropped as edges too (from the back of the list, see
- * edgeIdx). Reads the source pixels (st.sourceRows, rows r - 2 to r + 2) for luma, since keying
- * wrote the screen's to 0.
- */
-export function placeEdgeRowByLuma(st: ChromaKeyState, px: Uint32Array, r: number): void {
-  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, visibleLeft, visibleRight, bounds } = st;
-  const source = st.sourceRows,
-    mask = st.sourceRowMask;
-  const last = edgeIdx.length - 1;
-  const y = r;
-  const y0 = y >= RADIUS ? y - RADIUS : 0,
-    y1 = y < height - RADIUS ? y + RADIUS : height - 1;
-  for (let k = st.edgeRowStart[r], rowEnd = st.edgeRowStart[r + 1]; k < rowEnd; k++) {
+  for (let k = 0; k < edges; k++) {
     const af = edgeA[k];
-    if (af >= 1) continue; // a seam inside the character (see projectEdgeRow)
+    out[k] = af;
+    if (af >= 1) continue; // a seam inside the character (see refineEdges)
     const p = edgeIdx[k];
     const i = p >> 2;
+    const y = (i / width) | 0;
     const x = i - y * width;
     const x0 = x >= RADIUS ? x - RADIUS : 0,
       x1 = x < width - RADIUS ? x + RADIUS : width - 1;
+    const y0 = y >= RADIUS ? y - RADIUS : 0,
+      y1 = y < height - RADIUS ? y + RADIUS : height - 1;
     // The screen's luma next to the edge, from the pixels keyed to screen around it (a shadow the
     // character casts darkens it); the estimate's where there are too few. Luma is linear, so the
     // window sums the channels as integers, of all its pixels and of those keyed to screen
@@ -61,6 +54,7 @@ export function placeEdgeRowByLuma(st: ChromaKeyState, px: Uint32Array, r: numbe
     // in one word (16-bit lanes: a 5x5 window sums to 6375 at most), as are the counts of opaque
     // and of screen pixels, and every sum is truncated to int32 (| 0: no overflow check): with
     // nine sums in nine registers V8 spilled them, and the loop cost 85 instructions a pixel.
+    const source = st.source;
     let sumA = 0,
       counts = 0,
       trb = 0,
@@ -68,10 +62,8 @@ export function placeEdgeRowByLuma(st: ChromaKeyState, px: Uint32Array, r: numbe
       zrb = 0,
       zg = 0;
     for (let yy = y0; yy <= y1; yy++) {
-      // The window's row in the frame (w) and in the source rows (w + ring).
-      const ring = ((yy & mask) - yy) * width;
       for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const s = source[w + ring];
+        const s = source[w];
         const a = px[w] >>> 24;
         const rb = s & 0xff00ff,
           g = (s >>> 8) & 255;
@@ -97,34 +89,33 @@ export function placeEdgeRowByLuma(st: ChromaKeyState, px: Uint32Array, r: numbe
     const ys = ns >= MIN_SCREEN_SAMPLES ? sumYs / ns : LUMA_R * edgeS[k * 3] + LUMA_G * edgeS[k * 3 + 1] + LUMA_B * edgeS[k * 3 + 2];
     const sumL = sumY - n * ys;
     if (sumL * sumL < MIN_MEAN_CONTRAST * MIN_MEAN_CONTRAST * count * count) continue;
-    const s = source[(y & mask) * width + x];
+    const s = source[i];
     const l = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys;
     const a = ((sumA / 255) * l) / sumL;
-    edgeA[k] = a <= 0 ? 0 : a >= 1 ? 1 : a;
+    out[k] = a <= 0 ? 0 : a >= 1 ? 1 : a;
     if (opaque !== 0) continue;
     // A strand (no opaque pixel near): its pixels whose chroma share fell below the key's
     // threshold were keyed to screen, which breaks it into dashes. Where the luma shows them, they
     // join the edges with the alpha it gives.
     const scale = sumA / 255 / sumL;
     for (let yy = y > 0 ? y - 1 : 0, ye = y < height - 1 ? y + 1 : y; yy <= ye; yy++) {
-      const ring = ((yy & mask) - yy) * width;
       for (let xx = x > 0 ? x - 1 : 0, xe = x < width - 1 ? x + 1 : x; xx <= xe; xx++) {
         const w = yy * width + xx;
-        if (px[w] !== 0 || st.listed + st.strands > last) continue;
-        const s = source[w + ring];
+        if (px[w] !== 0 || total >= edgeCap) continue;
+        const s = source[w];
         const ain = s >>> 24;
         if (ain === 0) continue; // canvas padding
         const aw = (LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys) * scale;
         if (aw < MIN_GAP_ALPHA) continue;
         // Back to its source colour, for finishEdge to unmix; alpha 1 marks it taken.
         px[w] = (s & 0xffffff) | (1 << 24);
-        const j = last - st.strands++;
-        edgeIdx[j] = w * 4;
-        edgeAin[j] = ain;
-        edgeS[j * 3] = edgeS[k * 3]!;
-        edgeS[j * 3 + 1] = edgeS[k * 3 + 1]!;
-        edgeS[j * 3 + 2] = edgeS[k * 3 + 2]!;
-        edgeA[j] = aw >= 1 ? 1 : aw;
+        edgeIdx[total] = w * 4;
+        edgeAin[total] = ain;
+        edgeS[total * 3] = edgeS[k * 3]!;
+        edgeS[total * 3 + 1] = edgeS[k * 3 + 1]!;
+        edgeS[total * 3 + 2] = edgeS[k * 3 + 2]!;
+        out[total] = aw >= 1 ? 1 : aw;
+        total++;
         if (visibleRight[yy] <= visibleLeft[yy]) {
           visibleLeft[yy] = xx;
           visibleRight[yy] = xx + 1;
@@ -146,5 +137,6 @@ export function placeEdgeRowByLuma(st: ChromaKeyState, px: Uint32Array, r: numbe
       }
     }
   }
-  st.strandsThrough[r] = st.strands;
+  for (let k = 0; k < total; k++) edgeA[k] = out[k]!;
+  return total;
 }

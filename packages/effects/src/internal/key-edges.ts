@@ -1,11 +1,12 @@
 /**
  * The keyer's edge pass, over the edge pixels the keying pass listed (0 < alpha < 1): the alpha
  * placed between the local screen colour and the nearby opaque colour, mostly by luma, then the
- * colour unmixed from the screen and despilled. See projectEdgeRow; key-rows.ts runs them.
+ * colour unmixed from the screen and despilled. See refineEdges.
  */
 import { spillOf, writeDespilled } from './key-despill.js';
 import type { ChromaKeyState } from './key-state.js';
 import { clampChannel } from './pixel-words.js';
+import { placeEdgesByLuma } from './key-edge-luma.js';
 
 /** Squared RGB distance below which a neighbour colour is too close to the screen to unmix against. */
 const MIN_UNMIX_DISTANCE2 = 40 * 40;
@@ -18,29 +19,30 @@ const LUMA_WEIGHT = 16;
 const INTERIOR_OPAQUE = 12;
 
 /**
- * Pass 2 over the edge pixels of row r. A colour-difference matte over-estimates alpha where the
- * character's colour is far from neutral (an orange edge half over green has a strongly negative
- * excess), so where opaque pixels are near, the alpha is instead the position of the pixel on the
- * line from the local screen colour S to their mean colour F: a = (P - S).(F - S) / |F - S|^2 (as
- * in colour unmixing / Bayesian matting, with F taken from the 5x5 neighbourhood). Alphas are all
- * computed before any is written (writeEdgeAlphasRow runs rows behind, see key-rows.ts), so a
- * refined edge never counts as an opaque neighbour. Then luma places them (4:2:0 chroma is
- * blocky, luma sharp: key-edge-luma.ts) and finishEdgeRow unmixes and despills their colour.
+ * Pass 2 over the edge pixels. A colour-difference matte over-estimates alpha where the character's
+ * colour is far from neutral (an orange edge half over green has a strongly negative excess), so
+ * where opaque pixels are near, the alpha is instead the position of the pixel on the line from
+ * the local screen colour S to their mean colour F: a = (P - S).(F - S) / |F - S|^2 (as in
+ * colour unmixing / Bayesian matting, with F taken from the 5x5 neighbourhood). Then the colour
+ * is unmixed and despilled. Alphas are all computed before any is written, so a refined edge
+ * never counts as an opaque neighbour. Returns how many edges there are now (the luma pass adds
+ * strand pixels to the list).
  */
-export function projectEdgeRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, r: number): void {
-  const { width, height, edgeIdx, edgeA, edgeS, edgeOutline } = st;
+export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, listed: number): number {
+  let edges = listed;
+  const { width, height, edgeIdx, edgeA, edgeAin, edgeS, edgeOutline } = st;
   // 1 - t as a function of the ramp's alpha: t = (1 - similarity) - alpha * softness.
   const softness = 1 / st.invSoft,
     similarity = 1 - st.oneMinusSim;
-  const y = r;
-  const y0 = y > 1 ? y - 2 : 0,
-    y1 = y < height - 2 ? y + 2 : height - 1;
-  for (let k = st.edgeRowStart[r], rowEnd = st.edgeRowStart[r + 1]; k < rowEnd; k++) {
+  for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k];
     const i = p >> 2;
+    const y = (i / width) | 0;
     const x = i - y * width;
     const x0 = x > 1 ? x - 2 : 0,
       x1 = x < width - 2 ? x + 2 : width - 1;
+    const y0 = y > 1 ? y - 2 : 0,
+      y1 = y < height - 2 ? y + 2 : height - 1;
     // First only count the opaque and the clear neighbours, branch-free on 32-bit words: where
     // screen, edges and character mix, a branch on each alpha mispredicts, and many edges have no
     // opaque neighbour at all (a prop near the screen's colour keyed partly transparent across
@@ -110,56 +112,41 @@ export function projectEdgeRow(st: ChromaKeyState, data: Uint8Array, px: Uint32A
     const af = edgeA[k];
     edgeA[k] = a < af ? (a > 0 ? a : 0) : af;
   }
+  // Then luma places them (4:2:0 chroma is blocky, luma sharp), before any colour is unmixed.
+  edges = placeEdgesByLuma(st, data, px, edges);
+  for (let k = 0; k < edges; k++) {
+    const p = edgeIdx[k];
+    finishEdge(st, data, p, edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
+  }
+  // The opaque pixels next to the outline: the matte called them opaque, but many are the
+  // character's edge half over the screen, and they kept the screen light on them (despill
+  // limits the RGB channel where it despills, but it spares colours near the screen's, and the
+  // near-outline pass despills those only where the basis finds spill). Limited like the edges
+  // (see finishEdge), only next to an edge on the outline: inside the character a prop near the
+  // screen's colour is spared (despillProtect). Without it, held-out green edge colour error
+  // 19.09 -> 19.32 levels.
+  if (st.screenChannel >= 0 && st.strength > 0) {
+    for (let k = 0; k < listed; k++) {
+      if (edgeOutline[k] === 0) continue;
+      const i = edgeIdx[k] >> 2;
+      const x = i % width;
+      const y = (i - x) / width;
+      // Two pixels each way along the axes: where the truth is soft over a few pixels (motion
+      // blur), the matte's edge is often narrower than it.
+      if (x > 0) limitRim(st, data, px, i - 1);
+      if (x > 1) limitRim(st, data, px, i - 2);
+      if (x < width - 1) limitRim(st, data, px, i + 1);
+      if (x < width - 2) limitRim(st, data, px, i + 2);
+      if (y > 0) limitRim(st, data, px, i - width);
+      if (y > 1) limitRim(st, data, px, i - 2 * width);
+      if (y < height - 1) limitRim(st, data, px, i + width);
+      if (y < height - 2) limitRim(st, data, px, i + 2 * width);
+    }
+  }
+  return edges;
 }
 
-/**
- * Writes the edges of row r (unmixed from the screen and despilled: finishEdge), and the strands
- * the luma pass found up to `through` (in the order found) that are not written yet.
- */
-export function finishEdgeRow(st: ChromaKeyState, data: Uint8Array, r: number, through: number): void {
-  const { edgeIdx, edgeA, edgeAin, edgeS } = st;
-  for (let k = st.edgeRowStart[r], rowEnd = st.edgeRowStart[r + 1]; k < rowEnd; k++) {
-    finishEdge(st, data, edgeIdx[k], edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
-  }
-  const last = edgeIdx.length - 1;
-  for (let s = st.strandsFinished; s < through; s++) {
-    const k = last - s;
-    finishEdge(st, data, edgeIdx[k], edgeA[k], edgeAin[k], edgeS[k * 3], edgeS[k * 3 + 1], edgeS[k * 3 + 2]);
-  }
-  if (through > st.strandsFinished) st.strandsFinished = through;
-}
-
-/**
- * The opaque pixels next to the outline, around the edges of row r: the matte called them opaque,
- * but many are the character's edge half over the screen, and they kept the screen light on them
- * (despill limits the RGB channel where it despills, but it spares colours near the screen's, and
- * the near-outline pass despills those only where the basis finds spill). Limited like the edges
- * (see finishEdge), only next to an edge on the outline: inside the character a prop near the
- * screen's colour is spared (despillProtect). Without it, held-out green edge colour error
- * 19.09 -> 19.32 levels.
- */
-export function limitRimRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, r: number): void {
-  if (st.screenChannel < 0 || st.strength <= 0) return;
-  const { width, height, edgeIdx, edgeOutline } = st;
-  const y = r;
-  for (let k = st.edgeRowStart[r], rowEnd = st.edgeRowStart[r + 1]; k < rowEnd; k++) {
-    if (edgeOutline[k] === 0) continue;
-    const i = edgeIdx[k] >> 2;
-    const x = i - y * width;
-    // Two pixels each way along the axes: where the truth is soft over a few pixels (motion
-    // blur), the matte's edge is often narrower than it.
-    if (x > 0) limitRim(st, data, px, i - 1);
-    if (x > 1) limitRim(st, data, px, i - 2);
-    if (x < width - 1) limitRim(st, data, px, i + 1);
-    if (x < width - 2) limitRim(st, data, px, i + 2);
-    if (y > 0) limitRim(st, data, px, i - width);
-    if (y > 1) limitRim(st, data, px, i - 2 * width);
-    if (y < height - 1) limitRim(st, data, px, i + width);
-    if (y < height - 2) limitRim(st, data, px, i + 2 * width);
-  }
-}
-
-/** Limits pixel i's screen channel to the max of the other two if it is opaque (see limitRimRow). */
+/** Limits pixel i's screen channel to the max of the other two if it is opaque (see refineEdges). */
 function limitRim(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, i: number): void {
   if (px[i] >>> 24 !== 255) return;
   limitScreenChannel(st, data, i * 4);

@@ -19,10 +19,10 @@ const NO_CELLS = new Uint8Array(0);
  * already computed: bounds, and spill listed for despillRow (1 in 16 of them has any). The rest
  * are listed in rowKept with their t, for keyKeptRow to key. Returns how many were listed. A
  * tight loop of its own, with only what the test needs in hand (V8 inlines the function
- * into keyRow, the loop stays separate): inside the keying pass's loop, among all the edge and despill
+ * into keyPixels, the loop stays separate): inside keyPixels' loop, among all the edge and despill
  * state, the same test cost half as much again per pixel (measured at 1080p: a frame of screen
  * alone 6.2 -> 4.1 ms, the bench frame at zoom 1 11.3 -> 10.1 ms). Plain pixels listed for
- * keyKeptRow cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
+ * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
   const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim } = st;
@@ -138,7 +138,7 @@ function despillRow(st: ChromaKeyState, px: Uint32Array, y: number): void {
  * The pixels keyScreenRow kept in row y (neither screen nor plain): shadows keyed out, opaque ones
  * despilled (or spared, into st.spillRect), edges listed from index `edges` on with a provisional
  * alpha. Returns the new number of edges; rowSpan[3] and [4] get the row's first and last opaque
- * or edge x (-1 when none). A function per row, not a loop in a pass over the frame: that runs once a
+ * or edge x (-1 when none). A function per row, not a loop in keyPixels: keyPixels runs once a
  * frame, so V8 only ever ran this loop as on-stack-replaced code, where every constant from
  * before the loop (the weights, the ramp) came in boxed and was unboxed again at each use
  * (1080p: 275 instructions a kept pixel, 38.9M a frame).
@@ -162,8 +162,7 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
   const sparedCells = st.sparedCells ?? NO_CELLS;
   const { spillShift: shift, spillCols } = st;
   const { edgeIdx, edgeA, edgeAin, edgeS } = st;
-  // The luma pass's strands take the list's capacity from the back (see edgeIdx).
-  const edgeCap = edgeIdx.length - st.strands;
+  const edgeCap = edgeIdx.length;
   const row = y * width,
     cellRow = (y >> shift) * spillCols;
   let first = -1,
@@ -289,15 +288,19 @@ function gridRow(st: ChromaKeyState, y: number): void {
   }
 }
 
-/** Before the first row: the alpha bounds, the box of spared pixels and the edge lists empty. */
-export function beginKeying(st: ChromaKeyState): void {
-  const { width, height } = st;
-  // Kept empty as right <= left while rows are keyed (the luma pass adds strands to them too).
-  const bounds = st.bounds;
-  bounds.left = width;
-  bounds.right = 0;
-  bounds.top = height;
-  bounds.bottom = 0;
+/**
+ * The keying pass over the whole frame, row by row: the screen test (keyScreenRow), shadows, the
+ * despill of opaque pixels (with despillProtect's sparing), and the edge pixels listed for the
+ * edge pass with a provisional alpha. Writes the alpha bounds into st.bounds, the visible span of
+ * each row and the box of the spared pixels; returns how many edges it listed.
+ */
+export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array): number {
+  const { width, height, rowSpan, visibleLeft, visibleRight } = st;
+  const inAlpha = st.refine ? st.refine.inAlpha : null;
+  let left = width,
+    right = 0,
+    top = height,
+    bottom = 0;
   // Box of the opaque pixels despill spared (protected): only they can need despilling near the
   // outline later, everything else is despilled in full already.
   const spared = st.spillRect;
@@ -305,58 +308,50 @@ export function beginKeying(st: ChromaKeyState): void {
   spared.right = 0;
   spared.top = height;
   spared.bottom = 0;
-  st.listed = 0;
-  st.strands = 0;
-  st.strandsFinished = 0;
-  st.edgeRowStart[0] = 0;
-}
+  let edges = 0;
+  // The colours as they came in, for the passes that need the screen's after this one zeroes them
+  // (see st.source). One copy (memcpy): a store per pixel in keyScreenRow cost the same CPU time
+  // (what costs is writing a frame-sized plane, either way) and 24M more instructions a 1080p
+  // frame (a map and a bounds check per pixel in the hottest loop).
+  st.source.set(px);
 
-/**
- * The keying pass over row y: the screen test (keyScreenRow), shadows, the despill of opaque
- * pixels (with despillProtect's sparing), and the edge pixels listed for the edge pass with a
- * provisional alpha. Keeps the row's source colours in st.sourceRows first, and widens st.bounds,
- * the row's visible span and the box of the spared pixels.
- */
-export function keyRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: number): void {
-  const { width, rowSpan, visibleLeft, visibleRight, bounds } = st;
-  const row = y * width;
-  // One copy a row (memcpy), read again while still in cache (see st.sourceRows): a store per
-  // pixel in keyScreenRow cost 24M more instructions a 1080p frame (a map and a bounds check per
-  // pixel in the hottest loop).
-  st.sourceRows.set(px.subarray(row, row + width), (y & st.sourceRowMask) * width);
-  gridRow(st, y);
+  for (let y = 0; y < height; y++) {
+    gridRow(st, y);
 
-  // The refinement needs the input alpha after keying, to keep the padding transparent.
-  const inAlpha = st.refine ? st.refine.inAlpha : null;
-  if (inAlpha !== null) {
-    for (let i = row, end = i + width; i < end; i++) inAlpha[i] = px[i] >>> 24;
+    // The refinement needs the input alpha after keying, to keep the padding transparent.
+    if (inAlpha !== null) {
+      for (let i = y * width, end = i + width; i < end; i++) inAlpha[i] = px[i] >>> 24;
+    }
+    const kept = keyScreenRow(st, px, y);
+    despillRow(st, px, y);
+
+    edges = keyKeptRow(st, data, px, y, kept, edges);
+    let first = rowSpan[3],
+      last = rowSpan[4];
+    // Plain pixels are opaque: they count for the bounds like those keyed here.
+    const plainFirst = rowSpan[0],
+      plainLast = rowSpan[1];
+    if (plainFirst >= 0) {
+      if (first < 0 || plainFirst < first) first = plainFirst;
+      if (plainLast > last) last = plainLast;
+    }
+    visibleLeft[y] = first;
+    visibleRight[y] = last + 1;
+    if (first >= 0) {
+      if (first < left) left = first;
+      if (last + 1 > right) right = last + 1;
+      if (y < top) top = y;
+      bottom = y + 1;
+    }
   }
-  const kept = keyScreenRow(st, px, y);
-  despillRow(st, px, y);
-
-  st.listed = keyKeptRow(st, data, px, y, kept, st.listed);
-  st.edgeRowStart[y + 1] = st.listed;
-  let first = rowSpan[3],
-    last = rowSpan[4];
-  // Plain pixels are opaque: they count for the bounds like those keyed here.
-  const plainFirst = rowSpan[0],
-    plainLast = rowSpan[1];
-  if (plainFirst >= 0) {
-    if (first < 0 || plainFirst < first) first = plainFirst;
-    if (plainLast > last) last = plainLast;
-  }
-  visibleLeft[y] = first;
-  visibleRight[y] = last + 1;
-  if (first >= 0) {
-    if (first < bounds.left) bounds.left = first;
-    if (last + 1 > bounds.right) bounds.right = last + 1;
-    if (y < bounds.top) bounds.top = y;
-    bounds.bottom = y + 1; // rows come in order; strands are joined only in rows keyed before
-  }
-}
-
-/** After the last row (and the luma pass's strands): st.bounds all 0 when nothing is visible. */
-export function endKeying(st: ChromaKeyState): void {
   const bounds = st.bounds;
-  if (bounds.right <= bounds.left) bounds.left = bounds.top = bounds.right = bounds.bottom = 0;
+  if (right <= left) {
+    bounds.left = bounds.top = bounds.right = bounds.bottom = 0;
+  } else {
+    bounds.left = left;
+    bounds.top = top;
+    bounds.right = right;
+    bounds.bottom = bottom;
+  }
+  return edges;
 }

@@ -9,7 +9,6 @@ import { LUMA_B, LUMA_G, LUMA_R, screenBasis } from './key-basis.js';
 import { prepareRefine, type Refine } from './key-refine.js';
 import type { ScreenEstimate } from './key-screen-estimate.js';
 import { PixelWords } from './pixel-words.js';
-import { SOURCE_ROWS } from './key-rows.js';
 import { createTemporalState, type TemporalState } from './key-temporal.js';
 
 /** The option values the state is built from (chroma-key's option table, by name). */
@@ -108,36 +107,21 @@ export interface ChromaKeyState {
   readonly rowSpill: Int32Array;
   readonly rowSpillD: Float64Array;
   readonly rowSpan: Int32Array;
-  /**
-   * Edge pixels: byte offset, provisional alpha, input alpha, local screen. The keying pass lists
-   * its edges from the front (`listed` of them, in pixel order; those of row y from
-   * edgeRowStart[y] on), the luma pass the strand pixels it joins from the back (`strands` of
-   * them, the s-th at edgeIdx.length - 1 - s): both are found while the frame is being keyed
-   * (see key-rows.ts), and share the capacity first come, first served.
-   */
+  /** Edge pixels found by the keying pass: byte offset, provisional alpha, input alpha, local screen. */
   readonly edgeIdx: Int32Array;
   readonly edgeA: Float32Array;
   readonly edgeAin: Uint8Array;
   /** 1 for an edge with a transparent pixel in its 5x5 window (on the outline, not inside the character). */
   readonly edgeOutline: Uint8Array;
   readonly edgeS: Float32Array;
-  listed: number;
-  strands: number;
-  /** Per row y, the first of its listed edges (y + 1: the end); per row, the strands found by then (see key-rows.ts). */
-  readonly edgeRowStart: Int32Array;
-  readonly strandsThrough: Int32Array;
-  /** How many strands finishEdge has written (in the order found). */
-  strandsFinished: number;
+  /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
+  readonly edgeLumaA: Float32Array;
   /**
-   * The pixels as they came in, before keying wrote screen pixels to 0 (for their luma and the
-   * temporal pass), row y at (y & sourceRowMask) * width. The passes that read them run a few
-   * rows behind the keying (key-rows.ts), so without the temporal pass a ring of the last
-   * SOURCE_ROWS rows does (mask SOURCE_ROWS - 1), which stays in cache; the temporal pass needs
-   * the whole frame's for the next frame (mask -1: all rows), and swaps them with its previous
-   * frame's each frame.
+   * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
+   * the temporal pass): keyPixels copies them before keying. Swapped each frame with the temporal
+   * pass's previous one.
    */
-  sourceRows: Uint32Array;
-  readonly sourceRowMask: number;
+  source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */
   readonly temporal: TemporalState | null;
   /**
@@ -315,16 +299,11 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeAin: new Uint8Array(edgeCap),
     edgeOutline: new Uint8Array(edgeCap),
     edgeS: new Float32Array(edgeCap * 3),
-    listed: 0,
-    strands: 0,
-    edgeRowStart: new Int32Array(height + 1),
-    strandsThrough: new Int32Array(height),
-    strandsFinished: 0,
-    sourceRows: new Uint32Array((settings.stabilize ? height : SOURCE_ROWS) * width),
-    sourceRowMask: settings.stabilize ? -1 : SOURCE_ROWS - 1,
+    edgeLumaA: new Float32Array(edgeCap),
+    source: new Uint32Array(width * height),
     // It carries over every pixel it looked at (this frame's edges, last frame's partly
     // transparent ones): twice the edge list, and more in case a pose holds a wide haze.
-    temporal: settings.stabilize ? createTemporalState(width, height, 3 * edgeCap, edgeCap) : null,
+    temporal: settings.stabilize ? createTemporalState(width, height, 3 * edgeCap) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,

@@ -9,9 +9,9 @@
  * k = 1 and is not smeared; a still one averages its noise over about 1 / K_MIN frames.
  * Alpha only rises from 0 where the frame itself kept colour there (a pixel keyed to screen has no
  * colour to show), and a weak pixel over an unchanged screen stays 0 (hysteresis: noise does not
- * pop it in). State: the previous frame's source colours and the alphas this pass looked at; frames
- * must come in order (a stage runs them so), and any gap in frame.index (a seek, a new sequence)
- * starts afresh.
+ * pop it in). State: the previous frame's source colours (the keyer keeps them anyway, see
+ * st.source: the two buffers swap) and the alphas this pass looked at; frames must come in order
+ * (a stage runs them so), and any gap in frame.index (a seek, a new sequence) starts afresh.
  *
  * Only pixels that are partly transparent now (the edge pass's list) or were last frame (this
  * pass's own list) can need steadying: a pixel that was and is 0 or 255 has nothing to average.
@@ -21,12 +21,6 @@
  * Both lists are in pixel order, so one merge pairs each pixel with its alpha last frame; a
  * pixel in this frame's list alone was 0 or 255 then, and where its colour held, the one nearer
  * its alpha now.
- *
- * The pass runs row by row a few rows behind the keying (key-rows.ts), so this frame's source
- * colours (st.sourceRows, copied row by row as they are keyed: the whole frame's, which become
- * the next frame's `previous`) are read while still in cache. Its writes wait for the end of the
- * frame (endTemporal): the near-outline despill, which runs on the whole frame once the edges are
- * written, must see the alphas as the edge pass left them (it despills alpha 255 only).
  */
 import type { ChromaKeyState } from './key-state.js';
 
@@ -44,9 +38,9 @@ const POP_IN = 24;
  */
 const MOTION_REACH = 2;
 
-/** Temporal history of one job, and where the pass is in the current frame. */
+/** Temporal history of one job. */
 export interface TemporalState {
-  /** The previous frame's source colours (swapped with st.sourceRows). */
+  /** The previous frame's source colours (swapped with st.source). */
   previous: Uint32Array;
   /**
    * The pixels this pass looked at last frame (its edges, and those it carried over because they
@@ -58,35 +52,17 @@ export interface TemporalState {
   partialCount: number;
   nextPartial: Int32Array;
   nextAlpha: Int16Array;
-  /**
-   * This frame's strand pixels, sorted as they come (from strandHead to strandTail those not
-   * steadied yet), and their steadied alphas.
-   */
+  /** This frame's strand pixels and their alphas (see steadyMatte), sorted before the merge. */
   readonly strandIdx: Int32Array;
   readonly strandAlpha: Int16Array;
-  /** The alphas the pass changes (0: the pixel cleared), written at the end of the frame. */
-  readonly writeIdx: Int32Array;
-  readonly writeAlpha: Uint8Array;
   /** frame.index of the previous frame; -2 when there is none. */
   lastIndex: number;
-  /** Whether the history applies to this frame (it follows the last one). */
-  follows: boolean;
-  /** In this frame: the next entry of `partial` to merge, strands taken from the edge list, list lengths. */
-  partialAt: number;
-  strandsSeen: number;
-  strandHead: number;
-  strandTail: number;
-  made: number;
-  writes: number;
   /** K per change (0..CHANGE_FULL), in 1/256ths: one table read per pixel instead of a divide. */
   readonly gain: Uint16Array;
 }
 
-/**
- * `listCap`: how many pixels a frame can carry over (past it, the rest have no history next
- * frame); `edgeCap`: the edge list's length (the pass looks at up to both together).
- */
-export function createTemporalState(width: number, height: number, listCap: number, edgeCap: number): TemporalState {
+/** `listCap`: how many pixels a frame can carry over (past it, the rest have no history next frame). */
+export function createTemporalState(width: number, height: number, listCap: number): TemporalState {
   const gain = new Uint16Array(CHANGE_FULL + 1);
   for (let c = 0; c <= CHANGE_FULL; c++) gain[c] = Math.round(256 * Math.max(K_MIN, c / CHANGE_FULL));
   return {
@@ -96,72 +72,49 @@ export function createTemporalState(width: number, height: number, listCap: numb
     partialCount: 0,
     nextPartial: new Int32Array(listCap),
     nextAlpha: new Int16Array(listCap),
-    strandIdx: new Int32Array(edgeCap),
-    strandAlpha: new Int16Array(edgeCap),
-    writeIdx: new Int32Array(listCap + edgeCap),
-    writeAlpha: new Uint8Array(listCap + edgeCap),
+    strandIdx: new Int32Array(listCap),
+    strandAlpha: new Int16Array(listCap),
     lastIndex: -2,
-    follows: false,
-    partialAt: 0,
-    strandsSeen: 0,
-    strandHead: 0,
-    strandTail: 0,
-    made: 0,
-    writes: 0,
     gain,
   };
 }
 
 /**
- * Before the frame is keyed: whether the history applies to it (it follows the last one); hands
- * the keyer the buffer to copy this frame's source colours into (last frame's previous one) and
- * keeps last frame's as `previous`.
+ * Before the keying pass: hands the keyer the buffer to copy this frame's source colours into
+ * (last frame's previous one) and keeps last frame's as `previous`. Returns whether the history
+ * applies to this frame (it follows the last one).
  */
-export function beginTemporal(st: ChromaKeyState, tm: TemporalState, index: number): void {
-  const last = st.sourceRows;
-  st.sourceRows = tm.previous;
+export function beginTemporal(st: ChromaKeyState, tm: TemporalState, index: number): boolean {
+  const follows = index === tm.lastIndex + 1;
+  const last = st.source;
+  st.source = tm.previous;
   tm.previous = last;
-  tm.follows = index === tm.lastIndex + 1;
   tm.lastIndex = index;
-  tm.partialAt = 0;
-  tm.strandsSeen = 0;
-  tm.strandHead = 0;
-  tm.strandTail = 0;
-  tm.made = 0;
-  tm.writes = 0;
+  return follows;
 }
 
 /** No pixel index reaches this (the end of a list in the merge). */
 const END = 0x7fffffff;
 
 /**
- * Steadies the alphas of row r (final: see key-rows.ts) against the previous frame's (see the
- * header): the edge pass's pixels of the row (the keying pass's edges and the strand pixels the
- * luma pass joined) and last frame's partly transparent ones, and records all it looked at for
- * the next frame, in pixel order.
+ * After the edges are written and the outline despilled (that pass despills alpha-255 pixels only,
+ * and this one may take a pixel just below 255): steadies the alphas of the edge pass's listed
+ * pixels and of last frame's partly transparent ones against the previous frame's (see the
+ * header), and records all it looked at for the next. The edge list: `listed` edges of
+ * the keying pass (in pixel order), then up to `edges` the strand pixels the luma pass joined (in
+ * the order of the edges they join, so nearly sorted). `follows`: from beginTemporal.
  */
-export function steadyRow(st: ChromaKeyState, tm: TemporalState, px: Uint32Array, r: number): void {
+export function steadyMatte(st: ChromaKeyState, tm: TemporalState, data: Uint8Array, px: Uint32Array, follows: boolean, listed: number, edges: number): void {
   const { edgeIdx } = st;
-  const { partial, partialAlpha, strandIdx, strandAlpha, follows } = tm;
+  const { partial, partialAlpha, strandIdx, strandAlpha } = tm;
   const count = tm.partialCount;
-  const rowEnd = (r + 1) * st.width;
-  // The strands finished since the last row, into order (each comes within about a row of the
-  // one before): the rows up to r have all theirs by now (see key-rows.ts).
-  const last = edgeIdx.length - 1;
-  let tail = tm.strandTail;
-  for (let s = tm.strandsSeen, n = st.strandsFinished; s < n; s++) {
-    const i = edgeIdx[last - s] >> 2;
-    let j = tail++;
-    for (; j > tm.strandHead && strandIdx[j - 1] > i; j--) strandIdx[j] = strandIdx[j - 1];
-    strandIdx[j] = i;
-  }
-  tm.strandTail = tail;
-  tm.strandsSeen = st.strandsFinished;
-  // This row's strands first: last frame's alpha by binary search, taken out of the merge.
-  const strandsFrom = tm.strandHead;
-  let g = strandsFrom;
-  for (; g < tail && strandIdx[g] < rowEnd; g++) {
-    const i = strandIdx[g];
+  const next = tm.nextPartial,
+    nextAlpha = tm.nextAlpha;
+  const cap = next.length;
+  // Strand pixels first: last frame's alpha by binary search, taken out of the merge.
+  let strands = 0;
+  for (let k = listed; k < edges; k++) {
+    const i = edgeIdx[k] >> 2;
     let lo = 0,
       hi = count;
     while (lo < hi) {
@@ -175,82 +128,66 @@ export function steadyRow(st: ChromaKeyState, tm: TemporalState, px: Uint32Array
       partialAlpha[lo] = -1;
     }
     const a = px[i] >>> 24;
-    strandAlpha[g] = follows ? settle(st, tm, i, a, ap) : a;
-  }
-  const strandsEnd = g;
-  tm.strandHead = strandsEnd;
-  // The keying pass's edges of the row, last frame's list and the strands, merged in pixel order.
-  const next = tm.nextPartial,
-    nextAlpha = tm.nextAlpha;
-  const cap = next.length;
-  let made = tm.made;
-  let q = tm.partialAt;
-  g = strandsFrom;
-  for (let e = st.edgeRowStart[r], eEnd = st.edgeRowStart[r + 1]; ;) {
-    const ie = e < eEnd ? edgeIdx[e] >> 2 : END;
-    const iq = q < count && partial[q] < rowEnd ? partial[q] : END;
-    const ig = g < strandsEnd ? strandIdx[g] : END;
-    let i = ie,
-      now: number;
-    if (ig < ie && ig < iq) {
-      i = ig;
-      now = strandAlpha[g++];
-    } else if (ie === END && iq === END) {
-      break;
-    } else {
-      let ap = -1;
-      if (ie <= iq) {
-        e++;
-        if (ie === iq) ap = partialAlpha[q++];
-      } else {
-        i = iq;
-        ap = partialAlpha[q++];
-        // Only partly transparent ones come back (0 and 255 are there as history for this frame's
-        // edges), and not those a strand pixel took above.
-        if (ap <= 0 || ap === 255) continue;
-      }
-      const a = px[i] >>> 24;
-      now = follows ? settle(st, tm, i, a, ap) : a;
+    const now = follows ? settle(st, tm, data, px, i, a, ap) : a;
+    // Insertion into order: each comes within about a row of the one before.
+    let j = strands++;
+    for (; j > 0 && strandIdx[j - 1] > i; j--) {
+      strandIdx[j] = strandIdx[j - 1];
+      strandAlpha[j] = strandAlpha[j - 1];
     }
+    strandIdx[j] = i;
+    strandAlpha[j] = now;
+  }
+  // The keying pass's edges and last frame's list, merged in pixel order.
+  let made = 0;
+  for (let e = 0, q = 0; e < listed || q < count;) {
+    const ie = e < listed ? edgeIdx[e] >> 2 : END;
+    const iq = q < count ? partial[q] : END;
+    let i = ie,
+      ap = -1;
+    if (ie <= iq) {
+      e++;
+      if (ie === iq) ap = partialAlpha[q++];
+    } else {
+      i = iq;
+      ap = partialAlpha[q++];
+      // Only partly transparent ones come back (0 and 255 are there as history for this frame's
+      // edges), and not those a strand pixel took above.
+      if (ap <= 0 || ap === 255) continue;
+    }
+    const a = px[i] >>> 24;
+    const now = follows ? settle(st, tm, data, px, i, a, ap) : a;
     if (made < cap) {
       next[made] = i;
       nextAlpha[made++] = now;
     }
   }
-  tm.made = made;
-  tm.partialAt = q;
-}
-
-/**
- * After the near-outline despill: writes the alphas the pass steadied, and keeps the pixels it
- * looked at as the next frame's history.
- */
-export function endTemporal(tm: TemporalState, data: Uint8Array, px: Uint32Array): void {
-  const { writeIdx, writeAlpha } = tm;
-  for (let w = 0, n = tm.writes; w < n; w++) {
-    const i = writeIdx[w],
-      a = writeAlpha[w];
-    if (a === 0)
-      px[i] = 0; // transparent black, as keying leaves the screen
-    else data[i * 4 + 3] = a;
+  // The strand pixels into the list, from the back (both parts are in order).
+  if (made + strands > cap) strands = cap - made;
+  for (let w = made + strands - 1, m = made - 1, g = strands - 1; g >= 0; w--) {
+    if (m >= 0 && next[m] > strandIdx[g]) {
+      next[w] = next[m];
+      nextAlpha[w] = nextAlpha[m--];
+    } else {
+      next[w] = strandIdx[g];
+      nextAlpha[w] = strandAlpha[g--];
+    }
   }
-  const { partial, partialAlpha } = tm;
-  tm.partialCount = tm.made;
-  tm.partial = tm.nextPartial;
-  tm.partialAlpha = tm.nextAlpha;
+  tm.partialCount = made + strands;
   tm.nextPartial = partial;
   tm.nextAlpha = partialAlpha;
+  tm.partial = next;
+  tm.partialAlpha = nextAlpha;
 }
 
 /**
  * The steadied alpha of pixel i, alpha `a` now and `ap` last frame (-1: not looked at then, so 0
- * or 255); records it for endTemporal (0 for a pixel that pops in: cleared) when it differs from `a`.
+ * or 255); writes it (or clears a pixel that pops in) when it differs from `a`.
  */
-function settle(st: ChromaKeyState, tm: TemporalState, i: number, a: number, ap: number): number {
+function settle(st: ChromaKeyState, tm: TemporalState, data: Uint8Array, px: Uint32Array, i: number, a: number, ap: number): number {
   if (a === ap || a === 0) return a;
   const { width, height } = st;
-  // With the pass on, st.sourceRows holds the whole frame (see there).
-  const source = st.sourceRows,
+  const source = st.source,
     previous = tm.previous;
   let change = changeAt(source, previous, i);
   if (change >= CHANGE_FULL) return a;
@@ -268,11 +205,12 @@ function settle(st: ChromaKeyState, tm: TemporalState, i: number, a: number, ap:
   // Not looked at last frame: it was 0 or 255, and its colour held, so the one nearer.
   const before = ap >= 0 ? ap : a < 128 ? 0 : 255;
   if (before === a) return a;
-  // A weak pixel over what was screen stays transparent (steady is never 0 otherwise: at least a
-  // share K_MIN of the way from `before` to `a`, both above 0, or from 0 to at least POP_IN).
-  const steady = before === 0 && a < POP_IN ? 0 : before + (((a - before) * tm.gain[change] + 128) >> 8);
-  tm.writeIdx[tm.writes] = i;
-  tm.writeAlpha[tm.writes++] = steady;
+  if (before === 0 && a < POP_IN) {
+    px[i] = 0; // transparent black, as keying leaves the screen
+    return 0;
+  }
+  const steady = before + (((a - before) * tm.gain[change] + 128) >> 8);
+  data[i * 4 + 3] = steady;
   return steady;
 }
 
