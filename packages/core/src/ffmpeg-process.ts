@@ -35,8 +35,9 @@ export function spawnFfmpeg(args: readonly string[], options: SpawnOptions = {})
   // only warnings and errors go to the tail that error messages quote.
   // dieWithParent: a SIGKILLed worker must not leave an encoder finishing a temp file (see parent-death.ts).
   const spawned = dieWithParent(ffmpegBinary(), ['-hide_banner', '-nostdin', '-nostats', '-benchmark', '-v', 'level+info', ...args]);
-  // Our environment as it is: no GLIBC_TUNABLES of our own (see the README, "ffmpeg's memory and
-  // huge pages": measured, huge pages cost a 1080p job ~0.6 s at the encoder's start here).
+  // Our environment as it is: no GLIBC_TUNABLES of our own. Measured, huge pages cost a 1080p job
+  // ~0.6 s at the encoder's start (README, "What a job does besides encoding"); a user's own
+  // GLIBC_TUNABLES reaches ffmpeg as it is.
   const child = spawn(spawned.command, spawned.args, {
     stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const)],
   });
