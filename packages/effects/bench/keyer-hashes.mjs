@@ -6,12 +6,12 @@
 // repository root, like keyer-cost.mjs, so that two builds compare without a checkout:
 //   node packages/effects/bench/keyer-hashes.mjs /work/main > before.txt
 //   node packages/effects/bench/keyer-hashes.mjs . | diff before.txt -
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { decodeFixtureFrames } from './fixture-frames.mjs';
 
 const root = process.argv[2] ?? '.';
 const load = (p) => import(pathToFileURL(join(root, p)).href);
@@ -19,40 +19,10 @@ const core = await load('packages/core/dist/index.js');
 const { chromaKey } = await load('packages/effects/dist/chroma-key.js');
 const { renderCloseUp, renderFrame } = await load('fixtures/dist/index.js');
 const ffmpeg = core.ffmpegBinary();
-const ffprobe = ffmpeg.replace(/ffmpeg$/, 'ffprobe');
 
 /** `frames` frames of a fixture clip, `cropH` rows from its middle, padded transparent by padX, padY. */
 function decode(clip, frames, padX, padY, cropH) {
-  const path = join(root, 'fixtures/clips', clip);
-  const probe = execFileSync(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path], {
-    encoding: 'utf8',
-  });
-  const [w, h0] = probe.trim().split(',').map(Number);
-  const h = cropH ?? h0;
-  const width = w + 2 * padX,
-    height = h + 2 * padY;
-  const raw = execFileSync(
-    ffmpeg,
-    [
-      '-v',
-      'error',
-      '-i',
-      path,
-      '-vf',
-      `format=rgba,crop=${w}:${h}:0:${Math.floor((h0 - h) / 2)},pad=${width}:${height}:${padX}:${padY}:color=black@0`,
-      '-frames:v',
-      String(frames),
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgba',
-      'pipe:1',
-    ],
-    { maxBuffer: 1 << 30 },
-  );
-  const out = [];
-  for (let i = 0; i < frames; i++) out.push(new Uint8Array(raw.buffer, raw.byteOffset + i * width * height * 4, width * height * 4).slice());
-  return { width, height, frames: out };
+  return decodeFixtureFrames(ffmpeg, join(root, 'fixtures/clips', clip), { frames, padX, padY, cropHeight: cropH });
 }
 
 async function run(label, { width, height, frames }, options, indices) {

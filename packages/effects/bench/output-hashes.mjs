@@ -2,9 +2,9 @@
 // with and without alphaBounds, over the option variants that take different code paths.
 // A refactor of an effect must leave every line unchanged: run it before and after and diff.
 //   node packages/effects/bench/output-hashes.mjs > before.txt
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { decodeFixtureFrames } from './fixture-frames.mjs';
 import { computeAlphaBounds, createFrame, createStage, ffmpegBinary } from '@stickerkey/core';
 import { addBlend, alphaBevel, chromaKey, createStickerStack, dropShadow, multiplyBlend, outline, surfaceBevel } from '@stickerkey/effects';
 
@@ -30,39 +30,13 @@ const cases = [
 
 function decode(clip) {
   const path = fileURLToPath(new URL(`../../../fixtures/clips/${clip}`, import.meta.url));
-  const probe = execFileSync(
-    ffmpegBinary().replace(/ffmpeg$/, 'ffprobe'),
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path],
-    { encoding: 'utf8' },
-  );
-  const [w, h] = probe.trim().split(',').map(Number);
-  const width = w + 2 * PAD;
-  const height = h + 2 * PAD;
-  const raw = execFileSync(
-    ffmpegBinary(),
-    [
-      '-v',
-      'error',
-      '-i',
-      path,
-      '-vf',
-      `format=rgba,pad=${width}:${height}:${PAD}:${PAD}:color=black@0`,
-      '-frames:v',
-      String(FRAMES),
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgba',
-      'pipe:1',
-    ],
-    { maxBuffer: 1 << 30 },
-  );
-  const frames = [];
-  for (let i = 0; i < FRAMES; i++) {
+  const decoded = decodeFixtureFrames(ffmpegBinary(), path, { frames: FRAMES, padX: PAD, padY: PAD });
+  const { width, height } = decoded;
+  const frames = decoded.frames.map((data, i) => {
     const frame = createFrame(width, height, i);
-    frame.data.set(raw.subarray(i * width * height * 4, (i + 1) * width * height * 4));
-    frames.push(frame);
-  }
+    frame.data.set(data);
+    return frame;
+  });
   return { width, height, frames };
 }
 
