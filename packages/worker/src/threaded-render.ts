@@ -9,9 +9,9 @@
  * they are compiled again, and on a 1-CPU container that CPU is the job's wall.
  * Measured, the 720p 10 s sticker job (one CPU, stack in-line) three times in a row, two rounds:
  * 9.02-9.24 s of CPU and 0.65-0.72 s of set-up for the 2nd and 3rd job in a kept thread, against
- * 9.83-10.19 s and 0.98-1.03 s in new ones (same bytes, no higher peak; README "Idle memory"). With two cores the effect stack runs in stage
- * threads, which core keeps between jobs too (stage-threads.ts); they live in this thread, so they
- * are kept as long as it is. Between jobs the thread keeps its compiled code and the texture cache
+ * 9.83-10.19 s and 0.98-1.03 s in new ones (same bytes, no higher peak; README "Idle memory").
+ * With two cores the effect stack runs in stage threads, which core keeps between jobs too
+ * (stage-threads.ts); they live in this thread, so they are kept as long as it is. Between jobs the thread keeps its compiled code and the texture cache
  * (render-thread.ts), and collects the job's garbage at once (collectGarbage). Idle after a 1080p
  * job (Dockerfile malloc settings), the process held 159-185 MB of RSS with the render thread, its
  * two stage threads and the textures kept, against 101-118 MB with nothing kept: the worker
