@@ -128,6 +128,7 @@ export {
 } from './memory-model.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type Progress, type TargetLayout } from './pipeline.js';
 export { availableCores, cgroupCpuQuota } from './cores.js';
+export { optimiseOnOwnThreads, BACKGROUND_COMPILE_ENV } from './thread-compilation.js';
 export { collectGarbage } from './collect-garbage.js';
 export { IdleThreads } from './idle-threads.js';
 export {

@@ -6,7 +6,12 @@
 // Build first (`pnpm build`).
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { optimiseOnOwnThreads } from '@stickerkey/core';
 import { closeRenderThreads, renderInThread } from '../dist/index.js';
+
+// As the queue worker's process does before its first job (core's thread-compilation.ts;
+// STICKERKEY_V8_BACKGROUND_COMPILE=1 to compare with V8's default).
+optimiseOnOwnThreads();
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'new-thread': { type: 'boolean', default: false } } });
 const [count = '3', input] = positionals;

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { CancelledError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine } from '@stickerkey/core';
+import { CancelledError, OUTPUT_FORMATS, TARGET_NAMES, describeOptions, ffmpegStartupLine, optimiseOnOwnThreads } from '@stickerkey/core';
 import { applyAssignments, loadJobFile, type Job } from './job.js';
 import { renderJob, type RenderResult } from './render.js';
 import { createProgressDisplay, errorCode, formatErrorLine, formatSummary, resultToJson, type LogFormat } from './report.js';
@@ -458,6 +458,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   }
 }
 
+// Every command that renders (render, batch, worker) starts its threads after this (core's thread-compilation.ts).
+optimiseOnOwnThreads();
 process.exitCode = await main();
 // Leave when the work is done even if a stray handle lingers; unref'd, so it never delays a clean exit.
 setTimeout(() => process.exit(), 5000).unref();

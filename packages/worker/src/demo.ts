@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
-import { CancelledError } from '@stickerkey/core';
+import { CancelledError, optimiseOnOwnThreads } from '@stickerkey/core';
 import { ensureFixture } from '@stickerkey/fixtures';
 import { makeContactSheet } from './contact-sheet.js';
 import { renderJob } from './render.js';
@@ -83,6 +83,8 @@ async function demo(signal: AbortSignal): Promise<void> {
   );
 }
 
+// As the stickerkey CLI runs its jobs (core's thread-compilation.ts).
+optimiseOnOwnThreads();
 const controller = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {
