@@ -7,17 +7,18 @@
  * core, the decoder and the encoder beside them), so those compiler threads wait for a core while
  * a stage thread runs its first frames in the interpreter, and the first frame of a job crosses
  * two threads that are both still cold. Compiled on the thread itself, each function runs
- * optimised as soon as it is hot. Measured on the 1080p bench job (2 cores, ffmpeg 5.1, 4
- * interleaved pairs in fresh processes, the same bytes out): wall 7.93-8.05 s against 8.18-8.44 s,
- * tree CPU 14.98-15.20 s against 15.38-15.74 s, set-up 0.77-0.86 s against 0.90-1.05 s.
+ * optimised as soon as it is hot. Measured in fresh processes, the same bytes out (ffmpeg 5.1):
+ * the 1080p bench job on 2 cores set up in 0.77-0.86 s against 0.90-1.05 s (4 interleaved pairs;
+ * its whole CPU 14.98-15.20 s against 15.38-15.74 s there, but level in the bench's medians of
+ * three); the queue worker's path on one CPU, a render thread's first 720p job, 8.47-8.55 s of CPU
+ * against 8.68-9.07 s (2 pairs).
  *
  * V8 reads this flag when it creates an isolate, so it applies to threads started after the call:
- * our stage threads and the queue worker's render thread, not the main thread (which does little
- * of a job's pixel work) and not threads already running. It is process-wide, so the library does
- * not set it by itself: our own processes (the `stickerkey` CLI, the queue worker, the demo, the
- * bench's job runner) call `optimiseOnOwnThreads()` before their first job; an application that
- * imports the packages may call it too. With one core there are no stage threads and it changes
- * nothing a job does in-line.
+ * our stage threads and the queue worker's render thread, not the main thread and not threads
+ * already running. So a job the CLI runs in-line (one core) is unchanged. It is process-wide, so
+ * the library does not set it by itself: our own processes (the `stickerkey` CLI, the queue
+ * worker, the demo, the bench's job runner) call `optimiseOnOwnThreads()` before their first job;
+ * an application that imports the packages may call it too.
  */
 import { setFlagsFromString } from 'node:v8';
 
