@@ -1,7 +1,8 @@
 // SHA-256 of chroma-key's own output (pixels and alphaBounds) over sequences of frames through one
 // stage: the fixture clips with option variants (each a code path), padded to odd sizes, cut to
 // 5 and 1 rows, with a gap in frame.index; keyer-cost.mjs's frames at 720p and 1080p (moving,
-// then held with noise: both cases of the temporal pass) when cached; zoomed close-ups. A change
+// then held with noise: both cases of the temporal pass) when cached; zoomed close-ups; the
+// held-out keying clips at 360p. A change
 // to the keyer that must not change its output must leave every line as it was. Takes a
 // repository root, like keyer-cost.mjs, so that two builds compare without a checkout:
 //   node packages/effects/bench/keyer-hashes.mjs /work/main > before.txt
@@ -11,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decodeFixtureFrames } from './fixture-frames.mjs';
+import { decodeFixtureFrames, decodeHeldoutClips } from './fixture-frames.mjs';
 
 const root = process.argv[2] ?? '.';
 const load = (p) => import(pathToFileURL(join(root, p)).href);
@@ -92,6 +93,12 @@ for (const screen of ['green', 'blue']) {
   const frames = [];
   for (let k = 0; k < 6; k++) frames.push(renderCloseUp({ screen, width: w, height: h, fps: 24 }, 30 + k, 1.4));
   await run(`closeup ${screen} 1.4`, { width: w, height: h, frames }, {}, seq(6));
+}
+// The held-out keying clips at 360p (smoke, glass, strands: long runs of edges and strand pixels
+// joined by the luma pass), from this script's own repository: a build that predates them is
+// hashed on the same frames.
+for (const clip of await decodeHeldoutClips(new URL('../../../', import.meta.url).pathname, 360)) {
+  await run(`heldout ${clip.name} 360p`, clip, {}, seq(clip.frames.length));
 }
 // A small frame whose character fills it: more edges than the edge list holds (a 32nd of the pixels).
 {
