@@ -10,6 +10,7 @@
  */
 import type { ChromaKeyState } from './key-state.js';
 import { LUMA_B, LUMA_G, LUMA_R } from './key-basis.js';
+import { beginRow } from './window-columns.js';
 
 /** Window radius (5x5: two chroma samples either side, whatever the grid's parity). */
 const RADIUS = 2;
@@ -34,6 +35,20 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
     const a = (edgeA[k] * 255 + 0.5) | 0;
     data[edgeIdx[k] + 3] = a;
   }
+  // Column sums of the windows (window-columns.ts), six lanes: the alphas, the counts, the
+  // colour of all and of the screen pixels. Joining a strand pixel below corrects its column.
+  const source = st.source;
+  const cols = st.lumaColumns;
+  const stamp = cols.stamp,
+    sums = cols.sums;
+  const A = 0,
+    COUNTS = width,
+    TRB = 2 * width,
+    TG = 3 * width,
+    ZRB = 4 * width,
+    ZG = 5 * width;
+  let row = -1,
+    rowStamp = 0;
   for (let k = 0; k < edges; k++) {
     const af = edgeA[k];
     out[k] = af;
@@ -46,6 +61,10 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
       x1 = x < width - RADIUS ? x + RADIUS : width - 1;
     const y0 = y >= RADIUS ? y - RADIUS : 0,
       y1 = y < height - RADIUS ? y + RADIUS : height - 1;
+    if (y !== row) {
+      row = y;
+      rowStamp = beginRow(cols);
+    }
     // The screen's luma next to the edge, from the pixels keyed to screen around it (a shadow the
     // character casts darkens it); the estimate's where there are too few. Luma is linear, so the
     // window sums the channels as integers, of all its pixels and of those keyed to screen
@@ -54,27 +73,47 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
     // in one word (16-bit lanes: a 5x5 window sums to 6375 at most), as are the counts of opaque
     // and of screen pixels, and every sum is truncated to int32 (| 0: no overflow check): with
     // nine sums in nine registers V8 spilled them, and the loop cost 85 instructions a pixel.
-    const source = st.source;
     let sumA = 0,
       counts = 0,
       trb = 0,
       tg = 0,
       zrb = 0,
       zg = 0;
-    for (let yy = y0; yy <= y1; yy++) {
-      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const s = source[w];
-        const a = px[w] >>> 24;
-        const rb = s & 0xff00ff,
-          g = (s >>> 8) & 255;
-        const screen = (a - 1) >> 31; // all ones for alpha 0, else 0
-        trb = (trb + rb) | 0;
-        tg = (tg + g) | 0;
-        zrb = (zrb + (rb & screen)) | 0;
-        zg = (zg + (g & screen)) | 0;
-        counts = (counts + ((a + 1) >> 8) + (screen & 0x10000)) | 0; // opaque, and screen << 16
-        sumA = (sumA + a) | 0;
+    for (let c = x0; c <= x1; c++) {
+      if (stamp[c] !== rowStamp) {
+        stamp[c] = rowStamp;
+        let ca = 0,
+          cc = 0,
+          crb = 0,
+          cg = 0,
+          czrb = 0,
+          czg = 0;
+        for (let w = y0 * width + c, end = y1 * width + c; w <= end; w += width) {
+          const s = source[w];
+          const a = px[w] >>> 24;
+          const rb = s & 0xff00ff,
+            g = (s >>> 8) & 255;
+          const screen = (a - 1) >> 31; // all ones for alpha 0, else 0
+          crb = (crb + rb) | 0;
+          cg = (cg + g) | 0;
+          czrb = (czrb + (rb & screen)) | 0;
+          czg = (czg + (g & screen)) | 0;
+          cc = (cc + ((a + 1) >> 8) + (screen & 0x10000)) | 0; // opaque, and screen << 16
+          ca = (ca + a) | 0;
+        }
+        sums[A + c] = ca;
+        sums[COUNTS + c] = cc;
+        sums[TRB + c] = crb;
+        sums[TG + c] = cg;
+        sums[ZRB + c] = czrb;
+        sums[ZG + c] = czg;
       }
+      sumA = (sumA + sums[A + c]) | 0;
+      counts = (counts + sums[COUNTS + c]) | 0;
+      trb = (trb + sums[TRB + c]) | 0;
+      tg = (tg + sums[TG + c]) | 0;
+      zrb = (zrb + sums[ZRB + c]) | 0;
+      zg = (zg + sums[ZG + c]) | 0;
     }
     const tr = trb & 0xffff,
       tb = trb >>> 16,
@@ -93,10 +132,11 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
     const l = LUMA_R * (s & 255) + LUMA_G * ((s >>> 8) & 255) + LUMA_B * ((s >>> 16) & 255) - ys;
     const a = ((sumA / 255) * l) / sumL;
     out[k] = a <= 0 ? 0 : a >= 1 ? 1 : a;
-    if (opaque !== 0) continue;
     // A strand (no opaque pixel near): its pixels whose chroma share fell below the key's
     // threshold were keyed to screen, which breaks it into dashes. Where the luma shows them, they
-    // join the edges with the alpha it gives.
+    // join the edges with the alpha it gives. Only a pixel keyed to screen (alpha 0) can join, so
+    // a window with none (inside smoke, glass, a haze of strands) has nothing to look for.
+    if (opaque !== 0 || ns === 0) continue;
     const scale = sumA / 255 / sumL;
     for (let yy = y > 0 ? y - 1 : 0, ye = y < height - 1 ? y + 1 : y; yy <= ye; yy++) {
       for (let xx = x > 0 ? x - 1 : 0, xe = x < width - 1 ? x + 1 : x; xx <= xe; xx++) {
@@ -109,6 +149,14 @@ export function placeEdgesByLuma(st: ChromaKeyState, data: Uint8Array, px: Uint3
         if (aw < MIN_GAP_ALPHA) continue;
         // Back to its source colour, for finishEdge to unmix; alpha 1 marks it taken.
         px[w] = (s & 0xffffff) | (1 << 24);
+        // Its column, summed with it as screen (alpha 0), for the windows of this row still to come
+        // (rows after this one sum their columns afresh).
+        if (stamp[xx] === rowStamp) {
+          sums[A + xx] += 1;
+          sums[COUNTS + xx] -= 0x10000;
+          sums[ZRB + xx] -= s & 0xff00ff;
+          sums[ZG + xx] -= (s >>> 8) & 255;
+        }
         edgeIdx[total] = w * 4;
         edgeAin[total] = ain;
         edgeS[total * 3] = edgeS[k * 3]!;

@@ -7,6 +7,7 @@ import { spillOf, writeDespilled } from './key-despill.js';
 import type { ChromaKeyState } from './key-state.js';
 import { clampChannel } from './pixel-words.js';
 import { placeEdgesByLuma } from './key-edge-luma.js';
+import { beginRow } from './window-columns.js';
 
 /** Squared RGB distance below which a neighbour colour is too close to the screen to unmix against. */
 const MIN_UNMIX_DISTANCE2 = 40 * 40;
@@ -34,6 +35,17 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
   // 1 - t as a function of the ramp's alpha: t = (1 - similarity) - alpha * softness.
   const softness = 1 / st.invSoft,
     similarity = 1 - st.oneMinusSim;
+  // Column sums of the windows (window-columns.ts): nothing writes px in this loop (alphas are
+  // all computed before any is written), so a column summed once holds for the row's edges.
+  const countCols = st.edgeCountColumns,
+    colourCols = st.edgeColourColumns;
+  const countStamp = countCols.stamp,
+    counted = countCols.sums,
+    colourStamp = colourCols.stamp,
+    colours = colourCols.sums;
+  let row = -1,
+    countRow = 0,
+    colourRow = 0;
   for (let k = 0; k < edges; k++) {
     const p = edgeIdx[k];
     const i = p >> 2;
@@ -43,18 +55,29 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
       x1 = x < width - 2 ? x + 2 : width - 1;
     const y0 = y > 1 ? y - 2 : 0,
       y1 = y < height - 2 ? y + 2 : height - 1;
+    if (y !== row) {
+      row = y;
+      countRow = beginRow(countCols);
+      colourRow = beginRow(colourCols);
+    }
     // First only count the opaque and the clear neighbours, branch-free on 32-bit words: where
     // screen, edges and character mix, a branch on each alpha mispredicts, and many edges have no
     // opaque neighbour at all (a prop near the screen's colour keyed partly transparent across
     // its whole area: 4 in 5 of the bench frame's 50k edges), so they need nothing more.
     // Both counts in one word (clear << 16), truncated to int32: no overflow check per pixel.
     let counts = 0;
-    for (let yy = y0; yy <= y1; yy++) {
-      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const a = px[w] >>> 24;
-        // 1 for 255 only; 0x10000 for 0 only
-        counts = (counts + ((a + 1) >> 8) + (((a - 1) >> 31) & 0x10000)) | 0;
+    for (let c = x0; c <= x1; c++) {
+      if (countStamp[c] !== countRow) {
+        countStamp[c] = countRow;
+        let column = 0;
+        for (let w = y0 * width + c, end = y1 * width + c; w <= end; w += width) {
+          const a = px[w] >>> 24;
+          // 1 for 255 only; 0x10000 for 0 only
+          column = (column + ((a + 1) >> 8) + (((a - 1) >> 31) & 0x10000)) | 0;
+        }
+        counted[c] = column;
       }
+      counts = (counts + counted[c]) | 0;
     }
     const n = counts & 0xffff,
       clear = counts >>> 16;
@@ -79,13 +102,22 @@ export function refineEdges(st: ChromaKeyState, data: Uint8Array, px: Uint32Arra
     // Red and blue in one word (16-bit lanes: 25 pixels sum to 6375 at most), as in key-edge-luma.ts.
     let frb = 0,
       fg = 0;
-    for (let yy = y0; yy <= y1; yy++) {
-      for (let w = yy * width + x0, end = yy * width + x1; w <= end; w++) {
-        const v = px[w];
-        const opaque = -(((v >>> 24) + 1) >> 8); // all ones for alpha 255, else 0
-        frb = (frb + (v & opaque & 0xff00ff)) | 0;
-        fg = (fg + ((v >>> 8) & opaque & 255)) | 0;
+    for (let c = x0; c <= x1; c++) {
+      if (colourStamp[c] !== colourRow) {
+        colourStamp[c] = colourRow;
+        let rb = 0,
+          g = 0;
+        for (let w = y0 * width + c, end = y1 * width + c; w <= end; w += width) {
+          const v = px[w];
+          const opaque = -(((v >>> 24) + 1) >> 8); // all ones for alpha 255, else 0
+          rb = (rb + (v & opaque & 0xff00ff)) | 0;
+          g = (g + ((v >>> 8) & opaque & 255)) | 0;
+        }
+        colours[c] = rb;
+        colours[width + c] = g;
       }
+      frb = (frb + colours[c]) | 0;
+      fg = (fg + colours[width + c]) | 0;
     }
     const fr = frb & 0xffff,
       fb = frb >>> 16;

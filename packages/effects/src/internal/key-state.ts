@@ -10,6 +10,7 @@ import { prepareRefine, type Refine } from './key-refine.js';
 import type { ScreenEstimate } from './key-screen-estimate.js';
 import { PixelWords } from './pixel-words.js';
 import { createTemporalState, type TemporalState } from './key-temporal.js';
+import { createWindowColumns, type WindowColumns } from './window-columns.js';
 
 /** The option values the state is built from (chroma-key's option table, by name). */
 export interface KeySettings {
@@ -116,6 +117,13 @@ export interface ChromaKeyState {
   readonly edgeS: Float32Array;
   /** The edge alphas the luma pass computes, apart until all are done (see key-edge-luma.ts). */
   readonly edgeLumaA: Float32Array;
+  /**
+   * Column sums of the edge passes' 5x5 windows (see window-columns.ts): the edge pass's counts of
+   * opaque and clear pixels (1 lane) and its opaque colour (2), the luma pass's six (key-edge-luma.ts).
+   */
+  readonly edgeCountColumns: WindowColumns;
+  readonly edgeColourColumns: WindowColumns;
+  readonly lumaColumns: WindowColumns;
   /**
    * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
    * the temporal pass): keyPixels copies them before keying. Swapped each frame with the temporal
@@ -300,6 +308,9 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeOutline: new Uint8Array(edgeCap),
     edgeS: new Float32Array(edgeCap * 3),
     edgeLumaA: new Float32Array(edgeCap),
+    edgeCountColumns: createWindowColumns(width, 1),
+    edgeColourColumns: createWindowColumns(width, 2),
+    lumaColumns: createWindowColumns(width, 6),
     source: new Uint32Array(width * height),
     // It carries over every pixel it looked at (this frame's edges, last frame's partly
     // transparent ones): twice the edge list, and more in case a pose holds a wide haze.
