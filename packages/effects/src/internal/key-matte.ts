@@ -52,23 +52,30 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
     const iEnd = row + cellEnd[cell];
     const slope = rowDInv[cell] * xStep;
     let inv = i < row + width ? rowInv[cell] + rowDInv[cell] * fracX[i - row] : 0;
-    for (; i < iEnd; i++, inv += slope) {
-      // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
-      const v = px[i];
-      if (v >>> 24 === 0) continue; // canvas padding: stays transparent
-      const r = v & 255,
-        g = (v >>> 8) & 255,
-        b = (v >>> 16) & 255;
-      const core = k0 * r + k1 * g + k2 * b;
-      const diff = q0 * r + q1 * g + q2 * b;
-      // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
-      // on it mispredicts half the time (measured: a third of the loop's cost).
-      const spread = Math.abs(diff);
-      const t = (core - halfBal * spread) * inv;
-      if (t >= oneMinusSim) {
+    while (i < iEnd) {
+      // The screen's pixels first, in a loop of their own that holds only what their test needs
+      // (most of a frame is screen): it stops at the first pixel that is not, with that pixel's
+      // terms in hand, and the plain and kept pixels are handled below it. 1-4% less keyer CPU
+      // on the held-out clips than one loop with all three cases (same output).
+      let core = 0,
+        spread = 0,
+        t = 0;
+      for (; i < iEnd; i++, inv += slope) {
+        // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
+        const v = px[i];
+        if (v >>> 24 === 0) continue; // canvas padding: stays transparent
+        const r = v & 255,
+          g = (v >>> 8) & 255,
+          b = (v >>> 16) & 255;
+        core = k0 * r + k1 * g + k2 * b;
+        // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
+        // on it mispredicts half the time (measured: a third of the loop's cost).
+        spread = Math.abs(q0 * r + q1 * g + q2 * b);
+        t = (core - halfBal * spread) * inv;
+        if (t < oneMinusSim) break;
         px[i] = 0;
-        continue;
       }
+      if (i >= iEnd) break;
       if (t <= tPlain) {
         const x = i - row;
         if (first < 0) first = x;
@@ -80,11 +87,13 @@ function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
           rowSpillD[spills] = d;
           spills++;
         }
-        continue;
+      } else {
+        rowKept[kept] = i - row;
+        rowKeptT[kept] = t;
+        kept++;
       }
-      rowKept[kept] = i - row;
-      rowKeptT[kept] = t;
-      kept++;
+      i++;
+      inv += slope;
     }
   }
   const span = st.rowSpan;
