@@ -34,9 +34,9 @@
  * Units: similarity, softness, shadows, despill, bias 0..1; balance 0..3; choke, feather px.
  *
  * The passes live in internal/key-*.ts, one module each: key-state (prepare), key-matte (the
- * keying pass), key-edges (edge alpha, unmix), key-outline-spill (despill near the outline),
- * key-temporal (stabilize), key-refine (choke, feather); key-despill holds the despill maths
- * they share.
+ * keying pass, whose screen test over every pixel runs in WebAssembly: key-screen-test), key-edges
+ * (edge alpha, unmix), key-outline-spill (despill near the outline), key-temporal (stabilize),
+ * key-refine (choke, feather); key-despill holds the despill maths they share.
  */
 import { InvalidOptionError, defineEffect, parseColor, type Frame, type OptionsOf } from '@stickerkey/core/effect';
 import { refineEdges } from './internal/key-edges.js';

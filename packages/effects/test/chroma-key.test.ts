@@ -615,7 +615,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
       edgeIdx: Int32Array.of((w + 5) * 4),
       source: new Uint32Array(w * h),
     } as unknown as ChromaKeyState;
-    const tm = createTemporalState(w, h, 16);
+    const tm = createTemporalState(new Uint32Array(w * h), 16);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
     const grey = 0xff606060;
@@ -649,7 +649,7 @@ describe('chroma-key temporal pass (stabilize)', () => {
     const w = 16,
       h = 4;
     const st = { width: w, height: h, edgeIdx: Int32Array.of((w + 5) * 4), source: new Uint32Array(w * h) } as unknown as ChromaKeyState;
-    const tm = createTemporalState(w, h, 16);
+    const tm = createTemporalState(new Uint32Array(w * h), 16);
     const data = new Uint8Array(w * h * 4);
     const words = new Uint32Array(data.buffer);
     const frame = (alpha: number, index: number, listed: number) => {

@@ -14,92 +14,21 @@ const NO_CELLS = new Uint8Array(0);
 /**
  * The screen test for row y, the one part of the keying pass that runs on every pixel: screen
  * pixels become transparent black (so no later filter can pull screen colour into an edge);
- * canvas padding (alpha 0) stays as it is. Plain pixels (see tPlain: most of the character, the
- * bench frame's orange and skin) are finished here too, as they need nothing more than the test
- * already computed: bounds, and spill listed for despillRow (1 in 16 of them has any). The rest
- * are listed in rowKept with their t, for keyKeptRow to key. Returns how many were listed. A
- * tight loop of its own, with only what the test needs in hand (V8 inlines the function
- * into keyPixels, the loop stays separate): inside keyPixels' loop, among all the edge and despill
- * state, the same test cost half as much again per pixel (measured at 1080p: a frame of screen
- * alone 6.2 -> 4.1 ms, the bench frame at zoom 1 11.3 -> 10.1 ms). Plain pixels listed for
- * keyPixels cost more than the test itself (bench frame, zoom 1.4: 340k of them, 1.3 ms).
+ * canvas padding (alpha 0) stays as it is. Plain pixels (see tPlain: most of the character) are
+ * finished here too, as they need nothing more than the test already computed: bounds, and spill
+ * listed for despillRow (1 in 16 of them has any). The rest are listed in rowKept with their t,
+ * for keyKeptRow to key. Returns how many were listed. The test itself runs in WebAssembly
+ * (key-screen-test.ts) on the copy of the frame's colours in st.source (made before the first
+ * row, the same colours as px's row until this zeroes it), and hands back the screen as runs.
  */
 function keyScreenRow(st: ChromaKeyState, px: Uint32Array, y: number): number {
-  const { width, cols, cellEnd, fracX, rowInv, rowDInv, xStep, rowKept, rowKeptT, oneMinusSim } = st;
-  const { tPlain, strength, rowSpill, rowSpillD } = st;
-  const w = st.screenTest;
-  const k0 = w[0],
-    k1 = w[1],
-    k2 = w[2],
-    q0 = w[3],
-    q1 = w[4],
-    q2 = w[5],
-    halfBal = w[6];
-  const halfBias = 0.5 * (st.dHi - st.dLo);
-  // Where a colour with no spill about the screen's hue can still have the screen's RGB channel
-  // over the other two (see plainOverChannel), every plain pixel is listed, and despillRow
-  // limits that channel (key-despill.ts). A test of the channel here instead cost the usual
-  // screen, which never needs it, 7% of this loop's instructions.
-  const listAll = st.plainOverChannel >= 0;
-  let kept = 0,
-    spills = 0,
-    first = -1,
-    last = -1;
-  // Cell by cell, so the local screen term advances by one addition per pixel.
-  // One induction variable, the pixel's index: x (i - row) only where a pixel is listed.
-  const row = y * width;
-  for (let cell = 0, i = row; cell < cols - 1; cell++) {
-    const iEnd = row + cellEnd[cell];
-    const slope = rowDInv[cell] * xStep;
-    let inv = i < row + width ? rowInv[cell] + rowDInv[cell] * fracX[i - row] : 0;
-    while (i < iEnd) {
-      // The screen's pixels first, in a loop of their own that holds only what their test needs
-      // (most of a frame is screen): it stops at the first pixel that is not, with that pixel's
-      // terms in hand, and the plain and kept pixels are handled below it. 1-4% less keyer CPU
-      // on the held-out clips than one loop with all three cases (same output).
-      let core = 0,
-        spread = 0,
-        t = 0;
-      for (; i < iEnd; i++, inv += slope) {
-        // One 32-bit load instead of four byte loads: about twice as fast on the whole loop.
-        const v = px[i];
-        if (v >>> 24 === 0) continue; // canvas padding: stays transparent
-        const r = v & 255,
-          g = (v >>> 8) & 255,
-          b = (v >>> 16) & 255;
-        core = k0 * r + k1 * g + k2 * b;
-        // Math.abs compiles branch-free: on the screen the sign of diff is noise, and a branch
-        // on it mispredicts half the time (measured: a third of the loop's cost).
-        spread = Math.abs(q0 * r + q1 * g + q2 * b);
-        t = (core - halfBal * spread) * inv;
-        if (t < oneMinusSim) break;
-        px[i] = 0;
-      }
-      if (i >= iEnd) break;
-      if (t <= tPlain) {
-        const x = i - row;
-        if (first < 0) first = x;
-        last = x;
-        // keyKeptRow's despill amount, the same arithmetic (0 with despill 0).
-        const d = (core - halfBias * spread) * strength;
-        if (d > 0 || listAll) {
-          rowSpill[spills] = x;
-          rowSpillD[spills] = d;
-          spills++;
-        }
-      } else {
-        rowKept[kept] = i - row;
-        rowKeptT[kept] = t;
-        kept++;
-      }
-      i++;
-      inv += slope;
-    }
-  }
-  const span = st.rowSpan;
-  span[0] = first;
-  span[1] = last;
-  span[2] = spills;
+  const { kernel, rowSpan } = st;
+  const kept = kernel.screenRow(y * st.width, st.source.byteOffset);
+  const { runs, out } = kernel;
+  for (let k = 0, n = out[3]; k < n; k++) px.fill(0, runs[2 * k], runs[2 * k + 1]);
+  rowSpan[0] = out[1];
+  rowSpan[1] = out[2];
+  rowSpan[2] = out[0];
   return kept;
 }
 
@@ -319,9 +248,9 @@ export function keyPixels(st: ChromaKeyState, data: Uint8Array, px: Uint32Array)
   spared.bottom = 0;
   let edges = 0;
   // The colours as they came in, for the passes that need the screen's after this one zeroes them
-  // (see st.source). One copy (memcpy): a store per pixel in keyScreenRow cost the same CPU time
-  // (what costs is writing a frame-sized plane, either way) and 24M more instructions a 1080p
-  // frame (a map and a bounds check per pixel in the hottest loop).
+  // (see st.source), and for the screen test, which reads only its own memory, where st.source
+  // lives. One copy (memcpy): a store per pixel in the test cost the same CPU time (what costs is
+  // writing a frame-sized plane, either way).
   st.source.set(px);
 
   for (let y = 0; y < height; y++) {

@@ -11,6 +11,7 @@ import type { ScreenEstimate } from './key-screen-estimate.js';
 import { PixelWords } from './pixel-words.js';
 import { createTemporalState, type TemporalState } from './key-temporal.js';
 import { createWindowColumns, type WindowColumns } from './window-columns.js';
+import { createScreenTestKernel, type ScreenTestKernel } from './key-screen-test.js';
 
 /** The option values the state is built from (chroma-key's option table, by name). */
 export interface KeySettings {
@@ -85,6 +86,11 @@ export interface ChromaKeyState {
   readonly xStep: number;
   /** The screen test's weights: t = (core - halfBal * |diff|) * inv, core and diff dot products with RGB, then halfBal. */
   readonly screenTest: Float64Array;
+  /**
+   * The screen test in WebAssembly (key-screen-test.ts): its memory holds fracX, cellEnd, rowInv,
+   * rowDInv, the row lists and the source planes, which the fields here are views of.
+   */
+  readonly kernel: ScreenTestKernel;
   /** The grid interpolated to the current row (values and differences to the next node). */
   readonly rowInv: Float64Array;
   readonly rowDInv: Float64Array;
@@ -204,9 +210,36 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     nodeRgb[n * 3 + 1] = g;
     nodeRgb[n * 3 + 2] = b;
   }
-  const fracX = new Float32Array(width);
   const cellOf = new Int32Array(width);
-  const cellEnd = new Int32Array(cols - 1);
+  // The screen test's weights: a rotation about grey keeps R+G+B, so the two other channels need
+  // only their difference: o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean
+  // = 1.5 s - 0.5 sum folds into one dot product (core). Six products, not nine. ref = hi * kHi +
+  // lo * kLo = mean + (kHi - 0.5) * |o1 - o2|, as a weight of the spread: halfBal.
+  // prettier-ignore
+  const screenTest = Float64Array.of(
+    1.5 * basis[3] - 0.5, 1.5 * basis[4] - 0.5, 1.5 * basis[5] - 0.5,
+    basis[0] - basis[6], basis[1] - basis[7], basis[2] - basis[8],
+    0.5 * (kHi - kLo),
+  );
+  const invSoft = 1 / Math.max(1e-4, settings.softness);
+  const tOpaque = 1 - settings.similarity - settings.softness;
+  // despillProtect p moves the ramp from the opaque limit (p = 0: nothing spared) down to it.
+  const protectFull = tOpaque * (1 - settings.despillProtect * (1 - PROTECT_FULL));
+  const protectStart = tOpaque * (1 - settings.despillProtect * (1 - PROTECT_START));
+  const tPlain = Math.min(0, 1 - settings.similarity - 1 / invSoft, protectStart) - 1e-6;
+  const screenChannel = peakChannel(estimate.global);
+  const xStep = width > 1 ? (cols - 1) / (width - 1) : 0;
+  const plainOverChannel = settings.despill > 0 && screenChannel >= 0 && !spillCoversChannel(basis, dHi, dLo, screenChannel) ? screenChannel : -1;
+  const kernel = createScreenTestKernel(width, height, cols, settings.stabilize ? 2 : 1, {
+    screenTest,
+    oneMinusSim: 1 - settings.similarity,
+    tPlain,
+    halfBias: 0.5 * (dHi - dLo),
+    strength: settings.despill,
+    xStep,
+    listAll: plainOverChannel >= 0,
+  });
+  const { fracX, cellEnd } = kernel;
   for (let x = 0; x < width; x++) {
     const fx = width > 1 ? (x * (cols - 1)) / (width - 1) : 0;
     const c = Math.min(cols - 2, Math.floor(fx));
@@ -221,10 +254,6 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
   // the frame is far more than a clip needs, at 21 bytes each (1.4 MB at 1080p). Past it, edges
   // are finished in the first pass without the refinement: still correct, a little less exact.
   const edgeCap = Math.max(64, (width * height) >> 5);
-  const tOpaque = 1 - settings.similarity - settings.softness;
-  // despillProtect p moves the ramp from the opaque limit (p = 0: nothing spared) down to it.
-  const protectFull = tOpaque * (1 - settings.despillProtect * (1 - PROTECT_FULL));
-  const protectStart = tOpaque * (1 - settings.despillProtect * (1 - PROTECT_START));
   const protecting = settings.despill > 0 && protectStart < tOpaque;
   // Light from the screen wraps a few pixels into the silhouette at 360p, proportionally more
   // at higher resolutions. Despill is full over twice that (the matte's outline is not exactly
@@ -246,20 +275,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
       spillWeight[d2] = d <= full ? 1 : d >= fadeEnd ? 0 : (fadeEnd - d) / spillReach;
     }
   }
-  const screenChannel = peakChannel(estimate.global);
   const luma = LUMA_R * basis[3] + LUMA_G * basis[4] + LUMA_B * basis[5];
-  // A rotation about grey keeps R+G+B, so the two other channels need only their difference:
-  // o1 + o2 = sum - s, ref = mean + balance * |o1 - o2| / 2, and s - mean = 1.5 s - 0.5 sum
-  // folds into one dot product (core). Six products, not nine. ref = hi * kHi + lo * kLo =
-  // mean + (kHi - 0.5) * |o1 - o2|, as a weight of the spread: halfBal.
-  // prettier-ignore
-  const screenTest = Float64Array.of(
-    1.5 * basis[3] - 0.5, 1.5 * basis[4] - 0.5, 1.5 * basis[5] - 0.5,
-    basis[0] - basis[6], basis[1] - basis[7], basis[2] - basis[8],
-    0.5 * (kHi - kLo),
-  );
-  const invSoft = 1 / Math.max(1e-4, settings.softness);
-  const tPlain = Math.min(0, 1 - settings.similarity - 1 / invSoft, protectStart) - 1e-6;
   return {
     width,
     height,
@@ -289,18 +305,19 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     fracX,
     cellOf,
     cellEnd,
-    xStep: width > 1 ? (cols - 1) / (width - 1) : 0,
+    xStep,
     screenTest,
-    rowInv: new Float64Array(cols),
-    rowDInv: new Float64Array(cols),
+    kernel,
+    rowInv: kernel.rowInv,
+    rowDInv: kernel.rowDInv,
     rowInvL: new Float64Array(cols),
     rowDInvL: new Float64Array(cols),
     rowRgb: new Float64Array(cols * 3),
-    rowKept: new Int32Array(width),
-    rowKeptT: new Float64Array(width),
+    rowKept: kernel.rowKept,
+    rowKeptT: kernel.rowKeptT,
     tPlain,
-    rowSpill: new Int32Array(width),
-    rowSpillD: new Float64Array(width),
+    rowSpill: kernel.rowSpill,
+    rowSpillD: kernel.rowSpillD,
     rowSpan: new Int32Array(5),
     edgeIdx: new Int32Array(edgeCap),
     edgeA: new Float32Array(edgeCap),
@@ -311,10 +328,10 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     edgeCountColumns: createWindowColumns(width, 1),
     edgeColourColumns: createWindowColumns(width, 2),
     lumaColumns: createWindowColumns(width, 6),
-    source: new Uint32Array(width * height),
+    source: kernel.planes[0],
     // It carries over every pixel it looked at (this frame's edges, last frame's partly
     // transparent ones): twice the edge list, and more in case a pose holds a wide haze.
-    temporal: settings.stabilize ? createTemporalState(width, height, 3 * edgeCap) : null,
+    temporal: settings.stabilize ? createTemporalState(kernel.planes[1], 3 * edgeCap) : null,
     spillShift,
     spillWeight,
     spillCells: protecting ? new Uint8Array(spillCols * spillRows) : null,
@@ -333,7 +350,7 @@ export function createKeyState(settings: KeySettings, size: FrameSize, estimate:
     boundsOf: new WeakMap(),
     estimate,
     screenChannel,
-    plainOverChannel: settings.despill > 0 && screenChannel >= 0 && !spillCoversChannel(basis, dHi, dLo, screenChannel) ? screenChannel : -1,
+    plainOverChannel,
   };
 }
 

@@ -61,12 +61,16 @@ export interface TemporalState {
   readonly gain: Uint16Array;
 }
 
-/** `listCap`: how many pixels a frame can carry over (past it, the rest have no history next frame). */
-export function createTemporalState(width: number, height: number, listCap: number): TemporalState {
+/**
+ * `previous`: a frame-sized plane for the previous frame's colours (the screen test's memory holds
+ * it, see key-screen-test.ts); `listCap`: how many pixels a frame can carry over (past it, the rest
+ * have no history next frame).
+ */
+export function createTemporalState(previous: Uint32Array, listCap: number): TemporalState {
   const gain = new Uint16Array(CHANGE_FULL + 1);
   for (let c = 0; c <= CHANGE_FULL; c++) gain[c] = Math.round(256 * Math.max(K_MIN, c / CHANGE_FULL));
   return {
-    previous: new Uint32Array(width * height),
+    previous,
     partial: new Int32Array(listCap),
     partialAlpha: new Int16Array(listCap),
     partialCount: 0,

@@ -1,0 +1,2 @@
+/** See compile-wat.mjs. */
+export function compileWat(path: string): Promise<Uint8Array>;
