@@ -5,6 +5,7 @@ import { chromaKey, type ChromaKeyState } from '../src/chroma-key.js';
 import { screenBasis } from '../src/internal/key-basis.js';
 import { estimateScreen } from '../src/internal/key-screen-estimate.js';
 import { beginTemporal, createTemporalState, steadyMatte } from '../src/internal/key-temporal.js';
+import { despillBy, spillOf } from '../src/internal/key-despill.js';
 
 const GREEN: [number, number, number] = [46, 182, 80];
 const BLUE: [number, number, number] = [32, 74, 198];
@@ -728,6 +729,28 @@ describe('chroma-key despill in RGB', () => {
       expect(c[3]).toBe(255);
       expect(c[2]).toBeLessThanOrEqual(Math.max(c[0], c[1]));
     }
+  });
+
+  it("limits the screen's RGB channel near the outline where a colour has no spill about the screen's hue", () => {
+    // On a blue screen lit off blue (towards cyan: plainOverChannel), a colour at the outline can
+    // have its blue over red and green with no spill about the measured hue (held-out blue, one
+    // clip's encode: 4 levels of edge spill in all). Near the outline everything is despilled in
+    // full (despillBy), the RGB channel included.
+    const st = prepared({ screen: '#1848c0', localScreen: false }, { width: 8, height: 8 });
+    expect(st.plainOverChannel).toBe(2);
+    let colour: number[] | undefined;
+    for (let r = 40; r < 240 && !colour; r += 4) {
+      for (let g = 0; g < r && !colour; g += 8) if (spillOf(st, r, g, r + 3) <= 0) colour = [r, g, r + 3];
+    }
+    if (!colour) throw new Error('Expected a colour with blue over red and green but no spill about the screen hue');
+    const [r, g, b] = colour;
+    const data = Uint8Array.of(r, g, b, 255, r, g, b, 255, r, r, r, 255);
+    despillBy(st, data, 0, 1);
+    despillBy(st, data, 4, 0.5);
+    despillBy(st, data, 8, 1);
+    expect([...data.subarray(0, 3)]).toEqual([r, g, r]); // in full: blue down to red
+    expect(data[6]).toBe(Math.floor(b - 1.5)); // by half: halfway, rounded down by the byte
+    expect([...data.subarray(8, 11)]).toEqual([r, r, r]); // grey: no spill, nothing over
   });
 
   it('leaves the test out of the keying pass for a screen near its channel (the usual case)', () => {

@@ -47,12 +47,25 @@ export function writeDespilled(st: ChromaKeyState, data: Uint8Array, p: number, 
   if (v > m) data[p + c] = v - (v - m) * w;
 }
 
-/** Despills one opaque pixel by `w` of its spill (1: down to the limit), no protection. */
+/**
+ * Despills one opaque pixel by `w` of its spill (1: down to the limit), no protection; with no
+ * spill about the screen's hue, still limits its RGB screen channel by `w` where that is over.
+ */
 export function despillBy(st: ChromaKeyState, data: Uint8Array, p: number, w: number): void {
   const r = data[p],
     g = data[p + 1],
     b = data[p + 2];
   const d = spillOf(st, r, g, b) * st.strength * w;
-  if (d <= 0) return;
-  writeDespilled(st, data, p, r, g, b, d, st.strength * w);
+  if (d > 0) writeDespilled(st, data, p, r, g, b, d, st.strength * w);
+  else if (screenChannelOver(st, r, g, b)) writeDespilled(st, data, p, r, g, b, 0, st.strength * w);
+}
+
+/** Whether the RGB channel the screen peaks in (st.screenChannel) is above both others in (r, g, b). */
+export function screenChannelOver(st: ChromaKeyState, r: number, g: number, b: number): boolean {
+  const c = st.screenChannel;
+  if (c < 0) return false;
+  const v = c === 0 ? r : c === 1 ? g : b;
+  const o1 = c === 0 ? g : r,
+    o2 = c === 2 ? g : b;
+  return v > o1 && v > o2;
 }

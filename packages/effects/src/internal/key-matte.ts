@@ -3,7 +3,7 @@
  * (see chroma-key.ts for the model), shadows on the screen keyed out, opaque pixels despilled, and
  * the edge pixels (0 < alpha < 1) listed for the edge pass (key-edges.ts).
  */
-import { writeDespilled } from './key-despill.js';
+import { screenChannelOver, writeDespilled } from './key-despill.js';
 import { finishEdge } from './key-edges.js';
 import type { ChromaKeyState } from './key-state.js';
 import { toByte } from './pixel-words.js';
@@ -142,21 +142,24 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
       // The same arithmetic as keyScreenRow's spill amount for plain pixels.
       const core = k0 * r + k1 * g + k2 * b;
       const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
-      if (d <= 0) {
+      if (d <= 0 && t <= protectStart) {
         // No spill about the screen's hue, but its RGB channel may still be over (key-despill.ts).
-        if (t <= protectStart) writeDespilled(st, data, p, r, g, b, 0, strength);
+        writeDespilled(st, data, p, r, g, b, 0, strength);
         continue;
       }
       // Away from the outline, spill is a small excess on a colour far from the screen; an
       // opaque colour that is itself close to the screen (teal on green) is a prop's: despill
-      // fades out. Near the outline, despillNearOutline despills it in full after all.
+      // fades out. Near the outline, despillNearOutline despills it in full after all, and
+      // limits its RGB screen channel, which may be over with no spill about the screen's hue
+      // (a violet at a blue screen's hard outline: held-out blue edge spill, one clip's encode).
       if (t > protectStart) {
+        if (d <= 0 && !screenChannelOver(st, r, g, b)) continue;
         if (x < spared.left) spared.left = x;
         if (x >= spared.right) spared.right = x + 1;
         if (y < spared.top) spared.top = y;
         spared.bottom = y + 1;
         sparedCells[cellRow + (x >> shift)] = 1;
-        if (t >= protectFull) continue;
+        if (d <= 0 || t >= protectFull) continue;
         const share = (protectFull - t) * invProtect;
         writeDespilled(st, data, p, r, g, b, d * share, strength * share);
         continue;
