@@ -150,7 +150,9 @@ describe('chroma-key screen test (WebAssembly)', () => {
         9 + (n % 7),
         { ...GREEN, listAll, strength: n % 4 === 0 ? 0 : 1 },
         () => [(0.004 + 0.01 * next()) * (n % 5 === 0 ? -1 : 1), 0.004 * (next() - 0.5)],
-        () => {
+        (x) => {
+          // canvas padding at the ends of every other row, as the pipeline adds margins
+          if (n % 2 === 0 && (x < 9 || x >= 333 + n - 13)) return rgba(0, 0, 0, 0);
           const kind = next();
           // mostly a noisy screen, some character colours, some mixes, a little padding
           if (kind < 0.6) return rgba(40 + 30 * next(), 150 + 90 * next(), 50 + 30 * next());

@@ -13,8 +13,8 @@
 ;; and inv is at least `lo` anywhere in the cell, so numerator >= oneMinusSim / lo (+ margins)
 ;; implies t >= oneMinusSim in double precision. Four that pass are screen. Likewise four surely
 ;; plain (t <= tPlain) with surely no spill (the despill numerator at most 0, within the same
-;; bound) only widen the row's bounds. Any other four go one at a time, exactly. A pixel the test
-;; cannot settle is never guessed.
+;; bound) only widen the row's bounds, and four of canvas padding change nothing. Any other four
+;; go one at a time, exactly. A pixel the test cannot settle is never guessed.
 ;;
 ;; V8 neither hoists loop-invariant values out of wasm loops nor keeps many v128 values in
 ;; registers, so the f32x4 weights are read from memory (L1) where they are used.
@@ -223,6 +223,10 @@
                         (global.set $runStart (local.get $i))
                         (global.set $runEnd (i32.add (local.get $i) (i32.const 4))))))
                   (else
+                  ;; Four of canvas padding (alpha 0: the margins the pipeline adds round the
+                  ;; clip) stay as they are.
+                  (if (v128.any_true (v128.and (local.get $V) (v128.load (i32.const 384))))
+                  (then
                   (if (i32.and (local.get $plainFast)
                         (i32.and
                           (i32x4.all_true (f32x4.le (local.get $N) (local.get $PLAIN)))
@@ -250,7 +254,7 @@
                           (br $advance)))
                       (call $pixel (local.get $p) (i32.load (i32.add (local.get $src) (i32.shl (local.get $p) (i32.const 2)))) (local.get $chainInv))
                       (local.set $p (i32.add (local.get $p) (i32.const 1)))
-                      (br_if $each (i32.lt_s (local.get $p) (local.get $pEnd))))))))
+                      (br_if $each (i32.lt_s (local.get $p) (local.get $pEnd))))))))))
                 (local.set $i (i32.add (local.get $i) (i32.const 4)))
                 (br $quads)))))
         ;; The rest of the cell (fewer than four, or all of it when inv can be 0), one at a time.
