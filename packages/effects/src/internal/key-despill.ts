@@ -3,7 +3,7 @@
  * the screen basis, see key-basis.ts) exceeds the limit `hi * dHi + lo * dLo` of the other two;
  * despill moves the colour back by that amount along the screen axis with its luma put back as grey
  * (the direction cr, cg, cb), so spill goes without darkening. The keying pass computes the same
- * amount from its screen test's dot products (see keyScreenRow), where the basis is folded in.
+ * amount from its screen test's dot products (key-screen-test.wat), where the basis is folded in.
  *
  * The basis follows the measured screen hue. A real screen is lit a little off pure blue (or
  * green), and then a colour despilled to the limit in the basis can still have its RGB channel

@@ -144,7 +144,7 @@ function keyKeptRow(st: ChromaKeyState, data: Uint8Array, px: Uint32Array, y: nu
       if (first < 0) first = x;
       last = x;
       if (!despill) continue;
-      // The same arithmetic as keyScreenRow's spill amount for plain pixels.
+      // The same arithmetic as the screen test's spill amount for plain pixels (key-screen-test.wat).
       const core = k0 * r + k1 * g + k2 * b;
       const d = (core - halfBias * Math.abs(q0 * r + q1 * g + q2 * b)) * strength;
       if (d <= 0 && t <= protectStart) {

@@ -131,9 +131,9 @@ export interface ChromaKeyState {
   readonly edgeColourColumns: WindowColumns;
   readonly lumaColumns: WindowColumns;
   /**
-   * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for their luma and
-   * the temporal pass): keyPixels copies them before keying. Swapped each frame with the temporal
-   * pass's previous one.
+   * The frame's pixels as they came in, before keying wrote screen pixels to 0 (for the screen
+   * test, their luma and the temporal pass): keyScreenRow copies each row in before testing it.
+   * Swapped each frame with the temporal pass's previous one.
    */
   source: Uint32Array;
   /** The temporal pass's history (stabilize), else null. */
