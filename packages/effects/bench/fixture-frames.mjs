@@ -2,8 +2,11 @@
 // keyer-hashes.mjs): the first `frames` frames, optionally only `cropHeight` rows from the middle,
 // padded with transparent black by `padX` and `padY` on each side (the canvas margins the pipeline
 // gives the stages). One home for that decode, so both benches read the same frames the same way;
-// and the held-out keying clips, for keyer-hashes.mjs and keyer-cost.mjs.
+// and the held-out keying clips and keyer-cost.mjs's bench frames, for keyer-hashes.mjs and
+// keyer-cost.mjs.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -47,30 +50,40 @@ export function decodeFixtureFrames(ffmpeg, path, { frames, padX = 0, padY = 0, 
 /**
  * The held-out clips of bench:keying (the keying family's held-out set, on a green and on a blue
  * screen, `frames` frames each: half moving, half held) at `height`, generated into the fixtures
- * cache by the repository at `root` and decoded as the pipeline decodes them (core's
- * decodeFilter: the clip's own matrix and range). [{ name, width, height, frames: Uint8Array[] }]
+ * cache by the repository at `root` and decoded as the pipeline decodes them (the bench's
+ * decodeAsPipeline). [{ name, width, height, frames: Uint8Array[] }]
  */
 export async function decodeHeldoutClips(root, height, frames = 12) {
   const load = (path) => import(pathToFileURL(join(root, path)).href);
   const { KEYING_CLIPS, ensureHeldoutClip } = await load('fixtures/dist/index.js');
-  const { probe, decodeFilter, ffmpegBinary } = await load('packages/core/dist/index.js');
+  const { probe } = await load('packages/core/dist/index.js');
+  const { decodeAsPipeline } = await load('packages/bench/dist/keying/keyers.js');
   const out = [];
   for (const clip of KEYING_CLIPS.filter((c) => c.set === 'heldout')) {
     for (const screen of ['green', 'blue']) {
       const made = await ensureHeldoutClip({ clip, screen, height, frames });
-      const source = await probe(made.video);
-      const raw = execFileSync(
-        ffmpegBinary(),
-        ['-v', 'error', '-i', made.video, '-map', '0:v:0', '-an', '-vf', decodeFilter(source), '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'],
-        { maxBuffer: 1 << 30 },
-      );
-      const bytes = made.width * made.height * 4;
-      if (raw.length !== bytes * frames)
-        throw new Error(`Expected ${frames} frames of ${made.width}x${made.height} from ${made.video} but received ${raw.length} bytes`);
-      const list = [];
-      for (let k = 0; k < frames; k++) list.push(raw.subarray(k * bytes, (k + 1) * bytes).slice());
+      const list = await decodeAsPipeline(await probe(made.video), frames);
       out.push({ name: `${clip.id} ${screen}`, width: made.width, height: made.height, frames: list });
     }
   }
   return out;
+}
+
+/**
+ * keyer-cost.mjs's bench frames at width x height (12 RGBA frames: 8 moving, 4 held with noise),
+ * cached in the temp directory because rendering them costs more than keying them; `render`
+ * makes them when the cache has none, and null without it (keyer-hashes.mjs hashes them only
+ * where keyer-cost.mjs cached them).
+ */
+export function benchFrames(width, height, render) {
+  const cache = join(tmpdir(), `keyer-cost-frames-${width}x${height}.bin`);
+  const bytes = width * height * 4;
+  if (existsSync(cache)) {
+    const all = readFileSync(cache);
+    return Array.from({ length: 12 }, (_, k) => new Uint8Array(all.buffer, all.byteOffset + k * bytes, bytes).slice());
+  }
+  if (!render) return null;
+  const frames = render();
+  writeFileSync(cache, Buffer.concat(frames));
+  return frames;
 }

@@ -19,10 +19,8 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { decodeHeldoutClips } from './fixture-frames.mjs';
+import { benchFrames, decodeHeldoutClips } from './fixture-frames.mjs';
 
 const { values: args, positionals: roots } = parseArgs({
   allowPositionals: true,
@@ -44,20 +42,17 @@ const load = (root, path) => import(pathToFileURL(join(root, path)).href);
 const sequences =
   args.frames === 'heldout'
     ? await decodeHeldoutClips(new URL('../../../', import.meta.url).pathname, height)
-    : [{ name: 'bench frame', frames: await benchFrames() }];
+    : [{ name: 'bench frame', frames: await renderBenchFrames() }];
 const frameCount = sequences.reduce((n, q) => n + q.frames.length, 0);
 
-async function benchFrames() {
-  // The frames are cached in the temp directory (rendering them costs more than keying them, and
-  // far more under callgrind).
-  const cache = join(tmpdir(), `keyer-cost-frames-${width}x${height}.bin`);
-  const frames = [];
-  if (existsSync(cache)) {
-    const all = readFileSync(cache);
-    for (let k = 0; k < 12; k++) frames.push(new Uint8Array(all.buffer, all.byteOffset + k * width * height * 4, width * height * 4).slice());
-  } else {
-    const { renderCloseUp } = await load(roots[0].split('#')[0], 'fixtures/dist/index.js');
+/** The bench frame's sequence, rendered by the first root when not cached yet. */
+async function renderBenchFrames() {
+  const cached = benchFrames(width, height);
+  if (cached) return cached;
+  const { renderCloseUp } = await load(roots[0].split('#')[0], 'fixtures/dist/index.js');
+  return benchFrames(width, height, () => {
     const spec = { screen: 'green', width, height, fps: 24 };
+    const frames = [];
     for (let k = 0; k < 8; k++) frames.push(renderCloseUp(spec, 30 + k, 1));
     // Held: the last pose with noise of +-3 levels per channel (a fixed generator: same for every run).
     let seed = 12345;
@@ -67,9 +62,8 @@ async function benchFrames() {
       for (let p = 0; p < f.length; p++) if ((p & 3) !== 3) f[p] = Math.max(0, Math.min(255, f[p] + noise()));
       frames.push(f);
     }
-    writeFileSync(cache, Buffer.concat(frames));
-  }
-  return frames;
+    return frames;
+  });
 }
 
 const builds = [];

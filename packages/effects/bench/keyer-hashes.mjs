@@ -8,11 +8,9 @@
 //   node packages/effects/bench/keyer-hashes.mjs /work/main > before.txt
 //   node packages/effects/bench/keyer-hashes.mjs . | diff before.txt -
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decodeFixtureFrames, decodeHeldoutClips } from './fixture-frames.mjs';
+import { benchFrames, decodeFixtureFrames, decodeHeldoutClips } from './fixture-frames.mjs';
 
 const root = process.argv[2] ?? '.';
 const load = (p) => import(pathToFileURL(join(root, p)).href);
@@ -76,11 +74,8 @@ for (const [w, h] of [
   [1280, 720],
   [1920, 1080],
 ]) {
-  const path = join(tmpdir(), `keyer-cost-frames-${w}x${h}.bin`);
-  if (!existsSync(path)) continue;
-  const all = readFileSync(path);
-  const frames = [];
-  for (let k = 0; k < 12; k++) frames.push(new Uint8Array(all.buffer, all.byteOffset + k * w * h * 4, w * h * 4).slice());
+  const frames = benchFrames(w, h);
+  if (!frames) continue;
   const clip = { width: w, height: h, frames };
   await run(`bench ${h}p`, clip, {}, seq(12));
   await run(`bench ${h}p`, clip, { stabilize: false }, seq(12));

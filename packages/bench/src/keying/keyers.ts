@@ -11,7 +11,7 @@
  *   so that the oracle's grid costs few processes.
  */
 import { createStickerStack } from '@stickerkey/effects';
-import { canvasPadding, decodeFilter, probe, sampleFrames, spawnFfmpeg, type Frame } from '@stickerkey/core';
+import { canvasPadding, decodeFilter, probe, sampleFrames, spawnFfmpeg, type Frame, type ProbeResult } from '@stickerkey/core';
 import type { ScreenColour } from './metrics.js';
 
 export interface FfmpegOutput {
@@ -67,22 +67,7 @@ export async function keyWithOurs(video: string, expectedFrames: number, chromaK
     await stage.setup({ size, sampleFrames: async (count) => (await sampleFrames({ input: source, canvas: size, count })).frames });
   }
   const setup = process.cpuUsage(before);
-  const { stdout } = await ffmpegToBuffer([
-    '-noautorotate',
-    '-i',
-    video,
-    '-map',
-    '0:v:0',
-    '-an',
-    '-vf',
-    decodeFilter(source),
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgba',
-    'pipe:1',
-  ]);
-  const frames = splitFrames(stdout, size.width * size.height * 4, expectedFrames, `decoding ${video}`);
+  const frames = await decodeAsPipeline(source, expectedFrames);
   const start = process.cpuUsage();
   frames.forEach((data, index) => {
     const frame: Frame = { data, ...size, index, pts: index };
@@ -94,6 +79,31 @@ export async function keyWithOurs(video: string, expectedFrames: number, chromaK
     setupCpuSeconds: (setup.user + setup.system) / 1e6,
     frameCpuSeconds: (work.user + work.system) / 1e6,
   };
+}
+
+/**
+ * Every frame of the probed clip `source` as straight RGBA, decoded as the pipeline decodes it:
+ * core's decodeFilter (the clip's own matrix and range, turned upright) with ffmpeg's autorotate
+ * off, as the pipeline's decoder runs. Also what the keyer's cost and hash scripts key
+ * (packages/effects/bench/fixture-frames.mjs).
+ */
+export async function decodeAsPipeline(source: ProbeResult, expectedFrames: number): Promise<Uint8Array[]> {
+  const { stdout } = await ffmpegToBuffer([
+    '-noautorotate',
+    '-i',
+    source.path,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-vf',
+    decodeFilter(source),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
+  ]);
+  return splitFrames(stdout, source.width * source.height * 4, expectedFrames, `decoding ${source.path}`);
 }
 
 export type ChromaLayout = '420' | '422';
